@@ -1,0 +1,107 @@
+/**
+ * A driver class declared as data. The taps, the generic shadow, fault injection and the CLI
+ * all enumerate calls from these tables; adding a class means writing one of these plus a few
+ * small hooks, never changing the core.
+ */
+import type { ErrorCode, ShadowError } from '../errors.js';
+
+/** The paper's five answers while the driver is recovering, plus "fail with a coded error". */
+export type RecoveryAction =
+  | 'log' // answer from the shadow's log (queries)
+  | 'busy' // report busy: the caller gets SD_ERR_BUSY and applies back-pressure
+  | 'suspend' // hold the caller until the driver is back, then issue the call
+  | 'queue' // report success now, issue the call to the driver after recovery
+  | 'drop' // discard the call (events nobody waits for)
+  | { fail: ErrorCode };
+
+export type EntryKind = 'init' | 'configure' | 'open' | 'close' | 'request' | 'query' | 'event';
+
+/** How an entry point is kept in the shadow's bounded log. */
+export type LogRule =
+  | { kind: 'none' }
+  /** A setting: only the last call per key survives (superseded calls are compacted away). */
+  | { kind: 'setting'; key: (args: any) => string }
+  /** Opens an object; replayed after restart with the state the class hooks track. */
+  | { kind: 'open'; object: (args: any) => string }
+  /** Closes an object: removes it and every setting scoped to it from the log. */
+  | { kind: 'close'; object: (args: any) => string }
+  /** Returns the class to its initial state: settings before it are dropped. */
+  | { kind: 'reset' }
+  /** A request: kept while in flight, removed when it completes. */
+  | { kind: 'request' }
+  /** A query: its last answer is kept so the shadow can answer from the log. */
+  | { kind: 'answer'; key?: (args: any) => string };
+
+/** What the kernel knows about a device, for validating application input. */
+export interface DeviceState {
+  /** What the driver registered (geometry and the like), `undefined` before registration. */
+  info: Record<string, unknown> | undefined;
+  /** Arguments of the open object, keyed by object id. */
+  open: Map<string, unknown>;
+  /** Settings currently in force, keyed by setting key. */
+  settings: Map<string, unknown>;
+}
+
+export interface EntryPoint {
+  kind: EntryKind;
+  /** Issuing it twice has the same effect as once: it may be resubmitted after a failure. */
+  idempotent: boolean;
+  /** It changes device state (a write does, a read does not): decides the outcome we report. */
+  sideEffects: boolean;
+  log: LogRule;
+  recovery: RecoveryAction;
+  /** A hang is declared when the driver takes longer than this. */
+  deadlineMs: number;
+  /** Requests before it finish before it is issued, requests after it wait (flush). */
+  barrier?: boolean;
+  /** An argument the driver fills (a read buffer) of `args[lengthArg]` bytes. The kernel
+   *  passes shared memory where the domain allows it; otherwise the domain allocates it. */
+  bulkOut?: { arg: string; lengthArg: string };
+  /** Application input check; returns the typed error, or undefined when the call is valid. */
+  validate?: (args: any, state: DeviceState) => ShadowError | undefined;
+  /** Output check; returns a description of the contract breach, or undefined. */
+  check?: (args: any, result: unknown) => string | undefined;
+}
+
+/** A call from the driver to the kernel declared by the class (received frames, interrupts). */
+export interface Upcall {
+  /** While the driver is recovering (only the fresh driver can make upcalls). */
+  recovery: 'drop' | 'queue';
+  validate?: (args: any) => string | undefined;
+}
+
+/** Everything the shadow needs to keep and restore a class's state. */
+export interface ClassHooks {
+  /** Called after every successful passive call, to track object state (positions, counters). */
+  observe?(entry: string, args: any, result: unknown, memory: Record<string, any>): void;
+  /** Called when the driver fails, before recovery. */
+  failed?(memory: Record<string, any>): void;
+  /** Rewrites a reply before it reaches the kernel (counters that must not go backwards). */
+  patch?(entry: string, args: any, result: unknown, memory: Record<string, any>): unknown;
+  /** Arguments to replay for an open object (with its current state, e.g. a position). */
+  reopen?(object: string, args: any, memory: Record<string, any>): any;
+}
+
+export interface ClassContract {
+  name: string;
+  /** Entry points the kernel calls on the driver. The one of kind 'init' starts the driver. */
+  entries: Record<string, EntryPoint>;
+  /** Class-specific calls the driver makes into the kernel. */
+  upcalls: Record<string, Upcall>;
+  /** What `register` must carry, and whether a restarted driver's registration matches. */
+  registration: {
+    validate(info: any): string | undefined;
+    compatible(previous: any, next: any): string | undefined;
+  };
+  hooks: ClassHooks;
+}
+
+export function entryOf(contract: ClassContract, name: string): EntryPoint | undefined {
+  return Object.hasOwn(contract.entries, name) ? contract.entries[name] : undefined;
+}
+
+export function initEntry(contract: ClassContract): string {
+  const found = Object.entries(contract.entries).find(([, e]) => e.kind === 'init');
+  if (!found) throw new Error(`class ${contract.name} declares no init entry point`);
+  return found[0];
+}

@@ -1,0 +1,41 @@
+/**
+ * What a driver sees of the kernel: the services it may call. Every call crosses the domain
+ * boundary through a tap and is checked on the kernel side; a bad call fails the driver.
+ * Drivers import this (through their class contract) and nothing else of the runtime.
+ */
+import type { ResourceGrant } from '../isolation/protocol.js';
+
+export type { ResourceGrant };
+
+export interface KernelServices {
+  /** Register the device with the kernel (geometry, capabilities), once per driver start. */
+  register(info: Record<string, unknown>): Promise<void>;
+  /** Take a host resource the kernel holds for this device (a disk image's descriptor). */
+  acquire(name: string): Promise<ResourceGrant>;
+  /** Give a host resource back (the kernel keeps it open for the device). */
+  release(name: string): Promise<void>;
+  /** A kernel timer: the callback runs as a call into the driver, through the taps. */
+  setTimer(ms: number, callback: () => void | Promise<void>, options?: { repeat?: boolean }): Promise<number>;
+  clearTimer(id: number): Promise<void>;
+  /** A buffer from the kernel; shared memory where the domain allows it. */
+  allocBuffer(bytes: number): Promise<Uint8Array>;
+  /** A class upcall (received frames, period elapsed, link change). */
+  upcall(name: string, args: unknown): Promise<void>;
+  log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void;
+}
+
+/**
+ * An error the *device* reported for one request (EIO, a medium error). The application gets
+ * it as SD_ERR_IO for that request. Anything else a driver throws is a driver failure.
+ */
+export class DeviceError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'DeviceError';
+    this.code = code;
+  }
+}
+
+/** A driver module's default export. */
+export type DriverFactory<D> = (kernel: KernelServices) => D;

@@ -1,0 +1,32 @@
+/**
+ * The fail-stop faults the runtime can inject into a running driver, as data. Each one is
+ * carried out inside the driver's own domain (or, for `kill`, by the kernel from outside),
+ * through the real boundary, so detection and recovery are exercised exactly as for a bug.
+ */
+export const faultKinds = [
+  'exit', // the driver's domain exits (process.exit inside it)
+  'abort', // native-style abort: process.abort() in a process domain, SIGKILL-like elsewhere
+  'kill', // the kernel kills the domain from outside (SIGKILL / terminate)
+  'throw', // an exception escapes the driver (uncaught)
+  'rejection', // a promise rejection nobody handles
+  'busy-loop', // the driver spins forever without yielding (caught by the heartbeat)
+  'never-answer', // the next call never completes (caught by the entry point's deadline)
+  'memory', // the driver allocates until its domain's memory limit stops it
+  'bad-kernel-call', // the driver calls a kernel service with objects it does not own
+  'contract', // the next reply breaks the class contract (wrong length, duplicate completion)
+] as const;
+
+export type FaultKind = (typeof faultKinds)[number];
+
+export interface InjectedFault {
+  kind: FaultKind;
+  /** Contract faults come in several flavours; the injector picks one when unset. */
+  variant?: 'wrong-length' | 'duplicate-reply' | 'unknown-reply' | 'wrong-type';
+}
+
+/** Faults that need the driver to be inside a call to show (they act on the next call). */
+export const actsOnNextCall: ReadonlySet<FaultKind> = new Set<FaultKind>(['never-answer', 'contract']);
+
+export function isFaultKind(value: string): value is FaultKind {
+  return (faultKinds as readonly string[]).includes(value);
+}

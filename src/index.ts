@@ -1,0 +1,13 @@
+export { createRuntime, Runtime, type RuntimeOptions } from './runtime.js';
+export { ShadowError, DriverFailure, ErrorCodes, isShadowError, type ErrorCode, type Outcome, type FailureKind } from './errors.js';
+export type { DriverSpec, RecoveryMode, DriverState } from './manager/shadow-manager.js';
+export type { RestartPolicyOptions } from './manager/restart-policy.js';
+export { RestartPolicy, defaultRestartPolicy } from './manager/restart-policy.js';
+export { BlockDevice } from './kernel/block-device.js';
+export { Device } from './kernel/device.js';
+export { channels, recoveryPhases, type RecoveryEvent, type FailureEvent, type GaveUpEvent, type QuarantineEvent } from './observe/channels.js';
+export { faultKinds, type FaultKind, type InjectedFault } from './faults/fault-kinds.js';
+export { registerClass, classByName } from './classes/registry.js';
+export type { ClassContract, EntryPoint, RecoveryAction, LogRule } from './classes/contract.js';
+export { blockClass } from './classes/block/contract.js';
+export { DeviceError, type KernelServices } from './classes/driver-api.js';

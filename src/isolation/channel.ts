@@ -1,0 +1,233 @@
+/**
+ * The kernel's end of the wire to one driver instance: request/reply with ids, deadlines per
+ * call, a heartbeat, output checks against the class contract, and bulk data placement.
+ *
+ * Failure is fail-stop and happens once: the domain is killed, every pending call is rejected
+ * with the DriverFailure (so the shadow can take it over) and the failure listener is told.
+ * Nothing is ever left pending: every call has a deadline, and a dead domain settles all.
+ */
+import type { ClassContract } from '../classes/contract.js';
+import { DriverFailure, ErrorCodes, ShadowError, type FailureKind } from '../errors.js';
+import type { Clock } from '../clock.js';
+import type { Domain } from './domain.js';
+import { toWireError, type FromDomain, type LoadSpec, type ToDomain } from './protocol.js';
+
+export interface ChannelOptions {
+  contract: ClassContract;
+  driverUrl: string;
+  clock: Clock;
+  /** How often the kernel pings the domain, and how long a ping may go unanswered. */
+  heartbeatMs: number;
+  heartbeatTimeoutMs: number;
+  /** Multiplies every entry point's deadline (slow machines, debugging). */
+  deadlineScale: number;
+}
+
+export interface ChannelHandlers {
+  /** A kernel-service call from the driver; a thrown error fails the driver (bad kernel call). */
+  service(name: string, args: unknown): Promise<unknown>;
+  failed(failure: DriverFailure): void;
+}
+
+interface PendingCall {
+  entry: string;
+  args: unknown;
+  deadline: number;
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+}
+
+export const CALLBACK_ENTRIES: Record<string, { deadlineMs: number }> = { $timer: { deadlineMs: 1000 } };
+
+export class DriverChannel {
+  readonly domain: Domain;
+  readonly #options: ChannelOptions;
+  readonly #handlers: ChannelHandlers;
+  readonly #pending = new Map<number, PendingCall>();
+  #nextId = 1;
+  #outbox: ToDomain[] = [];
+  #flushScheduled = false;
+  #failure: DriverFailure | undefined;
+  #closed = false;
+  #watchdog: { cancel(): void } | undefined;
+  #pingSeq = 0;
+  #lastPong = 0;
+  #loaded: { resolve(): void; reject(e: Error): void } | undefined;
+
+  constructor(domain: Domain, options: ChannelOptions, handlers: ChannelHandlers) {
+    this.domain = domain;
+    this.#options = options;
+    this.#handlers = handlers;
+    domain.onMessage((batch) => { for (const m of batch) this.#receive(m); });
+    domain.onExit((exit) => this.fail(new DriverFailure(exit.kind, exit.message)));
+  }
+
+  get failed(): boolean {
+    return this.#failure !== undefined;
+  }
+
+  /** Loads the driver module into the domain; rejects with a `load` failure. */
+  load(): Promise<void> {
+    const bulkOut = Object.fromEntries(Object.entries(this.#options.contract.entries)
+      .flatMap(([name, e]) => (e.bulkOut ? [[name, e.bulkOut]] : [])));
+    const spec: LoadSpec = { driver: this.#options.driverUrl, bulkOut, resources: this.domain.grants };
+    this.#lastPong = this.#options.clock.now();
+    this.#startWatchdog();
+    return new Promise<void>((resolve, reject) => {
+      this.#loaded = { resolve, reject };
+      this.#post({ t: 'load', spec });
+    });
+  }
+
+  call(entry: string, args: unknown): Promise<unknown> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    if (this.#closed) return Promise.reject(new ShadowError(ErrorCodes.CLOSED, 'the driver channel is closed'));
+    const declared = this.#options.contract.entries[entry] ?? CALLBACK_ENTRIES[entry];
+    if (!declared) return Promise.reject(new ShadowError(ErrorCodes.NOT_FOUND, `no entry point ${entry}`));
+    const id = this.#nextId++;
+    const deadline = this.#options.clock.now() + declared.deadlineMs * this.#options.deadlineScale;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { entry, args, deadline, resolve, reject });
+      this.#post({ t: 'call', id, entry, args: this.#placeBulk(entry, args) });
+    });
+  }
+
+  /** Sends a fault into the domain (fault injection). */
+  inject(message: Extract<ToDomain, { t: 'inject' }>): void {
+    this.#post(message);
+  }
+
+  get pendingCount(): number {
+    return this.#pending.size;
+  }
+
+  /** Fail-stop. Idempotent: only the first failure counts. */
+  fail(failure: DriverFailure): void {
+    if (this.#failure || this.#closed) return;
+    this.#failure = failure;
+    this.#teardown(failure);
+    this.#handlers.failed(failure);
+  }
+
+  /** Orderly end (device closed, or the instance is being replaced after a failure). */
+  async close(): Promise<void> {
+    if (!this.#closed && !this.#failure) {
+      this.#closed = true;
+      this.#teardown(new ShadowError(ErrorCodes.CLOSED, 'the device was closed'));
+    }
+    this.#closed = true;
+    await this.domain.kill();
+  }
+
+  #teardown(reason: Error): void {
+    this.#watchdog?.cancel();
+    this.#watchdog = undefined;
+    void this.domain.kill();
+    this.#loaded?.reject(reason);
+    this.#loaded = undefined;
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const call of pending) call.reject(reason);
+  }
+
+  #receive(m: FromDomain): void {
+    if (this.#failure || this.#closed) return;
+    switch (m.t) {
+      case 'pong': this.#lastPong = this.#options.clock.now(); return;
+      case 'loaded': this.#loaded?.resolve(); this.#loaded = undefined; return;
+      case 'load-failed':
+        return this.fail(new DriverFailure('load', `driver failed to load: ${m.error.message}`));
+      case 'fault':
+        return this.fail(new DriverFailure(m.kind, `driver ${m.kind === 'exception' ? 'threw' : 'left a rejection unhandled'}: ${m.error.message}`));
+      case 'service': return this.#service(m.id, m.name, m.args);
+      case 'reply': return this.#reply(m);
+    }
+  }
+
+  #reply(m: Extract<FromDomain, { t: 'reply' }>): void {
+    const call = this.#pending.get(m.id);
+    if (!call) {
+      const issued = m.id > 0 && m.id < this.#nextId;
+      return this.fail(new DriverFailure('contract', issued
+        ? `second completion for request ${m.id}` : `completion for unknown request ${m.id}`));
+    }
+    this.#pending.delete(m.id);
+    if (!m.ok) {
+      if (m.device) return call.reject(new ShadowError(ErrorCodes.IO, `device error: ${m.error.message}`, { cause: m.error }));
+      return this.fail(new DriverFailure('exception', m.error.message, call.entry));
+    }
+    const breach = this.#options.contract.entries[call.entry]?.check?.(call.args, m.value);
+    if (breach) {
+      // The caller's promise is rejected by the teardown with the failure, like every other.
+      this.#pending.set(m.id, call);
+      return this.fail(new DriverFailure('contract', breach, call.entry));
+    }
+    call.resolve(m.value);
+  }
+
+  #service(id: number, name: string, args: unknown): void {
+    this.#handlers.service(name, args).then(
+      (value) => this.#post({ t: 'service-reply', id, ok: true, value }),
+      (err: unknown) => {
+        if (err instanceof DriverFailure) return this.fail(err);
+        if (err instanceof ShadowError) {
+          // Kernel-side refusal that is not the driver's fault (e.g. the kernel is closing).
+          return this.#post({ t: 'service-reply', id, ok: false, error: toWireError(err) });
+        }
+        this.fail(new DriverFailure('bad-kernel-call', `${name}: ${(err as Error).message}`, name, err));
+      },
+    );
+  }
+
+  /** Shared memory where the domain allows it; exact-size copies where it must serialize. */
+  #placeBulk(entry: string, args: unknown): unknown {
+    if (!args || typeof args !== 'object' || this.domain.kind === 'none') return args;
+    const out: Record<string, unknown> = { ...(args as Record<string, unknown>) };
+    for (const [key, value] of Object.entries(out)) {
+      if (value instanceof Uint8Array) out[key] = this.domain.sharesMemory ? toShared(value) : new Uint8Array(value);
+    }
+    const bulk = this.#options.contract.entries[entry]?.bulkOut;
+    if (bulk && this.domain.sharesMemory && !(bulk.arg in out)) {
+      out[bulk.arg] = new Uint8Array(new SharedArrayBuffer(Number(out[bulk.lengthArg] ?? 0)));
+    }
+    return out;
+  }
+
+  #startWatchdog(): void {
+    const { clock, heartbeatMs, heartbeatTimeoutMs } = this.#options;
+    const tick = () => {
+      const now = clock.now();
+      if (this.domain.kind !== 'none' && now - this.#lastPong > heartbeatTimeoutMs) {
+        return this.fail(new DriverFailure('no-heartbeat', `no heartbeat for ${now - this.#lastPong} ms`));
+      }
+      for (const call of this.#pending.values()) {
+        if (now > call.deadline) {
+          return this.fail(new DriverFailure('hang', `${call.entry} missed its deadline`, call.entry));
+        }
+      }
+      this.#post({ t: 'ping', seq: ++this.#pingSeq });
+    };
+    this.#watchdog = clock.every(heartbeatMs, tick);
+  }
+
+  #post(message: ToDomain): void {
+    this.#outbox.push(message);
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    queueMicrotask(() => {
+      this.#flushScheduled = false;
+      const batch = this.#outbox;
+      this.#outbox = [];
+      if (batch.length > 0 && !this.#closed) this.domain.send(batch);
+    });
+  }
+}
+
+function toShared(view: Uint8Array): Uint8Array {
+  if (view.buffer instanceof SharedArrayBuffer) return view;
+  const shared = new Uint8Array(new SharedArrayBuffer(view.length));
+  shared.set(view);
+  return shared;
+}
+
+export type { FailureKind };

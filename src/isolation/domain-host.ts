@@ -1,0 +1,195 @@
+/**
+ * The host that runs inside an isolation domain: it loads the driver, turns wire messages into
+ * calls on the driver's entry points, and turns the driver's kernel-service calls into wire
+ * messages. It trusts nothing the driver does: a throw from an entry point that is not a
+ * DeviceError is reported as a failure, and after a failure it serves nothing more.
+ */
+import type { KernelServices, ResourceGrant } from '../classes/driver-api.js';
+import { applyFault, type FaultContext } from '../faults/in-domain.js';
+import type { InjectedFault } from '../faults/fault-kinds.js';
+import { toWireError, type FromDomain, type LoadSpec, type ToDomain } from './protocol.js';
+
+export interface HostPort {
+  send(batch: FromDomain[]): void;
+  exit(code: number): void;
+  abort(): void;
+}
+
+type Driver = Record<string, (args: unknown, context: { requestId: number }) => unknown>;
+type Pending = { resolve(v: unknown): void; reject(e: Error): void };
+
+export class DomainHost {
+  readonly #port: HostPort;
+  #outbox: FromDomain[] = [];
+  #flushScheduled = false;
+  #driver: Driver | undefined;
+  #spec: LoadSpec | undefined;
+  #services = new Map<number, Pending>();
+  #nextServiceId = 1;
+  #timers = new Map<number, () => unknown>();
+  #armed: InjectedFault | undefined;
+  #failed = false;
+
+  constructor(port: HostPort) {
+    this.#port = port;
+  }
+
+  receive(batch: ToDomain[]): void {
+    for (const message of batch) this.#handle(message);
+  }
+
+  /** An exception or rejection escaped the driver: report it once and serve nothing more. */
+  fatal(kind: 'exception' | 'rejection', error: unknown): void {
+    if (this.#failed) return;
+    this.#failed = true;
+    this.#outbox.push({ t: 'fault', kind, error: toWireError(error) });
+    this.#flush();
+  }
+
+  #handle(m: ToDomain): void {
+    if (m.t === 'ping') return this.#post({ t: 'pong', seq: m.seq });
+    if (this.#failed) return;
+    switch (m.t) {
+      case 'load': void this.#load(m.spec); break;
+      case 'call': this.#call(m.id, m.entry, m.args); break;
+      case 'service-reply': {
+        const pending = this.#services.get(m.id);
+        this.#services.delete(m.id);
+        if (m.ok) pending?.resolve(m.value);
+        else pending?.reject(Object.assign(new Error(m.error.message), { code: m.error.code }));
+        break;
+      }
+      case 'inject': applyFault(m.fault, this.#faultContext()); break;
+    }
+  }
+
+  async #load(spec: LoadSpec): Promise<void> {
+    try {
+      const module = (await import(spec.driver)) as { default?: unknown };
+      if (typeof module.default !== 'function') throw new Error(`${spec.driver} has no default export factory`);
+      this.#spec = spec;
+      this.#driver = module.default(this.#kernelServices(spec.resources)) as Driver;
+      this.#post({ t: 'loaded' });
+    } catch (err) {
+      this.#post({ t: 'load-failed', error: toWireError(err) });
+    }
+  }
+
+  #call(id: number, entry: string, args: unknown): void {
+    const armed = this.#armed;
+    this.#armed = undefined;
+    if (armed?.kind === 'never-answer') return; // the call is swallowed: the deadline must catch it
+    let result: unknown;
+    try {
+      result = entry === '$timer' ? this.#fireTimer(args) : this.#invoke(entry, args, id);
+    } catch (err) {
+      return this.#settle(id, entry, Promise.reject(err), armed);
+    }
+    this.#settle(id, entry, result, armed);
+  }
+
+  #invoke(entry: string, args: unknown, id: number): unknown {
+    const driver = this.#driver;
+    const method = driver?.[entry];
+    if (typeof method !== 'function') throw new Error(`driver has no entry point ${entry}`);
+    const bulk = this.#spec?.bulkOut[entry];
+    if (bulk && args && typeof args === 'object' && !(bulk.arg in args)) {
+      const length = (args as Record<string, number>)[bulk.lengthArg] ?? 0;
+      args = { ...args, [bulk.arg]: new Uint8Array(length) };
+    }
+    return method.call(driver, args, { requestId: id });
+  }
+
+  #fireTimer(args: unknown): unknown {
+    const callback = this.#timers.get((args as { timerId: number }).timerId);
+    return callback?.();
+  }
+
+  #settle(id: number, entry: string, result: unknown, armed: InjectedFault | undefined): void {
+    Promise.resolve(result).then(
+      (value) => {
+        if (this.#failed) return;
+        if (armed?.kind === 'contract') return this.#breakContract(id, value, armed);
+        this.#post({ t: 'reply', id, ok: true, value });
+      },
+      (err: unknown) => {
+        if (this.#failed) return;
+        if (err instanceof Error && err.name === 'DeviceError') {
+          this.#post({ t: 'reply', id, ok: false, error: toWireError(err), device: true });
+        } else {
+          // A throw from an entry point is a driver bug: fail-stop, never a silent error reply.
+          this.fatal('exception', err instanceof Error ? err : new Error(`${entry} threw ${String(err)}`));
+        }
+      },
+    );
+  }
+
+  #breakContract(id: number, value: unknown, fault: InjectedFault): void {
+    const variant = fault.variant ?? (value instanceof Uint8Array ? 'wrong-length' : 'duplicate-reply');
+    switch (variant) {
+      case 'wrong-length':
+        return this.#post({ t: 'reply', id, ok: true, value: value instanceof Uint8Array ? value.subarray(1) : new Uint8Array(1) });
+      case 'wrong-type':
+        return this.#post({ t: 'reply', id, ok: true, value: 'not what the contract says' });
+      case 'unknown-reply':
+        this.#post({ t: 'reply', id: -id - 1_000_000, ok: true, value });
+        return this.#post({ t: 'reply', id, ok: true, value });
+      case 'duplicate-reply':
+        this.#post({ t: 'reply', id, ok: true, value });
+        return this.#post({ t: 'reply', id, ok: true, value });
+    }
+  }
+
+  #service(name: string, args: unknown): Promise<unknown> {
+    const id = this.#nextServiceId++;
+    return new Promise((resolve, reject) => {
+      this.#services.set(id, { resolve, reject });
+      this.#post({ t: 'service', id, name, args });
+    });
+  }
+
+  #kernelServices(resources: ResourceGrant[]): KernelServices {
+    void resources;
+    return {
+      register: async (info) => { await this.#service('register', info); },
+      acquire: async (name) => (await this.#service('acquire', { name })) as ResourceGrant,
+      release: async (name) => { await this.#service('release', { name }); },
+      setTimer: async (ms, callback, options) => {
+        const id = (await this.#service('setTimer', { ms, repeat: options?.repeat ?? false })) as number;
+        this.#timers.set(id, callback);
+        return id;
+      },
+      clearTimer: async (timerId) => {
+        this.#timers.delete(timerId);
+        await this.#service('clearTimer', { timerId });
+      },
+      allocBuffer: async (bytes) => (await this.#service('allocBuffer', { bytes })) as Uint8Array,
+      upcall: async (name, args) => { await this.#service('upcall', { name, args }); },
+      log: (level, message) => { void this.#service('log', { level, message }).catch(() => undefined); },
+    };
+  }
+
+  #faultContext(): FaultContext {
+    return {
+      exit: (code) => this.#port.exit(code),
+      abort: () => this.#port.abort(),
+      arm: (fault) => { this.#armed = fault; },
+      kernelCall: (name, args) => { void this.#service(name, args).catch(() => undefined); },
+    };
+  }
+
+  #post(message: FromDomain): void {
+    this.#outbox.push(message);
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    queueMicrotask(() => this.#flush());
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    if (this.#outbox.length === 0) return;
+    const batch = this.#outbox;
+    this.#outbox = [];
+    this.#port.send(batch);
+  }
+}

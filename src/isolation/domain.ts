@@ -1,0 +1,56 @@
+/**
+ * An isolation domain: where a driver runs, apart from the kernel's heap. Three kinds behind
+ * one interface: `worker` (a worker thread with memory limits), `process` (a child process:
+ * survives native crashes, aborts and out-of-memory of the driver) and `none` (in the
+ * kernel's own thread: no isolation, the "native" baseline for experiments only).
+ */
+import type { FailureKind } from '../errors.js';
+import type { FromDomain, ResourceGrant, ToDomain } from './protocol.js';
+
+export type DomainKind = 'worker' | 'process' | 'none';
+
+export const domainKinds: readonly DomainKind[] = ['worker', 'process', 'none'];
+
+/** A resource the kernel opened and holds (its descriptor is the kernel's). */
+export interface HostResource {
+  name: string;
+  fd: number;
+  path: string;
+  sizeBytes: number;
+  readOnly: boolean;
+  isBlockDevice: boolean;
+  /** Device memory shared with thread domains (a virtual device's medium). */
+  memory?: SharedArrayBuffer;
+}
+
+export interface DomainExit {
+  kind: FailureKind;
+  message: string;
+}
+
+export interface DomainOptions {
+  resources: HostResource[];
+  /** Heap limit for the driver's domain; exceeding it is a `memory` failure. */
+  memoryLimitMb: number;
+}
+
+export interface Domain {
+  readonly kind: DomainKind;
+  /** Bulk data may travel as shared memory (SharedArrayBuffer views). */
+  readonly sharesMemory: boolean;
+  /** The host resources as the code inside the domain sees them. */
+  readonly grants: ResourceGrant[];
+  send(batch: ToDomain[]): void;
+  onMessage(listener: (batch: FromDomain[]) => void): void;
+  /** Called once when the domain ends for any reason other than `kill()`. */
+  onExit(listener: (exit: DomainExit) => void): void;
+  /** Ends the domain; resolves when it is gone. Safe to call more than once. */
+  kill(): Promise<void>;
+}
+
+export function grantsFor(resources: HostResource[], fdInDomain: (index: number, r: HostResource) => number): ResourceGrant[] {
+  return resources.map((r, i) => ({
+    name: r.name, fd: fdInDomain(i, r), path: r.path, sizeBytes: r.sizeBytes,
+    readOnly: r.readOnly, isBlockDevice: r.isBlockDevice, ...(r.memory ? { memory: r.memory } : {}),
+  }));
+}

@@ -1,0 +1,61 @@
+/**
+ * The whole wire vocabulary between the kernel and an isolation domain. Every message that
+ * crosses the boundary is one of these; messages travel in batches (one postMessage or IPC
+ * send per batch), which is the paper's "deferred calls" batching.
+ */
+import type { WireError } from '../errors.js';
+import type { InjectedFault } from '../faults/fault-kinds.js';
+
+/** A host resource the kernel opened and lends to the driver (a disk image, a block device). */
+export interface ResourceGrant {
+  name: string;
+  /** The file descriptor as seen inside the domain. */
+  fd: number;
+  path: string;
+  sizeBytes: number;
+  readOnly: boolean;
+  isBlockDevice: boolean;
+  /** Device memory, where the domain shares memory with the kernel (fd is then -1). */
+  memory?: SharedArrayBuffer;
+}
+
+export interface LoadSpec {
+  /** URL of the driver module (its default export is the driver factory). */
+  driver: string;
+  /** Entry points whose output buffer the domain must provide when the kernel did not. */
+  bulkOut: Record<string, { arg: string; lengthArg: string }>;
+  /** Resources as the domain sees them (fd numbers may differ from the kernel's). */
+  resources: ResourceGrant[];
+}
+
+/** Kernel -> domain. */
+export type ToDomain =
+  | { t: 'load'; spec: LoadSpec }
+  /** Call an entry point (or a callback the driver registered, such as a timer: entry "$timer"). */
+  | { t: 'call'; id: number; entry: string; args: unknown }
+  /** Answer to a kernel-service call the driver made. */
+  | { t: 'service-reply'; id: number; ok: true; value: unknown }
+  | { t: 'service-reply'; id: number; ok: false; error: WireError }
+  | { t: 'ping'; seq: number }
+  | { t: 'inject'; fault: InjectedFault };
+
+/** Domain -> kernel. */
+export type FromDomain =
+  | { t: 'loaded' }
+  | { t: 'load-failed'; error: WireError }
+  | { t: 'reply'; id: number; ok: true; value: unknown }
+  /** `device: true` marks an error the device reported (EIO), not a driver failure. */
+  | { t: 'reply'; id: number; ok: false; error: WireError; device: boolean }
+  | { t: 'service'; id: number; name: string; args: unknown }
+  | { t: 'pong'; seq: number }
+  | { t: 'fault'; kind: 'exception' | 'rejection'; error: WireError };
+
+export type Batch<M> = M[];
+
+export function toWireError(err: unknown): WireError {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return { message: err.message, name: err.name, ...(typeof code === 'string' ? { code } : {}) };
+  }
+  return { message: String(err) };
+}

@@ -1,0 +1,56 @@
+/** A domain in a worker thread: its own heap with a hard limit, shared memory for bulk data. */
+import { Worker } from 'node:worker_threads';
+import type { FailureKind } from '../errors.js';
+import { grantsFor, type Domain, type DomainExit, type DomainOptions } from './domain.js';
+import type { FromDomain, ResourceGrant, ToDomain } from './protocol.js';
+
+const entry = new URL('./worker-entry.js', import.meta.url);
+
+export class WorkerDomain implements Domain {
+  readonly kind = 'worker' as const;
+  readonly sharesMemory = true;
+  readonly grants: ResourceGrant[];
+  readonly #worker: Worker;
+  readonly #gone: Promise<void>;
+  #exitListener: ((exit: DomainExit) => void) | undefined;
+  #lastError: { kind: FailureKind; message: string } | undefined;
+  #killed = false;
+
+  constructor(options: DomainOptions) {
+    // Descriptors are per process, so the worker uses the kernel's own numbers.
+    this.grants = grantsFor(options.resources, (_i, r) => r.fd);
+    this.#worker = new Worker(entry, {
+      resourceLimits: { maxOldGenerationSizeMb: options.memoryLimitMb, maxYoungGenerationSizeMb: 16 },
+    });
+    this.#worker.on('error', (err: Error & { code?: string }) => {
+      this.#lastError = err.code === 'ERR_WORKER_OUT_OF_MEMORY'
+        ? { kind: 'memory', message: err.message }
+        : { kind: 'exception', message: err.message };
+    });
+    this.#gone = new Promise((resolve) => {
+      this.#worker.once('exit', (code) => {
+        resolve();
+        if (this.#killed) return;
+        this.#exitListener?.(this.#lastError ?? { kind: 'exit', message: `worker exited with code ${code}` });
+      });
+    });
+  }
+
+  send(batch: ToDomain[]): void {
+    if (!this.#killed) this.#worker.postMessage(batch);
+  }
+
+  onMessage(listener: (batch: FromDomain[]) => void): void {
+    this.#worker.on('message', listener);
+  }
+
+  onExit(listener: (exit: DomainExit) => void): void {
+    this.#exitListener = listener;
+  }
+
+  async kill(): Promise<void> {
+    this.#killed = true;
+    await this.#worker.terminate();
+    await this.#gone;
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * The block device as applications use it. A thin typed face over the kernel's Device: the
+ * same object for the device's whole life, whatever happens to the drivers behind it.
+ */
+import type { BlockInfo, BlockStats, WriteCache } from '../classes/block/contract.js';
+import type { Device } from './device.js';
+
+export class BlockDevice {
+  readonly device: Device;
+
+  constructor(device: Device) {
+    this.device = device;
+  }
+
+  get name(): string {
+    return this.device.name;
+  }
+
+  async open(options: { readOnly?: boolean } = {}): Promise<void> {
+    await this.device.call('open', { readOnly: options.readOnly ?? false });
+  }
+
+  async close(): Promise<void> {
+    await this.device.call('close', {});
+  }
+
+  async configure(setting: 'writeCache', value: WriteCache): Promise<void> {
+    await this.device.call('configure', { setting, value });
+  }
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    return (await this.device.call('read', { offset, length })) as Uint8Array;
+  }
+
+  async write(offset: number, data: Uint8Array): Promise<void> {
+    await this.device.call('write', { offset, data });
+  }
+
+  async flush(): Promise<void> {
+    await this.device.call('flush', {});
+  }
+
+  async discard(offset: number, length: number): Promise<void> {
+    await this.device.call('discard', { offset, length });
+  }
+
+  async geometry(): Promise<BlockInfo> {
+    return (await this.device.call('geometry', {})) as BlockInfo;
+  }
+
+  async stats(): Promise<BlockStats> {
+    return (await this.device.call('stats', {})) as BlockStats;
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * One incarnation of a driver: a domain, the channel to it, the object tracker of what it
+ * holds, and the tap on its calls into the kernel. Recovery throws an incarnation away whole
+ * and starts another; the device and its kernel-facing resources stay.
+ */
+import type { Clock } from '../clock.js';
+import { DriverFailure } from '../errors.js';
+import { DriverChannel } from '../isolation/channel.js';
+import { createDomain } from '../isolation/create-domain.js';
+import type { DomainKind } from '../isolation/domain.js';
+import type { Device } from '../kernel/device.js';
+import { servicesFor } from '../kernel/services.js';
+import { channels } from '../observe/channels.js';
+import { Tap, type CallTarget } from '../taps/tap.js';
+import { ObjectTracker } from '../tracker/object-tracker.js';
+
+export interface IncarnationOptions {
+  device: Device;
+  driverUrl: string;
+  domain: DomainKind;
+  clock: Clock;
+  memoryLimitMb: number;
+  heartbeatMs: number;
+  heartbeatTimeoutMs: number;
+  deadlineScale: number;
+  bufferLimitBytes: number;
+  /** Runs a kernel timer's callback in whichever driver is current (through the tap). */
+  fireTimer(timerId: number): void;
+  failed(incarnation: Incarnation, failure: DriverFailure): void;
+}
+
+let nextIncarnation = 1;
+
+export class Incarnation {
+  readonly id = nextIncarnation++;
+  readonly channel: DriverChannel;
+  readonly tracker = new ObjectTracker();
+  /** Driver -> kernel: where this driver's kernel-service calls go. */
+  readonly serviceTap: Tap;
+  /** The kernel's services bound to this incarnation (its holdings, its grants). */
+  readonly kernelServices: CallTarget;
+
+  constructor(options: IncarnationOptions) {
+    const { device } = options;
+    const domain = createDomain(options.domain, { resources: [...device.resources], memoryLimitMb: options.memoryLimitMb });
+    this.kernelServices = servicesFor({
+      device,
+      holdings: this.tracker,
+      clock: options.clock,
+      grants: domain.grants,
+      sharesMemory: domain.sharesMemory,
+      fireTimer: options.fireTimer,
+      bufferLimitBytes: options.bufferLimitBytes,
+      log: (level, message) => {
+        if (channels.log.hasSubscribers) channels.log.publish({ device: device.name, level, message });
+      },
+    });
+    this.serviceTap = new Tap(`${device.name}#${this.id}:driver->kernel`, { target: this.kernelServices });
+    this.channel = new DriverChannel(domain, {
+      contract: device.contract,
+      driverUrl: options.driverUrl,
+      clock: options.clock,
+      heartbeatMs: options.heartbeatMs,
+      heartbeatTimeoutMs: options.heartbeatTimeoutMs,
+      deadlineScale: options.deadlineScale,
+    }, {
+      service: (name, args) => this.serviceTap.invoke(name, args),
+      failed: (failure) => options.failed(this, failure),
+    });
+  }
+
+  /** Starts the domain and loads the driver module (not yet initialized). */
+  async load(): Promise<this> {
+    await this.channel.load();
+    return this;
+  }
+
+  get call(): CallTarget {
+    return (entry, args) => this.channel.call(entry, args);
+  }
+
+  /** Stop: the domain is gone when this resolves, so the old driver can touch nothing. */
+  async stop(): Promise<void> {
+    await this.channel.close();
+  }
+}

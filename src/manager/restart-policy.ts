@@ -1,0 +1,71 @@
+/**
+ * When to restart a failed driver, and when to give up. A small pure module: time comes from
+ * an injected clock, randomness from an injected source.
+ *
+ * - The first restart after a stable period is immediate (most faults are transient).
+ * - Further restarts back off exponentially from `baseDelayMs`, capped at `maxDelayMs`, with
+ *   +/- `jitter` so drivers failing together do not restart in lockstep.
+ * - A driver that stayed up for `stableAfterMs` is forgiven: the next restart is immediate.
+ * - Budget (Erlang/OTP's vocabulary): more than `intensity` failures within `periodMs` and
+ *   the driver is given up.
+ */
+export interface RestartPolicyOptions {
+  intensity: number;
+  periodMs: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** 0..1: each delay is scaled by a random factor in [1 - jitter, 1 + jitter]. */
+  jitter: number;
+  stableAfterMs: number;
+}
+
+export const defaultRestartPolicy: RestartPolicyOptions = {
+  intensity: 30,
+  periodMs: 10_000,
+  baseDelayMs: 10,
+  maxDelayMs: 2_000,
+  jitter: 0.2,
+  stableAfterMs: 500,
+};
+
+export type RestartDecision =
+  | { action: 'restart'; delayMs: number; attempt: number }
+  | { action: 'give-up'; reason: string };
+
+export class RestartPolicy {
+  readonly options: RestartPolicyOptions;
+  readonly #now: () => number;
+  readonly #random: () => number;
+  #failures: number[] = [];
+  #consecutive = 0;
+  #upSince: number | undefined;
+
+  constructor(options: Partial<RestartPolicyOptions>, now: () => number, random: () => number = Math.random) {
+    this.options = { ...defaultRestartPolicy, ...options };
+    this.#now = now;
+    this.#random = random;
+  }
+
+  /** A failure happened: restart after `delayMs`, or give up. */
+  onFailure(): RestartDecision {
+    const now = this.#now();
+    const { intensity, periodMs, baseDelayMs, maxDelayMs, jitter, stableAfterMs } = this.options;
+    this.#failures = this.#failures.filter((t) => now - t < periodMs);
+    this.#failures.push(now);
+    if (this.#failures.length > intensity) {
+      return { action: 'give-up', reason: `${this.#failures.length} failures within ${periodMs} ms (intensity ${intensity})` };
+    }
+    if (this.#upSince !== undefined && now - this.#upSince >= stableAfterMs) this.#consecutive = 0;
+    this.#upSince = undefined;
+    const attempt = ++this.#consecutive;
+    if (attempt === 1) return { action: 'restart', delayMs: 0, attempt };
+    const raw = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 2));
+    const factor = 1 + jitter * (2 * this.#random() - 1);
+    return { action: 'restart', delayMs: Math.max(0, Math.min(maxDelayMs, raw * factor)), attempt };
+  }
+
+  /** The driver is serving again. */
+  onRecovered(): void {
+    this.#upSince = this.#now();
+  }
+}

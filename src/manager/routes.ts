@@ -1,0 +1,59 @@
+/**
+ * Where the kernel->driver tap points, per recovery configuration and per state. The tap
+ * itself holds no policy; these routes are the manager's choice of target and observer.
+ */
+import { DriverFailure, ErrorCodes, ShadowError } from '../errors.js';
+import type { CallTarget, TapObserver, TapRoute } from '../taps/tap.js';
+import type { ManagedDriver } from './shadow-manager.js';
+
+export interface Routes {
+  /** The driver is serving. */
+  passive: TapRoute;
+  /** The driver is being recovered. */
+  active: TapRoute;
+  /** The restart budget is spent. */
+  gaveUp: TapRoute;
+}
+
+export function routes(managed: ManagedDriver): Routes {
+  const toDriver: CallTarget = (entry, args) => managed.current.channel.call(entry, args);
+  const gaveUp: TapRoute = {
+    target: async (entry) => {
+      throw new ShadowError(ErrorCodes.GAVE_UP, `${managed.device.name}: ${entry} refused, the driver was given up`,
+        { outcome: 'not-executed' });
+    },
+  };
+  switch (managed.spec.recovery) {
+    case 'shadow': {
+      const shadow = managed.shadow!;
+      return { passive: { target: toDriver, observer: shadow.observer }, active: { target: shadow.answer }, gaveUp };
+    }
+    case 'restart':
+      return {
+        passive: { target: toDriver, observer: restartOnly(managed) },
+        active: {
+          target: async (entry) => {
+            throw new ShadowError(ErrorCodes.DRIVER_FAILED, `${entry}: the driver is restarting`, { outcome: 'not-executed' });
+          },
+        },
+        gaveUp,
+      };
+    case 'native':
+      return { passive: { target: toDriver }, active: gaveUp, gaveUp };
+  }
+}
+
+/** Nooks-style restart without a shadow: calls caught in a failure fail, and say so. */
+function restartOnly(managed: ManagedDriver): TapObserver<string> {
+  return {
+    before: (entry) => entry,
+    after: (_entry, result) => result,
+    failed: async (entry, error) => {
+      if (!(error instanceof DriverFailure)) throw error;
+      const sideEffects = managed.device.contract.entries[entry]?.sideEffects ?? true;
+      throw new ShadowError(ErrorCodes.DRIVER_FAILED,
+        `${entry}: the driver failed (${error.kind}: ${error.message}); restart-only recovery does not resubmit`,
+        { outcome: sideEffects ? 'indeterminate' : 'not-executed', cause: error });
+    },
+  };
+}

@@ -1,0 +1,250 @@
+/**
+ * The shadow manager: the one place that wires kernel, taps, shadows and drivers together.
+ * It starts each driver, points its taps, hears of every failure from the isolation layer,
+ * and runs recovery (see recovery.ts) under the restart policy.
+ */
+import { EventEmitter } from 'node:events';
+import { classByName } from '../classes/registry.js';
+import { initEntry } from '../classes/contract.js';
+import { systemClock, type Clock } from '../clock.js';
+import { DriverFailure, ErrorCodes, ShadowError } from '../errors.js';
+import type { InjectedFault } from '../faults/fault-kinds.js';
+import type { DomainKind } from '../isolation/domain.js';
+import { ProcessDomain } from '../isolation/process-domain.js';
+import type { Device } from '../kernel/device.js';
+import type { Kernel } from '../kernel/kernel.js';
+import type { ResourceSpec } from '../kernel/resources.js';
+import { channels, type FailureEvent, type GaveUpEvent, type QuarantineEvent, type RecoveryEvent } from '../observe/channels.js';
+import { Shadow, type ShadowInstance } from '../shadows/shadow.js';
+import { Tap } from '../taps/tap.js';
+import { Incarnation } from './incarnation.js';
+import { Recovery } from './recovery.js';
+import { RestartPolicy, type RestartPolicyOptions } from './restart-policy.js';
+import { routes, type Routes } from './routes.js';
+import { defaultResources, resolveDriver } from './driver-catalog.js';
+
+export type RecoveryMode = 'native' | 'restart' | 'shadow';
+
+export interface DriverSpec {
+  /** The device's name in the kernel's registry. */
+  name: string;
+  className: string;
+  /** A built-in driver name (`ram`, `file`) or the path or URL of a driver module. */
+  driver: string;
+  /** Default `worker`; `native` recovery always runs in domain `none`. */
+  domain?: DomainKind;
+  /** Default `shadow`. */
+  recovery?: RecoveryMode;
+  /** Passed to the driver's init entry point. */
+  config?: Record<string, unknown>;
+  /** Host resources the kernel opens and holds for the device. */
+  resources?: ResourceSpec[];
+  restart?: Partial<RestartPolicyOptions>;
+  /** Keep a pre-started spare domain so recovery does not pay a cold start. */
+  warmStandby?: boolean;
+  memoryLimitMb?: number;
+  heartbeatMs?: number;
+  heartbeatTimeoutMs?: number;
+  deadlineScale?: number;
+  poisonThreshold?: number;
+  bufferLimitBytes?: number;
+}
+
+export type DriverState = 'starting' | 'running' | 'recovering' | 'gave-up' | 'closed';
+
+/** Everything the manager keeps for one shadowed driver. */
+export interface ManagedDriver {
+  spec: Required<Pick<DriverSpec, 'name' | 'driver' | 'domain' | 'recovery'>> & DriverSpec;
+  driverUrl: string;
+  device: Device;
+  /** Kernel -> driver: the one tap the device calls through, for the device's whole life. */
+  kernelTap: Tap;
+  shadow: ShadowInstance | undefined;
+  routes: Routes;
+  policy: RestartPolicy;
+  current: Incarnation;
+  standby: Promise<Incarnation> | undefined;
+  state: DriverState;
+  recoveries: number;
+  initArgs: unknown;
+  /** Domains being taken down; awaited on close so nothing leaks. */
+  dying: Set<Promise<void>>;
+}
+
+export interface ManagerOptions {
+  clock?: Clock;
+  random?: () => number;
+}
+
+export class ShadowManager extends EventEmitter {
+  readonly clock: Clock;
+  readonly random: () => number;
+  readonly #kernel: Kernel;
+  readonly #drivers = new Map<string, ManagedDriver>();
+  readonly #shadows = new Map<string, Shadow>();
+  readonly #recovery: Recovery;
+
+  constructor(kernel: Kernel, options: ManagerOptions = {}) {
+    super();
+    this.#kernel = kernel;
+    this.clock = options.clock ?? systemClock;
+    this.random = options.random ?? Math.random;
+    this.#recovery = new Recovery(this);
+  }
+
+  /** Starts a driver for a new device and returns the device object applications hold. */
+  async attach(input: DriverSpec): Promise<Device> {
+    const contract = classByName(input.className);
+    if (!contract) throw new ShadowError(ErrorCodes.NOT_FOUND, `no driver class ${input.className}`);
+    const recovery = input.recovery ?? 'shadow';
+    const spec = { ...input, recovery, domain: recovery === 'native' ? 'none' as const : input.domain ?? 'worker' };
+    const driverUrl = resolveDriver(input.className, input.driver);
+    const resources = spec.resources ?? defaultResources(contract.name, spec.driver, spec.config ?? {});
+    const device = this.#kernel.createDevice(spec.name, contract, resources,
+      { sharedMemory: spec.domain !== 'process' });
+    const shadow = recovery === 'shadow' ? this.#shadowFor(contract.name).instance({
+      poisonThreshold: spec.poisonThreshold ?? 3,
+      registered: () => device.state.info,
+      onQuarantine: (record, outcome) => this.publish('quarantine', channels.quarantine,
+        { device: device.name, entry: record.entry, failures: record.failures, outcome } satisfies QuarantineEvent),
+    }) : undefined;
+    const managed = { spec, driverUrl, device, shadow, state: 'starting', recoveries: 0, dying: new Set(),
+      initArgs: { config: spec.config ?? {} },
+      policy: new RestartPolicy(spec.restart ?? {}, () => this.clock.now(), this.random) } as unknown as ManagedDriver;
+    managed.routes = routes(managed);
+    managed.kernelTap = new Tap(`${device.name}:kernel->driver`, managed.routes.passive);
+    this.#drivers.set(device.name, managed);
+    try {
+      managed.current = await this.spawn(managed);
+      await managed.current.call(initEntry(contract), managed.initArgs);
+    } catch (err) {
+      await this.detach(device.name);
+      throw new ShadowError(ErrorCodes.DRIVER_FAILED, `driver ${spec.driver} failed to start: ${(err as Error).message}`, { cause: err });
+    }
+    managed.state = 'running';
+    device.connect(managed.kernelTap);
+    this.prepareStandby(managed);
+    return device;
+  }
+
+  /** Injects a fault into the device's current driver, through the real boundary. */
+  inject(name: string, fault: InjectedFault): void {
+    const managed = this.#get(name);
+    const channel = managed.current.channel;
+    if (fault.kind === 'kill' && channel.domain instanceof ProcessDomain) return channel.domain.signal('SIGKILL');
+    if (fault.kind === 'kill') return channel.fail(new DriverFailure('exit', 'driver domain killed from outside'));
+    channel.inject({ t: 'inject', fault });
+  }
+
+  driver(name: string): ManagedDriver | undefined {
+    return this.#drivers.get(name);
+  }
+
+  get drivers(): ManagedDriver[] {
+    return [...this.#drivers.values()];
+  }
+
+  async detach(name: string): Promise<void> {
+    const managed = this.#drivers.get(name);
+    if (!managed) return;
+    managed.state = 'closed';
+    this.#drivers.delete(name);
+    managed.shadow?.giveUp('the device was detached');
+    const standby = managed.standby;
+    managed.standby = undefined;
+    await Promise.allSettled([
+      managed.current?.stop(),
+      standby?.then((s) => s.stop()),
+      ...managed.dying,
+    ]);
+    for (const incarnation of [managed.current]) incarnation?.tracker.releaseAll();
+    this.#kernel.removeDevice(name);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#drivers.keys()].map((name) => this.detach(name)));
+  }
+
+  // --- used by recovery and routes ---
+
+  /** A new incarnation of the driver, loaded but not initialized. */
+  async spawn(managed: ManagedDriver): Promise<Incarnation> {
+    const { spec } = managed;
+    const incarnation = new Incarnation({
+      device: managed.device,
+      driverUrl: managed.driverUrl,
+      domain: spec.domain,
+      clock: this.clock,
+      memoryLimitMb: spec.memoryLimitMb ?? 64,
+      heartbeatMs: spec.heartbeatMs ?? 100,
+      heartbeatTimeoutMs: spec.heartbeatTimeoutMs ?? 1500,
+      deadlineScale: spec.deadlineScale ?? 1,
+      bufferLimitBytes: spec.bufferLimitBytes ?? 64 * 1024 * 1024,
+      fireTimer: (timerId) => { void managed.kernelTap.invoke('$timer', { timerId }).catch(() => undefined); },
+      failed: (incarnation, failure) => this.#failed(managed, incarnation, failure),
+    });
+    try {
+      return await incarnation.load();
+    } catch (err) {
+      await incarnation.stop();
+      throw err;
+    }
+  }
+
+  prepareStandby(managed: ManagedDriver): void {
+    if (!managed.spec.warmStandby || managed.spec.recovery === 'native' || managed.state === 'closed') return;
+    const standby = this.spawn(managed);
+    standby.catch(() => undefined);
+    managed.standby = standby;
+  }
+
+  publish(event: string, channel: { publish(m: unknown): void; hasSubscribers: boolean }, message: unknown): void {
+    if (channel.hasSubscribers) channel.publish(message);
+    this.emit(event, message);
+  }
+
+  #failed(managed: ManagedDriver, incarnation: Incarnation, failure: DriverFailure): void {
+    if (managed.state === 'closed' || managed.state === 'gave-up') return;
+    const isCurrent = incarnation === managed.current;
+    if (!isCurrent) {
+      // A standby that died idle is replaced; it never served anything.
+      if (managed.standby) { managed.standby = undefined; this.prepareStandby(managed); }
+      return;
+    }
+    const event: FailureEvent = {
+      device: managed.device.name, driver: managed.spec.driver, kind: failure.kind, message: failure.message,
+      call: failure.call, duringRecovery: managed.state === 'recovering',
+    };
+    this.publish('failure', channels.failure, event);
+    if (managed.state === 'recovering') return; // the running recovery sees it and starts over
+    if (managed.spec.recovery === 'native') {
+      this.giveUp(managed, `native configuration: ${failure.kind} is not recovered`);
+      return;
+    }
+    void this.#recovery.run(managed, failure);
+  }
+
+  giveUp(managed: ManagedDriver, reason: string): void {
+    managed.state = 'gave-up';
+    managed.device.setStatus('gave-up');
+    managed.kernelTap.attach(managed.routes.gaveUp);
+    managed.shadow?.giveUp(reason);
+    this.publish('gave-up', channels.gaveUp, { device: managed.device.name, driver: managed.spec.driver, reason } satisfies GaveUpEvent);
+  }
+
+  recovered(event: RecoveryEvent): void {
+    this.publish('recovery', channels.recovery, event);
+  }
+
+  #shadowFor(className: string): Shadow {
+    let shadow = this.#shadows.get(className);
+    if (!shadow) this.#shadows.set(className, (shadow = new Shadow(classByName(className)!)));
+    return shadow;
+  }
+
+  #get(name: string): ManagedDriver {
+    const managed = this.#drivers.get(name);
+    if (!managed) throw new ShadowError(ErrorCodes.NOT_FOUND, `no device ${name}`);
+    return managed;
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * Everything the runtime has to say about failures and recoveries, as named
+ * diagnostics_channel channels (subscribe from anywhere, zero cost when nobody listens).
+ */
+import diagnostics from 'node:diagnostics_channel';
+import type { FailureKind, Outcome } from '../errors.js';
+
+export type RecoveryPhase = 'stop' | 'release' | 'backoff' | 'restart' | 'reinit' | 'replay' | 'resubmit' | 'resume';
+
+export const recoveryPhases: readonly RecoveryPhase[] =
+  ['stop', 'release', 'backoff', 'restart', 'reinit', 'replay', 'resubmit', 'resume'];
+
+export interface FailureEvent {
+  device: string;
+  driver: string;
+  kind: FailureKind;
+  message: string;
+  /** The entry point or kernel service that was running, when known. */
+  call: string | undefined;
+  /** True when the failure hit a driver that was itself being brought up by recovery. */
+  duringRecovery: boolean;
+}
+
+export interface RecoveryEvent {
+  device: string;
+  driver: string;
+  mode: 'shadow' | 'restart';
+  cause: FailureKind;
+  message: string;
+  call: string | undefined;
+  /** Restarts it took (1 unless the new driver failed during recovery). */
+  attempts: number;
+  /** Milliseconds per phase, from detection to resume (backoff shown apart). */
+  phases: Partial<Record<RecoveryPhase, number>>;
+  totalMs: number;
+  warmStandby: boolean;
+  replayed: number;
+  resubmitted: number;
+}
+
+export interface GaveUpEvent {
+  device: string;
+  driver: string;
+  reason: string;
+}
+
+export interface QuarantineEvent {
+  device: string;
+  entry: string;
+  failures: number;
+  outcome: Outcome;
+}
+
+export const channels = {
+  failure: diagnostics.channel('shadow-drivers:failure'),
+  recovery: diagnostics.channel('shadow-drivers:recovery'),
+  gaveUp: diagnostics.channel('shadow-drivers:gave-up'),
+  quarantine: diagnostics.channel('shadow-drivers:quarantine'),
+  log: diagnostics.channel('shadow-drivers:driver-log'),
+};

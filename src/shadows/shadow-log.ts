@@ -1,0 +1,94 @@
+/**
+ * The shadow's passive-mode log: only what a fresh driver needs to reach the failed driver's
+ * state. Its size is bounded by (settings + open objects + answers + requests in flight),
+ * never by how many calls were made: superseded settings are compacted away, closed objects
+ * removed, completed requests forgotten.
+ */
+import type { EntryPoint } from '../classes/contract.js';
+
+export interface LogEntry {
+  /** Order of the call that produced it; replay follows it. */
+  seq: number;
+  entry: string;
+  args: unknown;
+}
+
+/** A call the shadow is responsible for until it completes or is given an honest outcome. */
+export interface CallRecord extends LogEntry {
+  decl: EntryPoint;
+  /** Driver failures this call was in flight at. */
+  failures: number;
+  /** The application's promise, once the shadow has taken the call over. */
+  settle?: { resolve(value: unknown): void; reject(error: unknown): void };
+}
+
+export class ShadowLog {
+  readonly settings = new Map<string, LogEntry>();
+  readonly objects = new Map<string, LogEntry>();
+  readonly answers = new Map<string, unknown>();
+  readonly inFlight = new Map<number, CallRecord>();
+
+  /** Applies an entry point's log rule to a call that completed. */
+  completed(record: CallRecord, result: unknown): void {
+    this.inFlight.delete(record.seq);
+    const rule = record.decl.log;
+    const item: LogEntry = { seq: record.seq, entry: record.entry, args: replayArgs(record) };
+    switch (rule.kind) {
+      case 'setting': {
+        const key = rule.key(record.args);
+        this.settings.delete(key); // re-inserted last: replay keeps the order of the survivors
+        this.settings.set(key, item);
+        return;
+      }
+      case 'open':
+        this.objects.set(rule.object(record.args), item);
+        return;
+      case 'close': {
+        const object = rule.object(record.args);
+        this.objects.delete(object);
+        for (const key of [...this.settings.keys()]) if (key.startsWith(`${object}:`)) this.settings.delete(key);
+        return;
+      }
+      case 'reset':
+        this.settings.clear();
+        return;
+      case 'answer':
+        this.answers.set(answerKey(record.entry, rule.key?.(record.args)), result);
+        return;
+      case 'request':
+      case 'none':
+        return;
+    }
+  }
+
+  answer(entry: string, key: string | undefined): { found: boolean; value: unknown } {
+    const k = answerKey(entry, key);
+    return { found: this.answers.has(k), value: this.answers.get(k) };
+  }
+
+  /** Open objects and settings, in the order the calls that made them were issued. */
+  replayList(): LogEntry[] {
+    return [...this.objects.values(), ...this.settings.values()].sort((a, b) => a.seq - b.seq);
+  }
+
+  /** Requests in flight, oldest first. */
+  outstanding(): CallRecord[] {
+    return [...this.inFlight.values()].sort((a, b) => a.seq - b.seq);
+  }
+
+  get size(): number {
+    return this.settings.size + this.objects.size + this.answers.size + this.inFlight.size;
+  }
+}
+
+function answerKey(entry: string, key: string | undefined): string {
+  return key === undefined ? entry : `${entry}:${key}`;
+}
+
+/** A call's arguments without its output buffer: a fresh one is provided on every issue. */
+export function replayArgs(record: CallRecord): unknown {
+  const bulk = record.decl.bulkOut;
+  if (!bulk || !record.args || typeof record.args !== 'object') return record.args;
+  const { [bulk.arg]: _dropped, ...rest } = record.args as Record<string, unknown>;
+  return rest;
+}

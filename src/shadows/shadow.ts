@@ -1,0 +1,264 @@
+/**
+ * The generic shadow driver. One `Shadow` per class, built from the class contract; one
+ * `ShadowInstance` per driver it watches.
+ *
+ * Passive mode: the kernel->driver tap reports every call and result here; the instance keeps
+ * the bounded log. Active mode: the taps point here; each call is answered by its entry
+ * point's declared action (log, busy, suspend, queue, drop, fail), the restarted driver's
+ * registration is answered with the preserved device, the log is replayed, and requests that
+ * were in flight are resubmitted by their idempotency, or given an honest outcome.
+ */
+import type { ClassContract, EntryPoint } from '../classes/contract.js';
+import { DriverFailure, ErrorCodes, ShadowError, type Outcome } from '../errors.js';
+import type { CallTarget, TapObserver } from '../taps/tap.js';
+import { replayArgs, ShadowLog, type CallRecord } from './shadow-log.js';
+
+export type ShadowMode = 'passive' | 'active';
+
+/** Kernel-to-driver callbacks (timers) are events: dropped while the driver recovers. */
+const CALLBACK: EntryPoint = {
+  kind: 'event', idempotent: false, sideEffects: false, log: { kind: 'none' }, recovery: 'drop', deadlineMs: 1000,
+};
+
+export interface ShadowInstanceOptions {
+  /** A request in flight at this many consecutive failures is quarantined. */
+  poisonThreshold: number;
+  /** What the kernel knows of the device (the registration the restarted driver must match). */
+  registered(): unknown;
+  /** Told when a request is quarantined or given up. */
+  onQuarantine?(record: CallRecord, outcome: Outcome): void;
+}
+
+interface Waiting {
+  entry: string;
+  args: unknown;
+  decl: EntryPoint;
+  settle?: { resolve(value: unknown): void; reject(error: unknown): void };
+}
+
+export class Shadow {
+  readonly contract: ClassContract;
+  constructor(contract: ClassContract) {
+    this.contract = contract;
+  }
+  instance(options: ShadowInstanceOptions): ShadowInstance {
+    return new ShadowInstance(this.contract, options);
+  }
+}
+
+export class ShadowInstance {
+  readonly contract: ClassContract;
+  readonly log = new ShadowLog();
+  /** Class hooks' own state (counters, positions). */
+  readonly memory: Record<string, any> = {};
+  #mode: ShadowMode = 'passive';
+  #seq = 0;
+  #waiting: Waiting[] = [];
+  #queuedUpcalls: unknown[] = [];
+  #gaveUp: ShadowError | undefined;
+  readonly #options: ShadowInstanceOptions;
+
+  constructor(contract: ClassContract, options: ShadowInstanceOptions) {
+    this.contract = contract;
+    this.#options = options;
+  }
+
+  get mode(): ShadowMode {
+    return this.#mode;
+  }
+
+  /** Passive mode: what the kernel->driver tap reports to. */
+  readonly observer: TapObserver<CallRecord> = {
+    before: (entry, args) => {
+      const record: CallRecord = { seq: ++this.#seq, entry, args, decl: this.#decl(entry), failures: 0 };
+      this.log.inFlight.set(record.seq, record);
+      return record;
+    },
+    after: (record, result) => this.#completed(record, result),
+    failed: (record, error) => this.#failed(record, error),
+  };
+
+  /** Active mode: how the shadow answers the kernel for the driver. */
+  readonly answer: CallTarget = async (entry, args) => {
+    if (this.#gaveUp) throw this.#gaveUpError('not-executed');
+    const decl = this.#decl(entry);
+    const action = decl.recovery;
+    if (action === 'log') {
+      const kept = this.log.answer(entry, decl.log.kind === 'answer' ? decl.log.key?.(args) : undefined);
+      if (kept.found) return kept.value;
+      return this.#wait(entry, args, decl); // nothing to answer with yet: the caller waits
+    }
+    if (action === 'busy') throw new ShadowError(ErrorCodes.BUSY, `${entry}: the driver is recovering`);
+    if (action === 'suspend') return this.#wait(entry, args, decl);
+    if (action === 'queue') { this.#waiting.push({ entry, args, decl }); return undefined; }
+    if (action === 'drop') return undefined;
+    throw new ShadowError(action.fail, `${entry}: refused while the driver is recovering`);
+  };
+
+  /** Active mode: answers the restarting driver's kernel-service calls. */
+  services(kernel: CallTarget): CallTarget {
+    return async (name, args) => {
+      if (name === 'register') {
+        const problem = this.contract.registration.validate(args) ??
+          this.contract.registration.compatible(this.#options.registered(), args);
+        if (problem) throw new Error(problem);
+        return undefined; // the device object the kernel already holds stays the device
+      }
+      if (name === 'upcall') {
+        const { name: upcall } = (args ?? {}) as { name?: string };
+        const decl = upcall === undefined ? undefined : this.contract.upcalls[upcall];
+        if (!decl) throw new Error(`no upcall ${String(upcall)} in class ${this.contract.name}`);
+        if (decl.recovery === 'queue') this.#queuedUpcalls.push(args);
+        return undefined;
+      }
+      return kernel(name, args);
+    };
+  }
+
+  activate(): void {
+    this.#mode = 'active';
+    this.contract.hooks.failed?.(this.memory);
+  }
+
+  /** Brings a fresh driver to the logged state: open objects and settings, in call order. */
+  async replay(call: CallTarget): Promise<number> {
+    const items = this.log.replayList();
+    for (const item of items) {
+      const rule = this.#decl(item.entry).log;
+      const args = rule.kind === 'open' && this.contract.hooks.reopen
+        ? this.contract.hooks.reopen(rule.object(item.args), item.args, this.memory) : item.args;
+      await call(item.entry, args);
+    }
+    return items.length;
+  }
+
+  /**
+   * Requests in flight at the failure: resubmitted in their original order when idempotent,
+   * otherwise failed with an outcome; quarantined when they keep killing the driver. Suspects
+   * (in flight at two or more failures) go one at a time, so the poison one is found alone.
+   */
+  async resubmit(call: CallTarget): Promise<number> {
+    const records = this.log.outstanding();
+    const serial = records.some((r) => r.failures >= 2);
+    const running: Promise<unknown>[] = [];
+    let count = 0;
+    for (const record of records) {
+      if (!record.settle) continue; // its failure has not reached the shadow: it re-enters later
+      if (record.decl.kind === 'event') { this.#finish(record); record.settle.resolve(undefined); continue; }
+      if (record.failures >= this.#options.poisonThreshold) { this.#quarantine(record); continue; }
+      if (!record.decl.idempotent) { this.#refuse(record); continue; }
+      count++;
+      const done = this.#reissue(record, call);
+      if (serial || record.decl.barrier) await done;
+      else running.push(done);
+    }
+    await Promise.all(running);
+    return count;
+  }
+
+  /** Back to passive: calls that waited during recovery go to the driver, in arrival order. */
+  resume(issue: CallTarget, kernel: CallTarget): void {
+    this.#mode = 'passive';
+    const waiting = this.#waiting;
+    this.#waiting = [];
+    const upcalls = this.#queuedUpcalls;
+    this.#queuedUpcalls = [];
+    for (const u of upcalls) void kernel('upcall', u).catch(() => undefined);
+    void this.#drain(waiting, issue);
+  }
+
+  /** The budget is spent: every call from now on fails fast, nothing waits forever. */
+  giveUp(reason: string): void {
+    this.#gaveUp = new ShadowError(ErrorCodes.GAVE_UP, `the driver was given up: ${reason}`);
+    for (const w of this.#waiting.splice(0)) w.settle?.reject(this.#gaveUpError('not-executed'));
+    for (const record of this.log.outstanding()) {
+      this.#finish(record);
+      record.settle?.reject(this.#gaveUpError(record.decl.sideEffects ? 'indeterminate' : 'not-executed'));
+    }
+  }
+
+  get gaveUp(): boolean {
+    return this.#gaveUp !== undefined;
+  }
+
+  get waitingCount(): number {
+    return this.#waiting.length;
+  }
+
+  #completed(record: CallRecord, result: unknown): unknown {
+    const hooks = this.contract.hooks;
+    hooks.observe?.(record.entry, record.args, result, this.memory);
+    const patched = hooks.patch ? hooks.patch(record.entry, record.args, result, this.memory) : result;
+    this.log.completed(record, patched);
+    return patched;
+  }
+
+  #failed(record: CallRecord, error: unknown): Promise<unknown> {
+    if (!(error instanceof DriverFailure)) {
+      this.#finish(record);
+      return Promise.reject(error);
+    }
+    record.failures++;
+    if (this.#gaveUp) {
+      this.#finish(record);
+      return Promise.reject(this.#gaveUpError(record.decl.sideEffects ? 'indeterminate' : 'not-executed'));
+    }
+    return new Promise((resolve, reject) => { record.settle = { resolve, reject }; });
+  }
+
+  #reissue(record: CallRecord, call: CallTarget): Promise<unknown> {
+    const settle = record.settle!;
+    return call(record.entry, replayArgs(record)).then(
+      (result) => settle.resolve(this.#completed(record, result)),
+      (error: unknown) => {
+        if (error instanceof DriverFailure) { record.failures++; throw error; }
+        this.#finish(record);
+        settle.reject(error);
+      },
+    );
+  }
+
+  #quarantine(record: CallRecord): void {
+    const outcome: Outcome = record.decl.sideEffects ? 'indeterminate' : 'not-executed';
+    this.#finish(record);
+    this.#options.onQuarantine?.(record, outcome);
+    record.settle?.reject(new ShadowError(ErrorCodes.POISON_REQUEST,
+      `${record.entry} was in flight at ${record.failures} consecutive driver failures and was quarantined`,
+      { outcome }));
+  }
+
+  #refuse(record: CallRecord): void {
+    this.#finish(record);
+    record.settle?.reject(new ShadowError(ErrorCodes.NOT_RESUBMITTED,
+      `${record.entry} is not idempotent and was in flight when the driver failed`, { outcome: 'indeterminate' }));
+  }
+
+  #finish(record: CallRecord): void {
+    this.log.inFlight.delete(record.seq);
+  }
+
+  #wait(entry: string, args: unknown, decl: EntryPoint): Promise<unknown> {
+    return new Promise((resolve, reject) => this.#waiting.push({ entry, args, decl, settle: { resolve, reject } }));
+  }
+
+  async #drain(waiting: Waiting[], issue: CallTarget): Promise<void> {
+    let running: Promise<unknown>[] = [];
+    for (const w of waiting) {
+      const run = issue(w.entry, w.args).then(
+        (value) => w.settle?.resolve(value),
+        (error: unknown) => w.settle?.reject(error),
+      );
+      // A barrier (flush) waits for everything before it, and everything after waits for it.
+      if (w.decl.barrier) { await Promise.all(running); await run; running = []; } else running.push(run);
+    }
+    await Promise.all(running);
+  }
+
+  #gaveUpError(outcome: Outcome): ShadowError {
+    return new ShadowError(ErrorCodes.GAVE_UP, this.#gaveUp?.message ?? 'the driver was given up', { outcome });
+  }
+
+  #decl(entry: string): EntryPoint {
+    return this.contract.entries[entry] ?? CALLBACK;
+  }
+}
