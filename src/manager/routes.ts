@@ -26,7 +26,7 @@ export function routes(managed: ManagedDriver): Routes {
   switch (managed.spec.recovery) {
     case 'shadow': {
       const shadow = managed.shadow!;
-      return { passive: { target: toDriver, observer: shadow.observer }, active: { target: shadow.answer }, gaveUp };
+      return { passive: { target: shadow.screen(toDriver), observer: shadow.observer }, active: { target: shadow.answer }, gaveUp };
     }
     case 'restart':
       return {

@@ -15,6 +15,20 @@ import { replayArgs, ShadowLog, type CallRecord } from './shadow-log.js';
 
 export type ShadowMode = 'passive' | 'active';
 
+const QUARANTINE_LIMIT = 256;
+
+/** What makes two requests the same request: the entry point and its arguments. */
+export function signature(entry: string, args: unknown): string {
+  return `${entry}:${JSON.stringify(args, (_key, value: unknown) =>
+    value instanceof Uint8Array ? `bytes:${value.length}:${checksum(value)}` : value)}`;
+}
+
+function checksum(bytes: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+  return h >>> 0;
+}
+
 /** Kernel-to-driver callbacks (timers) are events: dropped while the driver recovers. */
 const CALLBACK: EntryPoint = {
   kind: 'event', idempotent: false, sideEffects: false, log: { kind: 'none' }, recovery: 'drop', deadlineMs: 1000,
@@ -56,6 +70,8 @@ export class ShadowInstance {
   #waiting: Waiting[] = [];
   #queuedUpcalls: unknown[] = [];
   #gaveUp: ShadowError | undefined;
+  /** Signatures of quarantined requests: the same request again is refused, not re-run. */
+  readonly #quarantined = new Map<string, number>();
   readonly #options: ShadowInstanceOptions;
 
   constructor(contract: ClassContract, options: ShadowInstanceOptions) {
@@ -77,6 +93,20 @@ export class ShadowInstance {
     after: (record, result) => this.#completed(record, result),
     failed: (record, error) => this.#failed(record, error),
   };
+
+  /**
+   * Passive mode: a request identical to one already quarantined is refused before it reaches
+   * (and kills) the driver again. Costs nothing while nothing is quarantined.
+   */
+  screen(next: CallTarget): CallTarget {
+    return (entry, args) => {
+      if (this.#quarantined.size > 0 && this.#quarantined.has(signature(entry, args))) {
+        return Promise.reject(new ShadowError(ErrorCodes.POISON_REQUEST,
+          `${entry} matches a quarantined request and was refused without running`, { outcome: 'not-executed' }));
+      }
+      return next(entry, args);
+    };
+  }
 
   /** Active mode: how the shadow answers the kernel for the driver. */
   readonly answer: CallTarget = async (entry, args) => {
@@ -221,6 +251,9 @@ export class ShadowInstance {
   #quarantine(record: CallRecord): void {
     const outcome: Outcome = record.decl.sideEffects ? 'indeterminate' : 'not-executed';
     this.#finish(record);
+    this.#quarantined.set(signature(record.entry, replayArgs(record)), record.failures);
+    // Bounded: the oldest signature goes first.
+    if (this.#quarantined.size > QUARANTINE_LIMIT) this.#quarantined.delete(this.#quarantined.keys().next().value!);
     this.#options.onQuarantine?.(record, outcome);
     record.settle?.reject(new ShadowError(ErrorCodes.POISON_REQUEST,
       `${record.entry} was in flight at ${record.failures} consecutive driver failures and was quarantined`,
