@@ -10,6 +10,7 @@ import type { ClassContract } from '../classes/contract.js';
 import { DriverFailure, ErrorCodes, ShadowError, type FailureKind } from '../errors.js';
 import type { Clock } from '../clock.js';
 import type { Domain } from './domain.js';
+import type { SharedPool } from './shared-pool.js';
 import { toWireError, type FromDomain, type LoadSpec, type ToDomain } from './protocol.js';
 
 export interface ChannelOptions {
@@ -21,6 +22,8 @@ export interface ChannelOptions {
   heartbeatTimeoutMs: number;
   /** Multiplies every entry point's deadline (slow machines, debugging). */
   deadlineScale: number;
+  /** Shared memory for bulk data (thread domains); one pool serves a device's incarnations. */
+  pool: SharedPool;
 }
 
 export interface ChannelHandlers {
@@ -32,6 +35,8 @@ export interface ChannelHandlers {
 interface PendingCall {
   entry: string;
   args: unknown;
+  /** Pooled shared memory lent to this call, taken back when it completes. */
+  lent: Uint8Array[] | undefined;
   deadline: number;
   resolve(value: unknown): void;
   reject(error: Error): void;
@@ -87,8 +92,9 @@ export class DriverChannel {
     const id = this.#nextId++;
     const deadline = this.#options.clock.now() + declared.deadlineMs * this.#options.deadlineScale;
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { entry, args, deadline, resolve, reject });
-      this.#post({ t: 'call', id, entry, args: this.#placeBulk(entry, args) });
+      const call: PendingCall = { entry, args, deadline, resolve, reject, lent: undefined };
+      this.#pending.set(id, call);
+      this.#post({ t: 'call', id, entry, args: this.#placeBulk(entry, args, call) });
     });
   }
 
@@ -162,7 +168,19 @@ export class DriverChannel {
       this.#pending.set(m.id, call);
       return this.fail(new DriverFailure('contract', breach, call.entry));
     }
-    call.resolve(m.value);
+    call.resolve(this.#takeBack(call, m.value));
+  }
+
+  /** The application gets its own copy; the shared slots go back to the pool. */
+  #takeBack(call: PendingCall, value: unknown): unknown {
+    if (!call.lent) return value;
+    let result = value;
+    if (value instanceof Uint8Array && value.buffer instanceof SharedArrayBuffer) {
+      result = value.slice(); // a plain (non-shared) Uint8Array the application owns
+    }
+    for (const view of call.lent) this.#options.pool.give(view);
+    call.lent = undefined;
+    return result;
   }
 
   #service(id: number, name: string, args: unknown): void {
@@ -180,17 +198,29 @@ export class DriverChannel {
   }
 
   /** Shared memory where the domain allows it; exact-size copies where it must serialize. */
-  #placeBulk(entry: string, args: unknown): unknown {
+  #placeBulk(entry: string, args: unknown, call: PendingCall): unknown {
     if (!args || typeof args !== 'object' || this.domain.kind === 'none') return args;
-    const out: Record<string, unknown> = { ...(args as Record<string, unknown>) };
-    for (const [key, value] of Object.entries(out)) {
-      if (value instanceof Uint8Array) out[key] = this.domain.sharesMemory ? toShared(value) : new Uint8Array(value);
+    const shared = this.domain.sharesMemory;
+    const pool = this.#options.pool;
+    const lend = (length: number): Uint8Array => {
+      const view = pool.take(length);
+      (call.lent ??= []).push(view);
+      return view;
+    };
+    let out: Record<string, unknown> | undefined;
+    for (const key in args) {
+      const value = (args as Record<string, unknown>)[key];
+      if (!(value instanceof Uint8Array)) continue;
+      out ??= { ...(args as Record<string, unknown>) };
+      if (shared) { const view = lend(value.length); view.set(value); out[key] = view; }
+      else out[key] = new Uint8Array(value); // exact-size copy: never serialize a whole pool buffer
     }
     const bulk = this.#options.contract.entries[entry]?.bulkOut;
-    if (bulk && this.domain.sharesMemory && !(bulk.arg in out)) {
-      out[bulk.arg] = new Uint8Array(new SharedArrayBuffer(Number(out[bulk.lengthArg] ?? 0)));
+    if (bulk && shared && !(bulk.arg in args)) {
+      out ??= { ...(args as Record<string, unknown>) };
+      out[bulk.arg] = lend(Number(out[bulk.lengthArg] ?? 0));
     }
-    return out;
+    return out ?? args;
   }
 
   #startWatchdog(): void {
@@ -223,11 +253,5 @@ export class DriverChannel {
   }
 }
 
-function toShared(view: Uint8Array): Uint8Array {
-  if (view.buffer instanceof SharedArrayBuffer) return view;
-  const shared = new Uint8Array(new SharedArrayBuffer(view.length));
-  shared.set(view);
-  return shared;
-}
 
 export type { FailureKind };

@@ -7,6 +7,7 @@ import type { Clock } from '../clock.js';
 import { DriverFailure } from '../errors.js';
 import { DriverChannel } from '../isolation/channel.js';
 import { createDomain } from '../isolation/create-domain.js';
+import type { SharedPool } from '../isolation/shared-pool.js';
 import type { DomainKind } from '../isolation/domain.js';
 import type { Device } from '../kernel/device.js';
 import { servicesFor } from '../kernel/services.js';
@@ -24,6 +25,7 @@ export interface IncarnationOptions {
   heartbeatTimeoutMs: number;
   deadlineScale: number;
   bufferLimitBytes: number;
+  pool: SharedPool;
   /** Runs a kernel timer's callback in whichever driver is current (through the tap). */
   fireTimer(timerId: number): void;
   failed(incarnation: Incarnation, failure: DriverFailure): void;
@@ -63,6 +65,7 @@ export class Incarnation {
       heartbeatMs: options.heartbeatMs,
       heartbeatTimeoutMs: options.heartbeatTimeoutMs,
       deadlineScale: options.deadlineScale,
+      pool: options.pool,
     }, {
       service: (name, args) => this.serviceTap.invoke(name, args),
       failed: (failure) => options.failed(this, failure),

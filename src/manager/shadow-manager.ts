@@ -11,6 +11,7 @@ import { DriverFailure, ErrorCodes, ShadowError } from '../errors.js';
 import type { InjectedFault } from '../faults/fault-kinds.js';
 import type { DomainKind } from '../isolation/domain.js';
 import { ProcessDomain } from '../isolation/process-domain.js';
+import { SharedPool } from '../isolation/shared-pool.js';
 import type { Device } from '../kernel/device.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { ResourceSpec } from '../kernel/resources.js';
@@ -69,6 +70,8 @@ export interface ManagedDriver {
   initArgs: unknown;
   /** Domains being taken down; awaited on close so nothing leaks. */
   dying: Set<Promise<void>>;
+  /** Shared memory for bulk data, reused across the device's incarnations. */
+  pool: SharedPool;
 }
 
 export interface ManagerOptions {
@@ -108,7 +111,7 @@ export class ShadowManager extends EventEmitter {
       onQuarantine: (record, outcome) => this.publish('quarantine', channels.quarantine,
         { device: device.name, entry: record.entry, failures: record.failures, outcome } satisfies QuarantineEvent),
     }) : undefined;
-    const managed = { spec, driverUrl, device, shadow, state: 'starting', recoveries: 0, dying: new Set(),
+    const managed = { spec, driverUrl, device, shadow, state: 'starting', recoveries: 0, dying: new Set(), pool: new SharedPool(),
       initArgs: { config: spec.config ?? {} },
       policy: new RestartPolicy(spec.restart ?? {}, () => this.clock.now(), this.random) } as unknown as ManagedDriver;
     managed.routes = routes(managed);
@@ -180,6 +183,7 @@ export class ShadowManager extends EventEmitter {
       heartbeatTimeoutMs: spec.heartbeatTimeoutMs ?? 1500,
       deadlineScale: spec.deadlineScale ?? 1,
       bufferLimitBytes: spec.bufferLimitBytes ?? 64 * 1024 * 1024,
+      pool: managed.pool,
       fireTimer: (timerId) => { void managed.kernelTap.invoke('$timer', { timerId }).catch(() => undefined); },
       failed: (incarnation, failure) => this.#failed(managed, incarnation, failure),
     });
