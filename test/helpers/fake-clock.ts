@@ -34,6 +34,12 @@ export class FakeClock implements Clock {
     this.#timers = this.#timers.filter((t) => !t.cancelled);
   }
 
+  /** Milliseconds until the next one-shot timer is due, or undefined. */
+  nextOneShot(): number | undefined {
+    const due = this.#timers.filter((t) => !t.cancelled && t.every === undefined).map((t) => t.at - this.#now);
+    return due.length ? Math.min(...due) : undefined;
+  }
+
   get pending(): number {
     return this.#timers.filter((t) => !t.cancelled).length;
   }
