@@ -42,6 +42,8 @@ interface PendingCall {
   reject(error: Error): void;
 }
 
+const LOAD_TIMEOUT_MS = 15_000;
+
 export const CALLBACK_ENTRIES: Record<string, { deadlineMs: number }> = { $timer: { deadlineMs: 1000 } };
 
 export class DriverChannel {
@@ -58,6 +60,8 @@ export class DriverChannel {
   #pingSeq = 0;
   #lastPong = 0;
   #loaded: { resolve(): void; reject(e: Error): void } | undefined;
+  /** Until the domain has loaded the driver, the load deadline applies, not the heartbeat. */
+  #loadDeadline: number | undefined;
 
   constructor(domain: Domain, options: ChannelOptions, handlers: ChannelHandlers) {
     this.domain = domain;
@@ -76,7 +80,7 @@ export class DriverChannel {
     const bulkOut = Object.fromEntries(Object.entries(this.#options.contract.entries)
       .flatMap(([name, e]) => (e.bulkOut ? [[name, e.bulkOut]] : [])));
     const spec: LoadSpec = { driver: this.#options.driverUrl, bulkOut, resources: this.domain.grants };
-    this.#lastPong = this.#options.clock.now();
+    this.#loadDeadline = this.#options.clock.now() + LOAD_TIMEOUT_MS;
     this.#startWatchdog();
     return new Promise<void>((resolve, reject) => {
       this.#loaded = { resolve, reject };
@@ -140,7 +144,12 @@ export class DriverChannel {
     if (this.#failure || this.#closed) return;
     switch (m.t) {
       case 'pong': this.#lastPong = this.#options.clock.now(); return;
-      case 'loaded': this.#loaded?.resolve(); this.#loaded = undefined; return;
+      case 'loaded':
+        this.#loadDeadline = undefined;
+        this.#lastPong = this.#options.clock.now();
+        this.#loaded?.resolve();
+        this.#loaded = undefined;
+        return;
       case 'load-failed':
         return this.fail(new DriverFailure('load', `driver failed to load: ${m.error.message}`));
       case 'fault':
@@ -227,7 +236,10 @@ export class DriverChannel {
     const { clock, heartbeatMs, heartbeatTimeoutMs } = this.#options;
     const tick = () => {
       const now = clock.now();
-      if (this.domain.kind !== 'none' && now - this.#lastPong > heartbeatTimeoutMs) {
+      if (this.#loadDeadline !== undefined) {
+        // A cold start on a loaded machine can take long; only a start that never ends fails.
+        if (now > this.#loadDeadline) return this.fail(new DriverFailure('load', `driver not loaded within ${LOAD_TIMEOUT_MS} ms`));
+      } else if (this.domain.kind !== 'none' && now - this.#lastPong > heartbeatTimeoutMs) {
         return this.fail(new DriverFailure('no-heartbeat', `no heartbeat for ${now - this.#lastPong} ms`));
       }
       for (const call of this.#pending.values()) {
