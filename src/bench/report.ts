@@ -1,0 +1,155 @@
+/**
+ * The benchmark's results as Markdown: one dated section per run (machine, tables, targets),
+ * and the introduction docs/benchmarks.md starts with.
+ */
+import { recoveryPhases } from '../observe/channels.js';
+import type { BenchResult } from './index.js';
+import { groupsOf } from './recovery-times.js';
+import { median, type Spread } from './stats.js';
+import type { TargetVerdict } from './targets.js';
+import { ratio, type Cell, type Ratio } from './throughput.js';
+import type { MediumKind } from './configurations.js';
+
+const MiB = 1024 * 1024;
+
+export function renderReport(result: BenchResult, verdicts: TargetVerdict[]): string {
+  const media = [...new Set(result.throughput.cells.map((c) => c.medium))];
+  return [
+    header(result),
+    ...media.map((medium) => throughputSection(result, medium)),
+    recoverySection(result),
+    targetSection(verdicts),
+  ].join('\n');
+}
+
+function header(result: BenchResult): string {
+  const { machine: m, plan, throughput: t } = result;
+  const { rounds, durationMs, warmupMs } = t.options;
+  return [
+    `## ${m.date.replace('T', ' ').replace('Z', ' UTC')}${plan.quick ? ' (quick run: a smoke test, not a measurement)' : ''}`,
+    '',
+    `Machine: \`${m.uname}\`, ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}; ` +
+      `1-minute load average at the start ${m.loadAverage}. ` +
+      `Command: \`shadowd bench${plan.quick ? ' --quick' : ''}\`, ${result.seconds.toFixed(0)} s.`,
+    '',
+    `Throughput: ${rounds} interleaved rounds of ${durationMs} ms per configuration and row, after a ` +
+      `${warmupMs} ms warm-up; values are medians over rounds; each ratio is the median of the per-round ` +
+      'ratios, with their 25th–75th percentiles in brackets.',
+    '',
+  ].join('\n');
+}
+
+function throughputSection(result: BenchResult, medium: MediumKind): string {
+  const { ramBytes, fileBytes } = result.throughput.options;
+  const title = medium === 'ram'
+    ? `### Block throughput, \`ram\` driver (${ramBytes / MiB} MiB of device memory)`
+    : `### Block throughput, \`file\` driver (a ${fileBytes / MiB} MiB image in os.tmpdir(), page cache)`;
+  const note = medium === 'ram'
+    ? '(a), (s) and the worker share the medium as memory; a process domain reaches it through a ' +
+      'descriptor of a tmpfs file, so the process columns also pay system calls that (a) does not.'
+    : 'Every configuration reads and writes the same image through the descriptor the kernel holds.';
+  const rows = result.throughput.cells.filter((c) => c.medium === medium).map(throughputRow);
+  return [
+    title, '', note, '',
+    '| workload | QD | (a) in-process | (s) in-process + shadow | s/a | (b) worker | (c) worker + shadow | c/a | c/b ' +
+      '| (b) process | (c) process + shadow | c/a | c/b |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows, '',
+  ].join('\n');
+}
+
+function throughputRow(c: Cell): string {
+  const v = (id: keyof Cell['samples']) => formatValue(median(c.samples[id]), c.workload.unit);
+  return `| ${c.workload.label}, ${c.workload.unit} | ${c.queueDepth} | ${v('a')} | ${v('s')} | ${formatRatio(ratio(c, 's', 'a'))} ` +
+    `| ${v('b-worker')} | ${v('c-worker')} | ${formatRatio(ratio(c, 'c-worker', 'a'))} | ${formatRatio(ratio(c, 'c-worker', 'b-worker'))} ` +
+    `| ${v('b-process')} | ${v('c-process')} | ${formatRatio(ratio(c, 'c-process', 'a'))} | ${formatRatio(ratio(c, 'c-process', 'b-process'))} |`;
+}
+
+function recoverySection(result: BenchResult): string {
+  const { faults, kinds } = result.plan.recovery;
+  const rows: string[] = [];
+  const phaseRows: string[] = [];
+  for (const series of result.recovery) {
+    for (const g of groupsOf(series)) {
+      const lead = `| ${series.domain} | ${series.warmStandby ? 'warm standby' : 'cold restart'} | ${g.cause} |`;
+      rows.push(`${lead} ${g.totalMs.n} | ${ms(g.totalMs.p50)} | ${ms(g.totalMs.p90)} | ${ms(g.totalMs.p99)} | ${ms(g.totalMs.max)} ` +
+        `| ${ms(g.longestWaitMs.p50)} | ${ms(g.longestWaitMs.p99)} | ${g.cause === 'all' ? series.ioErrors : ''} |`);
+      phaseRows.push(`${lead} ${recoveryPhases.filter((p) => p !== 'backoff').map((p) => pair(g.phases[p])).join(' | ')} |`);
+    }
+  }
+  return [
+    `### Recovery time (shadow, \`ram\` driver, ${faults} faults per row of "all": ${kinds.join(' and ')} in turn)`,
+    '',
+    'RecoveryEvent.totalMs, from the failure\'s detection to the resume (ms). "Longest wait" is the longest ' +
+      'an application request waited across each recovery, under a small load (two lanes of 4 KiB reads and ' +
+      'writes, 1 ms apart): it adds detection and the request\'s own time. Each fault is injected when the ' +
+      'device serves again and the standby, if any, is loaded. "exit" is the domain exiting (detected when ' +
+      'it is gone); "exception" is the driver throwing (its domain must then be stopped).',
+    '',
+    '| domain | restart | cause | faults | p50 | p90 | p99 | max | longest wait p50 | longest wait p99 | app errors |',
+    '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows,
+    '',
+    'Per phase, p50 / p99 (ms):',
+    '',
+    `| domain | restart | cause | ${recoveryPhases.filter((p) => p !== 'backoff').join(' | ')} |`,
+    `|---|---|---|${recoveryPhases.filter((p) => p !== 'backoff').map(() => '---:').join('|')}|`,
+    ...phaseRows,
+    '',
+  ].join('\n');
+}
+
+function targetSection(verdicts: TargetVerdict[]): string {
+  return [
+    '### Targets',
+    '',
+    ...verdicts.map((v) => `- **${v.met ? 'met' : 'not met'}**: ${v.target}. Measured: ${v.measured}.` +
+      (v.why ? ` Why: ${v.why.replace(/\.$/, '')}.` : '')),
+    '',
+  ].join('\n');
+}
+
+export function documentIntro(): string {
+  return [
+    '# Benchmarks',
+    '',
+    'What `npm run bench` (`shadowd bench [--quick] [--out FILE]`) measures, in one run so that ratios',
+    'compare configurations measured side by side on the same machine at the same time:',
+    '',
+    '- **Block throughput**: 64 KiB sequential read and write, and 4 KiB random read, at queue depth 1',
+    '  and 32, through (a) the driver in-process (domain `none`, no recovery: the paper\'s Linux-Native),',
+    '  (b) the driver isolated with restart-only recovery (Linux-Nooks), and (c) isolated with a shadow',
+    '  (Linux-SD), for worker-thread and child-process domains; plus (s), the shadow with no isolation,',
+    '  which shows the shadow\'s own cost without the noise of a domain crossing. The `ram` driver runs',
+    '  every workload; the `file` driver, over a filled image in os.tmpdir(), runs the 64 KiB ones.',
+    '  Configurations run in interleaved rounds (a, s, b, c, ... then again, the first one rotating), so',
+    '  noise from other work on the machine hits all of them alike.',
+    '- **Recovery time**: faults injected one at a time into a shadowed `ram` disk under a small load,',
+    '  for each domain, with a cold restart and with a warm standby; the distribution of',
+    '  RecoveryEvent.totalMs and of each recovery phase, and the longest wait an application saw.',
+    '',
+    'Each run appends a dated section below (`--out docs/benchmarks.md`). Numbers from different',
+    'machines, days or load averages are not comparable; ratios within one section are.',
+    '',
+  ].join('\n');
+}
+
+function formatValue(value: number, unit: 'MB/s' | 'IOPS'): string {
+  if (!Number.isFinite(value)) return '–';
+  return unit === 'IOPS' ? Math.round(value).toLocaleString('en-US') : value.toFixed(0);
+}
+
+function formatRatio(r: Ratio): string {
+  if (!Number.isFinite(r.median)) return '–';
+  const p = (x: number) => (x * 100).toFixed(0);
+  return `${p(r.median)}% [${p(r.p25)}–${p(r.p75)}]`;
+}
+
+function ms(value: number): string {
+  return Number.isFinite(value) ? value.toFixed(1) : '–';
+}
+
+function pair(s: Spread): string {
+  const f = (v: number) => (v < 10 ? v.toFixed(2) : v.toFixed(1));
+  return `${f(s.p50)} / ${f(s.p99)}`;
+}

@@ -1,0 +1,61 @@
+/**
+ * The benchmark runs end to end (the quick plan) and produces a number for every
+ * configuration, workload and recovery series. Nothing here checks a speed: timing
+ * thresholds would fail on a busy machine and prove nothing on an idle one. What is checked
+ * is that the benchmark measured what it claims to, that no application request failed
+ * across the recoveries, and that nothing is left behind.
+ */
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { test } from 'node:test';
+import { queueDepths, workloads } from '../../src/bench/block-workloads.js';
+import { configurations } from '../../src/bench/configurations.js';
+import { plan, runBenchmarks } from '../../src/bench/index.js';
+import { renderReport } from '../../src/bench/report.js';
+import { evaluateTargets } from '../../src/bench/targets.js';
+import { expectNoLeaks, snapshot } from '../helpers/leaks.js';
+
+const images = () => readdirSync(tmpdir()).filter((name) => name.startsWith('shadow-bench-'));
+
+test('the quick benchmark measures every configuration, workload and recovery series', async () => {
+  const before = snapshot();
+  const imagesBefore = images();
+  const quick = plan(true);
+  const result = await runBenchmarks(quick);
+
+  const ram = result.throughput.cells.filter((c) => c.medium === 'ram');
+  assert.equal(ram.length, workloads.length * queueDepths.length);
+  assert.ok(result.throughput.cells.some((c) => c.medium === 'file'), 'no file-driver rows');
+  for (const cell of result.throughput.cells) {
+    for (const c of configurations) {
+      const samples = cell.samples[c.id];
+      assert.equal(samples.length, quick.throughput.rounds, `${cell.workload.id} QD${cell.queueDepth} ${c.id}`);
+      for (const value of samples) assert.ok(Number.isFinite(value) && value > 0, `${cell.workload.id} ${c.id}: ${value}`);
+    }
+  }
+
+  assert.deepEqual(result.recovery.map((s) => `${s.domain}/${s.warmStandby}`),
+    ['worker/false', 'worker/true', 'process/false', 'process/true']);
+  for (const series of result.recovery) {
+    const name = `${series.domain} ${series.warmStandby ? 'warm' : 'cold'}`;
+    assert.equal(series.events.length, quick.recovery.faults, name);
+    assert.equal(series.ioErrors, 0, `${name}: ${series.lastError}`);
+    for (const event of series.events) {
+      assert.equal(event.warmStandby, series.warmStandby, `${name}: recovered from the wrong kind of domain`);
+      assert.ok(Number.isFinite(event.totalMs) && event.totalMs >= 0, `${name}: totalMs ${event.totalMs}`);
+    }
+    assert.equal(series.longestWaitMs.length, series.events.length, name);
+  }
+
+  const verdicts = evaluateTargets(result);
+  assert.equal(verdicts.length, 3);
+  const report = renderReport(result, verdicts);
+  for (const heading of ['Block throughput, `ram`', 'Block throughput, `file`', 'Recovery time', 'Targets']) {
+    assert.ok(report.includes(heading), `the report lacks "${heading}"`);
+  }
+  assert.doesNotMatch(report, /NaN|undefined/);
+
+  assert.deepEqual(images(), imagesBefore, 'the disk image was left in the temporary directory');
+  await expectNoLeaks(before);
+});
