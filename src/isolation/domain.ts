@@ -32,6 +32,17 @@ export interface DomainOptions {
   resources: HostResource[];
   /** Heap limit for the driver's domain; exceeding it is a `memory` failure. */
   memoryLimitMb: number;
+  /**
+   * Process domains run under Node's permission model: the driver may read only these paths
+   * (its own code) and write none but these. Host resources reach it as open descriptors.
+   * `undefined` runs the process without the permission model.
+   */
+  sandbox: Sandbox | undefined;
+}
+
+export interface Sandbox {
+  allowFsRead: string[];
+  allowFsWrite: string[];
 }
 
 export interface Domain {

@@ -5,11 +5,27 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { grantsFor, type Domain, type DomainExit, type DomainOptions } from './domain.js';
+import { grantsFor, type Domain, type DomainExit, type DomainOptions, type Sandbox } from './domain.js';
 import type { FromDomain, ResourceGrant, ToDomain } from './protocol.js';
 
 const entry = fileURLToPath(new URL('./process-entry.js', import.meta.url));
 const FIRST_EXTRA_FD = 4; // 0-2 stdio, 3 the IPC channel
+
+/** The last line of the driver's stderr that looks like an error, to say why it died. */
+function lastError(tail: string): string {
+  const line = tail.split('\n').reverse().find((l) => /error|denied|abort|fatal/i.test(l) && !/ExperimentalWarning/.test(l));
+  return line ? `: ${line.trim().slice(0, 300)}` : '';
+}
+
+/** Node's permission model: no child processes, no workers, file access only as listed. */
+function sandboxFlags(sandbox: Sandbox | undefined): string[] {
+  if (!sandbox) return [];
+  return [
+    '--experimental-permission',
+    ...sandbox.allowFsRead.map((p) => `--allow-fs-read=${p}`),
+    ...sandbox.allowFsWrite.map((p) => `--allow-fs-write=${p}`),
+  ];
+}
 
 export class ProcessDomain implements Domain {
   readonly kind = 'process' as const;
@@ -27,7 +43,7 @@ export class ProcessDomain implements Domain {
     this.#child = fork(entry, [], {
       stdio: ['ignore', 'inherit', 'pipe', 'ipc', ...passed.map((r) => r.fd)],
       serialization: 'advanced',
-      execArgv: [`--max-old-space-size=${options.memoryLimitMb}`],
+      execArgv: [`--max-old-space-size=${options.memoryLimitMb}`, ...sandboxFlags(options.sandbox)],
     });
     // Keep the end of stderr: it tells an out-of-memory death from other aborts.
     this.#child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
@@ -41,7 +57,7 @@ export class ProcessDomain implements Domain {
         this.#exitListener?.({
           kind: oom ? 'memory' : 'exit',
           message: `driver process ${signal ? `killed by ${signal}` : `exited with code ${code}`}` +
-            (oom ? ' (out of memory)' : ''),
+            (oom ? ' (out of memory)' : '') + lastError(this.#stderrTail),
         });
       });
     });

@@ -1,6 +1,7 @@
 /** Built-in drivers by class and name; anything else is a path or URL to a driver module. */
-import { isAbsolute, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Sandbox } from '../isolation/domain.js';
 import { ErrorCodes, ShadowError } from '../errors.js';
 import type { ResourceSpec } from '../kernel/resources.js';
 
@@ -34,4 +35,20 @@ export function defaultResources(className: string, driver: string, config: Reco
 
 export function builtInDrivers(className: string): string[] {
   return Object.keys(builtIn[className] ?? {});
+}
+
+/** The package's compiled code and its dependencies: what every driver may read. */
+const packageRoot = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** Least privilege for a process-domain driver: read its code, write nothing. */
+export function sandboxFor(option: boolean | { allowFsRead?: string[]; allowFsWrite?: string[] } | undefined,
+  driverUrl: string): Sandbox | undefined {
+  if (option === false) return undefined;
+  const extra = typeof option === 'object' ? option : {};
+  const driverDir = driverUrl.startsWith('file:') ? dirname(fileURLToPath(driverUrl)) : undefined;
+  return {
+    allowFsRead: [resolve(packageRoot, 'dist'), resolve(packageRoot, 'node_modules'),
+      ...(driverDir ? [driverDir] : []), ...(extra.allowFsRead ?? [])],
+    allowFsWrite: extra.allowFsWrite ?? [],
+  };
 }

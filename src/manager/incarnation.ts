@@ -8,7 +8,7 @@ import { DriverFailure } from '../errors.js';
 import { DriverChannel } from '../isolation/channel.js';
 import { createDomain } from '../isolation/create-domain.js';
 import type { SharedPool } from '../isolation/shared-pool.js';
-import type { DomainKind } from '../isolation/domain.js';
+import type { DomainKind, Sandbox } from '../isolation/domain.js';
 import type { Device } from '../kernel/device.js';
 import { servicesFor } from '../kernel/services.js';
 import { channels } from '../observe/channels.js';
@@ -21,6 +21,7 @@ export interface IncarnationOptions {
   domain: DomainKind;
   clock: Clock;
   memoryLimitMb: number;
+  sandbox: Sandbox | undefined;
   heartbeatMs: number;
   heartbeatTimeoutMs: number;
   deadlineScale: number;
@@ -44,7 +45,9 @@ export class Incarnation {
 
   constructor(options: IncarnationOptions) {
     const { device } = options;
-    const domain = createDomain(options.domain, { resources: [...device.resources], memoryLimitMb: options.memoryLimitMb });
+    const domain = createDomain(options.domain, {
+      resources: [...device.resources], memoryLimitMb: options.memoryLimitMb, sandbox: options.sandbox,
+    });
     this.kernelServices = servicesFor({
       device,
       holdings: this.tracker,

@@ -22,7 +22,7 @@ import { Incarnation } from './incarnation.js';
 import { Recovery } from './recovery.js';
 import { RestartPolicy, type RestartPolicyOptions } from './restart-policy.js';
 import { routes, type Routes } from './routes.js';
-import { defaultResources, resolveDriver } from './driver-catalog.js';
+import { defaultResources, resolveDriver, sandboxFor } from './driver-catalog.js';
 
 export type RecoveryMode = 'native' | 'restart' | 'shadow';
 
@@ -44,6 +44,11 @@ export interface DriverSpec {
   /** Keep a pre-started spare domain so recovery does not pay a cold start. */
   warmStandby?: boolean;
   memoryLimitMb?: number;
+  /**
+   * Process domains only: run the driver under Node's permission model (default true). It may
+   * read its own code and nothing else, write nothing; extra paths can be allowed here.
+   */
+  sandbox?: boolean | { allowFsRead?: string[]; allowFsWrite?: string[] };
   heartbeatMs?: number;
   heartbeatTimeoutMs?: number;
   deadlineScale?: number;
@@ -179,6 +184,7 @@ export class ShadowManager extends EventEmitter {
       domain: spec.domain,
       clock: this.clock,
       memoryLimitMb: spec.memoryLimitMb ?? 64,
+      sandbox: sandboxFor(spec.sandbox, managed.driverUrl),
       heartbeatMs: spec.heartbeatMs ?? 100,
       heartbeatTimeoutMs: spec.heartbeatTimeoutMs ?? 1500,
       deadlineScale: spec.deadlineScale ?? 1,

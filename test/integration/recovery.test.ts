@@ -97,6 +97,7 @@ test('a driver that fails while being re-initialized makes recovery start over, 
     const disk = await rt.attachBlock({
       name: 'flaky', driver: fixture('flaky-init'), domain: 'process',
       config: { counterPath: join(dir, 'starts'), failStarts: [1, 2] },
+      sandbox: { allowFsRead: [dir], allowFsWrite: [dir] },
       resources: [{ name: 'medium', memoryBytes: 32 * BLOCK }],
     });
     await disk.open();
