@@ -95,10 +95,11 @@ async function exercise(rt: Runtime, options: DemoRunOptions & { domain: DomainK
   faces: BlockDevice[], events: Events): Promise<DemoResult> {
   const { domain, seed } = options;
   const started = performance.now();
-  const random = mulberry32(seed);
-  const apps = faces.map((face, i) => new ChecksummedDataset(face, { random: mulberry32(seed + i + 1), tag: seed + i }));
-  const schedules = disks.map((disk) => new FaultSchedule(rt, {
-    device: disk.name, kinds: faultsFor(domain), meanIntervalMs: options.faultInterval, random,
+  // One generator per stream: a seed gives each device the same faults and requests whatever
+  // the timing between devices.
+  const apps = faces.map((face, i) => new ChecksummedDataset(face, { random: mulberry32(seed + 2 * i), tag: seed + i }));
+  const schedules = disks.map((disk, i) => new FaultSchedule(rt, {
+    device: disk.name, kinds: faultsFor(domain), meanIntervalMs: options.faultInterval, random: mulberry32(seed + 2 * i + 1),
   }));
   await Promise.all(apps.map((app) => app.open()));
   apps.forEach((app) => app.start());
