@@ -12,6 +12,8 @@ export interface KernelServices {
   register(info: Record<string, unknown>): Promise<void>;
   /** Take a host resource the kernel holds for this device (a disk image's descriptor). */
   acquire(name: string): Promise<ResourceGrant>;
+  /** Make a held resource's writes durable (fdatasync on the kernel's descriptor). */
+  sync(name: string): Promise<void>;
   /** Give a host resource back (the kernel keeps it open for the device). */
   release(name: string): Promise<void>;
   /** A kernel timer: the callback runs as a call into the driver, through the taps. */

@@ -154,6 +154,7 @@ export class DomainHost {
       register: async (info) => { await this.#service('register', info); },
       acquire: async (name) => (await this.#service('acquire', { name })) as ResourceGrant,
       release: async (name) => { await this.#service('release', { name }); },
+      sync: async (name) => { await this.#service('sync', { name }); },
       setTimer: async (ms, callback, options) => {
         const id = (await this.#service('setTimer', { ms, repeat: options?.repeat ?? false })) as number;
         this.#timers.set(id, callback);

@@ -4,6 +4,7 @@
  * `bad-kernel-call` failure of the driver. Objects a driver acquires are recorded in its
  * holdings (the object tracker) at acquisition.
  */
+import { fdatasync } from 'node:fs';
 import type { Clock } from '../clock.js';
 import type { Device } from './device.js';
 import type { Holdings } from './holdings.js';
@@ -56,6 +57,18 @@ export const kernelServices: Record<string, KernelService> = {
   release(args: { name?: unknown }, { holdings }) {
     need(typeof args?.name === 'string' && holdings.drop('resource', args.name),
       `release: resource ${String(args?.name)} is not held by this driver`);
+    return undefined;
+  },
+
+  /**
+   * Makes a held resource's writes durable, on the kernel's own descriptor. Sandboxed process
+   * domains cannot call fdatasync themselves (Node's permission model forbids it).
+   */
+  async sync(args: { name?: unknown }, { holdings, device }) {
+    need(typeof args?.name === 'string' && holdings.holds('resource', args.name),
+      `sync: resource ${String(args?.name)} is not held by this driver`);
+    const resource = device.resources.find((r) => r.name === args.name);
+    if (resource && resource.fd >= 0) await new Promise<void>((resolve, reject) => fdatasync(resource.fd, (e) => (e ? reject(e) : resolve())));
     return undefined;
   },
 

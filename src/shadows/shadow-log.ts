@@ -16,8 +16,10 @@ export interface LogEntry {
 /** A call the shadow is responsible for until it completes or is given an honest outcome. */
 export interface CallRecord extends LogEntry {
   decl: EntryPoint;
-  /** Driver failures this call was in flight at. */
+  /** Consecutive driver failures of one kind this call was in flight at. */
   failures: number;
+  /** The kind of the last of those failures. */
+  failureKind?: string;
   /** The application's promise, once the shadow has taken the call over. */
   settle?: { resolve(value: unknown): void; reject(error: unknown): void };
 }

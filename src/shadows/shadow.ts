@@ -23,6 +23,16 @@ export function signature(entry: string, args: unknown): string {
     value instanceof Uint8Array ? `bytes:${value.length}:${checksum(value)}` : value)}`;
 }
 
+/**
+ * A deterministic bug kills the driver the same way every time. Counting only consecutive
+ * failures of one kind keeps a slow request that happens to be in flight during unrelated
+ * faults (a crash, then a hang elsewhere) from being taken for a poison request.
+ */
+function countFailure(record: CallRecord, failure: DriverFailure): void {
+  record.failures = record.failureKind === failure.kind ? record.failures + 1 : 1;
+  record.failureKind = failure.kind;
+}
+
 function checksum(bytes: Uint8Array): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
@@ -228,7 +238,7 @@ export class ShadowInstance {
       this.#finish(record);
       return Promise.reject(error);
     }
-    record.failures++;
+    countFailure(record, error);
     if (this.#gaveUp) {
       this.#finish(record);
       return Promise.reject(this.#gaveUpError(record.decl.sideEffects ? 'indeterminate' : 'not-executed'));
@@ -241,7 +251,7 @@ export class ShadowInstance {
     return call(record.entry, replayArgs(record)).then(
       (result) => settle.resolve(this.#completed(record, result)),
       (error: unknown) => {
-        if (error instanceof DriverFailure) { record.failures++; throw error; }
+        if (error instanceof DriverFailure) { countFailure(record, error); throw error; }
         this.#finish(record);
         settle.reject(error);
       },

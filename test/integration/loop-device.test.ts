@@ -31,7 +31,7 @@ for (const domain of ['worker', 'process'] as const) {
     try {
       const disk = await rt.attachBlock({
         name: 'loop', driver: 'file', domain, config: { path: loop },
-        heartbeatMs: 25, heartbeatTimeoutMs: 400, deadlineScale: 0.5, memoryLimitMb: 32,
+        heartbeatMs: 50, heartbeatTimeoutMs: 1000, deadlineScale: 0.5, memoryLimitMb: 32,
         restart: { intensity: 100, periodMs: 60_000 },
       });
       const device = disk.device;

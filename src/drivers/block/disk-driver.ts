@@ -30,7 +30,7 @@ export function diskDriver(kernel: KernelServices, options: DiskDriverOptions): 
   return {
     async init({ config }) {
       const grant = await kernel.acquire(options.resource);
-      medium = mediumFor(grant);
+      medium = mediumFor(grant, () => kernel.sync(options.resource));
       blockSize = Number(config.blockSize ?? 4096);
       const readOnly = options.readOnly(medium, grant.readOnly);
       const sizeBytes = medium.sizeBytes - (medium.sizeBytes % blockSize);
@@ -51,15 +51,15 @@ export function diskDriver(kernel: KernelServices, options: DiskDriverOptions): 
       stats.bytesRead += length;
       return into.length === length ? into : into.subarray(0, length);
     },
-    write({ offset, data }) {
+    async write({ offset, data }) {
       const m = ready();
       m.write(offset, data);
-      if (writeCache === 'writethrough') m.sync();
+      if (writeCache === 'writethrough') await m.sync();
       stats.writes++;
       stats.bytesWritten += data.length;
     },
-    flush() {
-      ready().sync();
+    async flush() {
+      await ready().sync();
       stats.flushes++;
     },
     discard({ offset, length }) {

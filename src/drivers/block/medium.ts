@@ -10,11 +10,12 @@ export interface Medium {
   read(offset: number, into: Uint8Array): void;
   write(offset: number, data: Uint8Array): void;
   zero(offset: number, length: number): void;
-  sync(): void;
+  sync(): void | Promise<void>;
 }
 
-export function mediumFor(grant: ResourceGrant): Medium {
-  return grant.memory ? memoryMedium(new Uint8Array(grant.memory)) : fdMedium(grant.fd, grant.sizeBytes);
+/** `syncByKernel` asks the kernel to sync when the domain may not (a sandboxed process). */
+export function mediumFor(grant: ResourceGrant, syncByKernel: () => Promise<void>): Medium {
+  return grant.memory ? memoryMedium(new Uint8Array(grant.memory)) : fdMedium(grant.fd, grant.sizeBytes, syncByKernel);
 }
 
 function memoryMedium(bytes: Uint8Array): Medium {
@@ -29,7 +30,8 @@ function memoryMedium(bytes: Uint8Array): Medium {
 
 const ZEROS = new Uint8Array(1 << 20);
 
-function fdMedium(fd: number, sizeBytes: number): Medium {
+function fdMedium(fd: number, sizeBytes: number, syncByKernel: () => Promise<void>): Medium {
+  let direct = true;
   return {
     sizeBytes,
     read(offset, into) {
@@ -49,6 +51,15 @@ function fdMedium(fd: number, sizeBytes: number): Medium {
         this.write(offset + at, ZEROS.subarray(0, Math.min(ZEROS.length, length - at)));
       }
     },
-    sync: () => fdatasyncSync(fd),
+    sync() {
+      if (!direct) return syncByKernel();
+      try {
+        fdatasyncSync(fd);
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'ERR_ACCESS_DENIED') throw err;
+        direct = false;
+        return syncByKernel();
+      }
+    },
   };
 }
