@@ -214,7 +214,9 @@ function verdictOf(devices: DeviceReport[]): string[] {
     for (const u of d.faults.unrecovered) verdict.push(`${d.device}: fault not recovered: ${u}`);
     if (d.gaveUp) verdict.push(`${d.device}: the driver was given up: ${d.gaveUp}`);
     if (!d.sameObject) verdict.push(`${d.device}: the device object changed`);
-    verdict.push(...d.app.problems.map((p) => `${d.device}: ${p}`));
+    const seen = new Map<string, number>();
+    for (const p of d.app.problems) seen.set(p, (seen.get(p) ?? 0) + 1);
+    for (const [p, n] of seen) verdict.push(`${d.device}: ${p}${n > 1 ? ` (${n} times)` : ''}`);
   }
   return verdict;
 }
