@@ -68,7 +68,7 @@ export class DomainHost {
       const module = (await import(spec.driver)) as { default?: unknown };
       if (typeof module.default !== 'function') throw new Error(`${spec.driver} has no default export factory`);
       this.#spec = spec;
-      this.#driver = module.default(this.#kernelServices(spec.resources)) as Driver;
+      this.#driver = module.default(this.#kernelServices()) as Driver;
       this.#post({ t: 'loaded' });
     } catch (err) {
       this.#post({ t: 'load-failed', error: toWireError(err) });
@@ -148,8 +148,7 @@ export class DomainHost {
     });
   }
 
-  #kernelServices(resources: ResourceGrant[]): KernelServices {
-    void resources;
+  #kernelServices(): KernelServices {
     return {
       register: async (info) => { await this.#service('register', info); },
       acquire: async (name) => (await this.#service('acquire', { name })) as ResourceGrant,

@@ -27,8 +27,8 @@ export interface IncarnationOptions {
   deadlineScale: number;
   bufferLimitBytes: number;
   pool: SharedPool;
-  /** Runs a kernel timer's callback in whichever driver is current (through the tap). */
-  fireTimer(timerId: number): void;
+  /** Runs a kernel timer's callback in the driver instance that set it. */
+  fireTimer(incarnation: Incarnation, timerId: number): void;
   failed(incarnation: Incarnation, failure: DriverFailure): void;
 }
 
@@ -54,7 +54,7 @@ export class Incarnation {
       clock: options.clock,
       grants: domain.grants,
       sharesMemory: domain.sharesMemory,
-      fireTimer: options.fireTimer,
+      fireTimer: (timerId) => options.fireTimer(this, timerId),
       bufferLimitBytes: options.bufferLimitBytes,
       log: (level, message) => {
         if (channels.log.hasSubscribers) channels.log.publish({ device: device.name, level, message });

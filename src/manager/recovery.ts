@@ -30,7 +30,6 @@ export class Recovery {
     managed.state = 'recovering';
     managed.kernelTap.attach(managed.routes.active);
     managed.shadow?.activate();
-    let cause = failure;
     let attempts = 0;
     for (;;) {
       const decision = managed.policy.onFailure();
@@ -50,10 +49,10 @@ export class Recovery {
           ...report,
         } satisfies RecoveryEvent);
         return;
-      } catch (err) {
+      } catch {
+        // The new driver failed too (its failure event is already out): start over, and let
+        // the policy count it.
         if ((managed.state as string) === 'closed') return;
-        cause = err instanceof DriverFailure ? err : new DriverFailure('load', (err as Error).message);
-        void cause; // the next round is driven by the policy; the event stream already has it
       }
     }
   }

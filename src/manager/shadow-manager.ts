@@ -190,7 +190,7 @@ export class ShadowManager extends EventEmitter {
       deadlineScale: spec.deadlineScale ?? 1,
       bufferLimitBytes: spec.bufferLimitBytes ?? 64 * 1024 * 1024,
       pool: managed.pool,
-      fireTimer: (timerId) => { void managed.kernelTap.invoke('$timer', { timerId }).catch(() => undefined); },
+      fireTimer: (incarnation, timerId) => this.#fireTimer(managed, incarnation, timerId),
       failed: (incarnation, failure) => this.#failed(managed, incarnation, failure),
     });
     try {
@@ -211,6 +211,19 @@ export class ShadowManager extends EventEmitter {
   publish(event: string, channel: { publish(m: unknown): void; hasSubscribers: boolean }, message: unknown): void {
     if (channel.hasSubscribers) channel.publish(message);
     this.emit(event, message);
+  }
+
+  /**
+   * A timer (interrupt-like callback) goes into the driver instance that set it: through the
+   * kernel->driver tap while that instance serves, straight to it while recovery is bringing
+   * it up (its flushes may wait on that very interrupt), nowhere once it has failed.
+   */
+  #fireTimer(managed: ManagedDriver, incarnation: Incarnation, timerId: number): void {
+    if (incarnation !== managed.current || incarnation.channel.failed) return;
+    const delivered = managed.state === 'running'
+      ? managed.kernelTap.invoke('$timer', { timerId })
+      : incarnation.call('$timer', { timerId });
+    delivered.catch(() => undefined);
   }
 
   #failed(managed: ManagedDriver, incarnation: Incarnation, failure: DriverFailure): void {
