@@ -11,17 +11,8 @@ export type DomainKind = 'worker' | 'process' | 'none';
 
 export const domainKinds: readonly DomainKind[] = ['worker', 'process', 'none'];
 
-/** A resource the kernel opened and holds (its descriptor is the kernel's). */
-export interface HostResource {
-  name: string;
-  fd: number;
-  path: string;
-  sizeBytes: number;
-  readOnly: boolean;
-  isBlockDevice: boolean;
-  /** Device memory shared with thread domains (a virtual device's medium). */
-  memory?: SharedArrayBuffer;
-}
+/** A resource the kernel opened and holds: a grant whose descriptor is the kernel's own. */
+export type HostResource = ResourceGrant;
 
 export interface DomainExit {
   kind: FailureKind;
@@ -60,8 +51,5 @@ export interface Domain {
 }
 
 export function grantsFor(resources: HostResource[], fdInDomain: (index: number, r: HostResource) => number): ResourceGrant[] {
-  return resources.map((r, i) => ({
-    name: r.name, fd: fdInDomain(i, r), path: r.path, sizeBytes: r.sizeBytes,
-    readOnly: r.readOnly, isBlockDevice: r.isBlockDevice, ...(r.memory ? { memory: r.memory } : {}),
-  }));
+  return resources.map((r, i) => ({ ...r, fd: fdInDomain(i, r) }));
 }
