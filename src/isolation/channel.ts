@@ -114,6 +114,11 @@ export class DriverChannel {
   /** Fail-stop. Idempotent: only the first failure counts. */
   fail(failure: DriverFailure): void {
     if (this.#failure || this.#closed) return;
+    if (failure.call === undefined && this.#pending.size > 0) {
+      // Name the call that was running: the oldest one still pending.
+      const oldest = this.#pending.values().next().value!;
+      failure = new DriverFailure(failure.kind, failure.message, oldest.entry, failure.cause);
+    }
     this.#failure = failure;
     this.#teardown(failure);
     this.#handlers.failed(failure);
