@@ -82,8 +82,9 @@ export class Recovery {
       managed.kernelTap.attach(managed.routes.passive);
       if (shadow) shadow.resume((entry, args) => managed.kernelTap.invoke(entry, args), incarnation.kernelServices);
       else managed.device.forget(); // restart-only: the new driver knows no open object or setting
-      this.#manager.prepareStandby(managed);
     });
+    // The next spare is started after recovery, not inside it: fork() blocks the event loop.
+    setImmediate(() => this.#manager.prepareStandby(managed));
     return { warmStandby: warm, replayed, resubmitted };
   }
 
@@ -97,8 +98,10 @@ export class Recovery {
     const standby = managed.standby;
     managed.standby = undefined;
     if (standby) {
+      // Warm only if the spare had finished loading before it was needed.
+      const warm = managed.standbyReady === standby;
       const ready = await standby.catch(() => undefined);
-      if (ready && !ready.channel.failed) return { incarnation: ready, warm: true };
+      if (ready && !ready.channel.failed) return { incarnation: ready, warm };
     }
     return { incarnation: await this.#manager.spawn(managed), warm: false };
   }

@@ -70,6 +70,8 @@ export interface ManagedDriver {
   policy: RestartPolicy;
   current: Incarnation;
   standby: Promise<Incarnation> | undefined;
+  /** The standby promise once it has resolved (the spare is loaded and waiting). */
+  standbyReady: Promise<Incarnation> | undefined;
   state: DriverState;
   recoveries: number;
   initArgs: unknown;
@@ -202,9 +204,13 @@ export class ShadowManager extends EventEmitter {
   }
 
   prepareStandby(managed: ManagedDriver): void {
-    if (!managed.spec.warmStandby || managed.spec.recovery === 'native' || managed.state === 'closed') return;
+    if (!managed.spec.warmStandby || managed.spec.recovery === 'native' || managed.standby) return;
+    if (managed.state === 'closed' || managed.state === 'gave-up') return;
     const standby = this.spawn(managed);
-    standby.catch(() => undefined);
+    standby.then(
+      () => { if (managed.standby === standby) managed.standbyReady = standby; },
+      () => { if (managed.standby === standby) managed.standby = undefined; },
+    );
     managed.standby = standby;
   }
 
@@ -230,8 +236,11 @@ export class ShadowManager extends EventEmitter {
     if (managed.state === 'closed' || managed.state === 'gave-up') return;
     const isCurrent = incarnation === managed.current;
     if (!isCurrent) {
-      // A standby that died idle is replaced; it never served anything.
-      if (managed.standby) { managed.standby = undefined; this.prepareStandby(managed); }
+      // A standby that died idle is dropped, not replaced at once (a spare that keeps dying
+      // must not fork in a loop): the next recovery cold-starts and prepares a new one.
+      void incarnation.stop();
+      const standby = managed.standby;
+      standby?.then((s) => { if (s === incarnation && managed.standby === standby) managed.standby = undefined; }, () => undefined);
       return;
     }
     const event: FailureEvent = {
