@@ -2,10 +2,15 @@
  * Leak checks: what a test opened must be gone when it ends. Counts open descriptors, child
  * processes, and the event loop's active resources (timers, workers, handles).
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { promises as fsp, readdirSync, readFileSync } from 'node:fs';
+
+// libuv starts its thread pool on first use; start it now so it never counts as a leak.
+await fsp.stat('/');
 
 export interface Snapshot {
   fds: number;
+  /** OS threads of this process: a worker that was not terminated keeps one. */
+  threads: number;
   children: number[];
   resources: Record<string, number>;
 }
@@ -13,7 +18,8 @@ export interface Snapshot {
 export function snapshot(): Snapshot {
   const resources: Record<string, number> = {};
   for (const r of process.getActiveResourcesInfo()) resources[r] = (resources[r] ?? 0) + 1;
-  return { fds: readdirSync('/proc/self/fd').length, children: childPids(), resources };
+  const threads = readdirSync('/proc/self/task').length;
+  return { fds: readdirSync('/proc/self/fd').length, threads, children: childPids(), resources };
 }
 
 export function childPids(): number[] {
@@ -33,6 +39,7 @@ export function childPids(): number[] {
 export function leaksSince(before: Snapshot, after: Snapshot = snapshot()): string[] {
   const problems: string[] = [];
   if (after.fds > before.fds) problems.push(`${after.fds - before.fds} file descriptors`);
+  if (after.threads > before.threads) problems.push(`${after.threads - before.threads} threads (workers)`);
   const newChildren = after.children.filter((p) => !before.children.includes(p));
   if (newChildren.length) problems.push(`child processes ${newChildren.join(', ')}`);
   for (const [kind, n] of Object.entries(after.resources)) {
