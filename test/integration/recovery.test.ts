@@ -4,6 +4,7 @@
  * warm standby.
  */
 import { strict as assert } from 'node:assert';
+import diagnostics from 'node:diagnostics_channel';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -204,9 +205,12 @@ test('restart-only recovery loses configuration and in-flight calls; the shadow 
   await expectNoLeaks(before);
 });
 
-test('a warm standby domain takes over without a cold start', async () => {
+test('a warm standby domain takes over without a cold start; recoveries are published on diagnostics_channel', async () => {
   const before = snapshot();
   const rt = createRuntime();
+  const published: RecoveryEvent[] = [];
+  const onRecovery = (message: unknown) => { published.push(message as RecoveryEvent); };
+  diagnostics.subscribe('shadow-drivers:recovery', onRecovery);
   try {
     const disk = await rt.attachBlock({ name: 'warm', driver: 'ram', warmStandby: true, config: { sizeBytes: 16 * BLOCK } });
     await disk.open();
@@ -219,7 +223,14 @@ test('a warm standby domain takes over without a cold start', async () => {
       assert.equal(event.warmStandby, true, `round ${round} used a cold start`);
       assert.deepEqual(await disk.read(0, BLOCK), blockContent(0, round));
     }
+    assert.equal(published.filter((e) => e.device === 'warm').length, 3);
+    for (const e of published) {
+      assert.deepEqual(Object.keys(e.phases), ['stop', 'release', 'restart', 'reinit', 'replay', 'resubmit', 'resume']);
+      assert.equal(e.cause, 'exit');
+      assert.ok(e.totalMs > 0);
+    }
   } finally {
+    diagnostics.unsubscribe('shadow-drivers:recovery', onRecovery);
     await rt.close();
   }
   await expectNoLeaks(before);
