@@ -225,7 +225,8 @@ test('a warm standby domain takes over without a cold start; recoveries are publ
     }
     assert.equal(published.filter((e) => e.device === 'warm').length, 3);
     for (const e of published) {
-      assert.deepEqual(Object.keys(e.phases), ['stop', 'release', 'restart', 'reinit', 'replay', 'resubmit', 'resume']);
+      const phases = Object.keys(e.phases).filter((p) => p !== 'backoff'); // backoff only after a quick repeat
+      assert.deepEqual(phases, ['stop', 'release', 'restart', 'reinit', 'replay', 'resubmit', 'resume']);
       assert.equal(e.cause, 'exit');
       assert.ok(e.totalMs > 0);
     }
