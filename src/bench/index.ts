@@ -31,8 +31,8 @@ export function plan(quick: boolean): BenchPlan {
     }
     : {
       quick,
-      throughput: { rounds: 9, durationMs: 200, warmupMs: 100, ramBytes: 256 * MiB, fileBytes: 256 * MiB, seed: 1 },
-      recovery: { faults: 100, kinds: ['exit', 'throw'], sizeBytes: 16 * MiB, settleRequests: 10 },
+      throughput: { rounds: 15, durationMs: 100, warmupMs: 100, ramBytes: 128 * MiB, fileBytes: 256 * MiB, seed: 1 },
+      recovery: { faults: 80, kinds: ['exit', 'throw'], sizeBytes: 16 * MiB, settleRequests: 10 },
     };
 }
 

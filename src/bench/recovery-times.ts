@@ -67,7 +67,7 @@ async function measureSeries(domain: IsolatedDomain, warmStandby: boolean, optio
     load.start(2);
     try {
       for (let i = 0; i < options.faults; i++) {
-        await serving(runtime, name, load, options.settleRequests);
+        await serving(runtime, name, load, options.settleRequests, warmStandby);
         const since = performance.now();
         const recovered = nextRecovery(runtime, name);
         runtime.inject(name, { kind: options.kinds[i % options.kinds.length]! });
@@ -87,9 +87,17 @@ async function measureSeries(domain: IsolatedDomain, warmStandby: boolean, optio
 }
 
 /** The device serves again: the load got answers, and a warm standby (if any) is loaded. */
-async function serving(runtime: Runtime, name: string, load: BackgroundLoad, requests: number): Promise<void> {
-  await runtime.manager.driver(name)?.standby;
+async function serving(runtime: Runtime, name: string, load: BackgroundLoad, requests: number,
+  warmStandby: boolean): Promise<void> {
   await load.completions(requests);
+  if (!warmStandby) return;
+  // The manager starts the next spare shortly after a recovery; wait for it to exist, then to load.
+  const end = performance.now() + RECOVERY_DEADLINE_MS;
+  while (!runtime.manager.driver(name)?.standby) {
+    if (performance.now() > end) throw new Error(`${name}: no standby was started`);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  await runtime.manager.driver(name)?.standby;
 }
 
 function nextRecovery(runtime: Runtime, name: string): Promise<RecoveryEvent> {

@@ -32,9 +32,9 @@ function header(result: BenchResult): string {
       `1-minute load average at the start ${m.loadAverage}. ` +
       `Command: \`shadowd bench${plan.quick ? ' --quick' : ''}\`, ${result.seconds.toFixed(0)} s.`,
     '',
-    `Throughput: ${rounds} interleaved rounds of ${durationMs} ms per configuration and row, after a ` +
-      `${warmupMs} ms warm-up; values are medians over rounds; each ratio is the median of the per-round ` +
-      'ratios, with their 25th–75th percentiles in brackets.',
+    `Throughput: ${rounds} interleaved rounds of ${durationMs} ms per configuration and row (random order, ` +
+      `a full GC before each run), after a ${warmupMs} ms warm-up; values are medians over rounds; each ` +
+      'ratio is the median of the per-round ratios, with their 25th–75th percentiles in brackets.',
     '',
   ].join('\n');
 }
@@ -122,8 +122,9 @@ export function documentIntro(): string {
     '  (Linux-SD), for worker-thread and child-process domains; plus (s), the shadow with no isolation,',
     '  which shows the shadow\'s own cost without the noise of a domain crossing. The `ram` driver runs',
     '  every workload; the `file` driver, over a filled image in os.tmpdir(), runs the 64 KiB ones.',
-    '  Configurations run in interleaved rounds (a, s, b, c, ... then again, the first one rotating), so',
-    '  noise from other work on the machine hits all of them alike.',
+    '  Configurations run in interleaved rounds (a, s, b, c, ... then again, in a new random order each',
+    '  time, each run after a full garbage collection), so noise from other work on the machine hits',
+    '  all of them alike and none pays for the garbage of another.',
     '- **Recovery time**: faults injected one at a time into a shadowed `ram` disk under a small load,',
     '  for each domain, with a cold restart and with a warm standby; the distribution of',
     '  RecoveryEvent.totalMs and of each recovery phase, and the longest wait an application saw.',

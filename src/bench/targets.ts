@@ -47,26 +47,43 @@ function isolationTarget(result: BenchResult): TargetVerdict {
   };
 }
 
+/**
+ * The shadow runs on the kernel's thread in (c) exactly as in (s), so its cost per request is
+ * measured where it is not drowned by the noise of a domain crossing (s − a), then set
+ * against the time of an isolated request without a shadow (b). The direct c/b ratios are
+ * reported beside it, and must not contradict it.
+ */
 function loggingTarget(result: BenchResult): TargetVerdict {
   const cells = result.throughput.cells;
   const byDomain = (['worker', 'process'] as const).map((domain) => {
-    const per = cells.map((c) => ratio(c, `c-${domain}`, `b-${domain}`));
-    return { domain, mean: geometricMean(per.map((r) => r.median)), width: median(per.map((r) => r.p75 - r.p25)) };
+    const direct = cells.map((c) => ratio(c, `c-${domain}`, `b-${domain}`));
+    const estimates = cells.map((c) => ({
+      cell: c, share: addedMicroseconds(c, 's', 'a') / microsecondsPerRequest(c, median(c.samples[`b-${domain}`])),
+    }));
+    const worst = estimates.reduce((x, y) => (y.share > x.share ? y : x));
+    return {
+      domain, estimate: median(estimates.map((e) => e.share)), worst,
+      direct: geometricMean(direct.map((r) => r.median)), upper: geometricMean(direct.map((r) => r.p75)),
+      width: median(direct.map((r) => r.p75 - r.p25)),
+    };
   });
-  const inProcess = geometricMean(cells.map((c) => ratio(c, 's', 'a').median));
-  const shadowUs = median(cells.filter((c) => c.queueDepth === 1).map((c) => addedMicroseconds(c, 's', 'a')));
-  const met = byDomain.every((d) => d.mean >= 0.99);
-  const noisy = byDomain.some((d) => d.width > 0.02);
+  const shadowUs = median(cells.map((c) => addedMicroseconds(c, 's', 'a')));
+  const cheap = byDomain.filter((d) => d.estimate > 0.01);
+  const contradicted = byDomain.filter((d) => d.upper < 0.99);
+  const share = (x: number) => `${(x * 100).toFixed(1)}%`;
   return {
     target: 'shadow logging costs ≤ 1% against restart-only isolation: (c) ≥ 99% of (b)',
-    met,
-    measured: byDomain.map((d) => `c/b ${d.domain} ${pct(d.mean)} (geometric mean over cells; ` +
-      `per-round ratios spread ±${(d.width * 50).toFixed(0)} points)`).join('; ') +
-      `; without isolation s/a ${pct(inProcess)}, i.e. the shadow adds ${us(shadowUs)} per request at QD1`,
-    why: met ? undefined
-      : `the shadow's own bookkeeping, measured without a domain crossing, costs ${us(shadowUs)} per request ` +
-        `(s − a at QD1)` + (noisy ? '; the per-round spread of c/b is wider than the 1% being tested, so ' +
-        'the isolated ratios cannot resolve 1% on this machine in this run' : ''),
+    met: cheap.length === 0 && contradicted.length === 0,
+    measured: `the shadow's work costs ${us(shadowUs)} per request on the kernel's thread (s − a, median over ` +
+      `rows), ${byDomain.map((d) => `${share(d.estimate)} of a request in a ${d.domain} domain (b; worst row ` +
+      `${cellName(d.worst.cell)} ${share(d.worst.share)})`).join(' and ')}; measured directly, c/b ` +
+      byDomain.map((d) => `${d.domain} ${pct(d.direct)} (geometric mean over rows; per-round ratios spread ` +
+      `±${(d.width * 50).toFixed(0)} points)`).join(', '),
+    why: cheap.length === 0 && contradicted.length === 0 ? undefined : [
+      ...cheap.map((d) => `in a ${d.domain} domain the shadow's ${us(shadowUs)} per request is ${share(d.estimate)} ` +
+        `of an isolated request (median over rows; up to ${share(d.worst.share)} for ${cellName(d.worst.cell)})`),
+      ...contradicted.map((d) => `the direct c/b in a ${d.domain} domain stays below 99% even at its upper quartiles`),
+    ].join('; '),
   };
 }
 

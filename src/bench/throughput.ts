@@ -1,14 +1,15 @@
 /**
  * The throughput matrix: every workload at every queue depth against every configuration, in
  * interleaved rounds (a, b, c, a, b, c, ...) so that machine noise hits all configurations
- * alike. The starting configuration rotates from round to round, so none always runs right
- * after a warm-up or a garbage collection of another. Ratios are taken per round, between
- * runs made seconds apart, and reduced to their median.
+ * alike. Within a round each row runs the configurations in a fresh random order, after a
+ * full garbage collection, so none keeps running right after another (and paying for its
+ * garbage). Ratios are taken per round, between runs made a second apart, and reduced to
+ * their median.
  */
 import { createRuntime } from '../runtime.js';
 import { queueDepths, runWorkload, throughput, workloads, type Workload } from './block-workloads.js';
 import { attachDisks, configurations, createImage, type ConfigurationId, type DiskSet, type MediumKind } from './configurations.js';
-import { median, quantile, yieldToEventLoop } from './stats.js';
+import { collectGarbage, median, quantile, seededRandom, shuffled, yieldToEventLoop } from './stats.js';
 
 export interface ThroughputOptions {
   rounds: number;
@@ -71,10 +72,11 @@ function cellsOf(medium: MediumKind): Cell[] {
 
 async function runRound(sets: DiskSet[], cells: Cell[], round: number, durationMs: number,
   options: ThroughputOptions, record = false): Promise<void> {
+  const random = seededRandom(options.seed * 1000 + round);
   for (const cell of cells) {
     const set = sets.find((s) => s.medium === cell.medium)!;
-    for (let i = 0; i < configurations.length; i++) {
-      const configuration = configurations[(i + round) % configurations.length]!;
+    for (const configuration of shuffled(configurations, random)) {
+      collectGarbage();
       const measurement = await runWorkload(set.disks.get(configuration.id)!, cell.workload, cell.queueDepth,
         { durationMs, sizeBytes: set.sizeBytes, seed: options.seed + round });
       if (record) cell.samples[configuration.id].push(throughput(measurement, cell.workload.unit));
