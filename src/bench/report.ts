@@ -30,11 +30,12 @@ function header(result: BenchResult): string {
     '',
     `Machine: \`${m.uname}\`, ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}; ` +
       `1-minute load average at the start ${m.loadAverage}. ` +
-      `Command: \`shadowd bench${plan.quick ? ' --quick' : ''}\`, ${result.seconds.toFixed(0)} s.`,
+      `Command: \`shadowd bench${plan.quick ? ' --quick' : ''}\`, ${result.seconds.toFixed(0)} s` +
+      `${m.commit ? `, commit ${m.commit}${m.commit.endsWith('+') ? ' (+: uncommitted changes)' : ''}` : ''}.`,
     '',
-    `Throughput: ${rounds} interleaved rounds of ${durationMs} ms per configuration and row (random order, ` +
-      `a full GC before each run), after a ${warmupMs} ms warm-up; values are medians over rounds; each ` +
-      'ratio is the median of the per-round ratios, with their 25th–75th percentiles in brackets.',
+    `Throughput: ${rounds} interleaved rounds of ${durationMs} ms per configuration and row (in a random ` +
+      `order each time), after a ${warmupMs} ms warm-up; values are medians over rounds; each ratio is the ` +
+      'median of the per-round ratios, with their 25th–75th percentiles in brackets.',
     '',
   ].join('\n');
 }
@@ -123,8 +124,8 @@ export function documentIntro(): string {
     '  which shows the shadow\'s own cost without the noise of a domain crossing. The `ram` driver runs',
     '  every workload; the `file` driver, over a filled image in os.tmpdir(), runs the 64 KiB ones.',
     '  Configurations run in interleaved rounds (a, s, b, c, ... then again, in a new random order each',
-    '  time, each run after a full garbage collection), so noise from other work on the machine hits',
-    '  all of them alike and none pays for the garbage of another.',
+    '  time), so noise from other work on the machine hits all of them alike and none keeps paying for',
+    '  the garbage of the one before it.',
     '- **Recovery time**: faults injected one at a time into a shadowed `ram` disk under a small load,',
     '  for each domain, with a cold restart and with a warm standby; the distribution of',
     '  RecoveryEvent.totalMs and of each recovery phase, and the longest wait an application saw.',

@@ -1,10 +1,7 @@
 /**
- * Small statistics for the benchmark: quantiles of samples, a seeded random source (every
- * configuration is given the same random offsets; run orders are reproducible), and the
- * means to start each measured run from the same state.
+ * Small statistics for the benchmark: quantiles of samples, and a seeded random source (every
+ * configuration is given the same random offsets; run orders are reproducible).
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 
 /** The q-quantile (0..1) of the samples, by linear interpolation; NaN when there are none. */
 export function quantile(samples: readonly number[], q: number): number {
@@ -74,22 +71,4 @@ export function shuffled<T>(items: readonly T[], random: () => number): T[] {
     [out[i], out[j]] = [out[j]!, out[i]!];
   }
   return out;
-}
-
-let gc: (() => void) | undefined;
-
-/**
- * A full garbage collection of the kernel's heap, so that no run pays for the garbage of the
- * run before it (a configuration that allocates more would otherwise slow down its neighbour).
- */
-export function collectGarbage(): void {
-  if (!gc) {
-    const exposed = (globalThis as { gc?: () => void }).gc;
-    if (exposed) gc = exposed;
-    else {
-      setFlagsFromString('--expose-gc');
-      gc = runInNewContext('gc') as () => void;
-    }
-  }
-  gc();
 }

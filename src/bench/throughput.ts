@@ -1,15 +1,17 @@
 /**
  * The throughput matrix: every workload at every queue depth against every configuration, in
  * interleaved rounds (a, b, c, a, b, c, ...) so that machine noise hits all configurations
- * alike. Within a round each row runs the configurations in a fresh random order, after a
- * full garbage collection, so none keeps running right after another (and paying for its
- * garbage). Ratios are taken per round, between runs made a second apart, and reduced to
- * their median.
+ * alike. Within a round each row runs the configurations in a fresh random order, so none
+ * keeps running right after another and paying for its garbage. (A forced full collection
+ * before each run was tried and dropped: it resets V8's external-memory limits, and the
+ * collections that follow in the first ~150 ms of a run slowed whichever configuration
+ * allocated most, the in-process one at queue depth 32, by up to 3x.) Ratios are taken per
+ * round, between runs made a second apart, and reduced to their median.
  */
 import { createRuntime } from '../runtime.js';
 import { queueDepths, runWorkload, throughput, workloads, type Workload } from './block-workloads.js';
 import { attachDisks, configurations, createImage, type ConfigurationId, type DiskSet, type MediumKind } from './configurations.js';
-import { collectGarbage, median, quantile, seededRandom, shuffled, yieldToEventLoop } from './stats.js';
+import { median, quantile, seededRandom, shuffled, yieldToEventLoop } from './stats.js';
 
 export interface ThroughputOptions {
   rounds: number;
@@ -76,7 +78,6 @@ async function runRound(sets: DiskSet[], cells: Cell[], round: number, durationM
   for (const cell of cells) {
     const set = sets.find((s) => s.medium === cell.medium)!;
     for (const configuration of shuffled(configurations, random)) {
-      collectGarbage();
       const measurement = await runWorkload(set.disks.get(configuration.id)!, cell.workload, cell.queueDepth,
         { durationMs, sizeBytes: set.sizeBytes, seed: options.seed + round });
       if (record) cell.samples[configuration.id].push(throughput(measurement, cell.workload.unit));
