@@ -15,6 +15,9 @@ export interface HostPort {
   abort(): void;
 }
 
+/** Replies per batch (the kernel's side uses the same limit). */
+const BATCH_LIMIT = 8;
+
 type Driver = Record<string, (args: unknown, context: { requestId: number }) => unknown>;
 type Pending = { resolve(v: unknown): void; reject(e: Error): void };
 
@@ -180,6 +183,7 @@ export class DomainHost {
 
   #post(message: FromDomain): void {
     this.#outbox.push(message);
+    if (this.#outbox.length >= BATCH_LIMIT) return this.#flush();
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
     queueMicrotask(() => this.#flush());

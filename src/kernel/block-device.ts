@@ -28,8 +28,13 @@ export class BlockDevice {
     await this.device.call('configure', { setting, value });
   }
 
-  async read(offset: number, length: number): Promise<Uint8Array> {
-    return (await this.device.call('read', { offset, length })) as Uint8Array;
+  /**
+   * Reads `length` bytes at `offset`. With `into` (at least `length` bytes) the data lands in
+   * the caller's buffer and that buffer (or its first `length` bytes) is returned; without it,
+   * a new array is.
+   */
+  async read(offset: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
+    return (await this.device.call('read', into ? { offset, length, into } : { offset, length })) as Uint8Array;
   }
 
   async write(offset: number, data: Uint8Array): Promise<void> {

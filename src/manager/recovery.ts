@@ -69,6 +69,11 @@ export class Recovery {
     if (delayMs > 0) await timed('backoff', () => new Promise<void>((r) => clock.after(delayMs, r)));
     this.#checkOpen(managed);
     const { incarnation, warm } = await timed('restart', () => this.#restart(managed));
+    if ((managed.state as string) === 'closed') {
+      // Detached while the new domain was starting: nothing else will ever stop it.
+      await incarnation.stop();
+      throw new Error('device detached during recovery');
+    }
     managed.current = incarnation;
     const shadow = managed.shadow;
     if (shadow) incarnation.serviceTap.attach({ target: shadow.services(incarnation.kernelServices) });

@@ -34,6 +34,7 @@ export class ShadowLog {
   completed(record: CallRecord, result: unknown): void {
     this.inFlight.delete(record.seq);
     const rule = record.decl.log;
+    if (rule.kind === 'request' || rule.kind === 'none') return; // the hot path keeps nothing
     const item: LogEntry = { seq: record.seq, entry: record.entry, args: replayArgs(record) };
     switch (rule.kind) {
       case 'setting': {
@@ -56,9 +57,6 @@ export class ShadowLog {
         return;
       case 'answer':
         this.answers.set(answerKey(record.entry, rule.key?.(record.args)), result);
-        return;
-      case 'request':
-      case 'none':
         return;
     }
   }

@@ -11,7 +11,7 @@
 import type { ClassContract, EntryPoint } from '../classes/contract.js';
 import { DriverFailure, ErrorCodes, ShadowError, type Outcome } from '../errors.js';
 import type { CallTarget, TapObserver } from '../taps/tap.js';
-import { replayArgs, ShadowLog, type CallRecord } from './shadow-log.js';
+import { ShadowLog, type CallRecord } from './shadow-log.js';
 
 export type ShadowMode = 'passive' | 'active';
 
@@ -110,7 +110,7 @@ export class ShadowInstance {
    */
   screen(next: CallTarget): CallTarget {
     return (entry, args) => {
-      if (this.#quarantined.size > 0 && this.#quarantined.has(signature(entry, args))) {
+      if (this.#quarantined.size > 0 && this.#quarantined.has(this.#signature(entry, args))) {
         return Promise.reject(new ShadowError(ErrorCodes.POISON_REQUEST,
           `${entry} matches a quarantined request and was refused without running`, { outcome: 'not-executed' }));
       }
@@ -248,7 +248,7 @@ export class ShadowInstance {
 
   #reissue(record: CallRecord, call: CallTarget): Promise<unknown> {
     const settle = record.settle!;
-    return call(record.entry, replayArgs(record)).then(
+    return call(record.entry, record.args).then(
       (result) => settle.resolve(this.#completed(record, result)),
       (error: unknown) => {
         if (error instanceof DriverFailure) { countFailure(record, error); throw error; }
@@ -261,7 +261,7 @@ export class ShadowInstance {
   #quarantine(record: CallRecord): void {
     const outcome: Outcome = record.decl.sideEffects ? 'indeterminate' : 'not-executed';
     this.#finish(record);
-    this.#quarantined.set(signature(record.entry, replayArgs(record)), record.failures);
+    this.#quarantined.set(this.#signature(record.entry, record.args), record.failures);
     // Bounded: the oldest signature goes first.
     if (this.#quarantined.size > QUARANTINE_LIMIT) this.#quarantined.delete(this.#quarantined.keys().next().value!);
     this.#options.onQuarantine?.(record, outcome);
@@ -299,6 +299,14 @@ export class ShadowInstance {
 
   #gaveUpError(outcome: Outcome): ShadowError {
     return new ShadowError(ErrorCodes.GAVE_UP, this.#gaveUp?.message ?? 'the driver was given up', { outcome });
+  }
+
+  /** A request's identity, without its output buffer (whose contents mean nothing). */
+  #signature(entry: string, args: unknown): string {
+    const bulk = this.#decl(entry).bulkOut;
+    if (!bulk || !args || typeof args !== 'object' || !(bulk.arg in args)) return signature(entry, args);
+    const { [bulk.arg]: _output, ...rest } = args as Record<string, unknown>;
+    return signature(entry, rest);
   }
 
   #decl(entry: string): EntryPoint {

@@ -132,7 +132,9 @@ export const blockClass: ClassContract = {
       ...io(2000), sideEffects: false,
       bulkOut: { arg: 'into', lengthArg: 'length' },
       validate: (a: BlockCalls['read'], s) => mustBeOpen(s) ?? checkRange(a?.offset, a?.length, s) ??
-        (a.length > MAX_IO ? bad(`a read may be at most ${MAX_IO} bytes`) : undefined),
+        (a.length > MAX_IO ? bad(`a read may be at most ${MAX_IO} bytes`) : undefined) ??
+        (a.into !== undefined && !(a.into instanceof Uint8Array && a.into.length >= a.length)
+          ? bad(`into must be a Uint8Array of at least ${a.length} bytes`) : undefined),
       check: (a: BlockCalls['read'], r) => r instanceof Uint8Array && r.length === a.length
         ? undefined : `read of ${a.length} bytes returned ${describe(r)}`,
     },
