@@ -57,9 +57,11 @@ export async function runWorkload(disk: BlockDevice, workload: Workload, queueDe
   const start = performance.now();
   const end = start + options.durationMs;
   const lane = async (): Promise<void> => {
+    // Each lane reads into its own buffer, as an application streaming data would (fio does).
+    const buffer = new Uint8Array(workload.blockBytes);
     while (performance.now() < end) {
       const offset = next();
-      if (workload.op === 'read') await disk.read(offset, workload.blockBytes);
+      if (workload.op === 'read') await disk.read(offset, workload.blockBytes, buffer);
       else await disk.write(offset, payload);
       ops++;
     }
