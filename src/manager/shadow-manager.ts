@@ -159,7 +159,7 @@ export class ShadowManager extends EventEmitter {
     if (!managed) return;
     managed.state = 'closed';
     this.#drivers.delete(name);
-    managed.shadow?.giveUp('the device was detached');
+    managed.shadow?.giveUp('the device was detached', ErrorCodes.CLOSED);
     const standby = managed.standby;
     managed.standby = undefined;
     await Promise.allSettled([
@@ -167,7 +167,7 @@ export class ShadowManager extends EventEmitter {
       standby?.then((s) => s.stop()),
       ...managed.dying,
     ]);
-    for (const incarnation of [managed.current]) incarnation?.tracker.releaseAll();
+    managed.current?.tracker.releaseAll();
     this.#kernel.removeDevice(name);
   }
 

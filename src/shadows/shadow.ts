@@ -9,7 +9,7 @@
  * were in flight are resubmitted by their idempotency, or given an honest outcome.
  */
 import type { ClassContract, EntryPoint } from '../classes/contract.js';
-import { DriverFailure, ErrorCodes, ShadowError, type Outcome } from '../errors.js';
+import { DriverFailure, ErrorCodes, ShadowError, type ErrorCode, type Outcome } from '../errors.js';
 import type { CallTarget, TapObserver } from '../taps/tap.js';
 import { ShadowLog, type CallRecord } from './shadow-log.js';
 
@@ -208,8 +208,8 @@ export class ShadowInstance {
   }
 
   /** The budget is spent: every call from now on fails fast, nothing waits forever. */
-  giveUp(reason: string): void {
-    this.#gaveUp = new ShadowError(ErrorCodes.GAVE_UP, `the driver was given up: ${reason}`);
+  giveUp(reason: string, code: ErrorCode = ErrorCodes.GAVE_UP): void {
+    this.#gaveUp = new ShadowError(code, `the driver was given up: ${reason}`);
     for (const w of this.#waiting.splice(0)) w.settle?.reject(this.#gaveUpError('not-executed'));
     for (const record of this.log.outstanding()) {
       this.#finish(record);
@@ -298,7 +298,7 @@ export class ShadowInstance {
   }
 
   #gaveUpError(outcome: Outcome): ShadowError {
-    return new ShadowError(ErrorCodes.GAVE_UP, this.#gaveUp?.message ?? 'the driver was given up', { outcome });
+    return new ShadowError(this.#gaveUp?.code ?? ErrorCodes.GAVE_UP, this.#gaveUp?.message ?? 'the driver was given up', { outcome });
   }
 
   /** A request's identity, without its output buffer (whose contents mean nothing). */

@@ -242,3 +242,33 @@ async function waitForStandby(rt: ReturnType<typeof createRuntime>, name: string
   assert.ok(standby, 'a standby is being prepared');
   await standby;
 }
+
+test('detaching a device in the middle of recovery: waiting calls fail with SD_ERR_CLOSED and nothing leaks', async () => {
+  const before = snapshot();
+  const dir = scratch();
+  const rt = createRuntime();
+  try {
+    const disk = await rt.attachBlock({
+      name: 'leaving', driver: fixture('flaky-init'), domain: 'process',
+      config: { counterPath: join(dir, 'starts'), failEveryRestart: true },
+      resources: [{ name: 'medium', memoryBytes: 16 * BLOCK }],
+      sandbox: { allowFsRead: [dir], allowFsWrite: [dir] },
+      restart: { intensity: 100, baseDelayMs: 1, maxDelayMs: 2 },
+    });
+    await disk.open();
+    const failures: unknown[] = [];
+    rt.manager.on('failure', (e) => failures.push(e));
+    rt.inject('leaving', { kind: 'exit' });
+    const waiting = disk.read(0, BLOCK).then(() => 'served', (e: unknown) => e);
+    // Recovery keeps failing in re-initialization; detach while it is under way.
+    await waitForEvent(rt.manager, 'failure', () => failures.length >= 3);
+    await rt.detach('leaving');
+    const error = await waiting;
+    assert.ok(isShadowError(error, ErrorCodes.CLOSED), `waiting read ended with ${String(error)}`);
+    assert.equal(error.outcome, 'not-executed');
+  } finally {
+    await rt.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  await expectNoLeaks(before);
+});
