@@ -1,0 +1,186 @@
+/**
+ * An NBD server in the kernel: exports shadowed block devices to real NBD clients (nbdinfo,
+ * nbdcopy, qemu-img, qemu-io, nbdfuse) over TCP or a unix socket. The devices are the
+ * application-facing BlockDevice objects, so a driver failure behind an export is a pause for
+ * the client, never an error.
+ *
+ * Each export's device must already be open. A client that breaks the protocol loses its
+ * connection; nothing it sends can take the server (or the kernel) down.
+ */
+import net from 'node:net';
+import { BlockDevice } from '../kernel/block-device.js';
+import { ByteRangeDevice } from './byte-range-device.js';
+import { handshake, ProtocolError, type ExportView } from './handshake.js';
+import { SocketReader } from './socket-reader.js';
+import { transmit } from './transmission.js';
+
+export interface NbdExport {
+  device: BlockDevice;
+  /** Export read-only even though the device is writable. */
+  readOnly?: boolean;
+  description?: string;
+}
+
+export interface NbdServerOptions {
+  /** Exports by name; "" is the default export (the one `nbd://host:port` reaches). */
+  exports: Record<string, BlockDevice | NbdExport>;
+  /** Requests carried out at once per connection (default 64); reading pauses beyond it. */
+  maxInFlight?: number;
+  /** A client that has not finished its handshake by then is disconnected (default 10 s). */
+  handshakeTimeoutMs?: number;
+}
+
+export type NbdListenAddress = { host?: string; port?: number } | { path: string };
+export type NbdAddress = { host: string; port: number } | { path: string };
+
+export interface NbdServerStats {
+  /** Connections accepted so far. */
+  connections: number;
+  /** Connections open now. */
+  open: number;
+  /** Requests answered with an error. */
+  errorReplies: number;
+  /** Connections closed because the client broke the protocol. */
+  protocolErrors: number;
+}
+
+interface ExportEntry extends ExportView {
+  device: BlockDevice;
+  io: ByteRangeDevice | undefined;
+}
+
+export class NbdServer {
+  readonly #exports = new Map<string, ExportEntry>();
+  readonly #listeners = new Set<net.Server>();
+  readonly #sockets = new Set<net.Socket>();
+  /** Sessions and requests still running: close() waits for all of them. */
+  readonly #work = new Set<Promise<unknown>>();
+  readonly #maxInFlight: number;
+  readonly #handshakeTimeoutMs: number;
+  #closing: Promise<void> | undefined;
+  readonly stats: NbdServerStats = { connections: 0, open: 0, errorReplies: 0, protocolErrors: 0 };
+
+  constructor(options: NbdServerOptions) {
+    this.#maxInFlight = options.maxInFlight ?? 64;
+    this.#handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
+    for (const [name, exported] of Object.entries(options.exports)) this.addExport(name, exported);
+  }
+
+  addExport(name: string, exported: BlockDevice | NbdExport): void {
+    const spec: NbdExport = exported instanceof BlockDevice ? { device: exported } : exported;
+    if (Buffer.byteLength(name) > 4096) throw new RangeError('an NBD export name is at most 4096 bytes');
+    const device = spec.device;
+    this.#exports.set(name, {
+      name, device, readOnly: spec.readOnly ?? false, description: spec.description, io: undefined,
+      geometry: () => device.geometry(),
+    });
+  }
+
+  /** New connections no longer see the export; connections already using it keep it. */
+  removeExport(name: string): void {
+    this.#exports.delete(name);
+  }
+
+  /** Starts listening (TCP on 127.0.0.1 by default, port 0 = assigned, or a unix socket path). */
+  listen(address: NbdListenAddress = {}): Promise<NbdAddress> {
+    if (this.#closing) return Promise.reject(new Error('the NBD server is closed'));
+    const listener = net.createServer((socket) => this.#accept(socket));
+    this.#listeners.add(listener);
+    return new Promise((resolve, reject) => {
+      const failed = (e: Error) => {
+        this.#listeners.delete(listener);
+        reject(e);
+      };
+      listener.once('error', failed);
+      const ready = () => {
+        listener.off('error', failed);
+        // Later listener errors (rare: e.g. EMFILE on accept) must not crash the kernel.
+        listener.on('error', () => {});
+        const a = listener.address();
+        resolve(typeof a === 'string' ? { path: a } : { host: a!.address, port: a!.port });
+      };
+      if ('path' in address) listener.listen(address.path, ready);
+      else listener.listen(address.port ?? 0, address.host ?? '127.0.0.1', ready);
+    });
+  }
+
+  /** Stops listening, ends every connection, and resolves when all sockets and requests are done. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      const stopped = [...this.#listeners].map((l) => new Promise<void>((r) => l.close(() => r())));
+      for (const socket of this.#sockets) socket.destroy();
+      await Promise.all(stopped);
+      while (this.#work.size > 0) await Promise.allSettled([...this.#work]);
+    })();
+    return this.#closing;
+  }
+
+  #track(work: Promise<unknown>): void {
+    this.#work.add(work);
+    void work.finally(() => this.#work.delete(work));
+  }
+
+  #accept(socket: net.Socket): void {
+    if (this.#closing) {
+      socket.destroy();
+      return;
+    }
+    this.stats.connections++;
+    this.stats.open++;
+    this.#sockets.add(socket);
+    socket.on('close', () => {
+      this.#sockets.delete(socket);
+      this.stats.open--;
+    });
+    if (socket.remoteFamily !== undefined) socket.setNoDelay(true);
+    this.#track(this.#session(socket));
+  }
+
+  /** One connection, handshake to disconnect; never rejects. */
+  async #session(socket: net.Socket): Promise<void> {
+    const reader = new SocketReader(socket);
+    const send = (b: Buffer) => {
+      if (!socket.destroyed) socket.write(b);
+    };
+    // A client that connects and stays silent would otherwise hold a socket forever.
+    const timer = setTimeout(() => socket.destroy(), this.#handshakeTimeoutMs);
+    try {
+      const negotiated = await handshake({
+        reader, send, lookup: (name) => this.#exports.get(name), names: () => [...this.#exports.keys()],
+      }).finally(() => clearTimeout(timer));
+      if (!negotiated) {
+        socket.end();
+        return;
+      }
+      const entry = negotiated.export as ExportEntry;
+      entry.io ??= new ByteRangeDevice(entry.device, negotiated.info.blockSize);
+      await transmit({
+        reader, send, io: entry.io, sizeBytes: negotiated.info.sizeBytes, readOnly: negotiated.readOnly,
+        maxInFlight: this.#maxInFlight,
+        track: (work) => this.#track(work),
+        onError: () => { this.stats.errorReplies++; },
+      });
+      socket.end();
+    } catch (error) {
+      // ConnectionClosed: the client went away, nothing to do. ProtocolError: it broke the
+      // rules, and the stream's framing cannot be trusted any more.
+      if (error instanceof ProtocolError) this.stats.protocolErrors++;
+      socket.destroy();
+    }
+  }
+}
+
+/** Creates an NBD server and starts it listening on each address given. */
+export async function startNbdServer(options: NbdServerOptions & { listen?: NbdListenAddress | NbdListenAddress[] }):
+  Promise<{ server: NbdServer; addresses: NbdAddress[] }> {
+  const server = new NbdServer(options);
+  const wanted = options.listen === undefined ? [{}] : Array.isArray(options.listen) ? options.listen : [options.listen];
+  try {
+    const addresses: NbdAddress[] = [];
+    for (const address of wanted) addresses.push(await server.listen(address));
+    return { server, addresses };
+  } catch (error) {
+    await server.close();
+    throw error;
+  }
+}
