@@ -26,8 +26,27 @@ export interface NbdServerOptions {
   exports: Record<string, BlockDevice | NbdExport>;
   /** Requests carried out at once per connection (default 64); reading pauses beyond it. */
   maxInFlight?: number;
+  /** Bytes of reads and writes carried out at once per connection (default 64 MiB). */
+  maxInFlightBytes?: number;
   /** A client that has not finished its handshake by then is disconnected (default 10 s). */
   handshakeTimeoutMs?: number;
+}
+
+/** Replies queued on a socket beyond which no further request is read. */
+const WRITE_HIGH_WATER = 16 * 1024 * 1024;
+
+/** Resolves once the socket's write queue is under the high-water mark, or the socket closed. */
+function drained(socket: net.Socket): Promise<void> {
+  if (socket.writableLength <= WRITE_HIGH_WATER || socket.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      socket.off('drain', done);
+      socket.off('close', done);
+      resolve();
+    };
+    socket.on('drain', done);
+    socket.on('close', done);
+  });
 }
 
 export type NbdListenAddress = { host?: string; port?: number } | { path: string };
@@ -56,12 +75,14 @@ export class NbdServer {
   /** Sessions and requests still running: close() waits for all of them. */
   readonly #work = new Set<Promise<unknown>>();
   readonly #maxInFlight: number;
+  readonly #maxInFlightBytes: number;
   readonly #handshakeTimeoutMs: number;
   #closing: Promise<void> | undefined;
   readonly stats: NbdServerStats = { connections: 0, open: 0, errorReplies: 0, protocolErrors: 0 };
 
   constructor(options: NbdServerOptions) {
     this.#maxInFlight = options.maxInFlight ?? 64;
+    this.#maxInFlightBytes = options.maxInFlightBytes ?? 64 * 1024 * 1024;
     this.#handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
     for (const [name, exported] of Object.entries(options.exports)) this.addExport(name, exported);
   }
@@ -156,7 +177,7 @@ export class NbdServer {
       entry.io ??= new ByteRangeDevice(entry.device, negotiated.info.blockSize);
       await transmit({
         reader, send, io: entry.io, sizeBytes: negotiated.info.sizeBytes, readOnly: negotiated.readOnly,
-        maxInFlight: this.#maxInFlight,
+        maxInFlight: this.#maxInFlight, maxInFlightBytes: this.#maxInFlightBytes, drained: () => drained(socket),
         track: (work) => this.#track(work),
         onError: () => { this.stats.errorReplies++; },
       });

@@ -20,6 +20,10 @@ export interface TransmissionContext {
   readOnly: boolean;
   /** Requests carried out at once on this connection; reading pauses beyond it. */
   maxInFlight: number;
+  /** Bytes of reads and writes carried out at once on this connection; reading pauses beyond it. */
+  maxInFlightBytes: number;
+  /** Resolves when the replies already sent have mostly left (the socket drained or closed). */
+  drained(): Promise<void>;
   /** Called with every request's completion, so the server can wait for all of them on close. */
   track(work: Promise<void>): void;
   /** Called for each reply that carries an error (for statistics). */
@@ -51,7 +55,11 @@ export function errnoOf(error: unknown): number {
 /** Serves requests until the client disconnects. Throws ProtocolError or ConnectionClosed. */
 export async function transmit(ctx: TransmissionContext): Promise<void> {
   const inFlight = new Set<Promise<void>>();
+  let inFlightBytes = 0;
   for (;;) {
+    // A client that sends reads but never reads the replies would otherwise grow the
+    // socket's write queue without bound.
+    await ctx.drained();
     const request = decodeRequest(await ctx.reader.read(REQUEST_HEADER_LENGTH));
     if (request.magic !== REQUEST_MAGIC) throw new ProtocolError(`bad request magic 0x${request.magic.toString(16)}`);
     let data: Buffer | undefined;
@@ -65,11 +73,18 @@ export async function transmit(ctx: TransmissionContext): Promise<void> {
       await Promise.allSettled(inFlight);
       return;
     }
+    const bytes = request.type === Command.READ || request.type === Command.WRITE ? request.length : 0;
     const work = carryOut(ctx, request, data);
     inFlight.add(work);
+    inFlightBytes += bytes;
     ctx.track(work);
-    void work.finally(() => inFlight.delete(work));
-    if (inFlight.size >= ctx.maxInFlight) await Promise.race(inFlight);
+    void work.finally(() => {
+      inFlight.delete(work);
+      inFlightBytes -= bytes;
+    });
+    while (inFlight.size >= ctx.maxInFlight || (inFlight.size > 0 && inFlightBytes >= ctx.maxInFlightBytes)) {
+      await Promise.race(inFlight);
+    }
   }
 }
 
