@@ -11,3 +11,4 @@ export { registerClass, classByName } from './classes/registry.js';
 export type { ClassContract, EntryPoint, RecoveryAction, LogRule } from './classes/contract.js';
 export { blockClass } from './classes/block/contract.js';
 export { DeviceError, type KernelServices } from './classes/driver-api.js';
+export { NbdServer, startNbdServer, type NbdServerOptions, type NbdExport, type NbdAddress, type NbdListenAddress, type NbdServerStats } from './nbd/server.js';
