@@ -9,6 +9,7 @@ const builtIn: Record<string, Record<string, string>> = {
   block: {
     ram: new URL('../drivers/block/ram.js', import.meta.url).href,
     file: new URL('../drivers/block/file.js', import.meta.url).href,
+    nbd: new URL('../drivers/block/nbd.js', import.meta.url).href,
   },
 };
 
@@ -29,6 +30,9 @@ export function defaultResources(className: string, driver: string, config: Reco
   if (driver === 'file') {
     if (typeof config.path !== 'string') throw new ShadowError(ErrorCodes.INVALID_ARGUMENT, 'the file driver needs config.path');
     return [{ name: 'disk', path: config.path, readOnly: config.readOnly === true }];
+  }
+  if (driver === 'nbd' && typeof config.url !== 'string' && typeof config.socket !== 'string' && config.port === undefined) {
+    throw new ShadowError(ErrorCodes.INVALID_ARGUMENT, 'the nbd driver needs config.url, config.socket or config.port');
   }
   return [];
 }
