@@ -35,6 +35,14 @@ test('the quick benchmark measures every configuration, workload and recovery se
     }
   }
 
+  assert.deepEqual(result.nbdCopy.targets.map((t) => t.id), [...quick.nbdCopy.configurations, 'nbdkit']);
+  for (const target of result.nbdCopy.targets) {
+    for (const op of ['read', 'write'] as const) {
+      assert.equal(target[op].length, quick.nbdCopy.rounds, `nbdcopy ${op} ${target.id}`);
+      for (const value of target[op]) assert.ok(Number.isFinite(value) && value > 0, `nbdcopy ${op} ${target.id}: ${value}`);
+    }
+  }
+
   assert.deepEqual(result.recovery.map((s) => `${s.domain}/${s.warmStandby}`),
     ['worker/false', 'worker/true', 'process/false', 'process/true']);
   for (const series of result.recovery) {
@@ -51,7 +59,7 @@ test('the quick benchmark measures every configuration, workload and recovery se
   const verdicts = evaluateTargets(result);
   assert.equal(verdicts.length, 3);
   const report = renderReport(result, verdicts);
-  for (const heading of ['Block throughput, `ram`', 'Block throughput, `file`', 'Recovery time', 'Targets']) {
+  for (const heading of ['Block throughput, `ram`', 'Block throughput, `file`', 'through the NBD export', 'Recovery time', 'Targets']) {
     assert.ok(report.includes(heading), `the report lacks "${heading}"`);
   }
   assert.doesNotMatch(report, /NaN|undefined/);
