@@ -7,7 +7,8 @@
  * through nbdcopy), so no measured copy is the first to touch a page of device memory: a first
  * touch costs nbdkit's memory plugin five times a later write. Then rounds run the
  * targets in a fresh random order each time, a write then a read of each; values are medians
- * over rounds, ratios medians of per-round ratios.
+ * over rounds, ratios medians of per-round ratios. No process is started from the kernel's
+ * process once device memory is written (see Launcher).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -60,51 +61,61 @@ export async function measureNbdCopy(options: NbdCopyOptions): Promise<NbdCopyRe
   const dir = mkdtempSync(join(tmpdir(), 'shadow-bench-nbd-'));
   const runtime = createRuntime();
   const servers: NbdServer[] = [];
-  const nbdkits: Nbdkit[] = [];
+  const children: { stop(): Promise<void> }[] = [];
   try {
     progress?.(`nbdcopy: attaching and filling ${options.configurations.length} disks of ${options.sizeBytes / 2 ** 20} MiB`);
-    const source = await startNbdkit(dir, 'pattern', ['pattern', `size=${options.sizeBytes}`], nbdkits);
+    // Every child process of the kernel is started before device memory is written: see Launcher.
+    const launcher = startLauncher(children);
+    const source = await startNbdkit(dir, 'pattern', ['pattern', `size=${options.sizeBytes}`], children);
+    const memory = await startNbdkit(dir, 'memory', ['memory', `size=${options.sizeBytes}`], children);
     const targets: (NbdCopyTarget & { uri: string })[] = [];
+    const disks: BlockDevice[] = [];
     for (const id of options.configurations) {
       const c = configurations.find((x) => x.id === id)!;
-      const disk: BlockDevice = await runtime.attachBlock({
+      const disk = await runtime.attachBlock({
         name: `bench-nbd-${c.id}`, driver: 'ram', domain: c.domain, recovery: c.recovery,
         config: { sizeBytes: options.sizeBytes }, restart: benchRestartPolicy,
       });
       await disk.open();
-      await fill(disk, options.sizeBytes);
+      disks.push(disk);
       const path = join(dir, `${c.id}.sock`);
       const { server } = await startNbdServer({ exports: { '': disk }, listen: [{ path }] });
       servers.push(server);
       targets.push({ id: c.id, label: c.label, uri: unixUri(path), read: [], write: [] });
     }
-    const memory = await startNbdkit(dir, 'memory', ['memory', `size=${options.sizeBytes}`], nbdkits);
+    for (const disk of disks) await fill(disk, options.sizeBytes);
     targets.push({ id: reference, label: `nbdkit ${referenceVersion.replace(/^nbdkit\s*/, '')} \`memory\``, uri: memory, read: [], write: [] });
+    await copy(launcher, source, memory, options);
 
-    await copy(source, memory, options);
     for (let round = 0; round < options.rounds; round++) {
       progress?.(`nbdcopy: round ${round + 1} of ${options.rounds}`);
       for (const t of shuffled(targets, seededRandom(options.seed * 1000 + round))) {
-        t.write.push(await copy(source, t.uri, options));
-        t.read.push(await copy(t.uri, 'null:', options));
+        t.write.push(await copy(launcher, source, t.uri, options));
+        t.read.push(await copy(launcher, t.uri, 'null:', options));
       }
     }
     return { options: recorded, client, reference: referenceVersion, targets: targets.map(({ uri: _, ...t }) => t) };
   } finally {
     await Promise.allSettled(servers.map((s) => s.close()));
     await runtime.close();
-    await Promise.allSettled(nbdkits.map((n) => n.stop()));
+    await Promise.allSettled(children.map((c) => c.stop()));
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
 const unixUri = (path: string) => `nbd+unix:///?socket=${path}`;
 
+/** Waits for `done` at most `ms`; leaves no timer behind either way. */
+async function within(done: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([done, new Promise<void>((resolve) => { timer = setTimeout(resolve, ms); })]);
+  clearTimeout(timer);
+}
+
 /** One whole-disk copy; its throughput in MB/s, from the client's start to its exit. */
-async function copy(from: string, to: string, options: NbdCopyOptions): Promise<number> {
-  const started = performance.now();
-  await run('nbdcopy', [from, to], options.timeoutMs);
-  return options.sizeBytes / ((performance.now() - started) / 1000) / 1e6;
+async function copy(launcher: Launcher, from: string, to: string, options: NbdCopyOptions): Promise<number> {
+  const ms = await launcher.run('nbdcopy', [from, to], options.timeoutMs);
+  return options.sizeBytes / (ms / 1000) / 1e6;
 }
 
 /** Runs a client to its exit; rejects with its stderr on a non-zero exit or after the deadline. */
@@ -117,14 +128,89 @@ function run(command: string, args: string[], timeoutMs: number): Promise<string
   });
 }
 
-interface Nbdkit { stop(): Promise<void> }
+/**
+ * Starts the clients, from a small Node process of its own. A child process started by the
+ * kernel's process itself (fork, then exec) leaves every page of the kernel's memory
+ * copy-on-write, device memory included: the next write to each 4 KiB page of an in-process
+ * or worker `ram` disk then takes a page fault, and the first write copy after each start
+ * would measure those faults (here ~190 MB/s instead of GB/s), not the export.
+ */
+interface Launcher {
+  /** Milliseconds from the command's start to its exit. */
+  run(command: string, args: string[], timeoutMs: number): Promise<number>;
+}
+
+const launcherSource = `
+const { spawn } = require('node:child_process');
+process.on('message', ({ id, command, args, timeoutMs }) => {
+  const started = performance.now();
+  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  let answered = false;
+  const answer = (code) => {
+    if (answered) return;
+    answered = true;
+    clearTimeout(timer);
+    process.send({ id, code, stderr, ms: performance.now() - started });
+  };
+  const timer = setTimeout(() => { stderr += 'deadline passed; '; child.kill('SIGKILL'); }, timeoutMs);
+  child.stderr.on('data', (chunk) => { stderr += chunk; });
+  child.on('error', (error) => { stderr += error.message; answer(-1); });
+  child.on('close', (code, signal) => answer(code ?? signal));
+});
+process.on('disconnect', () => process.exit(0));
+`;
+
+function startLauncher(started: { stop(): Promise<void> }[]): Launcher {
+  const child = spawn(process.execPath, ['-e', launcherSource], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  let gone = false;
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => { gone = true; resolve(); });
+    // A failed spawn or send: the former never exits; a send only fails when the child is gone.
+    child.on('error', () => { if (child.pid === undefined) { gone = true; resolve(); } });
+  });
+  const pending = new Map<number, { resolve(ms: number): void; reject(e: Error): void; line: string }>();
+  let serial = 0;
+  child.on('message', (m: { id: number; code: number | string; stderr: string; ms: number }) => {
+    const p = pending.get(m.id);
+    if (!p) return;
+    pending.delete(m.id);
+    if (m.code === 0) p.resolve(m.ms);
+    else p.reject(new Error(`${p.line} failed (${m.code}): ${m.stderr.trim()}`));
+  });
+  void exited.then(() => {
+    for (const p of pending.values()) p.reject(new Error(`${p.line}: the launcher exited`));
+    pending.clear();
+  });
+  started.push({
+    stop: async () => {
+      if (child.connected) child.disconnect();
+      await within(exited, 5000);
+      if (!gone) {
+        child.kill('SIGKILL');
+        await exited;
+      }
+    },
+  });
+  return {
+    run: (command, args, timeoutMs) => new Promise((resolve, reject) => {
+      if (gone || !child.connected) {
+        reject(new Error(`${command}: the launcher is gone`));
+        return;
+      }
+      const id = ++serial;
+      pending.set(id, { resolve, reject, line: `${command} ${args.join(' ')}` });
+      child.send({ id, command, args, timeoutMs });
+    }),
+  };
+}
 
 /**
  * Starts nbdkit in the foreground on a unix socket in `dir` (it dies with this process if
  * this process dies first); resolves with its URI once it writes its pid file, which it does
  * when it accepts connections.
  */
-async function startNbdkit(dir: string, name: string, args: string[], started: Nbdkit[]): Promise<string> {
+async function startNbdkit(dir: string, name: string, args: string[], started: { stop(): Promise<void> }[]): Promise<string> {
   const socket = join(dir, `${name}.sock`);
   const pidFile = join(dir, `${name}.pid`);
   const child: ChildProcess = spawn('nbdkit', ['--foreground', '--exit-with-parent', '-U', socket, '-P', pidFile, ...args],
@@ -140,7 +226,7 @@ async function startNbdkit(dir: string, name: string, args: string[], started: N
   started.push({
     stop: async () => {
       if (!gone) child.kill('SIGTERM');
-      await Promise.race([exited, sleep(5000)]);
+      await within(exited, 5000);
       if (!gone) {
         child.kill('SIGKILL');
         await exited;

@@ -83,7 +83,8 @@ function nbdCopySection(result: BenchResult): string {
     `${client} (default connections, threads and request size) over a unix socket: "read" copies the whole ` +
       'export to `null:`, "write" copies nbdkit\'s `pattern` plugin (its own socket) onto it. Each disk is ' +
       'filled before the first measured copy (the runtime\'s through the BlockDevice, the reference, nbdkit\'s ' +
-      '`memory` plugin, by one nbdcopy write). ' +
+      '`memory` plugin, by one nbdcopy write); nbdcopy is started from a helper process, not the ' +
+      'kernel\'s (a fork of the kernel\'s process would leave device memory copy-on-write). ' +
       `${options.rounds} interleaved rounds (a write then a read of each target, targets in a random order ` +
       'each round); MB/s from the client\'s start to its exit, medians over rounds; ratios are medians of the ' +
       'per-round ratios, 25th–75th percentiles in brackets.',
