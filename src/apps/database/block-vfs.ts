@@ -9,8 +9,9 @@
  * A header block holds a magic number, whether the file exists, and its size in bytes. SQLite
  * reads and writes at any byte offset; the device takes whole 4096-byte blocks, so partial
  * blocks are read, modified and written back (pages are 4096 bytes, so the database file is
- * mostly aligned; the journal's page records are not). xSync writes changed headers and then
- * flushes the device: SQLite's commit ordering rests on it.
+ * mostly aligned; the journal's page records are not). Writes collect as whole blocks until
+ * xSync, which writes them in contiguous runs, then the changed header, then flushes the
+ * device: SQLite's commit ordering rests on xSync and on nothing else.
  *
  * Other files SQLite may ask for (temporary tables, statement journals) are refused: the
  * application sets `PRAGMA temp_store=MEMORY`, which keeps them in memory.
@@ -42,12 +43,12 @@ export interface Region {
   size: number;
   /** The header on the device is older than `exists`/`size`. */
   dirty: boolean;
-  /** The last few blocks written, by device offset: the journal appends records that straddle
-   * blocks and rewrites its header, and this saves reading back what we just wrote. */
-  readonly recent: Map<number, Uint8Array>;
+  /** Blocks written since the last sync, by device offset (the journal writes a page record
+   * in three pieces that straddle blocks: one device write per run instead of one per piece). */
+  pending: Map<number, Uint8Array>;
+  /** The blocks of the last sync, kept to spare reading back what was just written. */
+  recent: Map<number, Uint8Array>;
 }
-
-const RECENT_BLOCKS = 4;
 
 export class BlockVfs extends FacadeVFS {
   readonly disk: BlockDevice;
@@ -66,7 +67,8 @@ export class BlockVfs extends FacadeVFS {
     const dbBlocks = Math.floor(sizeBytes / blockSize) - journalBlocks;
     if (journalBlocks < 2 || dbBlocks < 2) throw new Error(`block VFS: a ${sizeBytes}-byte disk is too small`);
     const region = (name: Region['name'], firstBlock: number, blocks: number): Region => ({
-      name, base: firstBlock * blockSize, capacity: (blocks - 1) * blockSize, exists: false, size: 0, dirty: false, recent: new Map(),
+      name, base: firstBlock * blockSize, capacity: (blocks - 1) * blockSize, exists: false, size: 0, dirty: false,
+      pending: new Map(), recent: new Map(),
     });
     const vfs = new BlockVfs(name, module, disk, blockSize, {
       db: region('db', 0, dbBlocks), journal: region('journal', dbBlocks, journalBlocks),
@@ -102,8 +104,8 @@ export class BlockVfs extends FacadeVFS {
   async jClose(fileId: number): Promise<number> {
     const region = this.#open.get(fileId);
     this.#open.delete(fileId);
-    if (!region?.dirty) return VFS.SQLITE_OK;
-    return this.#guard('close', VFS.SQLITE_IOERR_CLOSE, () => this.#writeHeader(region));
+    if (!region || (!region.dirty && region.pending.size === 0)) return VFS.SQLITE_OK;
+    return this.#guard('close', VFS.SQLITE_IOERR_CLOSE, () => this.#writeOut(region));
   }
 
   async jRead(fileId: number, into: Uint8Array, offset: number): Promise<number> {
@@ -111,6 +113,7 @@ export class BlockVfs extends FacadeVFS {
     const length = Math.max(0, Math.min(into.byteLength, region.size - offset));
     if (length > 0) {
       const code = await this.#guard('read', VFS.SQLITE_IOERR_READ, async () => {
+        await this.#writeOut(region);
         into.set(await this.#readBytes(region, offset, length));
       });
       if (code !== VFS.SQLITE_OK) return code;
@@ -140,13 +143,14 @@ export class BlockVfs extends FacadeVFS {
     const region = this.#open.get(fileId)!;
     if (size >= region.size) return VFS.SQLITE_OK;
     region.size = size;
-    return this.#guard('truncate', VFS.SQLITE_IOERR_TRUNCATE, () => this.#writeHeader(region));
+    region.dirty = true;
+    return this.#guard('truncate', VFS.SQLITE_IOERR_TRUNCATE, () => this.#writeOut(region));
   }
 
   async jSync(fileId: number): Promise<number> {
     const region = this.#open.get(fileId)!;
     return this.#guard('sync', VFS.SQLITE_IOERR_FSYNC, async () => {
-      if (region.dirty) await this.#writeHeader(region);
+      await this.#writeOut(region);
       await this.disk.flush();
     });
   }
@@ -161,6 +165,7 @@ export class BlockVfs extends FacadeVFS {
     if (!region?.exists) return VFS.SQLITE_OK;
     region.exists = false;
     region.size = 0;
+    region.pending = new Map();
     return this.#guard('delete', VFS.SQLITE_IOERR_DELETE, async () => {
       await this.#writeHeader(region);
       await this.disk.flush();
@@ -207,7 +212,11 @@ export class BlockVfs extends FacadeVFS {
       return VFS.SQLITE_OK;
     } catch (error) {
       // What the device holds after a failed call is unknown to us: forget what we cached.
-      for (const region of [this.regions.db, this.regions.journal]) region.recent.clear();
+      // Writes that were waiting are lost with it: SQLite is told, and rolls back.
+      for (const region of [this.regions.db, this.regions.journal]) {
+        region.pending = new Map();
+        region.recent = new Map();
+      }
       const e = error as { code?: string; message?: string };
       this.lastError ??= { code: e.code ?? 'unknown', message: e.message ?? String(error), method };
       this.deviceErrors[e.code ?? 'unknown'] = (this.deviceErrors[e.code ?? 'unknown'] ?? 0) + 1;
@@ -252,35 +261,44 @@ export class BlockVfs extends FacadeVFS {
   }
 
   /**
-   * Writes whole blocks. A partial first or last block is read first, unless every byte of it
-   * the write leaves alone lies past the end of the file (nothing there to keep).
+   * Puts a write into the pending blocks. A partial first or last block is read first, unless
+   * every byte of it the write leaves alone lies past the end of the file (nothing to keep).
    */
   async #writeBytes(region: Region, offset: number, data: Uint8Array): Promise<void> {
     const { start, end, skip } = this.#span(region, offset, data.byteLength);
-    const aligned = skip === 0 && end - start === data.byteLength;
-    const buffer = aligned ? data : new Uint8Array(end - start);
     const fileEnd = region.base + this.blockSize + region.size;
-    const lastBlock = end - this.blockSize;
-    if (!aligned && skip > 0 && start < fileEnd) {
-      buffer.set(await this.#readBlock(region, start), 0);
-    }
-    const tail = skip + data.byteLength;
-    if (!aligned && tail < buffer.byteLength && start + tail < fileEnd && (lastBlock !== start || skip === 0)) {
-      buffer.set(await this.#readBlock(region, lastBlock), lastBlock - start);
-    }
-    if (!aligned) buffer.set(data, skip);
-    for (let at = start; at < end; at += this.blockSize) region.recent.delete(at);
-    await this.disk.write(start, buffer);
-    for (let at = Math.max(start, end - RECENT_BLOCKS * this.blockSize); at < end; at += this.blockSize) {
-      region.recent.set(at, buffer.slice(at - start, at - start + this.blockSize));
-    }
-    for (const at of region.recent.keys()) {
-      if (region.recent.size <= RECENT_BLOCKS) break;
-      region.recent.delete(at);
+    for (let at = start; at < end; at += this.blockSize) {
+      const from = Math.max(0, at - start - skip);
+      const to = Math.min(data.byteLength, at + this.blockSize - start - skip);
+      const into = Math.max(0, start + skip - at);
+      const whole = into === 0 && to - from === this.blockSize;
+      let block = region.pending.get(at);
+      if (!block) {
+        const keeps = !whole && at < fileEnd;
+        block = keeps ? (await this.#readBlock(region, at)).slice() : new Uint8Array(this.blockSize);
+        region.pending.set(at, block);
+      }
+      block.set(data.subarray(from, to), into);
     }
   }
 
   async #readBlock(region: Region, at: number): Promise<Uint8Array> {
     return region.recent.get(at) ?? this.disk.read(at, this.blockSize);
+  }
+
+  /** Writes the pending blocks, in runs of contiguous blocks, then the header if it changed. */
+  async #writeOut(region: Region): Promise<void> {
+    const offsets = [...region.pending.keys()].sort((a, b) => a - b);
+    for (let i = 0; i < offsets.length;) {
+      let j = i + 1;
+      while (j < offsets.length && offsets[j] === offsets[j - 1]! + this.blockSize) j++;
+      const run = new Uint8Array((j - i) * this.blockSize);
+      for (let k = i; k < j; k++) run.set(region.pending.get(offsets[k]!)!, (k - i) * this.blockSize);
+      await this.disk.write(offsets[i]!, run);
+      i = j;
+    }
+    region.recent = region.pending;
+    region.pending = new Map();
+    if (region.dirty) await this.#writeHeader(region);
   }
 }
