@@ -12,13 +12,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as pace } from 'node:timers/promises';
 import { test } from 'node:test';
-import { createRuntime, type BlockDevice, type FaultKind, type RecoveryEvent } from '../../src/index.js';
+import { createRuntime, type BlockDevice } from '../../src/index.js';
 import { NbdServer, startNbdServer } from '../../src/nbd/server.js';
 import { Command, Errno, IHAVEOPT, Option, REQUEST_MAGIC, Reply, TransmissionFlag } from '../../src/nbd/protocol.js';
 import { SocketReader } from '../../src/nbd/socket-reader.js';
 import { waitForEvent } from '../helpers/events.js';
+import { faultLoop } from '../helpers/fault-loop.js';
 import { expectNoLeaks, snapshot } from '../helpers/leaks.js';
 
 const MiB = 1024 * 1024;
@@ -60,30 +60,6 @@ function client(command: string, args: string[], timeoutMs = 30_000): Promise<Ru
   });
 }
 
-/**
- * Injects faults one after another until stopped: the next only once the previous recovery
- * is over. The pause between them sets the fault rate (it synchronises nothing). A read after
- * each injection gives faults that act on the next call a call to act on.
- */
-function faultLoop(rt: ReturnType<typeof createRuntime>, disk: BlockDevice, kinds: FaultKind[]) {
-  const stop = new AbortController();
-  const injected: FaultKind[] = [];
-  const done = (async () => {
-    for (let i = 0; !stop.signal.aborted; i++) {
-      try {
-        await pace(100 + (i * 37) % 100, undefined, { signal: stop.signal });
-      } catch {
-        break;
-      }
-      const kind = kinds[i % kinds.length]!;
-      const recovered = waitForEvent<RecoveryEvent>(rt.manager, 'recovery', (e) => e.device === 'disk0', 20_000);
-      rt.inject('disk0', { kind });
-      injected.push(kind);
-      await Promise.all([recovered, disk.read(0, 4096)]);
-    }
-  })();
-  return { injected, stop: async () => { stop.abort(); await done; } };
-}
 
 test('real NBD clients pass against the export while its driver fails', async () => {
   const before = snapshot();
@@ -108,7 +84,7 @@ test('real NBD clients pass against the export while its driver fails', async ()
     const unixUri = `nbd+unix:///?socket=${socketPath}`;
 
     const second = pattern(2, SIZE);
-    const faults = faultLoop(rt, disk, ['exit', 'kill', 'throw', 'rejection', 'never-answer', 'contract', 'busy-loop', 'bad-kernel-call', 'abort']);
+    const faults = faultLoop(rt, 'disk0', disk, ['exit', 'kill', 'throw', 'rejection', 'never-answer', 'contract', 'busy-loop', 'bad-kernel-call', 'abort']);
     const runs: Run[] = [];
     try {
       const info = await client('nbdinfo', ['--json', uri]);

@@ -14,10 +14,9 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as pace } from 'node:timers/promises';
 import { test } from 'node:test';
-import { createRuntime, type BlockDevice, type DriverSpec, type FaultKind, type RecoveryEvent, type Runtime } from '../../src/index.js';
-import { waitForEvent } from '../helpers/events.js';
+import { createRuntime, type DriverSpec, type FaultKind } from '../../src/index.js';
+import { faultLoop } from '../helpers/fault-loop.js';
 import { expectNoLeaks, snapshot } from '../helpers/leaks.js';
 import { mounted, mountStack, run, saveImage, type Run } from '../helpers/storage-stack.js';
 
@@ -31,29 +30,6 @@ if (missing) console.error(`\n*** SKIPPING the storage application tests: ${miss
 
 const KINDS: FaultKind[] = ['exit', 'kill', 'throw', 'rejection', 'contract', 'bad-kernel-call', 'abort', 'busy-loop', 'never-answer'];
 
-/**
- * Injects faults one after another until stopped: the next only once the previous recovery
- * is over. A read after each injection gives faults that act on the next call a call to act on.
- */
-function faultLoop(rt: Runtime, name: string, disk: BlockDevice, kinds: FaultKind[]) {
-  const stop = new AbortController();
-  const injected: FaultKind[] = [];
-  const done = (async () => {
-    for (let i = 0; !stop.signal.aborted; i++) {
-      try {
-        await pace(150 + (i * 37) % 150, undefined, { signal: stop.signal });
-      } catch {
-        break;
-      }
-      const kind = kinds[i % kinds.length]!;
-      const recovered = waitForEvent<RecoveryEvent>(rt.manager, 'recovery', (e) => e.device === name, 20_000);
-      rt.inject(name, { kind });
-      injected.push(kind);
-      await Promise.all([recovered, disk.read(0, 4096)]);
-    }
-  })();
-  return { injected, stop: async () => { stop.abort(); await done; } };
-}
 
 // ---- compiler: a generated C project, built with make -j2 -------------------------------
 
@@ -193,7 +169,7 @@ async function applicationsOn(setup: Setup, apps: { compiler: boolean; encoder: 
       const expectedSound = apps.encoder ? await encode(join(reference, 'sound'), runs) : undefined;
       const setUp = Date.now();
 
-      faults = faultLoop(rt, setup.name, disk, KINDS);
+      faults = faultLoop(rt, setup.name, disk, KINDS, 150);
       const recoveriesAt = () => rt.manager.driver(setup.name)!.recoveries;
       const phases: string[] = [];
       if (expected) {
