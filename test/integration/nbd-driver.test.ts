@@ -5,8 +5,7 @@
  * same socket is a device outage the driver waits out, with no error and no data lost.
  */
 import { strict as assert } from 'node:assert';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { createRuntime, ErrorCodes, type DriverSpec, type FaultKind, type RecoveryEvent, type Runtime } from '../../src/index.js';
 import { faultKinds } from '../../src/faults/fault-kinds.js';
 import { until, waitForEvent } from '../helpers/events.js';
+import { nbdkit as nbdkitIn, NbdServer } from '../helpers/nbd-servers.js';
 import { expectNoLeaks, snapshot } from '../helpers/leaks.js';
 import { BLOCK, BlockWorkload } from '../helpers/workload.js';
 
@@ -22,43 +22,7 @@ const driver = fileURLToPath(new URL('../../src/drivers/block/nbd.js', import.me
 const work = mkdtempSync(join(tmpdir(), 'shadow-nbd-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
-/** A running NBD server (nbdkit, qemu-nbd) on a unix socket; `stop` kills it and waits for it to be gone. */
-class NbdServer {
-  readonly socket: string;
-  readonly command: string;
-  readonly args: string[];
-  #child: ChildProcess | undefined;
-  #exited: Promise<void> = Promise.resolve();
-  #stderr = '';
-
-  constructor(name: string, command: string, args: (socket: string) => string[]) {
-    this.socket = join(work, `${name}.sock`);
-    this.command = command;
-    this.args = args(this.socket);
-  }
-
-  async start(): Promise<this> {
-    // A SIGKILLed nbdkit leaves its socket behind, and a new one will not bind over it.
-    rmSync(this.socket, { force: true });
-    const child = spawn(this.command, this.args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    this.#child = child;
-    child.stderr!.on('data', (chunk: Buffer) => { this.#stderr += chunk.toString(); });
-    let gone = false;
-    this.#exited = new Promise((resolve) => child.once('exit', () => { gone = true; resolve(); }));
-    await until(() => existsSync(this.socket) || gone, `${this.command} to listen`, 10_000);
-    if (gone) throw new Error(`${this.command} ${this.args.join(' ')} exited: ${this.#stderr}`);
-    return this;
-  }
-
-  async stop(): Promise<void> {
-    this.#child?.kill('SIGKILL');
-    await this.#exited;
-    this.#child = undefined;
-  }
-}
-
-const nbdkit = (name: string, args: string[]) =>
-  new NbdServer(name, 'nbdkit', (socket) => ['--foreground', '--exit-with-parent', '-U', socket, ...args]);
+const nbdkit = (name: string, args: string[]) => nbdkitIn(work, name, args);
 
 async function withServer(server: NbdServer, body: (server: NbdServer, rt: Runtime) => Promise<void>): Promise<void> {
   const before = snapshot();
@@ -119,7 +83,7 @@ test('qemu-nbd: the driver serves it and recovers its connection after a kill', 
   writeFileSync(image, '');
   truncateSync(image, 16 * 1024 * 1024);
   // -t: keep serving after a client leaves; -e 2: the dying driver's connection and the new one.
-  await withServer(new NbdServer('qemu', 'qemu-nbd', (socket) => [`--socket=${socket}`, '-f', 'raw', '-t', '-e', '2', image]),
+  await withServer(new NbdServer(work, 'qemu', 'qemu-nbd', (socket) => [`--socket=${socket}`, '-f', 'raw', '-t', '-e', '2', image]),
     async (server, rt) => {
       const disk = await rt.attachBlock(spec('nbd-qemu', 'process', { url: `nbd+unix:///?socket=${server.socket}` }));
       await disk.open();

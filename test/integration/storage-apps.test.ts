@@ -5,7 +5,8 @@
  * without faults: a compiler (gcc + make; program output and every object file's bytes), an
  * encoder (sox + lame; the MP3's bytes) and a database (the sqlite3 CLI; integrity_check,
  * balances, ledger). Then the file system is unmounted, the disk's bytes are read through
- * the shadowed device and `e2fsck -fn` must find the image clean.
+ * the shadowed device and `e2fsck -fn` must find the image clean. The disk is the `ram`
+ * driver, the `file` driver, or the `nbd` driver as the client of a real nbdkit the test starts.
  * Needs root and /dev/fuse; skips loudly without them.
  */
 import { strict as assert } from 'node:assert';
@@ -18,6 +19,7 @@ import { test } from 'node:test';
 import { createRuntime, type DriverSpec, type FaultKind } from '../../src/index.js';
 import { faultLoop } from '../helpers/fault-loop.js';
 import { expectNoLeaks, snapshot } from '../helpers/leaks.js';
+import { nbdkit } from '../helpers/nbd-servers.js';
 import { mounted, mountStack, run, saveImage, type Run } from '../helpers/storage-stack.js';
 
 const MiB = 1024 * 1024;
@@ -145,8 +147,11 @@ interface Setup {
   name: string;
   size: number;
   spec: Omit<DriverSpec, 'className' | 'name'>;
-  /** Prepares what the driver needs in the test's directory; returns its config. */
-  prepare?: (dir: string) => Promise<DriverSpec['config']>;
+  /**
+   * Prepares what the driver needs in the test's directory; returns its config. What it
+   * starts it hands to `undo`, to be stopped after the runtime is closed, even on failure.
+   */
+  prepare?: (dir: string, undo: (step: () => Promise<void>) => void) => Promise<DriverSpec['config']>;
 }
 
 async function applicationsOn(setup: Setup, apps: { compiler: boolean; encoder: boolean; transfers: number; batch: number }): Promise<void> {
@@ -155,8 +160,9 @@ async function applicationsOn(setup: Setup, apps: { compiler: boolean; encoder: 
   const rt = createRuntime();
   const runs: Run[] = [];
   const started = Date.now();
+  const undo: (() => Promise<void>)[] = [];
   try {
-    const config = (await setup.prepare?.(dir)) ?? setup.spec.config;
+    const config = (await setup.prepare?.(dir, (step) => undo.push(step))) ?? setup.spec.config;
     const disk = await rt.attachBlock({ name: setup.name, ...setup.spec, config });
     await disk.open();
     const stack = await mountStack(disk, dir, setup.size);
@@ -215,6 +221,7 @@ async function applicationsOn(setup: Setup, apps: { compiler: boolean; encoder: 
     assert.ok(recoveries >= 3, `only ${recoveries} recoveries happened while the applications ran`);
   } finally {
     await rt.close();
+    for (const step of undo.reverse()) await step();
     await rm(dir, { recursive: true, force: true });
   }
   const table = await readFile('/proc/mounts', 'utf8');
@@ -222,6 +229,14 @@ async function applicationsOn(setup: Setup, apps: { compiler: boolean; encoder: 
   assert.ok(!(await run('losetup', ['-a'])).stdout.includes(dir), 'a loop device is left attached');
   assert.equal(await mounted(join(dir, 'fuse')), false);
   await expectNoLeaks(before);
+}
+
+/** A sparse image of `size` bytes in `dir`. */
+async function sparseImage(dir: string, size: number): Promise<string> {
+  const image = join(dir, 'backing.img');
+  await writeFile(image, Buffer.alloc(0));
+  await truncate(image, size);
+  return image;
 }
 
 const fast = { heartbeatMs: 50, heartbeatTimeoutMs: 500, deadlineScale: 0.5, restart: { intensity: 10_000 } };
@@ -237,12 +252,38 @@ test('compiler, encoder and database on ext4 over a shadowed image file (file dr
   await applicationsOn({
     name: 'imagedisk', size,
     spec: { driver: 'file', domain: 'process', config: { path: '' }, warmStandby: true, ...fast },
-    prepare: async (dir) => {
-      const image = join(dir, 'backing.img');
-      await writeFile(image, Buffer.alloc(0));
-      await truncate(image, size);
-      return { path: image };
-    },
+    prepare: async (dir) => ({ path: await sparseImage(dir, size) }),
     // Every commit is an fdatasync of the image on the host's disk here: fewer transactions.
+  }, { compiler: true, encoder: true, transfers: 300, batch: 150 });
+});
+
+// ---- the same applications on the `nbd` driver: an NBD client of a real nbdkit ------------
+
+test('compiler, encoder and database on ext4 over nbdkit\'s memory plugin (nbd driver, worker domain) while its driver fails', { skip: missing }, async () => {
+  const size = 128 * MiB;
+  await applicationsOn({
+    name: 'nbd-memory', size,
+    spec: { driver: 'nbd', domain: 'worker', config: {}, warmStandby: true, ...fast },
+    prepare: async (dir, undo) => {
+      const server = nbdkit(dir, 'memory', ['memory', `${size}`]);
+      undo(() => server.stop());
+      await server.start();
+      return { url: server.uri };
+    },
+  }, { compiler: true, encoder: true, transfers: 1500, batch: 500 });
+});
+
+test('compiler, encoder and database on ext4 over nbdkit\'s file plugin (nbd driver, process domain) while its driver fails', { skip: missing }, async () => {
+  const size = 96 * MiB;
+  await applicationsOn({
+    name: 'nbd-file', size,
+    spec: { driver: 'nbd', domain: 'process', config: {}, warmStandby: true, ...fast },
+    prepare: async (dir, undo) => {
+      const server = nbdkit(dir, 'file', ['file', await sparseImage(dir, size)]);
+      undo(() => server.stop());
+      await server.start();
+      return { socket: server.socket };
+    },
+    // nbdkit's file plugin flushes with fdatasync of the image: fewer transactions, as for `file`.
   }, { compiler: true, encoder: true, transfers: 300, batch: 150 });
 });

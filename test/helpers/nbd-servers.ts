@@ -1,0 +1,66 @@
+/**
+ * Real NBD servers (nbdkit, qemu-nbd) started by a test on a unix socket: the disk behind the
+ * `nbd` driver. `start` resolves once the server accepts connections; `stop` kills it and
+ * waits for it to be gone, so nothing outlives the test (nbdkit also runs with
+ * --exit-with-parent, in case the test process itself dies).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { until } from './events.js';
+
+export class NbdServer {
+  readonly socket: string;
+  readonly uri: string;
+  readonly command: string;
+  readonly args: string[];
+  #child: ChildProcess | undefined;
+  #exited: Promise<void> = Promise.resolve();
+  #stderr = '';
+
+  /** A server whose socket is `name.sock` in `dir`; `args` builds its arguments from the socket's path. */
+  constructor(dir: string, name: string, command: string, args: (socket: string) => string[]) {
+    this.socket = join(dir, `${name}.sock`);
+    this.uri = `nbd+unix:///?socket=${this.socket}`;
+    this.command = command;
+    this.args = args(this.socket);
+  }
+
+  async start(): Promise<this> {
+    // A SIGKILLed nbdkit leaves its socket behind, and a new one will not bind over it.
+    rmSync(this.socket, { force: true });
+    const child = spawn(this.command, this.args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.#child = child;
+    child.stderr!.on('data', (chunk: Buffer) => { this.#stderr += chunk.toString(); });
+    let gone = false;
+    this.#exited = new Promise((resolve) => {
+      child.once('exit', () => { gone = true; resolve(); });
+      // A spawn failure (ENOENT) emits 'error' and, having no process, never 'exit'.
+      child.once('error', (error) => { this.#stderr ||= error.message; gone = true; resolve(); });
+    });
+    await until(() => existsSync(this.socket) || gone, `${this.command} to listen`, 10_000);
+    if (gone) throw new Error(`${this.command} ${this.args.join(' ')} exited: ${this.#stderr}`);
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.#child?.kill('SIGKILL');
+    await this.#exited;
+    this.#child = undefined;
+    rmSync(this.socket, { force: true });
+  }
+}
+
+/** nbdkit in the foreground with `plugin` and its arguments (`memory 64M`, `file PATH`, filters). */
+export const nbdkit = (dir: string, name: string, args: string[]) =>
+  new NbdServer(dir, name, 'nbdkit', (socket) => ['--foreground', '--exit-with-parent', '-U', socket, ...args]);
+
+/** Starts `server`, runs `body`, and stops the server whatever happened. */
+export async function withNbdServer<T>(server: NbdServer, body: (server: NbdServer) => Promise<T>): Promise<T> {
+  try {
+    await server.start();
+    return await body(server);
+  } finally {
+    await server.stop();
+  }
+}
