@@ -1,21 +1,29 @@
 /**
  * `shadowd demo`: the project's main job on the default virtual devices. Applications write
  * and verify a checksummed data set on a `ram` disk and on a disk-image `file` disk through
- * shadowed drivers, while a seeded schedule injects faults of every kind into the drivers.
- * The run passes only if no application saw an error, no block differed, and every injected
- * fault was followed by a recovery.
+ * shadowed drivers, a wa-sqlite bank runs transfers on a `ram` disk of its own and a
+ * userspace ext4 writes files on a `file` disk of its own, while a seeded schedule injects
+ * faults of every kind into all their drivers. The run passes only if no application saw an
+ * error, no block, transfer or file was wrong, and every injected fault was followed by a
+ * recovery.
  */
 import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChecksummedDataset, type DatasetStats } from '../apps/checksummed-dataset.js';
-import { faultKinds } from '../faults/fault-kinds.js';
 import { FaultSchedule, faultsFor, mulberry32, type ScheduleStats } from '../faults/schedule.js';
 import type { FailureKind } from '../errors.js';
 import type { DomainKind } from '../isolation/domain.js';
+import type { BlockStats } from '../classes/block/contract.js';
 import type { BlockDevice } from '../kernel/block-device.js';
 import type { FailureEvent, RecoveryEvent } from '../observe/channels.js';
 import { createRuntime, type Runtime } from '../runtime.js';
+import type { AppOutcome, DemoApp } from './demo-apps/app.js';
+import { BankApp } from './demo-apps/bank-app.js';
+import { Ext4App } from './demo-apps/ext4-app.js';
+import { renderReport } from './demo-report.js';
+
+export { percentile, renderReport } from './demo-report.js';
 
 export interface DemoOptions { duration: number; domain: string; faultInterval: number; seed?: number }
 
@@ -29,7 +37,8 @@ export interface DemoRunOptions extends DemoOptions {
   progressEveryMs?: number;
 }
 
-export interface DeviceReport {
+/** What the demo reports of every disk, whatever runs on it. */
+export interface DiskReport {
   device: string;
   driver: string;
   faults: ScheduleStats;
@@ -37,10 +46,22 @@ export interface DeviceReport {
   recoveries: RecoveryEvent[];
   /** Failures the runtime detected, by how it detected them. */
   failures: Partial<Record<FailureKind, number>>;
-  app: DatasetStats;
   /** The BlockDevice the application held from the start is still the kernel's device face. */
   sameObject: boolean;
   gaveUp: string | undefined;
+}
+
+/** A disk with a checksummed data set. */
+export interface DeviceReport extends DiskReport {
+  app: DatasetStats;
+}
+
+/** A disk with an application of its own (the database, the ext4 filesystem). */
+export interface AppReport extends DiskReport {
+  title: string;
+  outcome: AppOutcome;
+  /** The device's own request counts at the end. */
+  requests: BlockStats;
 }
 
 export interface DemoResult {
@@ -48,6 +69,9 @@ export interface DemoResult {
   seed: number;
   elapsedMs: number;
   devices: DeviceReport[];
+  apps: AppReport[];
+  /** Applications that could not run on this machine, and why. */
+  skipped: { title: string; reason: string }[];
   /** Why the run failed; empty when it passed. */
   verdict: string[];
 }
@@ -56,7 +80,11 @@ interface Disk {
   name: string;
   driver: 'ram' | 'file';
   config: Record<string, unknown>;
+  /** The application of its own, if not a checksummed data set. */
+  app?: DemoApp;
 }
+
+const MiB = 1024 * 1024;
 
 /** Runs the demo and returns its numbers; prints nothing. */
 export async function executeDemo(options: DemoRunOptions): Promise<DemoResult> {
@@ -68,10 +96,11 @@ export async function executeDemo(options: DemoRunOptions): Promise<DemoResult> 
   process.once('exit', removeImage);
   const rt = createRuntime();
   try {
-    const disks = createDisks(dir, (options.sizeMiB ?? 64) * 1024 * 1024);
+    const skipped: DemoResult['skipped'] = [];
+    const disks = createDisks(dir, (options.sizeMiB ?? 64) * MiB, seed, skipped);
     const events = watch(rt);
     const faces = await Promise.all(disks.map((disk) => rt.attachBlock(specFor(disk, domain))));
-    return await exercise(rt, { ...options, domain, seed }, disks, faces, events);
+    return { ...await exercise(rt, { ...options, domain, seed }, disks, faces, events), skipped };
   } finally {
     await rt.close();
     process.off('exit', removeImage);
@@ -79,45 +108,73 @@ export async function executeDemo(options: DemoRunOptions): Promise<DemoResult> 
   }
 }
 
-/** A `ram` disk and a `file` disk on a sparse image of the same size in `dir`. */
-function createDisks(dir: string, sizeBytes: number): Disk[] {
-  const image = join(dir, 'disk.img');
-  writeFileSync(image, '');
-  truncateSync(image, sizeBytes); // the file driver needs the image at its final size
-  return [
+/**
+ * A `ram` disk and a `file` disk (a sparse image of the same size in `dir`) for the data
+ * sets; a 16 MiB `ram` disk for the database and a 32 MiB `file` disk for ext4 (when mke2fs
+ * is installed to make the filesystem).
+ */
+function createDisks(dir: string, sizeBytes: number, seed: number, skipped: DemoResult['skipped']): Disk[] {
+  const image = (name: string, bytes: number) => {
+    const path = join(dir, name);
+    writeFileSync(path, '');
+    truncateSync(path, bytes); // the file driver needs the image at its final size
+    return path;
+  };
+  const disks: Disk[] = [
     { name: 'ram0', driver: 'ram', config: { sizeBytes } },
-    { name: 'file0', driver: 'file', config: { path: image } },
+    { name: 'file0', driver: 'file', config: { path: image('disk.img', sizeBytes) } },
+    { name: 'db0', driver: 'ram', config: { sizeBytes: 16 * MiB }, app: new BankApp(seed + 100) },
   ];
+  const noExt4 = Ext4App.unavailable();
+  if (noExt4) skipped.push({ title: 'ext4', reason: noExt4 });
+  else disks.push({ name: 'fs0', driver: 'file', config: { path: image('fs.img', 32 * MiB) }, app: new Ext4App(seed + 101) });
+  return disks;
 }
 
 /** The applications run and the faults fall; then the data set is verified whole. */
 async function exercise(rt: Runtime, options: DemoRunOptions & { domain: DomainKind; seed: number }, disks: Disk[],
-  faces: BlockDevice[], events: Events): Promise<DemoResult> {
+  faces: BlockDevice[], events: Events): Promise<Omit<DemoResult, 'skipped'>> {
   const { domain, seed } = options;
   const started = performance.now();
   // One generator per stream: a seed gives each device the same faults and requests whatever
   // the timing between devices.
-  const apps = faces.map((face, i) => new ChecksummedDataset(face, { random: mulberry32(seed + 2 * i), tag: seed + i }));
+  const datasets = new Map(disks.flatMap((disk, i) => (disk.app ? [] : [[disk, new ChecksummedDataset(faces[i]!, { random: mulberry32(seed + 2 * i), tag: seed + i })] as const])));
+  const others = disks.flatMap((disk, i) => (disk.app ? [{ disk, app: disk.app, face: faces[i]! }] : []));
   const schedules = disks.map((disk, i) => new FaultSchedule(rt, {
     device: disk.name, kinds: faultsFor(domain), meanIntervalMs: options.faultInterval, random: mulberry32(seed + 2 * i + 1),
   }));
-  await Promise.all(apps.map((app) => app.open()));
-  apps.forEach((app) => app.start());
+  await Promise.all([...datasets.values()].map((app) => app.open()));
+  await Promise.all(others.map(async ({ app, face }) => { await face.open(); await app.start(face); }));
+  datasets.forEach((app) => app.start());
   schedules.forEach((schedule) => schedule.start());
-  const progress = () => options.onProgress?.(progressLine(performance.now() - started, disks, apps, schedules, events));
+  const progress = () => options.onProgress?.(progressLine(performance.now() - started, disks, datasets, schedules, events));
   await runFor(options.duration * 1000, options.signal, options.progressEveryMs ?? 1000, progress);
   // Faults stop first, while requests still flow: an armed fault needs a call to show.
   await Promise.all(schedules.map((s) => s.stop()));
-  await Promise.all(apps.map((app) => app.stop()));
-  await Promise.all(apps.map((app) => app.verifyAll()));
-  await Promise.all(apps.map((app) => app.close()));
+  await Promise.all([...[...datasets.values()].map((app) => app.stop()), ...others.map(({ app }) => app.stop())]);
+  const [outcomes] = await Promise.all([
+    Promise.all(others.map(({ app }) => finish(app))),
+    Promise.all([...datasets.values()].map(async (app) => { await app.verifyAll(); await app.close(); })),
+  ]);
   progress();
-  const devices = disks.map((disk, i): DeviceReport => ({
-    device: disk.name, driver: disk.driver, faults: schedules[i]!.stats,
-    recoveries: events.recoveries(disk.name), failures: events.failures(disk.name), app: apps[i]!.stats,
-    sameObject: sameDevice(rt, disk.name, faces[i]!), gaveUp: events.gaveUp.get(disk.name),
-  }));
-  return { domain, seed, elapsedMs: performance.now() - started, devices, verdict: verdictOf(devices) };
+  const disk = (d: Disk, i: number): DiskReport => ({
+    device: d.name, driver: d.driver, faults: schedules[i]!.stats, recoveries: events.recoveries(d.name),
+    failures: events.failures(d.name), sameObject: sameDevice(rt, d.name, faces[i]!), gaveUp: events.gaveUp.get(d.name),
+  });
+  const devices = disks.flatMap((d, i): DeviceReport[] => (d.app ? [] : [{ ...disk(d, i), app: datasets.get(d)!.stats }]));
+  const apps = await Promise.all(others.map(async ({ disk: d, app, face }, k): Promise<AppReport> => ({
+    ...disk(d, disks.indexOf(d)), title: app.title, outcome: outcomes[k]!, requests: await face.stats(),
+  })));
+  return { domain, seed, elapsedMs: performance.now() - started, devices, apps, verdict: verdictOf(devices, apps) };
+}
+
+/** An application's checks; a check that throws is a failed run, not a crashed demo. */
+async function finish(app: DemoApp): Promise<AppOutcome> {
+  try {
+    return await app.finish();
+  } catch (error) {
+    return { errors: 1, summary: 'could not be checked', checks: [], problems: [(error as Error).message] };
+  }
 }
 
 /** `shadowd demo`: runs, shows progress on stderr, prints the table, returns the exit code. */
@@ -206,87 +263,35 @@ function sameDevice(rt: Runtime, name: string, face: BlockDevice): boolean {
   return device !== undefined && face === rt.block(device) && face.device === device;
 }
 
-function verdictOf(devices: DeviceReport[]): string[] {
+function verdictOf(devices: DeviceReport[], apps: AppReport[]): string[] {
   const verdict: string[] = [];
-  for (const d of devices) {
-    if (d.app.errors > 0) verdict.push(`${d.device}: the application saw ${d.app.errors} errors`);
-    if (d.app.mismatches > 0) verdict.push(`${d.device}: ${d.app.mismatches} blocks differed from what was written`);
+  const common = (d: DiskReport, errors: number, problems: string[]) => {
+    if (errors > 0) verdict.push(`${d.device}: the application saw ${errors} errors`);
     for (const u of d.faults.unrecovered) verdict.push(`${d.device}: fault not recovered: ${u}`);
     if (d.gaveUp) verdict.push(`${d.device}: the driver was given up: ${d.gaveUp}`);
     if (!d.sameObject) verdict.push(`${d.device}: the device object changed`);
     const seen = new Map<string, number>();
-    for (const p of d.app.problems) seen.set(p, (seen.get(p) ?? 0) + 1);
+    for (const p of problems) seen.set(p, (seen.get(p) ?? 0) + 1);
     for (const [p, n] of seen) verdict.push(`${d.device}: ${p}${n > 1 ? ` (${n} times)` : ''}`);
+  };
+  for (const d of devices) {
+    if (d.app.mismatches > 0) verdict.push(`${d.device}: ${d.app.mismatches} blocks differed from what was written`);
+    common(d, d.app.errors, d.app.problems);
+  }
+  for (const a of apps) {
+    for (const c of a.outcome.checks) if (c.status === 'failed') verdict.push(`${a.device}: ${a.title} ${c.name} failed: ${c.detail.split('\n')[0]}`);
+    common(a, a.outcome.errors, a.outcome.problems);
   }
   return verdict;
 }
 
-function progressLine(elapsedMs: number, disks: Disk[], apps: ChecksummedDataset[], schedules: FaultSchedule[],
+function progressLine(elapsedMs: number, disks: Disk[], datasets: Map<Disk, ChecksummedDataset>, schedules: FaultSchedule[],
   events: Events): string {
   const parts = disks.map((disk, i) => {
-    const s = apps[i]!.stats;
-    return `${disk.name}: ${s.reads + s.writes} req, ${schedules[i]!.stats.total} faults, ` +
-      `${events.recoveries(disk.name).length} recovered, ${s.errors} errors, ${s.mismatches} bad`;
+    const faults = `${schedules[i]!.stats.total} faults, ${events.recoveries(disk.name).length} recovered`;
+    if (disk.app) return `${disk.name}: ${disk.app.progress()}, ${faults}`;
+    const s = datasets.get(disk)!.stats;
+    return `${disk.name}: ${s.reads + s.writes} req, ${faults}, ${s.errors} errors, ${s.mismatches} bad`;
   });
   return `[${(elapsedMs / 1000).toFixed(1)} s] ${parts.join(' | ')}`;
 }
-
-/** The final table: one column per device and a total. */
-export function renderReport(result: DemoResult): string {
-  const { devices } = result;
-  const sum = (f: (d: DeviceReport) => number) => devices.reduce((n, d) => n + f(d), 0);
-  const times = (d: DeviceReport) => d.recoveries.map((e) => e.totalMs);
-  const all = devices.flatMap(times);
-  const rows: [string, ...string[]][] = [['', ...devices.map((d) => `${d.device} (${d.driver})`), 'total']];
-  const row = (label: string, f: (d: DeviceReport) => number | string, total: number | string) =>
-    rows.push([label, ...devices.map((d) => String(f(d))), String(total)]);
-  row('faults injected', (d) => d.faults.total, sum((d) => d.faults.total));
-  for (const kind of faultKinds) {
-    const n = (d: DeviceReport) => d.faults.injected[kind] ?? 0;
-    if (sum(n) > 0) row(`  ${kind}`, n, sum(n));
-  }
-  row('faults followed by recovery', (d) => d.faults.recovered, sum((d) => d.faults.recovered));
-  const detected = (d: DeviceReport) => Object.values(d.failures).reduce((a, b) => a + b, 0);
-  row('failures detected', detected, sum(detected));
-  for (const kind of new Set(devices.flatMap((d) => Object.keys(d.failures) as FailureKind[]))) {
-    const n = (d: DeviceReport) => d.failures[kind] ?? 0;
-    row(`  as ${kind}`, n, sum(n));
-  }
-  row('recoveries', (d) => d.recoveries.length, sum((d) => d.recoveries.length));
-  row('  from a warm standby', (d) => d.recoveries.filter((e) => e.warmStandby).length,
-    sum((d) => d.recoveries.filter((e) => e.warmStandby).length));
-  row('application-visible errors', (d) => d.app.errors, sum((d) => d.app.errors));
-  row('requests (read/write/flush)', (d) => `${d.app.reads}/${d.app.writes}/${d.app.flushes}`,
-    `${sum((d) => d.app.reads)}/${sum((d) => d.app.writes)}/${sum((d) => d.app.flushes)}`);
-  row('blocks verified', (d) => d.app.blocksVerified, sum((d) => d.app.blocksVerified));
-  row('bytes verified', (d) => mib(d.app.bytesVerified), mib(sum((d) => d.app.bytesVerified)));
-  row('mismatches', (d) => d.app.mismatches, sum((d) => d.app.mismatches));
-  row('recovery p50 (ms)', (d) => ms(percentile(times(d), 50)), ms(percentile(all, 50)));
-  row('recovery p99 (ms)', (d) => ms(percentile(times(d), 99)), ms(percentile(all, 99)));
-  row('same device object (===)', (d) => (d.sameObject ? 'yes' : 'NO'), devices.every((d) => d.sameObject) ? 'yes' : 'NO');
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  const lines = rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  '));
-  const head = `shadowd demo: ${result.domain} domains, ${(result.elapsedMs / 1000).toFixed(1)} s, seed ${result.seed}`;
-  const verdict = result.verdict.length === 0
-    ? 'PASS: no application saw an error, every block verified, every fault recovered; the device objects never changed'
-    : `FAIL:\n${result.verdict.map((v) => `  - ${v}`).join('\n')}`;
-  const slowest = devices.flatMap((d) => (d.recoveries.length > 0 ? [`  ${d.device}: ${describeSlowest(d.recoveries)}`] : []));
-  const slow = slowest.length > 0 ? `\nslowest recovery, by phase:\n${slowest.join('\n')}\n` : '';
-  return `${head}\n\n${lines.join('\n')}\n${slow}\n${verdict}\n`;
-}
-
-function describeSlowest(recoveries: RecoveryEvent[]): string {
-  const e = recoveries.reduce((a, b) => (b.totalMs > a.totalMs ? b : a));
-  const phases = Object.entries(e.phases).map(([phase, t]) => `${phase} ${ms(t)}`).join(', ');
-  return `${ms(e.totalMs)} ms after ${e.cause}${e.call ? ` in ${e.call}` : ''} ` +
-    `(${e.warmStandby ? 'warm standby' : 'cold start'}, ${e.attempts} attempt${e.attempts > 1 ? 's' : ''}): ${phases}`;
-}
-
-export function percentile(values: number[], p: number): number | undefined {
-  if (values.length === 0) return undefined;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
-
-const ms = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(1));
-const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;

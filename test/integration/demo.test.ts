@@ -1,12 +1,14 @@
 /**
- * The demo end to end, through the real boundary: applications on a ram disk and a file disk
- * while faults of several kinds are injected. What is asserted is what the applications
- * observed (no error, no differing block, the same device objects) and that each injected
- * fault was followed by a recovery. No sleeping: the run ends by its own duration and every
- * wait inside it has a deadline.
+ * The demo end to end, through the real boundary: checksummed data sets on a ram disk and a
+ * file disk, the wa-sqlite bank on a ram disk and the userspace ext4 on a file disk, while
+ * faults of several kinds are injected into all their drivers. What is asserted is what the
+ * applications observed (no error, no differing block, transfer or file, the same device
+ * objects, the databases's invariants, a clean e2fsck) and that each injected fault was
+ * followed by a recovery. No sleeping: the run ends by its own duration and every wait inside
+ * it has a deadline.
  */
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { test } from 'node:test';
 import { ChecksummedDataset } from '../../src/apps/checksummed-dataset.js';
@@ -28,6 +30,29 @@ function assertRecoveredTransparently(result: DemoResult): void {
     assert.equal(d.sameObject, true, `${d.device}: the device object changed`);
     assert.equal(d.gaveUp, undefined);
   }
+  // The applications on their own disks: the database always, ext4 where e2fsprogs is.
+  const hasE2fsprogs = existsSync('/sbin/e2fsck');
+  assert.deepEqual(result.apps.map((a) => a.title), hasE2fsprogs ? ['database', 'ext4'] : ['database'], report);
+  assert.deepEqual(result.skipped.map((s) => s.title), hasE2fsprogs ? [] : ['ext4']);
+  for (const a of result.apps) {
+    assert.equal(a.outcome.errors, 0, `${a.device}: application-visible errors\n${report}`);
+    assert.deepEqual(a.outcome.problems, [], report);
+    assert.ok(a.faults.total >= 3, `${a.device}: only ${a.faults.total} faults injected`);
+    assert.equal(a.faults.recovered, a.faults.total, `${a.device}: ${a.faults.unrecovered.join('; ')}`);
+    assert.ok(a.recoveries.length >= a.faults.total, `${a.device}: fewer recoveries than faults`);
+    assert.ok(a.requests.writes > 0, `${a.device}: the application wrote nothing`);
+    assert.equal(a.sameObject, true);
+    assert.equal(a.gaveUp, undefined);
+    const checks = Object.fromEntries(a.outcome.checks.map((c) => [c.name, c.status]));
+    if (a.title === 'database') {
+      assert.deepEqual(checks, { balances: 'ok', ledger: 'ok', integrity_check: 'ok' }, report);
+      assert.match(a.outcome.summary, /^[1-9]\d* transfers committed .*, 0 failed$/);
+    } else {
+      assert.deepEqual(checks, { files: 'ok', 'e2fsck -fn': 'ok' }, report);
+      assert.match(a.outcome.summary, /, [1-9]\d* files \/ [\d.]+ MiB read back$/);
+    }
+  }
+  assert.match(report, /applications on their own disks:/);
 }
 
 function demoImages(): string[] {
