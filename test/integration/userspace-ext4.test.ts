@@ -16,6 +16,7 @@ import { test } from 'node:test';
 import { createRuntime, faultKinds, type DriverSpec, type FaultKind, type RecoveryEvent } from '../../src/index.js';
 import { Ext4Error, Ext4ErrorCodes } from '../../src/apps/ext4/errors.js';
 import { fsckThroughDevice } from '../../src/apps/ext4/image-check.js';
+import type { TreeOptions } from '../../src/apps/ext4/file-tree.js';
 import { formatExt4 } from '../../src/apps/ext4/mkfs.js';
 import { Ext4Workload } from '../../src/apps/ext4/workload.js';
 import { faultLoop } from '../helpers/fault-loop.js';
@@ -33,6 +34,7 @@ interface Run {
   pauseMs: number;
   /** Rounds to write at least: enough that the oldest are deleted to make room (unlink, rmdir). */
   minRounds: number;
+  tree?: TreeOptions;
 }
 
 async function ext4UnderFaults(name: string, run: Run, spec: (dir: string) => Promise<Omit<DriverSpec, 'className' | 'name'>>): Promise<void> {
@@ -54,7 +56,7 @@ async function ext4UnderFaults(name: string, run: Run, spec: (dir: string) => Pr
     const started = Date.now();
     const formatted = await formatExt4(disk, { label: name, uuid: '5ad0b1e5-0000-4000-8000-000000002004' });
 
-    const workload = new Ext4Workload(disk, { seed: 2004 });
+    const workload = new Ext4Workload(disk, { seed: 2004, ...run.tree });
     const covered = () => KINDS.every((k) => faults!.injected.includes(k));
     await workload.write(() => (!covered() || workload.stats.roundsWritten < run.minRounds) && Date.now() - started < 120_000);
     await workload.verify();
@@ -94,12 +96,14 @@ test('ext4 on a shadowed ram disk (worker domain) while its driver fails', { ski
 });
 
 test('ext4 on a shadowed disk image (file driver, process domain) while its driver fails', { skip: missing }, async () => {
-  // A process domain restarts more slowly (a spare child to fork after each failure): faults
-  // come less often, so the filesystem gets work done between them.
-  await ext4UnderFaults('ext4-file', { pauseMs: 250, minRounds: 2 }, async (dir) => {
+  // A process domain restarts more slowly (a spare child to fork after each failure) and moves
+  // data more slowly (copies over IPC): faults come less often and the rounds are smaller, on
+  // a smaller disk, so that the third round still needs the first deleted.
+  const tree = { directories: 3, filesPerDirectory: 4, maxFileBytes: MiB + 3 };
+  await ext4UnderFaults('ext4-file', { pauseMs: 300, minRounds: 3, tree }, async (dir) => {
     const image = join(dir, 'disk.img');
     await writeFile(image, '');
-    await truncate(image, 32 * MiB);
+    await truncate(image, 16 * MiB);
     return { driver: 'file', domain: 'process', config: { path: image }, ...fast };
   });
 });

@@ -15,6 +15,7 @@ export interface Ext4WorkloadOptions extends TreeOptions {
 }
 
 export interface Ext4Stats {
+  /** Rounds written (the last one stops early, whole files only, when told to). */
   roundsWritten: number;
   roundsDeleted: number;
   filesWritten: number;
@@ -56,8 +57,9 @@ export class Ext4Workload {
   }
 
   /**
-   * Mounts the filesystem and writes rounds while `more()` says so (at least one), then
-   * unmounts. A failed call is counted and ends the writing (the round it hit is not verified).
+   * Mounts the filesystem and writes rounds while `more()` says so (at least one file), then
+   * unmounts; `more()` is asked before each file. A failed call is counted and ends the
+   * writing (the round it hit is not verified).
    */
   async write(more: () => boolean): Promise<void> {
     const { sizeBytes } = await this.device.geometry();
@@ -67,8 +69,7 @@ export class Ext4Workload {
         const plan = planRound(this.#seed, this.#next, this.#tree);
         if (plan.bytes > sizeBytes / 2) throw new Ext4Error(Ext4ErrorCodes.INVALID_ARGUMENT, `a round of ${plan.bytes} bytes does not fit in half of ${this.device.name}`);
         while (this.#live.length > 0 && this.#liveBytes() + plan.bytes > sizeBytes / 2) await this.#delete(volume, this.#live.shift()!);
-        await this.#writeRound(volume, plan);
-        this.#live.push(plan);
+        this.#live.push(await this.#writeRound(volume, plan, more));
         this.#next++;
       } while (more());
     } catch (error) {
@@ -93,18 +94,24 @@ export class Ext4Workload {
     }
   }
 
-  async #writeRound(volume: Ext4Volume, plan: RoundPlan): Promise<void> {
+  /** Writes a round's files, or its first ones when `more()` turns false: what was written. */
+  async #writeRound(volume: Ext4Volume, plan: RoundPlan, more: () => boolean): Promise<RoundPlan> {
     for (const dir of plan.directories) await volume.mkdir(dir);
+    const written: RoundPlan = { ...plan, files: [], bytes: 0 };
     for (const file of plan.files) {
+      if (written.files.length > 0 && !more()) break;
       const fd = await volume.open(file.path, 'create');
       for (let at = 0, chunk = 0; at < file.size; at += CHUNK_BYTES, chunk++) {
         await volume.write(fd, file.path, contentChunk(this.#seed, file.id, chunk, Math.min(CHUNK_BYTES, file.size - at)), at);
       }
       await volume.close(fd, file.path);
+      written.files.push(file);
+      written.bytes += file.size;
       this.stats.filesWritten++;
       this.stats.bytesWritten += file.size;
     }
     this.stats.roundsWritten++;
+    return written;
   }
 
   async #delete(volume: Ext4Volume, plan: RoundPlan): Promise<void> {
