@@ -14,7 +14,6 @@ import type { AppCheck, AppOutcome, DemoApp } from './app.js';
 
 const ACCOUNTS = 100;
 const INITIAL = 1000;
-const BATCH = 25;
 
 export class BankApp implements DemoApp {
   readonly title = 'database';
@@ -36,8 +35,9 @@ export class BankApp implements DemoApp {
   }
 
   async #run(bank: Bank): Promise<void> {
-    for (let seq = 1; this.#running; seq += BATCH) {
-      const batch = await bank.run(BATCH, this.#random, seq);
+    // One transfer at a time, so that stop() waits for one transaction at most.
+    for (let seq = 1; this.#running; seq++) {
+      const batch = await bank.run(1, this.#random, seq);
       this.stats.committed += batch.committed;
       this.stats.failed += batch.failed;
       this.stats.committedSeqs.push(...batch.committedSeqs);

@@ -5,7 +5,6 @@
  * every file read back and compared, it is unmounted, and the whole disk, read through the
  * shadowed device, goes to `e2fsck -fn` when e2fsprogs' e2fsck is installed.
  */
-import { Ext4Error } from '../../apps/ext4/errors.js';
 import { fsckThroughDevice } from '../../apps/ext4/image-check.js';
 import { formatExt4 } from '../../apps/ext4/mkfs.js';
 import { findTool } from '../../apps/ext4/tools.js';
@@ -22,7 +21,7 @@ export class Ext4App implements DemoApp {
   #workload: Ext4Workload | undefined;
   #running = false;
   #task: Promise<void> | undefined;
-  #formatError: string | undefined;
+  #failure: string | undefined;
   #formatted = false;
 
   /** Why the application cannot run here (mke2fs missing), or undefined. */
@@ -42,15 +41,14 @@ export class Ext4App implements DemoApp {
   }
 
   async #run(disk: BlockDevice, workload: Ext4Workload): Promise<void> {
+    // What fails here (the device under mke2fs's image, the mount) is reported, not thrown.
     try {
       await formatExt4(disk, { label: 'shadowd-demo' });
       this.#formatted = true;
+      await workload.write(() => this.#running);
     } catch (error) {
-      if (!(error instanceof Ext4Error)) throw error;
-      this.#formatError = error.message;
-      return;
+      this.#failure = (error as Error).message;
     }
-    await workload.write(() => this.#running);
   }
 
   async stop(): Promise<void> {
@@ -61,7 +59,7 @@ export class Ext4App implements DemoApp {
   async finish(): Promise<AppOutcome> {
     const workload = this.#workload;
     if (!workload || !this.#disk) throw new Error('the filesystem application was never started');
-    if (this.#formatError) return { errors: 1, summary: 'not formatted', checks: [], problems: [this.#formatError] };
+    if (this.#failure) return { errors: 1, summary: this.#formatted ? 'could not mount' : 'not formatted', checks: [], problems: [this.#failure] };
     await workload.verify();
     const s = workload.stats;
     const expected = workload.liveRounds.reduce((n, r) => n + r.files.length, 0);
@@ -70,7 +68,7 @@ export class Ext4App implements DemoApp {
     return {
       errors: s.errors,
       problems: s.problems,
-      summary: `${plural(s.roundsWritten, 'round')} of files (${s.roundsDeleted} deleted again), ${s.filesWritten} files / ${mib(s.bytesWritten)} written, `
+      summary: `${s.filesWritten} files / ${mib(s.bytesWritten)} written in ${plural(s.roundsWritten, 'round')} (${s.roundsDeleted} deleted again), `
         + `${s.filesVerified} files / ${mib(s.bytesVerified)} read back`,
       checks: [
         {
