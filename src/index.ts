@@ -10,5 +10,10 @@ export { faultKinds, type FaultKind, type InjectedFault } from './faults/fault-k
 export { registerClass, classByName } from './classes/registry.js';
 export type { ClassContract, EntryPoint, RecoveryAction, LogRule } from './classes/contract.js';
 export { blockClass } from './classes/block/contract.js';
+export { netClass, type NetInfo, type NetStats, type LinkState, type NetDriver, defineNetDriver } from './classes/net/contract.js';
+export { NetDevice, type NetQueueCounters, type NetDeviceOptions } from './kernel/net-device.js';
+export { VirtualNic, type WireEnd } from './net/virtual-nic.js';
+export { LearningSwitch, type SwitchCounters, type SwitchOptions } from './net/switch.js';
+export { VirtualHost, TEST_ETHERTYPE, type StreamReport } from './net/virtual-host.js';
 export { DeviceError, type KernelServices } from './classes/driver-api.js';
 export { NbdServer, startNbdServer, type NbdServerOptions, type NbdExport, type NbdAddress, type NbdListenAddress, type NbdServerStats } from './nbd/server.js';

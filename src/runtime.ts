@@ -6,6 +6,7 @@ import type { Clock } from './clock.js';
 import type { InjectedFault } from './faults/fault-kinds.js';
 import { BlockDevice } from './kernel/block-device.js';
 import type { Device } from './kernel/device.js';
+import { NetDevice, type NetDeviceOptions } from './kernel/net-device.js';
 import { Kernel } from './kernel/kernel.js';
 import { ShadowManager, type DriverSpec } from './manager/shadow-manager.js';
 
@@ -18,6 +19,8 @@ export class Runtime {
   readonly kernel = new Kernel();
   readonly manager: ShadowManager;
   readonly #faces = new WeakMap<Device, BlockDevice>();
+  readonly #nets = new WeakMap<Device, NetDevice>();
+  readonly #netFaces = new Set<NetDevice>();
 
   constructor(options: RuntimeOptions = {}) {
     this.manager = new ShadowManager(this.kernel, options);
@@ -39,6 +42,21 @@ export class Runtime {
     return face;
   }
 
+  /** Attaches a NIC driver and returns the network device the kernel's stack uses. */
+  async attachNet(spec: Omit<DriverSpec, 'className'>, options: NetDeviceOptions = {}): Promise<NetDevice> {
+    return this.net(await this.manager.attach({ ...spec, className: 'net' }), options);
+  }
+
+  /** The one NetDevice face of a device (the same object every time). */
+  net(device: Device, options: NetDeviceOptions = {}): NetDevice {
+    let face = this.#nets.get(device);
+    if (!face) {
+      this.#nets.set(device, (face = new NetDevice(device, this.manager, options)));
+      this.#netFaces.add(face);
+    }
+    return face;
+  }
+
   inject(deviceName: string, fault: InjectedFault): void {
     this.manager.inject(deviceName, fault);
   }
@@ -49,6 +67,7 @@ export class Runtime {
 
   /** Stops every driver and closes every device; resolves when all domains are gone. */
   close(): Promise<void> {
+    for (const face of this.#netFaces) face.close();
     return this.manager.close();
   }
 }

@@ -38,8 +38,9 @@ export interface DeviceState {
   info: Record<string, unknown> | undefined;
   /** Arguments of the open object, keyed by object id. */
   open: Map<string, unknown>;
-  /** Settings currently in force, keyed by setting key. */
-  settings: Map<string, unknown>;
+  /** Settings currently in force, keyed by setting key: the entry point that set it and its
+   *  arguments (`up` and `down` share one key; which one came last is the setting). */
+  settings: Map<string, { entry: string; args: unknown }>;
 }
 
 export interface EntryPoint {

@@ -1,8 +1,9 @@
 /** The driver classes the runtime knows, by name. A new class is one more line here. */
 import { blockClass } from './block/contract.js';
 import type { ClassContract } from './contract.js';
+import { netClass } from './net/contract.js';
 
-const classes = new Map<string, ClassContract>([[blockClass.name, blockClass]]);
+const classes = new Map<string, ClassContract>([[blockClass.name, blockClass], [netClass.name, netClass]]);
 
 export function classByName(name: string): ClassContract | undefined {
   return classes.get(name);

@@ -84,7 +84,7 @@ export class Device {
     const rule = this.contract.entries[entry]!.log;
     if (rule.kind === 'open') this.state.open.set(rule.object(args), args);
     else if (rule.kind === 'close') this.state.open.delete(rule.object(args));
-    else if (rule.kind === 'setting') this.state.settings.set(rule.key(args), args);
+    else if (rule.kind === 'setting') this.state.settings.set(rule.key(args), { entry, args });
     else if (rule.kind === 'reset') this.state.settings.clear();
   }
 }

@@ -11,6 +11,9 @@ const builtIn: Record<string, Record<string, string>> = {
     file: new URL('../drivers/block/file.js', import.meta.url).href,
     nbd: new URL('../drivers/block/nbd.js', import.meta.url).href,
   },
+  net: {
+    virtual: new URL('../drivers/net/virtual.js', import.meta.url).href,
+  },
 };
 
 export function resolveDriver(className: string, driver: string): string {
@@ -25,6 +28,9 @@ export function resolveDriver(className: string, driver: string): string {
 
 /** The host resources a built-in driver needs, from its config. */
 export function defaultResources(className: string, driver: string, config: Record<string, unknown>): ResourceSpec[] {
+  if (className === 'net' && driver === 'virtual' && typeof config.socket !== 'string') {
+    throw new ShadowError(ErrorCodes.INVALID_ARGUMENT, 'the virtual NIC driver needs config.socket (a VirtualNic\'s socketPath)');
+  }
   if (className !== 'block') return [];
   if (driver === 'ram') return [{ name: 'medium', memoryBytes: Number(config.sizeBytes ?? 64 * 1024 * 1024) }];
   if (driver === 'file') {

@@ -1,0 +1,43 @@
+/**
+ * NIC statistics, and the hooks that keep them monotonic across driver restarts: a fresh
+ * driver counts from zero, so the shadow keeps what earlier instances reported and adds it.
+ */
+import type { ClassHooks } from '../contract.js';
+
+export interface NetStats {
+  rxFrames: number;
+  rxBytes: number;
+  txFrames: number;
+  txBytes: number;
+  /** Frames the receive filter refused (not for this address, group not joined, too long). */
+  rxFiltered: number;
+  /** Frames the hardware could not take (its queue was full) or could not send. */
+  txDropped: number;
+}
+
+export const zeroNetStats = (): NetStats => ({ rxFrames: 0, rxBytes: 0, txFrames: 0, txBytes: 0, rxFiltered: 0, txDropped: 0 });
+
+function add(...all: NetStats[]): NetStats {
+  const out = zeroNetStats();
+  for (const s of all) for (const k of Object.keys(out) as (keyof NetStats)[]) out[k] += s[k] ?? 0;
+  return out;
+}
+
+export const netStatsHooks: ClassHooks = {
+  // The last counts the failed instance reported become the base the next one adds to.
+  failed(memory) {
+    memory.base = add(memory.base ?? zeroNetStats(), memory.lastRaw ?? zeroNetStats());
+    memory.lastRaw = zeroNetStats();
+  },
+  observe(entry, _args, result, memory) {
+    if (entry === 'stats') memory.lastRaw = { ...(result as NetStats) };
+  },
+  patch(entry, _args, result, memory) {
+    if (entry !== 'stats') return result;
+    const patched = add(memory.base ?? zeroNetStats(), result as NetStats);
+    const floor: NetStats = memory.reported ?? zeroNetStats();
+    for (const k of Object.keys(patched) as (keyof NetStats)[]) patched[k] = Math.max(patched[k], floor[k]);
+    memory.reported = { ...patched };
+    return patched;
+  },
+};

@@ -1,0 +1,145 @@
+/**
+ * The network device as the kernel's network stack uses it: the same object for the
+ * device's whole life. It owns the transmit queue. While the driver recovers, the shadow
+ * answers transmit with "busy"; the queue then holds frames (back-pressure) and sends them
+ * when the driver is back; frames beyond its bound are dropped and counted, as a NIC's
+ * queue would. Frames that were in flight when the driver failed may or may not have left:
+ * they are counted as indeterminate, never resent twice.
+ */
+import type { EventEmitter } from 'node:events';
+import type { LinkState, NetStats } from '../classes/net/contract.js';
+import { MAX_BATCH } from '../classes/net/frames.js';
+import { ErrorCodes, isShadowError } from '../errors.js';
+import type { Device } from './device.js';
+
+export interface NetQueueCounters {
+  /** Frames accepted into the queue. */
+  queued: number;
+  /** Frames the driver reported put on the wire. */
+  sent: number;
+  /** Frames dropped because the queue was full (during recovery, mostly). */
+  droppedQueueFull: number;
+  /** Frames the driver's hardware refused (its own ring full, carrier down). */
+  droppedByDriver: number;
+  /** Frames in flight when the driver failed: they may or may not have left. */
+  indeterminate: number;
+  /** Frames dropped because the device gave up or was closed. */
+  droppedGone: number;
+  /** Times transmit answered busy (the queue stopped until recovery ended). */
+  busy: number;
+}
+
+export interface NetDeviceOptions {
+  /** Frames the queue holds before it drops (default 1024). */
+  queueLimit?: number;
+  /** Longest the queue stays stopped without hearing of a recovery before it tries again. */
+  busyRetryMs?: number;
+}
+
+export class NetDevice {
+  readonly device: Device;
+  readonly counters: NetQueueCounters = { queued: 0, sent: 0, droppedQueueFull: 0, droppedByDriver: 0, indeterminate: 0, droppedGone: 0, busy: 0 };
+  readonly #queue: Uint8Array[] = [];
+  readonly #limit: number;
+  readonly #retryMs: number;
+  readonly #events: EventEmitter;
+  #pumping = false;
+  #stopped: { timer: NodeJS.Timeout; wake: () => void } | undefined;
+  #idle: (() => void)[] = [];
+
+  constructor(device: Device, events: EventEmitter, options: NetDeviceOptions = {}) {
+    this.device = device;
+    this.#events = events;
+    this.#limit = options.queueLimit ?? 1024;
+    this.#retryMs = options.busyRetryMs ?? 1000;
+  }
+
+  get name(): string {
+    return this.device.name;
+  }
+
+  up = (): Promise<unknown> => this.device.call('up', {});
+  down = (): Promise<unknown> => this.device.call('down', {});
+  setMac = (mac: string): Promise<unknown> => this.device.call('setMac', { mac });
+  setMtu = (mtu: number): Promise<unknown> => this.device.call('setMtu', { mtu });
+  setMulticast = (groups: string[]): Promise<unknown> => this.device.call('setMulticast', { groups });
+  setPromiscuous = (on: boolean): Promise<unknown> => this.device.call('setPromiscuous', { on });
+  stats = async (): Promise<NetStats> => (await this.device.call('stats', {})) as NetStats;
+  linkState = async (): Promise<LinkState> => (await this.device.call('linkState', {})) as LinkState;
+
+  /** Received frames, batched as the driver delivered them. */
+  onReceive(listener: (frames: Uint8Array[]) => void): () => void {
+    return this.device.on('receive', (args) => listener((args as { frames: Uint8Array[] }).frames));
+  }
+
+  onLink(listener: (carrier: boolean) => void): () => void {
+    return this.device.on('link', (args) => listener((args as { carrier: boolean }).carrier));
+  }
+
+  /** Frames waiting in the queue. */
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  /** Queues a frame for transmission; false when the queue was full and it was dropped. */
+  send(frame: Uint8Array): boolean {
+    if (this.device.status === 'closed' || this.device.status === 'gave-up') { this.counters.droppedGone++; return false; }
+    if (this.#queue.length >= this.#limit) { this.counters.droppedQueueFull++; return false; }
+    this.#queue.push(frame);
+    this.counters.queued++;
+    if (!this.#pumping) void this.#pump();
+    return true;
+  }
+
+  /** Resolves when the queue is empty and nothing is in flight. */
+  drained(): Promise<void> {
+    if (!this.#pumping && this.#queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  /** Drops what is queued and stops waiting (the device is going away). */
+  close(): void {
+    this.counters.droppedGone += this.#queue.splice(0).length;
+    this.#stopped?.wake();
+  }
+
+  async #pump(): Promise<void> {
+    this.#pumping = true;
+    try {
+      while (this.#queue.length > 0) {
+        const frames = this.#queue.slice(0, MAX_BATCH);
+        try {
+          const { accepted } = (await this.device.call('transmit', { frames })) as { accepted: number };
+          this.#queue.splice(0, frames.length);
+          this.counters.sent += accepted;
+          this.counters.droppedByDriver += frames.length - accepted;
+        } catch (err) {
+          if (isShadowError(err, ErrorCodes.BUSY)) { this.counters.busy++; await this.#waitForRecovery(); continue; }
+          this.#queue.splice(0, frames.length);
+          if (isShadowError(err, ErrorCodes.NOT_RESUBMITTED)) { this.counters.indeterminate += frames.length; continue; }
+          // Gave up, closed, or the interface went down: nothing queued can leave any more.
+          this.counters.droppedGone += frames.length + this.#queue.splice(0).length;
+        }
+      }
+    } finally {
+      this.#pumping = false;
+      for (const resolve of this.#idle.splice(0)) resolve();
+    }
+  }
+
+  /** The queue stays stopped until the device's recovery ends (or gives up), bounded. */
+  #waitForRecovery(): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        this.#events.off('recovery', onEvent).off('gave-up', onEvent);
+        this.#stopped = undefined;
+        resolve();
+      };
+      const onEvent = (event: { device: string }): void => { if (event.device === this.device.name) wake(); };
+      const timer = setTimeout(wake, this.#retryMs);
+      this.#events.on('recovery', onEvent).on('gave-up', onEvent);
+      this.#stopped = { timer, wake };
+    });
+  }
+}
