@@ -75,6 +75,8 @@ export interface Upcall {
 export interface ClassHooks {
   /** Called after every successful passive call, to track object state (positions, counters). */
   observe?(entry: string, args: any, result: unknown, memory: Record<string, any>): void;
+  /** Called after every upcall the kernel accepted from the driver (received frames). */
+  upcall?(name: string, args: any, memory: Record<string, any>): void;
   /** Called when the driver fails, before recovery. */
   failed?(memory: Record<string, any>): void;
   /** Rewrites a reply before it reaches the kernel (counters that must not go backwards). */

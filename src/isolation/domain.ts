@@ -34,6 +34,8 @@ export interface DomainOptions {
 export interface Sandbox {
   allowFsRead: string[];
   allowFsWrite: string[];
+  /** Native addons (koffi, for drivers that make system calls on a lent descriptor). */
+  allowAddons?: boolean;
 }
 
 export interface Domain {

@@ -24,6 +24,7 @@ function sandboxFlags(sandbox: Sandbox | undefined): string[] {
     '--experimental-permission',
     ...sandbox.allowFsRead.map((p) => `--allow-fs-read=${p}`),
     ...sandbox.allowFsWrite.map((p) => `--allow-fs-write=${p}`),
+    ...(sandbox.allowAddons ? ['--allow-addons'] : []),
   ];
 }
 

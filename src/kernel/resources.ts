@@ -7,6 +7,7 @@ import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, readFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HostResource } from '../isolation/domain.js';
+import { openTap } from './host/tun.js';
 
 export interface ResourceSpec {
   name: string;
@@ -15,6 +16,8 @@ export interface ResourceSpec {
   readOnly?: boolean;
   /** Device memory of this many bytes (a virtual device's medium), zero-filled. */
   memoryBytes?: number;
+  /** A Linux TAP interface of this name, opened (created if absent) by the kernel. */
+  tap?: string;
 }
 
 export interface OpenOptions {
@@ -24,6 +27,10 @@ export interface OpenOptions {
 
 export function openResource(spec: ResourceSpec, options: OpenOptions): HostResource {
   if (spec.memoryBytes !== undefined) return openMemory(spec, spec.memoryBytes, options);
+  if (spec.tap !== undefined) {
+    const fd = openTap(spec.tap);
+    return { name: spec.name, fd, path: `tap:${spec.tap}`, sizeBytes: 0, readOnly: false, isBlockDevice: false };
+  }
   if (spec.path === undefined) throw new Error(`resource ${spec.name} names neither a path nor memoryBytes`);
   const readOnly = spec.readOnly ?? false;
   const fd = openSync(spec.path, readOnly ? 'r' : 'r+');

@@ -1,4 +1,5 @@
 /** Built-in drivers by class and name; anything else is a path or URL to a driver module. */
+import { realpathSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Sandbox } from '../isolation/domain.js';
@@ -13,6 +14,7 @@ const builtIn: Record<string, Record<string, string>> = {
   },
   net: {
     virtual: new URL('../drivers/net/virtual.js', import.meta.url).href,
+    tap: new URL('../drivers/net/tap.js', import.meta.url).href,
   },
 };
 
@@ -30,6 +32,10 @@ export function resolveDriver(className: string, driver: string): string {
 export function defaultResources(className: string, driver: string, config: Record<string, unknown>): ResourceSpec[] {
   if (className === 'net' && driver === 'virtual' && typeof config.socket !== 'string') {
     throw new ShadowError(ErrorCodes.INVALID_ARGUMENT, 'the virtual NIC driver needs config.socket (a VirtualNic\'s socketPath)');
+  }
+  if (className === 'net' && driver === 'tap') {
+    if (typeof config.ifname !== 'string') throw new ShadowError(ErrorCodes.INVALID_ARGUMENT, 'the tap driver needs config.ifname');
+    return [{ name: 'tap', tap: config.ifname }];
   }
   if (className !== 'block') return [];
   if (driver === 'ram') return [{ name: 'medium', memoryBytes: Number(config.sizeBytes ?? 64 * 1024 * 1024) }];
@@ -50,15 +56,29 @@ export function builtInDrivers(className: string): string[] {
 /** The package's compiled code and its dependencies: what every driver may read. */
 const packageRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
+/** A path and, when it is a symlink (a linked node_modules), its target: Node checks both. */
+function withReal(path: string): string[] {
+  try {
+    const target = realpathSync(path);
+    return target === path ? [path] : [path, target];
+  } catch {
+    return [path];
+  }
+}
+
+/** Built-in drivers that make system calls through koffi (a native addon). */
+const needAddons = new Set([builtIn.net!.tap!]);
+
 /** Least privilege for a process-domain driver: read its code, write nothing. */
-export function sandboxFor(option: boolean | { allowFsRead?: string[]; allowFsWrite?: string[] } | undefined,
+export function sandboxFor(option: boolean | { allowFsRead?: string[]; allowFsWrite?: string[]; allowAddons?: boolean } | undefined,
   driverUrl: string): Sandbox | undefined {
   if (option === false) return undefined;
   const extra = typeof option === 'object' ? option : {};
   const driverDir = driverUrl.startsWith('file:') ? dirname(fileURLToPath(driverUrl)) : undefined;
   return {
     allowFsRead: [resolve(packageRoot, 'dist'), resolve(packageRoot, 'node_modules'),
-      ...(driverDir ? [driverDir] : []), ...(extra.allowFsRead ?? [])],
+      ...(driverDir ? [driverDir] : []), ...(extra.allowFsRead ?? [])].flatMap(withReal),
     allowFsWrite: extra.allowFsWrite ?? [],
+    allowAddons: extra.allowAddons ?? needAddons.has(driverUrl),
   };
 }

@@ -82,7 +82,7 @@ export class Recovery {
     const resubmitted = shadow ? await timed('resubmit', () => shadow.resubmit(incarnation.call)) : 0;
     this.#checkOpen(managed);
     await timed('resume', () => {
-      incarnation.serviceTap.attach({ target: incarnation.kernelServices });
+      incarnation.serviceTap.attach({ target: incarnation.kernelServices, observer: shadow?.serviceObserver });
       managed.state = 'running';
       managed.kernelTap.attach(managed.routes.passive);
       if (shadow) shadow.resume((entry, args) => managed.kernelTap.invoke(entry, args), incarnation.kernelServices);

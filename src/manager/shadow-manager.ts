@@ -48,7 +48,7 @@ export interface DriverSpec {
    * Process domains only: run the driver under Node's permission model (default true). It may
    * read its own code and nothing else, write nothing; extra paths can be allowed here.
    */
-  sandbox?: boolean | { allowFsRead?: string[]; allowFsWrite?: string[] };
+  sandbox?: boolean | { allowFsRead?: string[]; allowFsWrite?: string[]; allowAddons?: boolean };
   heartbeatMs?: number;
   heartbeatTimeoutMs?: number;
   deadlineScale?: number;
@@ -195,6 +195,8 @@ export class ShadowManager extends EventEmitter {
       fireTimer: (incarnation, timerId) => this.#fireTimer(managed, incarnation, timerId),
       failed: (incarnation, failure) => this.#failed(managed, incarnation, failure),
     });
+    // Passive mode: the shadow also watches the driver->kernel direction (upcalls).
+    if (managed.shadow) incarnation.serviceTap.attach({ target: incarnation.kernelServices, observer: managed.shadow.serviceObserver });
     try {
       return await incarnation.load();
     } catch (err) {

@@ -104,6 +104,19 @@ export class ShadowInstance {
     failed: (record, error) => this.#failed(record, error),
   };
 
+  /** Passive mode: what the driver->kernel tap reports to (upcalls feed the class hooks). */
+  readonly serviceObserver: TapObserver<{ name: string; args: unknown }> = {
+    before: (name, args) => ({ name, args }),
+    after: (call, result) => {
+      if (call.name === 'upcall' && this.contract.hooks.upcall) {
+        const { name, args } = call.args as { name: string; args: unknown };
+        this.contract.hooks.upcall(name, args, this.memory);
+      }
+      return result;
+    },
+    failed: (_call, error) => Promise.reject(error),
+  };
+
   /**
    * Passive mode: a request identical to one already quarantined is refused before it reaches
    * (and kills) the driver again. Costs nothing while nothing is quarantined.

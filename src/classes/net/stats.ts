@@ -23,14 +23,33 @@ function add(...all: NetStats[]): NetStats {
   return out;
 }
 
+/**
+ * The shadow counts what it sees cross the boundary since the last `stats` answer (frames
+ * transmitted, frames received by upcall); when the driver fails, its last answer plus those
+ * counts become the base the next instance's counts are added to.
+ */
 export const netStatsHooks: ClassHooks = {
-  // The last counts the failed instance reported become the base the next one adds to.
   failed(memory) {
-    memory.base = add(memory.base ?? zeroNetStats(), memory.lastRaw ?? zeroNetStats());
+    memory.base = add(memory.base ?? zeroNetStats(), memory.lastRaw ?? zeroNetStats(), memory.sinceQuery ?? zeroNetStats());
     memory.lastRaw = zeroNetStats();
+    memory.sinceQuery = zeroNetStats();
   },
-  observe(entry, _args, result, memory) {
-    if (entry === 'stats') memory.lastRaw = { ...(result as NetStats) };
+  observe(entry, args, result, memory) {
+    const since: NetStats = memory.sinceQuery ??= zeroNetStats();
+    if (entry === 'transmit') {
+      const { frames } = args as { frames: Uint8Array[] };
+      const { accepted } = result as { accepted: number };
+      for (let i = 0; i < accepted; i++) { since.txFrames++; since.txBytes += frames[i]!.length; }
+      since.txDropped += frames.length - accepted;
+    } else if (entry === 'stats') {
+      memory.lastRaw = { ...(result as NetStats) };
+      memory.sinceQuery = zeroNetStats();
+    }
+  },
+  upcall(name, args, memory) {
+    if (name !== 'receive') return;
+    const since: NetStats = memory.sinceQuery ??= zeroNetStats();
+    for (const frame of (args as { frames: Uint8Array[] }).frames) { since.rxFrames++; since.rxBytes += frame.length; }
   },
   patch(entry, _args, result, memory) {
     if (entry !== 'stats') return result;

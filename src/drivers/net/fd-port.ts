@@ -1,0 +1,92 @@
+/**
+ * A NIC's hardware reached through a descriptor the kernel lends (a TAP, a packet socket):
+ * each read() is one frame, each write() sends one. System calls go through koffi; waiting
+ * for frames is a poll() on libuv's thread pool with a bounded timeout, so the driver's event
+ * loop stays free to answer the kernel, and a stopped driver leaves no thread behind for long.
+ */
+import koffi from 'koffi';
+import type { Port, PortEvents } from './nic-core.js';
+
+const POLLIN = 0x1;
+const EAGAIN = 11;
+const POLL_MS = 100;
+const MAX_FRAME = 65536;
+
+interface Libc {
+  read(fd: number, buf: Buffer, count: number): number;
+  write(fd: number, buf: Uint8Array, count: number): number;
+  poll: { async(fds: Buffer, nfds: number, timeout: number, cb: (err: unknown, n: number) => void): void };
+}
+
+let libc: Libc | undefined;
+
+function load(): Libc {
+  if (libc) return libc;
+  const lib = koffi.load('libc.so.6');
+  libc = {
+    read: lib.func('long read(int fd, _Out_ void *buf, unsigned long count)') as Libc['read'],
+    write: lib.func('long write(int fd, const void *buf, unsigned long count)') as Libc['write'],
+    poll: lib.func('int poll(_Inout_ void *fds, unsigned long nfds, int timeout)') as unknown as Libc['poll'],
+  };
+  return libc;
+}
+
+export interface FdPortOptions {
+  fd: number;
+  permanentMac: string;
+  maxMtu: number;
+}
+
+export function fdPort(options: FdPortOptions): Port & { stop(): void } {
+  const c = load();
+  const { fd } = options;
+  const buffer = Buffer.alloc(MAX_FRAME);
+  const pollfd = Buffer.alloc(8);
+  let running = false;
+
+  const drain = (events: PortEvents): void => {
+    for (let i = 0; i < 256; i++) {
+      const n = c.read(fd, buffer, MAX_FRAME);
+      if (n < 0) {
+        if (koffi.errno() === EAGAIN) return;
+        throw new Error(`read on the NIC descriptor failed (errno ${koffi.errno()})`);
+      }
+      events.frame(Uint8Array.prototype.slice.call(buffer, 0, n));
+    }
+  };
+
+  const wait = (events: PortEvents): void => {
+    if (!running) return;
+    pollfd.writeInt32LE(fd, 0);
+    pollfd.writeInt16LE(POLLIN, 4);
+    pollfd.writeInt16LE(0, 6);
+    c.poll.async(pollfd, 1, POLL_MS, (err, n) => {
+      if (!running) return;
+      if (err) throw err;
+      if (n > 0) drain(events);
+      wait(events);
+    });
+  };
+
+  return {
+    async open(events) {
+      running = true;
+      drain(events);
+      wait(events);
+      return { permanentMac: options.permanentMac, maxMtu: options.maxMtu, carrier: true };
+    },
+    send(frames) {
+      let taken = 0;
+      for (const frame of frames) {
+        const n = c.write(fd, frame, frame.length);
+        if (n < 0) {
+          if (koffi.errno() === EAGAIN) break; // the interface's queue is full: the rest are dropped
+          throw new Error(`write on the NIC descriptor failed (errno ${koffi.errno()})`);
+        }
+        taken++;
+      }
+      return taken;
+    },
+    stop() { running = false; },
+  };
+}
