@@ -1,0 +1,68 @@
+/**
+ * Network namespaces for tests: each test host is a namespace with a TAP moved into it and
+ * an address of its own. Everything made here is removed by `remove()`, which carries on
+ * past failed steps, so a failing test leaves no namespace or interface behind.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+
+export function sh(command: string, args: string[], timeoutMs = 30_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(command, args, { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${command} ${args.join(' ')}: ${error.message} ${stderr}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+/** Why namespace tests cannot run here, or undefined when they can. */
+export function namespacesMissing(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root (ip netns, TAP)';
+  if (!existsSync('/dev/net/tun')) return 'no /dev/net/tun';
+  if (!existsSync('/usr/sbin/ip') && !existsSync('/sbin/ip') && !existsSync('/usr/bin/ip')) return 'no ip (iproute2)';
+  return undefined;
+}
+
+export interface Host {
+  ns: string;
+  ifname: string;
+  address: string;
+  /** Runs a command inside the namespace. */
+  exec(command: string, args: string[], timeoutMs?: number): Promise<string>;
+}
+
+/** Names unique to this process, short enough for interface names (15 chars). */
+export function names(tag: string): { ns: string; ifname: string } {
+  const id = `${process.pid % 100000}`;
+  return { ns: `sd-${tag}-${id}`, ifname: `sdt${tag}${id}` };
+}
+
+/** Creates the namespace (before the kernel opens the TAP). */
+export async function createNamespace(ns: string): Promise<void> {
+  await sh('ip', ['netns', 'add', ns]);
+  await sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+}
+
+/** Moves the TAP the kernel opened into the namespace and gives it its address. */
+export async function placeTap(ns: string, ifname: string, cidr: string): Promise<Host> {
+  await sh('ip', ['link', 'set', ifname, 'netns', ns]);
+  await sh('ip', ['-n', ns, 'addr', 'add', cidr, 'dev', ifname]);
+  await sh('ip', ['-n', ns, 'link', 'set', ifname, 'up']);
+  return {
+    ns, ifname, address: cidr.split('/')[0]!,
+    exec: (command, args, timeoutMs) => sh('ip', ['netns', 'exec', ns, command, ...args], timeoutMs),
+  };
+}
+
+export async function removeNamespace(ns: string): Promise<void> {
+  await sh('ip', ['netns', 'del', ns]).catch(() => undefined);
+}
+
+/** Namespaces and interfaces of ours that still exist (for leak checks). */
+export async function leftovers(tag: string): Promise<string[]> {
+  const { ns, ifname } = names(tag);
+  const out: string[] = [];
+  if (existsSync('/run/netns') && readdirSync('/run/netns').includes(ns)) out.push(`namespace ${ns}`);
+  if ((await sh('ip', ['-o', 'link', 'show'])).includes(`${ifname}:`)) out.push(`interface ${ifname}`);
+  return out;
+}
