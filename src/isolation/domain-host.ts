@@ -41,6 +41,22 @@ export class DomainHost {
     for (const message of batch) this.#handle(message);
   }
 
+  /**
+   * The domain is being taken down while its thread lives on (the inline domain): serve
+   * nothing more and let the driver let go of what the runtime cannot reclaim for it (sockets,
+   * poll loops), through its optional `shutdown()`. Worker and process domains end instead.
+   */
+  stop(): void {
+    this.#failed = true;
+    const shutdown = (this.#driver as { shutdown?: unknown } | undefined)?.shutdown;
+    if (typeof shutdown !== 'function') return;
+    try {
+      void Promise.resolve(shutdown.call(this.#driver)).catch(() => undefined);
+    } catch {
+      // a driver that fails to shut down is being dropped anyway
+    }
+  }
+
   /** An exception or rejection escaped the driver: report it once and serve nothing more. */
   fatal(kind: 'exception' | 'rejection', error: unknown): void {
     if (this.#failed) return;

@@ -38,5 +38,6 @@ export class InlineDomain implements Domain {
 
   async kill(): Promise<void> {
     this.#killed = true;
+    this.#host.stop();
   }
 }

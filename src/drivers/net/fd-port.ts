@@ -37,7 +37,7 @@ export interface FdPortOptions {
   maxMtu: number;
 }
 
-export function fdPort(options: FdPortOptions): Port & { stop(): void } {
+export function fdPort(options: FdPortOptions): Port {
   const c = load();
   const { fd } = options;
   const buffer = Buffer.alloc(MAX_FRAME);
@@ -87,6 +87,6 @@ export function fdPort(options: FdPortOptions): Port & { stop(): void } {
       }
       return taken;
     },
-    stop() { running = false; },
+    close() { running = false; },
   };
 }

@@ -14,6 +14,8 @@ export interface Port {
   open(events: PortEvents): Promise<{ permanentMac: string; maxMtu: number; carrier: boolean }>;
   /** Puts frames on the wire; returns how many it took. */
   send(frames: Uint8Array[]): number;
+  /** Lets go of the hardware (the driver is being dropped while its thread lives on). */
+  close(): void;
 }
 
 export interface PortEvents {
@@ -22,7 +24,7 @@ export interface PortEvents {
 }
 
 /** A NIC driver over a port. */
-export function nicDriver(kernel: KernelServices, portFor: (config: Record<string, unknown>) => Port): NetDriver {
+export function nicDriver(kernel: KernelServices, portFor: (config: Record<string, unknown>) => Port): NetDriver & { shutdown(): void } {
   let port: Port | undefined;
   let up = false;
   let carrier = false;
@@ -89,5 +91,6 @@ export function nicDriver(kernel: KernelServices, portFor: (config: Record<strin
     },
     stats: () => ({ ...stats }),
     linkState: (): LinkState => ({ carrier, up, mac, mtu, promiscuous, multicast: [...groups].sort() }),
+    shutdown() { up = false; port?.close(); },
   };
 }

@@ -15,6 +15,7 @@ function virtualPort(config: Record<string, unknown>): Port {
   if (typeof config.socket !== 'string') throw new Error('the virtual NIC driver needs config.socket');
   const path = config.socket;
   let socket: Socket | undefined;
+  let closing = false;
   return {
     open(events: PortEvents) {
       return new Promise((resolve, reject) => {
@@ -32,7 +33,7 @@ function virtualPort(config: Record<string, unknown>): Port {
         s.on('data', (chunk: Buffer) => reader.push(chunk));
         s.on('error', (err) => { if (!greeted) reject(err); else throw err; });
         // The hardware went away under a running driver: the driver cannot go on.
-        s.on('close', () => { if (greeted) throw new Error('virtual NIC hardware closed the connection'); });
+        s.on('close', () => { if (greeted && !closing) throw new Error('virtual NIC hardware closed the connection'); });
       });
     },
     send(frames) {
@@ -43,6 +44,10 @@ function virtualPort(config: Record<string, unknown>): Port {
         taken++;
       }
       return taken;
+    },
+    close() {
+      closing = true;
+      socket?.destroy();
     },
   };
 }
