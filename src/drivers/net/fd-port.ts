@@ -9,6 +9,15 @@ import type { Port, PortEvents } from './nic-core.js';
 
 const POLLIN = 0x1;
 const EAGAIN = 11;
+const EMSGSIZE = 90;
+const ENETDOWN = 100;
+const ENOBUFS = 105;
+/**
+ * What an interface answers when it refuses frames, not because the driver broke: its queue
+ * is full, it was set down (a packet socket also reports that once to its reader), a frame is
+ * above its MTU. The frames are dropped and counted, as hardware would.
+ */
+const REFUSED = new Set([EAGAIN, EMSGSIZE, ENETDOWN, ENOBUFS]);
 const POLL_MS = 100;
 const MAX_FRAME = 65536;
 
@@ -48,8 +57,9 @@ export function fdPort(options: FdPortOptions): Port {
     for (let i = 0; i < 256; i++) {
       const n = c.read(fd, buffer, MAX_FRAME);
       if (n < 0) {
-        if (koffi.errno() === EAGAIN) return;
-        throw new Error(`read on the NIC descriptor failed (errno ${koffi.errno()})`);
+        const errno = koffi.errno();
+        if (errno === EAGAIN || errno === ENETDOWN) return;
+        throw new Error(`read on the NIC descriptor failed (errno ${errno})`);
       }
       events.frame(Uint8Array.prototype.slice.call(buffer, 0, n));
     }
@@ -80,8 +90,9 @@ export function fdPort(options: FdPortOptions): Port {
       for (const frame of frames) {
         const n = c.write(fd, frame, frame.length);
         if (n < 0) {
-          if (koffi.errno() === EAGAIN) break; // the interface's queue is full: the rest are dropped
-          throw new Error(`write on the NIC descriptor failed (errno ${koffi.errno()})`);
+          const errno = koffi.errno();
+          if (REFUSED.has(errno)) break; // the interface refused it: the rest are dropped
+          throw new Error(`write on the NIC descriptor failed (errno ${errno})`);
         }
         taken++;
       }
