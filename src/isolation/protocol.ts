@@ -17,6 +17,8 @@ export interface ResourceGrant {
   isBlockDevice: boolean;
   /** Device memory, where the domain shares memory with the kernel (fd is then -1). */
   memory?: SharedArrayBuffer;
+  /** A network interface the kernel opened: its hardware address and MTU at that time. */
+  link?: { address: string; mtu: number };
 }
 
 export interface LoadSpec {

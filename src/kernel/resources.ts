@@ -1,12 +1,13 @@
 /**
  * Host resources the kernel opens and holds for a device: a disk image, a real block device,
- * or the memory of a virtual device. The kernel's handle outlives every driver instance, so
+ * the memory of a virtual device, a TAP or a packet socket on a network interface. The kernel's handle outlives every driver instance, so
  * the device keeps its identity (same file, same /dev/loopN, same contents) across restarts.
  */
 import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, readFileSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HostResource } from '../isolation/domain.js';
+import { openPacket } from './host/packet.js';
 import { openTap } from './host/tun.js';
 
 export interface ResourceSpec {
@@ -18,6 +19,8 @@ export interface ResourceSpec {
   memoryBytes?: number;
   /** A Linux TAP interface of this name, opened (created if absent) by the kernel. */
   tap?: string;
+  /** An existing network interface of this name, reached through an AF_PACKET socket. */
+  packet?: string;
 }
 
 export interface OpenOptions {
@@ -30,6 +33,10 @@ export function openResource(spec: ResourceSpec, options: OpenOptions): HostReso
   if (spec.tap !== undefined) {
     const fd = openTap(spec.tap);
     return { name: spec.name, fd, path: `tap:${spec.tap}`, sizeBytes: 0, readOnly: false, isBlockDevice: false };
+  }
+  if (spec.packet !== undefined) {
+    const { fd, address, mtu } = openPacket(spec.packet);
+    return { name: spec.name, fd, path: `packet:${spec.packet}`, sizeBytes: 0, readOnly: false, isBlockDevice: false, link: { address, mtu } };
   }
   if (spec.path === undefined) throw new Error(`resource ${spec.name} names neither a path nor memoryBytes`);
   const readOnly = spec.readOnly ?? false;

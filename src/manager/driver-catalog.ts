@@ -15,6 +15,7 @@ const builtIn: Record<string, Record<string, string>> = {
   net: {
     virtual: new URL('../drivers/net/virtual.js', import.meta.url).href,
     tap: new URL('../drivers/net/tap.js', import.meta.url).href,
+    packet: new URL('../drivers/net/packet.js', import.meta.url).href,
   },
 };
 
@@ -36,6 +37,10 @@ export function defaultResources(className: string, driver: string, config: Reco
   if (className === 'net' && driver === 'tap') {
     if (typeof config.ifname !== 'string') throw new ShadowError(ErrorCodes.INVALID_ARGUMENT, 'the tap driver needs config.ifname');
     return [{ name: 'tap', tap: config.ifname }];
+  }
+  if (className === 'net' && driver === 'packet') {
+    if (typeof config.ifname !== 'string') throw new ShadowError(ErrorCodes.INVALID_ARGUMENT, 'the packet driver needs config.ifname');
+    return [{ name: 'packet', packet: config.ifname }];
   }
   if (className !== 'block') return [];
   if (driver === 'ram') return [{ name: 'medium', memoryBytes: Number(config.sizeBytes ?? 64 * 1024 * 1024) }];
@@ -67,7 +72,7 @@ function withReal(path: string): string[] {
 }
 
 /** Built-in drivers that make system calls through koffi (a native addon). */
-const needAddons = new Set([builtIn.net!.tap!]);
+const needAddons = new Set([builtIn.net!.tap!, builtIn.net!.packet!]);
 
 /** Least privilege for a process-domain driver: read its code, write nothing. */
 export function sandboxFor(option: boolean | { allowFsRead?: string[]; allowFsWrite?: string[]; allowAddons?: boolean } | undefined,
