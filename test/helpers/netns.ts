@@ -1,10 +1,10 @@
 /**
- * Network namespaces for tests: each test host is a namespace with a TAP moved into it and
- * an address of its own. Everything made here is removed by `remove()`, which carries on
+ * Network namespaces for tests: each test host is a namespace with an interface of its own
+ * and an address: a TAP moved into it, or one end of a veth pair whose other end stays here. Everything made here is removed by `remove()`, which carries on
  * past failed steps, so a failing test leaves no namespace or interface behind.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 
 export function sh(command: string, args: string[], timeoutMs = 30_000): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -15,10 +15,10 @@ export function sh(command: string, args: string[], timeoutMs = 30_000): Promise
   });
 }
 
-/** Why namespace tests cannot run here, or undefined when they can. */
-export function namespacesMissing(): string | undefined {
-  if (process.getuid?.() !== 0) return 'needs root (ip netns, TAP)';
-  if (!existsSync('/dev/net/tun')) return 'no /dev/net/tun';
+/** Why namespace tests cannot run here, or undefined when they can (`tun`: they need TAPs). */
+export function namespacesMissing(options: { tun: boolean } = { tun: true }): string | undefined {
+  if (process.getuid?.() !== 0) return `needs root (ip netns, ${options.tun ? 'TAP' : 'veth, AF_PACKET'})`;
+  if (options.tun && !existsSync('/dev/net/tun')) return 'no /dev/net/tun';
   if (!existsSync('/usr/sbin/ip') && !existsSync('/sbin/ip') && !existsSync('/usr/bin/ip')) return 'no ip (iproute2)';
   return undefined;
 }
@@ -64,5 +64,47 @@ export async function leftovers(tag: string): Promise<string[]> {
   const out: string[] = [];
   if (existsSync('/run/netns') && readdirSync('/run/netns').includes(ns)) out.push(`namespace ${ns}`);
   if ((await sh('ip', ['-o', 'link', 'show'])).includes(`${ifname}:`)) out.push(`interface ${ifname}`);
+  return out;
+}
+
+/** Names of a veth host: `inside` lives in the namespace, `outside` stays here. */
+export function vethNames(tag: string): { ns: string; inside: string; outside: string } {
+  const id = `${process.pid % 100000}`;
+  return { ns: `sd-${tag}-${id}`, inside: `sdv${tag}${id}`, outside: `sdw${tag}${id}` };
+}
+
+/**
+ * A namespace holding one end of a new veth pair, with an address; the other end stays in
+ * this namespace, up, with IPv6 off (it carries the namespace's frames, never its own).
+ */
+export async function createVethHost(tag: string, cidr: string): Promise<Host & { outside: string }> {
+  const { ns, inside, outside } = vethNames(tag);
+  await createNamespace(ns);
+  // Created with one end already in the namespace: deleting the namespace deletes the pair.
+  await sh('ip', ['link', 'add', outside, 'type', 'veth', 'peer', 'name', inside, 'netns', ns]);
+  const ipv6 = `/proc/sys/net/ipv6/conf/${outside}/disable_ipv6`;
+  if (existsSync(ipv6)) writeFileSync(ipv6, '1');
+  await sh('ip', ['link', 'set', outside, 'up']);
+  await sh('ip', ['-n', ns, 'addr', 'add', cidr, 'dev', inside]);
+  await sh('ip', ['-n', ns, 'link', 'set', inside, 'up']);
+  return {
+    ns, ifname: inside, outside, address: cidr.split('/')[0]!,
+    exec: (command, args, timeoutMs) => sh('ip', ['netns', 'exec', ns, command, ...args], timeoutMs),
+  };
+}
+
+/** Removes a veth host, whatever part of it exists. */
+export async function removeVethHost(tag: string): Promise<void> {
+  const { ns, outside } = vethNames(tag);
+  await sh('ip', ['link', 'del', outside]).catch(() => undefined);
+  await removeNamespace(ns);
+}
+
+/** A veth host's namespace and interfaces that still exist (for leak checks). */
+export async function vethLeftovers(tag: string): Promise<string[]> {
+  const { ns, outside } = vethNames(tag);
+  const out: string[] = [];
+  if (existsSync('/run/netns') && readdirSync('/run/netns').includes(ns)) out.push(`namespace ${ns}`);
+  if (new RegExp(`: ${outside}[@:]`).test(await sh('ip', ['-o', 'link', 'show']))) out.push(`interface ${outside}`);
   return out;
 }

@@ -7,14 +7,11 @@
  * Needs root and /dev/net/tun; skips loudly without them.
  */
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
 import { test } from 'node:test';
 import { createRuntime, faultKinds, LearningSwitch, type NetDevice, type NetStats, type Runtime } from '../../src/index.js';
-import { until } from '../helpers/events.js';
-import { faultLoop } from '../helpers/fault-loop.js';
 import { expectNoLeaks, snapshot } from '../helpers/leaks.js';
 import { createNamespace, leftovers, names, namespacesMissing, placeTap, removeNamespace, sh, type Host } from '../helpers/netns.js';
-import { recoveryWindows } from '../helpers/recovery-windows.js';
+import { pingUnderFaults } from '../helpers/ping.js';
 
 const missing = namespacesMissing();
 if (missing) console.error(`\n*** SKIPPING the TAP network tests: ${missing} ***\n`);
@@ -47,63 +44,12 @@ async function withTapNetwork(domain: 'worker' | 'process', body: (net: TapNetwo
   for (const tag of tags) assert.deepEqual(await leftovers(tag), [], 'namespaces and TAPs are gone');
 }
 
-interface PingReply { seq: number; at: number }
-
-/** Starts ping inside a namespace; `stop()` interrupts it and returns the replies. */
-function startPing(host: Host, target: string, intervalS: number) {
-  const child = spawn('ip', ['netns', 'exec', host.ns, 'ping', '-D', '-n', '-i', String(intervalS), '-W', '1', target], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const replies = (): PingReply[] => [...out.matchAll(/^\[(\d+\.\d+)\].*icmp_seq=(\d+) /gm)]
-    .map((m) => ({ seq: Number(m[2]), at: Math.round(Number(m[1]) * 1000) }));
-  return {
-    replies,
-    async stop(): Promise<PingReply[]> {
-      child.kill('SIGINT');
-      await exited;
-      return replies();
-    },
-  };
-}
-
-/** Lost echoes, each with its send time estimated from the replies around it. */
-function lostEchoes(replies: PingReply[]): { seq: number; at: number }[] {
-  const lost: { seq: number; at: number }[] = [];
-  for (let i = 1; i < replies.length; i++) {
-    const prev = replies[i - 1]!;
-    const next = replies[i]!;
-    for (let seq = prev.seq + 1; seq < next.seq; seq++) {
-      lost.push({ seq, at: prev.at + ((seq - prev.seq) * (next.at - prev.at)) / (next.seq - prev.seq) });
-    }
-  }
-  return lost;
-}
-
 test('ping across the switch loses echoes only inside recovery windows, with faults of every kind in both TAP drivers', { skip: missing }, async () => {
   const before = snapshot();
   await withTapNetwork('worker', async ({ rt, ports, hosts }) => {
-    await hosts[0]!.exec('ping', ['-c', '3', '-i', '0.2', '-W', '2', hosts[1]!.address]);
-    const windows = recoveryWindows(rt);
-    const ping = startPing(hosts[0]!, hosts[1]!.address, 0.02);
-    let replies: PingReply[] = [];
-    try {
-      await until(() => ping.replies().length >= 20, 'ping replies before the faults', 10_000);
-      for (const port of ports) {
-        const loop = faultLoop(rt, port.name, async () => { windows.injected(port.name, loop.injectedAt.at(-1)!); await port.stats(); }, [...faultKinds], 200);
-        await until(() => loop.injected.length >= faultKinds.length, `a fault of every kind into ${port.name}`, 120_000);
-        await loop.stop();
-      }
-      const settled = ping.replies().length;
-      await until(() => ping.replies().length >= settled + 20, 'ping replies after the last recovery', 10_000);
-    } finally {
-      windows.stop();
-      replies = await ping.stop();
-    }
-    const lost = lostEchoes(replies);
-    const outside = lost.filter((l) => !windows.covers(l.at, 300));
-    console.log(`ping: ${replies.length} replies, ${lost.length} lost, ${windows.windows.length} recovery windows`);
-    assert.deepEqual(outside, [], 'echoes lost outside recovery windows');
+    const ping = await pingUnderFaults(rt, ports, hosts[0]!, hosts[1]!);
+    console.log(`ping: ${ping.replies.length} replies, ${ping.lost.length} lost, ${ping.windows} recovery windows`);
+    assert.deepEqual(ping.outside, [], 'echoes lost outside recovery windows');
     for (const port of ports) assert.ok(rt.manager.driver(port.name)!.recoveries >= faultKinds.length);
   });
   await expectNoLeaks(before);
