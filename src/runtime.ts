@@ -7,6 +7,7 @@ import type { InjectedFault } from './faults/fault-kinds.js';
 import { BlockDevice } from './kernel/block-device.js';
 import type { Device } from './kernel/device.js';
 import { NetDevice, type NetDeviceOptions } from './kernel/net-device.js';
+import { SoundDevice } from './kernel/sound-device.js';
 import { Kernel } from './kernel/kernel.js';
 import { ShadowManager, type DriverSpec } from './manager/shadow-manager.js';
 
@@ -21,6 +22,7 @@ export class Runtime {
   readonly #faces = new WeakMap<Device, BlockDevice>();
   readonly #nets = new WeakMap<Device, NetDevice>();
   readonly #netFaces = new Set<NetDevice>();
+  readonly #sounds = new WeakMap<Device, SoundDevice>();
 
   constructor(options: RuntimeOptions = {}) {
     this.manager = new ShadowManager(this.kernel, options);
@@ -54,6 +56,18 @@ export class Runtime {
       this.#nets.set(device, (face = new NetDevice(device, this.manager, options)));
       this.#netFaces.add(face);
     }
+    return face;
+  }
+
+  /** Attaches a sound driver and returns the sound device applications use. */
+  async attachSound(spec: Omit<DriverSpec, 'className'>): Promise<SoundDevice> {
+    return this.sound(await this.manager.attach({ ...spec, className: 'sound' }));
+  }
+
+  /** The one SoundDevice face of a device (the same object every time). */
+  sound(device: Device): SoundDevice {
+    let face = this.#sounds.get(device);
+    if (!face) this.#sounds.set(device, (face = new SoundDevice(device)));
     return face;
   }
 

@@ -55,6 +55,8 @@ export interface EntryPoint {
   deadlineMs: number;
   /** Requests before it finish before it is issued, requests after it wait (flush). */
   barrier?: boolean;
+  /** With recovery `queue`: a second call while one is already queued is dropped (resets). */
+  coalesce?: boolean;
   /** An argument the driver fills (a read buffer) of `args[lengthArg]` bytes. The kernel
    *  passes shared memory where the domain allows it; otherwise the domain allocates it. */
   bulkOut?: { arg: string; lengthArg: string };

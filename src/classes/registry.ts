@@ -2,8 +2,9 @@
 import { blockClass } from './block/contract.js';
 import type { ClassContract } from './contract.js';
 import { netClass } from './net/contract.js';
+import { soundClass } from './sound/contract.js';
 
-const classes = new Map<string, ClassContract>([[blockClass.name, blockClass], [netClass.name, netClass]]);
+const classes = new Map<string, ClassContract>([[blockClass.name, blockClass], [netClass.name, netClass], [soundClass.name, soundClass]]);
 
 export function classByName(name: string): ClassContract | undefined {
   return classes.get(name);

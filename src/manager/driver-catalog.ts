@@ -17,6 +17,9 @@ const builtIn: Record<string, Record<string, string>> = {
     tap: new URL('../drivers/net/tap.js', import.meta.url).href,
     packet: new URL('../drivers/net/packet.js', import.meta.url).href,
   },
+  sound: {
+    virtual: new URL('../drivers/sound/virtual.js', import.meta.url).href,
+  },
 };
 
 export function resolveDriver(className: string, driver: string): string {

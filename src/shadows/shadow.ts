@@ -143,7 +143,10 @@ export class ShadowInstance {
     }
     if (action === 'busy') throw new ShadowError(ErrorCodes.BUSY, `${entry}: the driver is recovering`);
     if (action === 'suspend') return this.#wait(entry, args, decl);
-    if (action === 'queue') { this.#waiting.push({ entry, args, decl }); return undefined; }
+    if (action === 'queue') {
+      if (!decl.coalesce || !this.#waiting.some((w) => w.entry === entry)) this.#waiting.push({ entry, args, decl });
+      return undefined;
+    }
     if (action === 'drop') return undefined;
     throw new ShadowError(action.fail, `${entry}: refused while the driver is recovering`);
   };

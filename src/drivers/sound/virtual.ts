@@ -1,0 +1,88 @@
+/**
+ * `virtual`: the driver of a virtual sound card (src/sound/virtual-card.ts), the zero-setup
+ * default of the sound class. It attaches to the card over the socket in `config.socket`,
+ * keeps the card's buffer fed (a write waits for room, learned from period interrupts) and
+ * passes each period to the kernel as a `periodElapsed` upcall.
+ */
+import { connect, type Socket } from 'node:net';
+import { DEFAULT_PARAMS, defineSoundDriver, frameBytes, type SoundCapabilities, type StreamParams } from '../../classes/sound/contract.js';
+import { frameMessage, jsonMessage, MessageReader, parseJson } from '../../hw/framing.js';
+import { CARD_MESSAGES, CardMessage, dataPayload, MAX_CARD_MESSAGE, type CardControl, type CardHello, type CardPeriod } from '../../sound/card-protocol.js';
+
+export default defineSoundDriver((kernel) => {
+  let socket: Socket | undefined;
+  let closing = false;
+  let caps: SoundCapabilities | undefined;
+  let params: StreamParams | undefined;
+  let received = 0;
+  let played = 0;
+  let greetedStream: CardHello['stream'];
+  const waiters: { until: () => boolean; resolve: () => void }[] = [];
+
+  const wake = (): void => {
+    for (let i = waiters.length - 1; i >= 0; i--) {
+      if (waiters[i]!.until()) { waiters[i]!.resolve(); waiters.splice(i, 1); }
+    }
+  };
+  const waitFor = (until: () => boolean): Promise<void> =>
+    until() ? Promise.resolve() : new Promise((resolve) => waiters.push({ until, resolve }));
+  const control = (c: CardControl): void => { socket!.write(jsonMessage(CardMessage.Control, c)); };
+
+  return {
+    init({ config }) {
+      if (typeof config.socket !== 'string') throw new Error('the virtual sound driver needs config.socket');
+      const path = config.socket;
+      return new Promise<void>((resolve, reject) => {
+        const s = connect(path);
+        socket = s;
+        const reader = new MessageReader(CARD_MESSAGES, MAX_CARD_MESSAGE, (type, payload) => {
+          if (type === CardMessage.Hello && !caps) {
+            const hello = parseJson<CardHello>(payload);
+            caps = hello.capabilities;
+            greetedStream = hello.stream;
+            kernel.register({ ...caps }).then(resolve, reject);
+          } else if (type === CardMessage.Period) {
+            const p = parseJson<CardPeriod>(payload);
+            played = p.played;
+            wake();
+            void kernel.upcall('periodElapsed', { played });
+          }
+        }, (message) => s.destroy(new Error(`sound card: ${message}`)));
+        s.on('data', (chunk: Buffer) => reader.push(chunk));
+        s.on('error', (err) => { if (!caps) reject(err); else throw err; });
+        s.on('close', () => { if (caps && !closing) throw new Error('the sound card closed the connection'); });
+      });
+    },
+    open() {
+      // The card may still be playing the stream a failed driver fed: continue from its state.
+      received = greetedStream?.received ?? 0;
+      played = greetedStream?.played ?? 0;
+    },
+    close() { control({ close: true }); params = undefined; },
+    configure(next: StreamParams) {
+      if (!greetedStream || JSON.stringify(greetedStream.params) !== JSON.stringify(next)) { received = 0; played = 0; }
+      greetedStream = undefined;
+      params = next;
+      socket!.write(jsonMessage(CardMessage.Config, next));
+    },
+    capabilities: () => caps!,
+    bufferSpace: () => ({ frames: params ? Math.max(0, params.bufferFrames - (received - played)) : 0 }),
+    async write({ at, data }) {
+      if (!params) this.configure(DEFAULT_PARAMS); // never configured: the card's power-on defaults
+      const p = params!;
+      const fb = frameBytes(p);
+      const frames = data.length / fb;
+      if (at + frames <= received) return; // the card has it already
+      const skip = Math.max(0, received - at);
+      await waitFor(() => p.bufferFrames - (received - played) >= frames - skip);
+      socket!.write(frameMessage(CardMessage.Data, dataPayload(at + skip, data.subarray(skip * fb))));
+      received = Math.max(received, at) + frames - skip;
+    },
+    async drain() { await waitFor(() => played >= received); },
+    pause({ on }) { control({ pause: on }); },
+    reset() { control({ reset: true }); received = 0; played = 0; wake(); },
+    volume({ level }) { control({ volume: level }); },
+    position: () => ({ written: received, played }),
+    shutdown() { closing = true; socket?.destroy(); },
+  } as ReturnType<Parameters<typeof defineSoundDriver>[0]>;
+});
