@@ -48,6 +48,11 @@ export class SoundDevice {
     for (let at = 0; at < pcm.length; at += step) await this.write(pcm.subarray(at, Math.min(pcm.length, at + step)));
   }
 
+  /** Capture: the next `bytes` of recorded audio (whole frames), into `into` when given. */
+  async read(bytes: number, into?: Uint8Array): Promise<Uint8Array> {
+    return (await this.device.call('read', into ? { bytes, into } : { bytes })) as Uint8Array;
+  }
+
   drain = async (): Promise<void> => { await this.device.call('drain', {}); };
   pause = async (on: boolean): Promise<void> => { await this.device.call('pause', { on }); };
   reset = async (): Promise<void> => { await this.device.call('reset', {}); this.#written = 0; };

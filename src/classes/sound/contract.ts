@@ -24,6 +24,8 @@ export interface SoundCalls {
   capabilities: Record<string, never>;
   bufferSpace: Record<string, never>;
   write: { at: number; data: Uint8Array };
+  /** Capture: `bytes` (whole frames) of recorded audio, into the caller's buffer when given. */
+  read: { bytes: number; into?: Uint8Array };
   drain: Record<string, never>;
   pause: { on: boolean };
   reset: Record<string, never>;
@@ -51,6 +53,8 @@ export interface SoundDriver {
   bufferSpace(args: SoundCalls['bufferSpace']): Promise<{ frames: number }> | { frames: number };
   /** Resolves once the card has taken the data (it waits for room in the card's buffer). */
   write(args: SoundCalls['write']): Promise<void> | void;
+  /** Fills `into` with the next recorded frames (waits until there are enough). */
+  read(args: Required<SoundCalls['read']>): Promise<Uint8Array> | Uint8Array;
   drain(args: SoundCalls['drain']): Promise<void> | void;
   pause(args: SoundCalls['pause']): Promise<void> | void;
   reset(args: SoundCalls['reset']): Promise<void> | void;
@@ -112,6 +116,22 @@ export const soundClass: ClassContract = {
         if (a.data.length > params.bufferFrames * fb) return bad(`a write may be at most the buffer (${params.bufferFrames} frames)`);
         return undefined;
       },
+    },
+    read: {
+      kind: 'request', idempotent: true, sideEffects: false, log: { kind: 'request' }, recovery: 'suspend', deadlineMs: 5000,
+      bulkOut: { arg: 'into', lengthArg: 'bytes' },
+      validate: (a: SoundCalls['read'], s) => {
+        const open = mustBeOpen(s);
+        if (open) return open;
+        if ((s.open.get('stream') as SoundCalls['open']).direction !== 'capture') return bad('the stream is not a capture stream');
+        const params = paramsOf(s) ?? DEFAULT_PARAMS;
+        const fb = frameBytes(params);
+        if (!isInt(a?.bytes) || a.bytes <= 0 || a.bytes % fb !== 0) return bad(`read takes { bytes }, a positive multiple of the frame size (${fb})`);
+        if (a.bytes > params.bufferFrames * fb) return bad(`a read may be at most the buffer (${params.bufferFrames} frames)`);
+        if (a.into !== undefined && !(a.into instanceof Uint8Array && a.into.length >= a.bytes)) return bad(`into must be a Uint8Array of at least ${a.bytes} bytes`);
+        return undefined;
+      },
+      check: (a: SoundCalls['read'], r) => (r instanceof Uint8Array && r.length === a.bytes ? undefined : `read of ${a.bytes} bytes returned something else`),
     },
     drain: { kind: 'request', idempotent: true, sideEffects: false, log: { kind: 'request' }, recovery: 'suspend', deadlineMs: 30_000,
       barrier: true, validate: (_a, s) => mustBeOpen(s), check: nothing },

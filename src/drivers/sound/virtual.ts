@@ -5,7 +5,7 @@
  * passes each period to the kernel as a `periodElapsed` upcall.
  */
 import { connect, type Socket } from 'node:net';
-import { DEFAULT_PARAMS, defineSoundDriver, frameBytes, type SoundCapabilities, type StreamParams } from '../../classes/sound/contract.js';
+import { DEFAULT_PARAMS, defineSoundDriver, DeviceError, frameBytes, type SoundCapabilities, type StreamParams } from '../../classes/sound/contract.js';
 import { frameMessage, jsonMessage, MessageReader, parseJson } from '../../hw/framing.js';
 import { CARD_MESSAGES, CardMessage, dataPayload, MAX_CARD_MESSAGE, type CardControl, type CardHello, type CardPeriod } from '../../sound/card-protocol.js';
 
@@ -78,6 +78,7 @@ export default defineSoundDriver((kernel) => {
       socket!.write(frameMessage(CardMessage.Data, dataPayload(at + skip, data.subarray(skip * fb))));
       received = Math.max(received, at) + frames - skip;
     },
+    read() { throw new DeviceError('SD_ERR_NOT_SUPPORTED', 'the virtual card has no capture source'); },
     async drain() { await waitFor(() => played >= received); },
     pause({ on }) { control({ pause: on }); },
     reset() { control({ reset: true }); received = 0; played = 0; wake(); },
