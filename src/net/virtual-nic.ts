@@ -39,6 +39,7 @@ export class VirtualNic implements WireEnd {
   readonly #server: Server;
   #driver: Socket | undefined;
   #peer: WireEnd | undefined;
+  #corked = false;
 
   private constructor(permanentMac: string, maxMtu: number) {
     this.permanentMac = permanentMac;
@@ -78,6 +79,12 @@ export class VirtualNic implements WireEnd {
     const driver = this.#driver;
     if (!driver || driver.destroyed) { this.counters.droppedNoDriver++; return; }
     this.counters.delivered++;
+    // Frames that arrive in one turn of the event loop leave in one writev.
+    if (!this.#corked) {
+      this.#corked = true;
+      driver.cork();
+      process.nextTick(() => { this.#corked = false; driver.uncork(); });
+    }
     driver.write(encode(WireType.Frame, frame));
   }
 
