@@ -1,17 +1,19 @@
 /**
  * The benchmark: block throughput of the paper's three configurations side by side, whole-disk
- * copies by nbdcopy through the kernel's NBD export, and recovery times with and without a
- * warm standby. `plan` sizes a full or a quick run.
+ * copies by nbdcopy through the kernel's NBD export, SQLite transactions per second, and
+ * recovery times with and without a warm standby. `plan` sizes a full or a quick run.
  */
 import { machineInfo, type MachineInfo } from './machine.js';
 import { measureNbdCopy, type NbdCopyOptions, type NbdCopyResult } from './nbd-copy.js';
 import { measureRecovery, type RecoveryOptions, type RecoverySeries } from './recovery-times.js';
+import { measureSqlite, type SqliteOptions, type SqliteResult } from './sqlite-transactions.js';
 import { measureThroughput, type ThroughputOptions, type ThroughputResult } from './throughput.js';
 
 export interface BenchPlan {
   quick: boolean;
   throughput: Omit<ThroughputOptions, 'progress'>;
   nbdCopy: Omit<NbdCopyOptions, 'progress'>;
+  sqlite: Omit<SqliteOptions, 'progress'>;
   recovery: Omit<RecoveryOptions, 'progress'>;
 }
 
@@ -20,6 +22,7 @@ export interface BenchResult {
   machine: MachineInfo;
   throughput: ThroughputResult;
   nbdCopy: NbdCopyResult;
+  sqlite: SqliteResult;
   recovery: RecoverySeries[];
   seconds: number;
 }
@@ -29,18 +32,23 @@ const MiB = 1024 * 1024;
 /** The configurations nbdcopy copies through the export ((s) is left out: no crossing to hide). */
 const nbdCopyConfigurations: NbdCopyOptions['configurations'] = ['a', 'b-worker', 'c-worker', 'b-process', 'c-process'];
 
+/** The configurations the bank runs on: in-process, and isolated with and without a shadow. */
+const sqliteConfigurations: SqliteOptions['configurations'] = ['a', 'b-worker', 'c-worker', 'b-process', 'c-process'];
+
 export function plan(quick: boolean): BenchPlan {
   return quick
     ? {
       quick,
       throughput: { rounds: 2, durationMs: 10, warmupMs: 5, ramBytes: 16 * MiB, fileBytes: 16 * MiB, seed: 1 },
       nbdCopy: { sizeBytes: 16 * MiB, rounds: 2, configurations: nbdCopyConfigurations, seed: 1, timeoutMs: 30_000 },
+      sqlite: { configurations: sqliteConfigurations, transfers: { ram: 20, file: 5 }, warmupTransfers: 5, rounds: 2, sizeBytes: 4 * MiB, seed: 1 },
       recovery: { faults: 2, kinds: ['exit', 'throw'], sizeBytes: 4 * MiB, settleRequests: 2 },
     }
     : {
       quick,
       throughput: { rounds: 15, durationMs: 100, warmupMs: 100, ramBytes: 128 * MiB, fileBytes: 256 * MiB, seed: 1 },
       nbdCopy: { sizeBytes: 1024 * MiB, rounds: 3, configurations: nbdCopyConfigurations, seed: 1, timeoutMs: 120_000 },
+      sqlite: { configurations: sqliteConfigurations, transfers: { ram: 400, file: 100 }, warmupTransfers: 100, rounds: 7, sizeBytes: 16 * MiB, seed: 1 },
       recovery: { faults: 80, kinds: ['exit', 'throw'], sizeBytes: 16 * MiB, settleRequests: 10 },
     };
 }
@@ -50,6 +58,7 @@ export async function runBenchmarks(chosen: BenchPlan, progress?: (message: stri
   const machine = machineInfo();
   const throughput = await measureThroughput({ ...chosen.throughput, ...(progress ? { progress } : {}) });
   const nbdCopy = await measureNbdCopy({ ...chosen.nbdCopy, ...(progress ? { progress } : {}) });
+  const sqlite = await measureSqlite({ ...chosen.sqlite, ...(progress ? { progress } : {}) });
   const recovery = await measureRecovery({ ...chosen.recovery, ...(progress ? { progress } : {}) });
-  return { plan: chosen, machine, throughput, nbdCopy, recovery, seconds: (performance.now() - start) / 1000 };
+  return { plan: chosen, machine, throughput, nbdCopy, sqlite, recovery, seconds: (performance.now() - start) / 1000 };
 }

@@ -18,7 +18,7 @@ import { expectNoLeaks, snapshot } from '../helpers/leaks.js';
 
 const images = () => readdirSync(tmpdir()).filter((name) => name.startsWith('shadow-bench-'));
 
-test('the quick benchmark measures every configuration, workload and recovery series', async () => {
+test('the quick benchmark measures every configuration, workload, database bank and recovery series', async () => {
   const before = snapshot();
   const imagesBefore = images();
   const quick = plan(true);
@@ -43,6 +43,14 @@ test('the quick benchmark measures every configuration, workload and recovery se
     }
   }
 
+  const media = ['ram', 'file'] as const;
+  assert.deepEqual(result.sqlite.series.map((s) => `${s.medium}/${s.id}`),
+    media.flatMap((m) => quick.sqlite.configurations.map((id) => `${m}/${id}`)));
+  for (const series of result.sqlite.series) {
+    assert.equal(series.samples.length, quick.sqlite.rounds, `sqlite ${series.medium} ${series.id}`);
+    for (const value of series.samples) assert.ok(Number.isFinite(value) && value > 0, `sqlite ${series.medium} ${series.id}: ${value}`);
+  }
+
   assert.deepEqual(result.recovery.map((s) => `${s.domain}/${s.warmStandby}`),
     ['worker/false', 'worker/true', 'process/false', 'process/true']);
   for (const series of result.recovery) {
@@ -59,7 +67,7 @@ test('the quick benchmark measures every configuration, workload and recovery se
   const verdicts = evaluateTargets(result);
   assert.equal(verdicts.length, 3);
   const report = renderReport(result, verdicts);
-  for (const heading of ['Block throughput, `ram`', 'Block throughput, `file`', 'through the NBD export', 'Recovery time', 'Targets']) {
+  for (const heading of ['Block throughput, `ram`', 'Block throughput, `file`', 'through the NBD export', 'SQLite transactions per second', 'Recovery time', 'Targets']) {
     assert.ok(report.includes(heading), `the report lacks "${heading}"`);
   }
   assert.doesNotMatch(report, /NaN|undefined/);
