@@ -5,7 +5,7 @@
  * that act on the next call a call to act on.
  */
 import { setTimeout as pace } from 'node:timers/promises';
-import type { BlockDevice, FaultKind, RecoveryEvent, Runtime } from '../../src/index.js';
+import type { BlockDevice, FailureEvent, FaultKind, RecoveryEvent, Runtime } from '../../src/index.js';
 import { waitForEvent } from './events.js';
 
 export function faultLoop(rt: Runtime, name: string, target: BlockDevice | (() => Promise<unknown>), kinds: FaultKind[], pauseMs = 100) {
@@ -22,12 +22,34 @@ export function faultLoop(rt: Runtime, name: string, target: BlockDevice | (() =
         break;
       }
       const kind = kinds[i % kinds.length]!;
-      const recovered = waitForEvent<RecoveryEvent>(rt.manager, 'recovery', (e) => e.device === name, 20_000);
+      // What failed meanwhile, to say why a recovery is overdue.
+      const failures: string[] = [];
+      const onFailure = (e: FailureEvent) => {
+        if (e.device === name) failures.push(`${e.kind}${e.duringRecovery ? ' (during recovery)' : ''}: ${e.message}`);
+      };
+      rt.manager.on('failure', onFailure);
+      const recovered = waitForEvent<RecoveryEvent>(rt.manager, 'recovery', (e) => e.device === name, 20_000).catch((error: Error) => {
+        throw new Error(`${kind} (fault ${i + 1}): ${error.message}; state ${rt.manager.driver(name)?.state}; `
+          + `failures since: ${failures.slice(0, 5).join('; ')}${failures.length > 5 ? ` and ${failures.length - 5} more` : ''}`);
+      });
       rt.inject(name, { kind });
       injected.push(kind);
       injectedAt.push(Date.now());
-      await Promise.all([recovered, poke()]);
+      try {
+        await Promise.all([recovered, poke()]);
+      } finally {
+        rt.manager.off('failure', onFailure);
+      }
     }
   })();
-  return { injected, injectedAt, stop: async () => { stop.abort(); await done; } };
+  // Said at once: a device that never recovers can leave the application (and the test)
+  // waiting. `failed` rejects when the loop fails, so a test can race its work against it.
+  const failed = new Promise<never>((_, reject) => {
+    done.catch((error: Error) => {
+      console.error(`# fault loop on ${name} failed: ${error.message}`);
+      reject(error);
+    });
+  });
+  failed.catch(() => undefined);
+  return { injected, injectedAt, failed, stop: async () => { stop.abort(); await done; } };
 }

@@ -168,6 +168,7 @@ async function applicationsOn(setup: Setup, apps: { compiler: boolean; encoder: 
     const stack = await mountStack(disk, dir, setup.size);
     let problems: string[] = [];
     let faults: ReturnType<typeof faultLoop> | undefined;
+    let applications: Promise<void> | undefined;
     const reference = join(dir, 'reference');
     try {
       // Fault-free references, in a plain directory, built with the same relative paths.
@@ -178,34 +179,41 @@ async function applicationsOn(setup: Setup, apps: { compiler: boolean; encoder: 
       faults = faultLoop(rt, setup.name, disk, KINDS, 150);
       const recoveriesAt = () => rt.manager.driver(setup.name)!.recoveries;
       const phases: string[] = [];
-      if (expected) {
-        const r0 = recoveriesAt();
-        const c = join(stack.mountpoint, 'c');
-        await writeCProject(c);
-        const built = await build(c, runs);
-        assert.equal(built.output, expected.output, 'the program built on the shadowed disk prints something else');
-        assert.deepEqual(built.objects, expected.objects, 'object files differ from the fault-free build');
-        assert.equal(Object.keys(built.objects).length, UNITS + 1);
-        phases.push(`compiler ${recoveriesAt() - r0}`);
-      }
-      if (expectedSound) {
-        const r0 = recoveriesAt();
-        const encoded = await encode(join(stack.mountpoint, 'sound'), runs);
-        assert.deepEqual(encoded, expectedSound, 'the encoded MP3 differs from the fault-free encode');
-        phases.push(`encoder ${recoveriesAt() - r0}`);
-      }
-      if (apps.transfers > 0) {
-        const r0 = recoveriesAt();
-        const db = join(stack.mountpoint, 'bank.db');
-        const balances = await bank(db, apps.transfers, apps.batch, runs);
-        await checkBank(db, apps.transfers, balances, runs);
-        phases.push(`database ${recoveriesAt() - r0}`);
-      }
+      applications = (async () => {
+        if (expected) {
+          const r0 = recoveriesAt();
+          const c = join(stack.mountpoint, 'c');
+          await writeCProject(c);
+          const built = await build(c, runs);
+          assert.equal(built.output, expected.output, 'the program built on the shadowed disk prints something else');
+          assert.deepEqual(built.objects, expected.objects, 'object files differ from the fault-free build');
+          assert.equal(Object.keys(built.objects).length, UNITS + 1);
+          phases.push(`compiler ${recoveriesAt() - r0}`);
+        }
+        if (expectedSound) {
+          const r0 = recoveriesAt();
+          const encoded = await encode(join(stack.mountpoint, 'sound'), runs);
+          assert.deepEqual(encoded, expectedSound, 'the encoded MP3 differs from the fault-free encode');
+          phases.push(`encoder ${recoveriesAt() - r0}`);
+        }
+        if (apps.transfers > 0) {
+          const r0 = recoveriesAt();
+          const db = join(stack.mountpoint, 'bank.db');
+          const balances = await bank(db, apps.transfers, apps.batch, runs);
+          await checkBank(db, apps.transfers, balances, runs);
+          phases.push(`database ${recoveriesAt() - r0}`);
+        }
+      })();
+      // A device that stops recovering leaves the applications waiting on the kernel: fail now.
+      await Promise.race([applications, faults.failed]);
       await faults.stop();
       console.log(`# ${setup.name}: set-up ${setUp - started} ms, applications ${Date.now() - setUp} ms; recoveries per application: ${phases.join(', ')}`);
     } finally {
-      await faults?.stop();
+      // If the fault loop failed, the device may be stuck with the kernel's I/O waiting on it:
+      // closing the runtime fails what it holds, so the applications and the stack can end.
+      if (await faults?.stop().then(() => false, () => true)) await rt.close();
       problems = await stack.teardown();
+      await applications?.catch(() => undefined);
     }
     assert.deepEqual(problems, [], 'tear-down failed');
     assert.equal(stack.server.stats.errorReplies, 0, 'the kernel was sent an I/O error');
