@@ -59,12 +59,13 @@ export async function runWorkload(disk: BlockDevice, workload: Workload, queueDe
   const lane = async (): Promise<void> => {
     // Each lane reads into its own buffer, as an application streaming data would (fio does).
     const buffer = new Uint8Array(workload.blockBytes);
-    while (performance.now() < end) {
+    // At least one request per lane: a stalled machine must not turn a short run into a zero.
+    do {
       const offset = next();
       if (workload.op === 'read') await disk.read(offset, workload.blockBytes, buffer);
       else await disk.write(offset, payload);
       ops++;
-    }
+    } while (performance.now() < end);
   };
   await Promise.all(Array.from({ length: queueDepth }, lane));
   const seconds = (performance.now() - start) / 1000;

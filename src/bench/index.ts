@@ -1,29 +1,38 @@
 /**
  * The benchmark: block throughput of the paper's three configurations side by side, whole-disk
- * copies by nbdcopy through the kernel's NBD export, SQLite transactions per second, and
- * recovery times with and without a warm standby. `plan` sizes a full or a quick run.
+ * copies by nbdcopy through the kernel's NBD export, SQLite transactions per second, frames per
+ * second through the kernel's switch, and recovery times with and without a warm standby.
+ * `plan` sizes a full or a quick run, of every section or of those named.
  */
 import { machineInfo, type MachineInfo } from './machine.js';
 import { measureNbdCopy, type NbdCopyOptions, type NbdCopyResult } from './nbd-copy.js';
 import { measureRecovery, type RecoveryOptions, type RecoverySeries } from './recovery-times.js';
+import { measureNetThroughput, type NetThroughputOptions, type NetThroughputResult } from './net-throughput.js';
 import { measureSqlite, type SqliteOptions, type SqliteResult } from './sqlite-transactions.js';
 import { measureThroughput, type ThroughputOptions, type ThroughputResult } from './throughput.js';
 
+export const benchSections = ['throughput', 'nbd', 'sqlite', 'network', 'recovery'] as const;
+export type BenchSection = (typeof benchSections)[number];
+
 export interface BenchPlan {
   quick: boolean;
+  /** The sections this run measures (all by default). */
+  sections: BenchSection[];
   throughput: Omit<ThroughputOptions, 'progress'>;
   nbdCopy: Omit<NbdCopyOptions, 'progress'>;
   sqlite: Omit<SqliteOptions, 'progress'>;
+  network: Omit<NetThroughputOptions, 'progress'>;
   recovery: Omit<RecoveryOptions, 'progress'>;
 }
 
 export interface BenchResult {
   plan: BenchPlan;
   machine: MachineInfo;
-  throughput: ThroughputResult;
-  nbdCopy: NbdCopyResult;
-  sqlite: SqliteResult;
-  recovery: RecoverySeries[];
+  throughput: ThroughputResult | undefined;
+  nbdCopy: NbdCopyResult | undefined;
+  sqlite: SqliteResult | undefined;
+  network: NetThroughputResult | undefined;
+  recovery: RecoverySeries[] | undefined;
   seconds: number;
 }
 
@@ -35,20 +44,24 @@ const nbdCopyConfigurations: NbdCopyOptions['configurations'] = ['a', 'b-worker'
 /** The configurations the bank runs on: in-process, and isolated with and without a shadow. */
 const sqliteConfigurations: SqliteOptions['configurations'] = ['a', 'b-worker', 'c-worker', 'b-process', 'c-process'];
 
-export function plan(quick: boolean): BenchPlan {
+export function plan(quick: boolean, sections: BenchSection[] = [...benchSections]): BenchPlan {
   return quick
     ? {
       quick,
+      sections,
       throughput: { rounds: 2, durationMs: 10, warmupMs: 5, ramBytes: 16 * MiB, fileBytes: 16 * MiB, seed: 1 },
       nbdCopy: { sizeBytes: 16 * MiB, rounds: 2, configurations: nbdCopyConfigurations, seed: 1, timeoutMs: 30_000 },
       sqlite: { configurations: sqliteConfigurations, transfers: { ram: 20, file: 5 }, warmupTransfers: 5, rounds: 2, sizeBytes: 4 * MiB, seed: 1 },
+      network: { rounds: 2, durationMs: 50, warmupMs: 20, frameSizes: [64, 1514], window: 128, seed: 1 },
       recovery: { faults: 2, kinds: ['exit', 'throw'], sizeBytes: 4 * MiB, settleRequests: 2 },
     }
     : {
       quick,
+      sections,
       throughput: { rounds: 15, durationMs: 100, warmupMs: 100, ramBytes: 128 * MiB, fileBytes: 256 * MiB, seed: 1 },
       nbdCopy: { sizeBytes: 1024 * MiB, rounds: 3, configurations: nbdCopyConfigurations, seed: 1, timeoutMs: 120_000 },
       sqlite: { configurations: sqliteConfigurations, transfers: { ram: 400, file: 100 }, warmupTransfers: 100, rounds: 7, sizeBytes: 16 * MiB, seed: 1 },
+      network: { rounds: 9, durationMs: 500, warmupMs: 300, frameSizes: [64, 1514], window: 256, seed: 1 },
       recovery: { faults: 80, kinds: ['exit', 'throw'], sizeBytes: 16 * MiB, settleRequests: 10 },
     };
 }
@@ -56,9 +69,12 @@ export function plan(quick: boolean): BenchPlan {
 export async function runBenchmarks(chosen: BenchPlan, progress?: (message: string) => void): Promise<BenchResult> {
   const start = performance.now();
   const machine = machineInfo();
-  const throughput = await measureThroughput({ ...chosen.throughput, ...(progress ? { progress } : {}) });
-  const nbdCopy = await measureNbdCopy({ ...chosen.nbdCopy, ...(progress ? { progress } : {}) });
-  const sqlite = await measureSqlite({ ...chosen.sqlite, ...(progress ? { progress } : {}) });
-  const recovery = await measureRecovery({ ...chosen.recovery, ...(progress ? { progress } : {}) });
-  return { plan: chosen, machine, throughput, nbdCopy, sqlite, recovery, seconds: (performance.now() - start) / 1000 };
+  const on = (section: BenchSection) => chosen.sections.includes(section);
+  const report = progress ? { progress } : {};
+  const throughput = on('throughput') ? await measureThroughput({ ...chosen.throughput, ...report }) : undefined;
+  const nbdCopy = on('nbd') ? await measureNbdCopy({ ...chosen.nbdCopy, ...report }) : undefined;
+  const sqlite = on('sqlite') ? await measureSqlite({ ...chosen.sqlite, ...report }) : undefined;
+  const network = on('network') ? await measureNetThroughput({ ...chosen.network, ...report }) : undefined;
+  const recovery = on('recovery') ? await measureRecovery({ ...chosen.recovery, ...report }) : undefined;
+  return { plan: chosen, machine, throughput, nbdCopy, sqlite, network, recovery, seconds: (performance.now() - start) / 1000 };
 }

@@ -65,7 +65,11 @@ async function attachPath(runtime: Runtime, configuration: Configuration, index:
   return { configuration, a, b, nics, ports, sw };
 }
 
-/** Runs host A -> host B for `durationMs` with `window` frames in flight; returns frames/s. */
+/**
+ * Runs host A -> host B for at least `durationMs` and until a window's worth of frames has
+ * arrived (a busy machine must not turn a short run into a zero), with `window` frames in
+ * flight; returns frames/s.
+ */
 function run(path: Path, frameBytes: number, window: number, durationMs: number): Promise<number> {
   return new Promise((resolve) => {
     let received = 0;
@@ -80,17 +84,19 @@ function run(path: Path, frameBytes: number, window: number, durationMs: number)
       received++;
       topUp();
     });
-    setTimeout(() => {
-      open = false;
+    const end = (): void => {
       const elapsed = performance.now() - started;
+      if (received < window && elapsed < durationMs + 10_000) { setTimeout(end, 10); return; }
+      open = false;
       const rate = (received * 1000) / elapsed;
       // Let the frames still in flight arrive before the next run (bounded wait).
       const drained = (): void => {
-        if (received >= sent || performance.now() - started > durationMs + 2000) { off(); resolve(rate); }
+        if (received >= sent || performance.now() - started > elapsed + 2000) { off(); resolve(rate); }
         else setTimeout(drained, 5);
       };
       drained();
-    }, durationMs);
+    };
+    setTimeout(end, durationMs);
     topUp();
   });
 }

@@ -3,7 +3,13 @@
  * and the introduction docs/benchmarks.md starts with.
  */
 import { recoveryPhases } from '../observe/channels.js';
-import type { BenchResult } from './index.js';
+import { benchSections, type BenchPlan, type BenchResult } from './index.js';
+import type { NbdCopyResult } from './nbd-copy.js';
+import { megabits, netRatio, type NetCell, type NetThroughputResult } from './net-throughput.js';
+import type { RecoverySeries } from './recovery-times.js';
+import type { SqliteResult } from './sqlite-transactions.js';
+import type { ThroughputResult } from './throughput.js';
+import type { ConfigurationId } from './configurations.js';
 import { groupsOf } from './recovery-times.js';
 import { median, type Spread } from './stats.js';
 import type { TargetVerdict } from './targets.js';
@@ -15,37 +21,38 @@ import { sqliteRatio, type SqliteSeries } from './sqlite-transactions.js';
 const MiB = 1024 * 1024;
 
 export function renderReport(result: BenchResult, verdicts: TargetVerdict[]): string {
-  const media = [...new Set(result.throughput.cells.map((c) => c.medium))];
+  const { throughput, nbdCopy, sqlite, network, recovery } = result;
+  const media = throughput ? [...new Set(throughput.cells.map((c) => c.medium))] : [];
   return [
     header(result),
-    ...media.map((medium) => throughputSection(result, medium)),
-    nbdCopySection(result),
-    sqliteSection(result),
-    recoverySection(result),
+    ...media.map((medium) => throughputSection(throughput!, medium)),
+    ...(nbdCopy ? [nbdCopySection(nbdCopy)] : []),
+    ...(sqlite ? [sqliteSection(sqlite)] : []),
+    ...(network ? [networkSection(network)] : []),
+    ...(recovery ? [recoverySection(result.plan, recovery)] : []),
     targetSection(verdicts),
   ].join('\n');
 }
 
 function header(result: BenchResult): string {
   const { machine: m, plan, throughput: t } = result;
-  const { rounds, durationMs, warmupMs } = t.options;
+  const only = plan.sections.length < benchSections.length ? ` --only ${plan.sections.join(',')}` : '';
   return [
     `## ${m.date.replace('T', ' ').replace('Z', ' UTC')}${plan.quick ? ' (quick run: a smoke test, not a measurement)' : ''}`,
     '',
     `Machine: \`${m.uname}\`, ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}; ` +
       `1-minute load average at the start ${m.loadAverage}. ` +
-      `Command: \`shadowd bench${plan.quick ? ' --quick' : ''}\`, ${result.seconds.toFixed(0)} s` +
+      `Command: \`shadowd bench${plan.quick ? ' --quick' : ''}${only}\`, ${result.seconds.toFixed(0)} s` +
       `${m.commit ? `, commit ${m.commit}${m.commit.endsWith('+') ? ' (+: uncommitted changes)' : ''}` : ''}.`,
     '',
-    `Throughput: ${rounds} interleaved rounds of ${durationMs} ms per configuration and row (in a random ` +
-      `order each time), after a ${warmupMs} ms warm-up; values are medians over rounds; each ratio is the ` +
-      'median of the per-round ratios, with their 25th–75th percentiles in brackets.',
-    '',
+    ...(t ? [`Throughput: ${t.options.rounds} interleaved rounds of ${t.options.durationMs} ms per configuration and row (in a random ` +
+      `order each time), after a ${t.options.warmupMs} ms warm-up; values are medians over rounds; each ratio is the ` +
+      'median of the per-round ratios, with their 25th–75th percentiles in brackets.', ''] : []),
   ].join('\n');
 }
 
-function throughputSection(result: BenchResult, medium: MediumKind): string {
-  const { ramBytes, fileBytes } = result.throughput.options;
+function throughputSection(throughput: ThroughputResult, medium: MediumKind): string {
+  const { ramBytes, fileBytes } = throughput.options;
   const title = medium === 'ram'
     ? `### Block throughput, \`ram\` driver (${ramBytes / MiB} MiB of device memory)`
     : `### Block throughput, \`file\` driver (a ${fileBytes / MiB} MiB image in os.tmpdir(), page cache)`;
@@ -53,7 +60,7 @@ function throughputSection(result: BenchResult, medium: MediumKind): string {
     ? '(a), (s) and the worker share the medium as memory; a process domain reaches it through a ' +
       'descriptor of a tmpfs file, so the process columns also pay system calls that (a) does not.'
     : 'Every configuration reads and writes the same image through the descriptor the kernel holds.';
-  const rows = result.throughput.cells.filter((c) => c.medium === medium).map(throughputRow);
+  const rows = throughput.cells.filter((c) => c.medium === medium).map(throughputRow);
   return [
     title, '', note, '',
     '| workload | QD | (a) in-process | (s) in-process + shadow | s/a | (b) worker | (c) worker + shadow | c/a | c/b ' +
@@ -70,8 +77,8 @@ function throughputRow(c: Cell): string {
     `| ${v('b-process')} | ${v('c-process')} | ${formatRatio(ratio(c, 'c-process', 'a'))} | ${formatRatio(ratio(c, 'c-process', 'b-process'))} |`;
 }
 
-function nbdCopySection(result: BenchResult): string {
-  const { options, client, targets } = result.nbdCopy;
+function nbdCopySection(nbdCopy: NbdCopyResult): string {
+  const { options, client, targets } = nbdCopy;
   const size = options.sizeBytes >= 1024 * MiB ? `${options.sizeBytes / (1024 * MiB)} GiB` : `${options.sizeBytes / MiB} MiB`;
   const a = targets.find((t) => t.id === 'a');
   const nbdkit = targets.find((t) => t.id === 'nbdkit');
@@ -97,8 +104,8 @@ function nbdCopySection(result: BenchResult): string {
   ].join('\n');
 }
 
-function sqliteSection(result: BenchResult): string {
-  const { options, series } = result.sqlite;
+function sqliteSection(sqlite: SqliteResult): string {
+  const { options, series } = sqlite;
   const media = [...new Set(series.map((s) => s.medium))];
   const find = (medium: string, id: string) => series.find((s) => s.medium === medium && s.id === id);
   const value = (s: SqliteSeries | undefined) => (s ? Math.round(median(s.samples)).toLocaleString('en-US') : '–');
@@ -132,11 +139,11 @@ function sqliteSection(result: BenchResult): string {
   ].join('\n');
 }
 
-function recoverySection(result: BenchResult): string {
-  const { faults, kinds } = result.plan.recovery;
+function recoverySection(plan: BenchPlan, recovery: RecoverySeries[]): string {
+  const { faults, kinds } = plan.recovery;
   const rows: string[] = [];
   const phaseRows: string[] = [];
-  for (const series of result.recovery) {
+  for (const series of recovery) {
     for (const g of groupsOf(series)) {
       const lead = `| ${series.domain} | ${series.warmStandby ? 'warm standby' : 'cold restart'} | ${g.cause} |`;
       rows.push(`${lead} ${g.totalMs.n} | ${ms(g.totalMs.p50)} | ${ms(g.totalMs.p90)} | ${ms(g.totalMs.p99)} | ${ms(g.totalMs.max)} ` +
@@ -163,6 +170,33 @@ function recoverySection(result: BenchResult): string {
     `|---|---|---|${recoveryPhases.filter((p) => p !== 'backoff').map(() => '---:').join('|')}|`,
     ...phaseRows,
     '',
+  ].join('\n');
+}
+
+function networkSection(network: NetThroughputResult): string {
+  const { options, cells } = network;
+  const v = (c: NetCell, id: ConfigurationId) => {
+    const fps = median(c.samples[id]);
+    return `${Math.round(fps).toLocaleString('en-US')} (${megabits(fps, c.frameBytes).toFixed(0)})`;
+  };
+  const r = (c: NetCell, top: ConfigurationId, bottom: ConfigurationId) => formatRatio(netRatio(c, top, bottom));
+  const rows = cells.map((c) => `| ${c.frameBytes} | ${v(c, 'a')} | ${v(c, 's')} | ${v(c, 'b-worker')} | ${v(c, 'c-worker')} ` +
+    `| ${r(c, 'c-worker', 'a')} | ${r(c, 'c-worker', 'b-worker')} | ${v(c, 'b-process')} | ${v(c, 'c-process')} ` +
+    `| ${r(c, 'c-process', 'a')} | ${r(c, 'c-process', 'b-process')} |`);
+  return [
+    '### Frames through the kernel\'s learning switch (`virtual` NICs)',
+    '',
+    'Two virtual NICs per configuration joined by the switch; a host on one cable sends to a host on the other ' +
+      `with ${options.window} frames in flight (so no frame is dropped for want of room), for ${options.durationMs} ms ` +
+      `per configuration and frame size, ${options.rounds} interleaved rounds in a random order each, after a ` +
+      `${options.warmupMs} ms warm-up. Each frame crosses two drivers (received by one, transmitted by the other) ` +
+      'and, in every configuration, the NICs\' unix-socket cables. Frames/s (Mbit/s), medians over rounds; ratios ' +
+      'are medians of the per-round ratios, 25th–75th percentiles in brackets.',
+    '',
+    '| frame bytes | (a) in-process | (s) in-process + shadow | (b) worker | (c) worker + shadow | c/a | c/b ' +
+      '| (b) process | (c) process + shadow | c/a | c/b |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows, '',
   ].join('\n');
 }
 
@@ -207,6 +241,10 @@ export function documentIntro(): string {
     '  configuration, (a), and (b) and (c) in both domains, in interleaved rounds: on `ram`, where a',
     '  flush crosses the domain but has nothing to sync, and on `file`, where it is an fdatasync of an',
     '  image, the cost a real disk adds.',
+    '- **Frames through the switch**: the network class\'s `virtual` NICs joined by the kernel\'s learning',
+    '  switch; frames/s and Mbit/s for 64- and 1514-byte frames from one host to another with a fixed',
+    '  window in flight, in every configuration, interleaved rounds. `--only network` (or any list of',
+    '  throughput, nbd, sqlite, network, recovery) runs some sections alone.',
     '- **Recovery time**: faults injected one at a time into a shadowed `ram` disk under a small load,',
     '  for each domain, with a cold restart and with a warm standby; the distribution of',
     '  RecoveryEvent.totalMs and of each recovery phase, and the longest wait an application saw.',

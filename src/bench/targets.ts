@@ -5,9 +5,10 @@
 import type { RecoveryPhase } from '../observe/channels.js';
 import type { ConfigurationId } from './configurations.js';
 import type { BenchResult } from './index.js';
-import { groupsOf } from './recovery-times.js';
+import { groupsOf, type RecoverySeries } from './recovery-times.js';
+import { netRatio, type NetThroughputResult } from './net-throughput.js';
 import { geometricMean, median } from './stats.js';
-import { addedMicroseconds, microsecondsPerRequest, ratio, type Cell } from './throughput.js';
+import { addedMicroseconds, microsecondsPerRequest, ratio, type Cell, type ThroughputResult } from './throughput.js';
 
 export interface TargetVerdict {
   target: string;
@@ -17,8 +18,31 @@ export interface TargetVerdict {
   why: string | undefined;
 }
 
+/** The verdicts of the targets this run measured (a run of some sections judges only those). */
 export function evaluateTargets(result: BenchResult): TargetVerdict[] {
-  return [isolationTarget(result), loggingTarget(result), recoveryTarget(result)];
+  const { throughput, network, recovery } = result;
+  return [
+    ...(throughput ? [isolationTarget(throughput), loggingTarget(throughput)] : []),
+    ...(network ? [networkTarget(network)] : []),
+    ...(recovery ? [recoveryTarget(recovery)] : []),
+  ];
+}
+
+function networkTarget(network: NetThroughputResult): TargetVerdict {
+  const full = network.cells.find((c) => c.frameBytes >= 1500) ?? network.cells.at(-1)!;
+  const r = netRatio(full, 'c-worker', 'a');
+  const met = r.median >= 0.97;
+  const perFrame = (id: ConfigurationId) => 1e6 / median(full.samples[id]);
+  return {
+    target: 'frames/s through the switch at 1500 bytes: (c) worker ≥ 97% of (a) in-process',
+    met,
+    measured: `c/a ${pct(r.median)} (quartiles ${pct(r.p25)}–${pct(r.p75)}); c/b ${pct(netRatio(full, 'c-worker', 'b-worker').median)}` +
+      `; s/a ${pct(netRatio(full, 's', 'a').median)}`,
+    why: met ? undefined
+      : `a ${full.frameBytes}-byte frame costs ${us(perFrame('a'))} in-process, ${us(perFrame('b-worker'))} isolated in a worker ` +
+        `and ${us(perFrame('c-worker'))} with the shadow: each frame crosses the boundary twice (a receive upcall, a ` +
+        'transmit call) as structured-cloned messages with their replies, where the in-process driver makes plain calls',
+  };
 }
 
 const pct = (r: number) => `${(r * 100).toFixed(0)}%`;
@@ -26,8 +50,8 @@ const us = (v: number) => `${v.toFixed(1)} µs`;
 export const cellName = (c: Cell) =>
   `${c.medium} ${c.workload.op} QD${c.queueDepth}${c.workload.blockBytes === 64 * 1024 ? '' : ` ${c.workload.blockBytes / 1024} KiB`}`;
 
-function isolationTarget(result: BenchResult): TargetVerdict {
-  const cells = result.throughput.cells.filter((c) => c.workload.blockBytes === 64 * 1024);
+function isolationTarget(throughput: ThroughputResult): TargetVerdict {
+  const cells = throughput.cells.filter((c) => c.workload.blockBytes === 64 * 1024);
   const ratios = cells.map((c) => ({ cell: c, r: ratio(c, 'c-worker', 'a').median }));
   const met = ratios.every(({ r }) => r >= 0.97);
   const qd1 = cells.filter((c) => c.queueDepth === 1);
@@ -53,8 +77,8 @@ function isolationTarget(result: BenchResult): TargetVerdict {
  * against the time of an isolated request without a shadow (b). The direct c/b ratios are
  * reported beside it, and must not contradict it.
  */
-function loggingTarget(result: BenchResult): TargetVerdict {
-  const cells = result.throughput.cells;
+function loggingTarget(throughput: ThroughputResult): TargetVerdict {
+  const cells = throughput.cells;
   const byDomain = (['worker', 'process'] as const).map((domain) => {
     const direct = cells.map((c) => ratio(c, `c-${domain}`, `b-${domain}`));
     const estimates = cells.map((c) => ({
@@ -98,8 +122,8 @@ const phaseMeaning: Record<RecoveryPhase, string> = {
   resume: 'reopening the taps (and starting the next standby)',
 };
 
-function recoveryTarget(result: BenchResult): TargetVerdict {
-  const series = result.recovery.find((s) => s.domain === 'worker' && s.warmStandby);
+function recoveryTarget(recovery: RecoverySeries[]): TargetVerdict {
+  const series = recovery.find((s) => s.domain === 'worker' && s.warmStandby);
   if (!series || series.events.length === 0) {
     return { target: 'recovery p99 ≤ 10 ms with a warm standby worker', met: false, measured: 'no recoveries measured', why: undefined };
   }

@@ -23,11 +23,12 @@ test('the quick benchmark measures every configuration, workload, database bank 
   const imagesBefore = images();
   const quick = plan(true);
   const result = await runBenchmarks(quick);
+  assert.ok(result.throughput && result.nbdCopy && result.sqlite && result.network && result.recovery, 'a section is missing');
 
-  const ram = result.throughput.cells.filter((c) => c.medium === 'ram');
+  const ram = result.throughput!.cells.filter((c) => c.medium === 'ram');
   assert.equal(ram.length, workloads.length * queueDepths.length);
-  assert.ok(result.throughput.cells.some((c) => c.medium === 'file'), 'no file-driver rows');
-  for (const cell of result.throughput.cells) {
+  assert.ok(result.throughput!.cells.some((c) => c.medium === 'file'), 'no file-driver rows');
+  for (const cell of result.throughput!.cells) {
     for (const c of configurations) {
       const samples = cell.samples[c.id];
       assert.equal(samples.length, quick.throughput.rounds, `${cell.workload.id} QD${cell.queueDepth} ${c.id}`);
@@ -35,8 +36,8 @@ test('the quick benchmark measures every configuration, workload, database bank 
     }
   }
 
-  assert.deepEqual(result.nbdCopy.targets.map((t) => t.id), [...quick.nbdCopy.configurations, 'nbdkit']);
-  for (const target of result.nbdCopy.targets) {
+  assert.deepEqual(result.nbdCopy!.targets.map((t) => t.id), [...quick.nbdCopy.configurations, 'nbdkit']);
+  for (const target of result.nbdCopy!.targets) {
     for (const op of ['read', 'write'] as const) {
       assert.equal(target[op].length, quick.nbdCopy.rounds, `nbdcopy ${op} ${target.id}`);
       for (const value of target[op]) assert.ok(Number.isFinite(value) && value > 0, `nbdcopy ${op} ${target.id}: ${value}`);
@@ -44,16 +45,16 @@ test('the quick benchmark measures every configuration, workload, database bank 
   }
 
   const media = ['ram', 'file'] as const;
-  assert.deepEqual(result.sqlite.series.map((s) => `${s.medium}/${s.id}`),
+  assert.deepEqual(result.sqlite!.series.map((s) => `${s.medium}/${s.id}`),
     media.flatMap((m) => quick.sqlite.configurations.map((id) => `${m}/${id}`)));
-  for (const series of result.sqlite.series) {
+  for (const series of result.sqlite!.series) {
     assert.equal(series.samples.length, quick.sqlite.rounds, `sqlite ${series.medium} ${series.id}`);
     for (const value of series.samples) assert.ok(Number.isFinite(value) && value > 0, `sqlite ${series.medium} ${series.id}: ${value}`);
   }
 
-  assert.deepEqual(result.recovery.map((s) => `${s.domain}/${s.warmStandby}`),
+  assert.deepEqual(result.recovery!.map((s) => `${s.domain}/${s.warmStandby}`),
     ['worker/false', 'worker/true', 'process/false', 'process/true']);
-  for (const series of result.recovery) {
+  for (const series of result.recovery!) {
     const name = `${series.domain} ${series.warmStandby ? 'warm' : 'cold'}`;
     assert.equal(series.events.length, quick.recovery.faults, name);
     assert.equal(series.ioErrors, 0, `${name}: ${series.lastError}`);
@@ -64,10 +65,17 @@ test('the quick benchmark measures every configuration, workload, database bank 
     assert.equal(series.longestWaitMs.length, series.events.length, name);
   }
 
+  for (const cell of result.network!.cells) {
+    for (const c of configurations) {
+      assert.equal(cell.samples[c.id].length, quick.network.rounds, `network ${cell.frameBytes} ${c.id}`);
+      for (const value of cell.samples[c.id]) assert.ok(Number.isFinite(value) && value > 0, `network ${cell.frameBytes} ${c.id}: ${value}`);
+    }
+  }
+
   const verdicts = evaluateTargets(result);
-  assert.equal(verdicts.length, 3);
+  assert.equal(verdicts.length, 4);
   const report = renderReport(result, verdicts);
-  for (const heading of ['Block throughput, `ram`', 'Block throughput, `file`', 'through the NBD export', 'SQLite transactions per second', 'Recovery time', 'Targets']) {
+  for (const heading of ['Block throughput, `ram`', 'Block throughput, `file`', 'through the NBD export', 'SQLite transactions per second', 'learning switch', 'Recovery time', 'Targets']) {
     assert.ok(report.includes(heading), `the report lacks "${heading}"`);
   }
   assert.doesNotMatch(report, /NaN|undefined/);
