@@ -29,6 +29,9 @@ export interface NetQueueCounters {
   busy: number;
 }
 
+/** What became of frames handed to `send`, one counter each (see NetQueueCounters). */
+export type TransmitOutcome = 'sent' | 'droppedByDriver' | 'indeterminate' | 'droppedGone' | 'droppedQueueFull';
+
 export interface NetDeviceOptions {
   /** Frames the queue holds before it drops (default 1024). */
   queueLimit?: number;
@@ -46,6 +49,7 @@ export class NetDevice {
   #pumping = false;
   #stopped: { timer: NodeJS.Timeout; wake: () => void } | undefined;
   #idle: (() => void)[] = [];
+  readonly #outcomes = new Set<(frames: Uint8Array[], outcome: TransmitOutcome) => void>();
 
   constructor(device: Device, events: EventEmitter, options: NetDeviceOptions = {}) {
     this.device = device;
@@ -76,6 +80,20 @@ export class NetDevice {
     return this.device.on('link', (args) => listener((args as { carrier: boolean }).carrier));
   }
 
+  /**
+   * Tells `listener` the fate of every frame handed to `send`, in queue order: which frames
+   * the driver put on the wire, which it refused, which were in flight when it failed. An
+   * analyzer needs this to account for each frame; the counters only say how many.
+   */
+  onOutcome(listener: (frames: Uint8Array[], outcome: TransmitOutcome) => void): () => void {
+    this.#outcomes.add(listener);
+    return () => this.#outcomes.delete(listener);
+  }
+
+  #tell(frames: Uint8Array[], outcome: TransmitOutcome): void {
+    if (frames.length > 0) for (const listener of this.#outcomes) listener(frames, outcome);
+  }
+
   /** Frames waiting in the queue. */
   get queued(): number {
     return this.#queue.length;
@@ -83,8 +101,16 @@ export class NetDevice {
 
   /** Queues a frame for transmission; false when the queue was full and it was dropped. */
   send(frame: Uint8Array): boolean {
-    if (this.device.status === 'closed' || this.device.status === 'gave-up') { this.counters.droppedGone++; return false; }
-    if (this.#queue.length >= this.#limit) { this.counters.droppedQueueFull++; return false; }
+    if (this.device.status === 'closed' || this.device.status === 'gave-up') {
+      this.counters.droppedGone++;
+      if (this.#outcomes.size) this.#tell([frame], 'droppedGone');
+      return false;
+    }
+    if (this.#queue.length >= this.#limit) {
+      this.counters.droppedQueueFull++;
+      if (this.#outcomes.size) this.#tell([frame], 'droppedQueueFull');
+      return false;
+    }
     this.#queue.push(frame);
     this.counters.queued++;
     if (!this.#pumping) void this.#pump();
@@ -99,7 +125,9 @@ export class NetDevice {
 
   /** Drops what is queued and stops waiting (the device is going away). */
   close(): void {
-    this.counters.droppedGone += this.#queue.splice(0).length;
+    const dropped = this.#queue.splice(0);
+    this.counters.droppedGone += dropped.length;
+    this.#tell(dropped, 'droppedGone');
     this.#stopped?.wake();
   }
 
@@ -113,12 +141,24 @@ export class NetDevice {
           this.#queue.splice(0, frames.length);
           this.counters.sent += accepted;
           this.counters.droppedByDriver += frames.length - accepted;
+          if (this.#outcomes.size) {
+            // The driver takes frames in order: the first `accepted` left, the rest were refused.
+            this.#tell(frames.slice(0, accepted), 'sent');
+            this.#tell(frames.slice(accepted), 'droppedByDriver');
+          }
         } catch (err) {
           if (isShadowError(err, ErrorCodes.BUSY)) { this.counters.busy++; await this.#waitForRecovery(); continue; }
           this.#queue.splice(0, frames.length);
-          if (isShadowError(err, ErrorCodes.NOT_RESUBMITTED)) { this.counters.indeterminate += frames.length; continue; }
+          if (isShadowError(err, ErrorCodes.NOT_RESUBMITTED)) {
+            this.counters.indeterminate += frames.length;
+            this.#tell(frames, 'indeterminate');
+            continue;
+          }
           // Gave up, closed, or the interface went down: nothing queued can leave any more.
-          this.counters.droppedGone += frames.length + this.#queue.splice(0).length;
+          const rest = this.#queue.splice(0);
+          this.counters.droppedGone += frames.length + rest.length;
+          this.#tell(frames, 'droppedGone');
+          this.#tell(rest, 'droppedGone');
         }
       }
     } finally {
