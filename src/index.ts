@@ -14,9 +14,10 @@ export { netClass, type NetInfo, type NetStats, type LinkState, type NetDriver, 
 export { soundClass, defineSoundDriver, DEFAULT_PARAMS, frameBytes, type SoundDriver, type StreamParams, type SoundCapabilities, type SampleFormat, type StreamPosition } from './classes/sound/contract.js';
 export { SoundDevice } from './kernel/sound-device.js';
 export { VirtualSoundCard, defaultCapabilities, type PlayedSegment } from './sound/virtual-card.js';
-export { NetDevice, type NetQueueCounters, type NetDeviceOptions } from './kernel/net-device.js';
+export { NetDevice, type NetQueueCounters, type NetDeviceOptions, type TransmitOutcome } from './kernel/net-device.js';
 export { VirtualNic, type WireEnd } from './net/virtual-nic.js';
 export { LearningSwitch, type SwitchCounters, type SwitchOptions } from './net/switch.js';
 export { VirtualHost, TEST_ETHERTYPE, type StreamReport } from './net/virtual-host.js';
+export { PcapWriter, PcapCapture, readPcap, LINKTYPE_ETHERNET, type PcapRecord } from './net/pcap-writer.js';
 export { DeviceError, type KernelServices } from './classes/driver-api.js';
 export { NbdServer, startNbdServer, type NbdServerOptions, type NbdExport, type NbdAddress, type NbdListenAddress, type NbdServerStats } from './nbd/server.js';
