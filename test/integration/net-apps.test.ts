@@ -126,6 +126,30 @@ function randomFile(path: string, bytes: number): string {
   return hash.digest('hex');
 }
 
+/** Serves `dir` over HTTP from inside B. */
+async function httpServer(host: Host, dir: string): Promise<Proc> {
+  const server = startIn(host.ns, PYTHON, ['-u', '-m', 'http.server', '8000', '--bind', host.address, '--directory', dir], 'http.server');
+  await server.waitFor(/Serving HTTP on/);
+  return server;
+}
+
+/**
+ * Downloads `url` from inside A into `copy` and checks it: nothing may retry or resume, so it
+ * is one connection, one request, every byte, the same sha256 — or the test fails.
+ */
+async function download(host: Host, url: string, copy: string, size: number, sha: string, curlOptions: string[] = []): Promise<void> {
+  const curl = startIn(host.ns, 'curl', ['--fail', '--silent', '--show-error', '--max-time', '600', ...curlOptions,
+    '-o', copy, '-w', '%{http_code} %{size_download} %{num_connects}', url]);
+  await within(curl.exited, 600_000, `the download of ${url}`);
+  assert.equal(curl.exit!.code, 0, `curl failed: ${curl.stderr()}`);
+  const [code, got, connects] = curl.stdout().trim().split(' ');
+  assert.equal(code, '200');
+  assert.equal(Number(got), size, 'every byte came');
+  assert.equal(Number(connects), 1, 'one TCP connection, never reopened');
+  assert.equal(await sha256(copy), sha, 'the copy is the source, byte for byte');
+  rmSync(copy);
+}
+
 function summarize(recoveries: RecoveryEvent[]): string {
   const ms = recoveries.map((r) => r.totalMs).sort((a, b) => a - b);
   return `${ms.length} recoveries, totalMs median ${ms[ms.length >> 1] ?? 0}, max ${ms.at(-1) ?? 0}`;
@@ -138,36 +162,22 @@ test('a 100 MiB download over one TCP connection survives a fault about every se
     const served = join(dir, 'served');
     await sh('mkdir', [served]);
     const source = randomFile(join(served, 'blob'), SIZE);
-    const server = startIn(hosts[1]!.ns, PYTHON, ['-u', '-m', 'http.server', '8000', '--bind', hosts[1]!.address, '--directory', served], 'http.server');
-    await server.waitFor(/Serving HTTP on/);
+    await httpServer(hosts[1]!, served);
 
     const windows = recoveryWindows(rt);
     const url = `http://${hosts[1]!.address}:8000/blob`;
     const targets = ports.map((p) => ({ name: p.name, poke: () => p.stats() }));
 
-    /**
-     * One download while faults hit the drivers about every second. Nothing may retry or
-     * resume: one connection, one request, every byte, or the test fails.
-     */
-    const download = async (name: string, curlOptions: string[], untilCovered: boolean) => {
-      const copy = join(dir, name);
+    /** One download while faults hit the drivers about every second. */
+    const faultedDownload = async (name: string, curlOptions: string[], untilCovered: boolean) => {
       const started = Date.now();
-      const curl = startIn(hosts[0]!.ns, 'curl', ['--fail', '--silent', '--show-error', '--max-time', '600', ...curlOptions,
-        '-o', copy, '-w', '%{http_code} %{size_download} %{num_connects}', url]);
       const rotation = faultRotation(rt, targets, faultKinds, 800, (i) => windows.injected(i.device, i.at));
       try {
-        await within(curl.exited, 600_000, `the download of ${name}`);
+        await download(hosts[0]!, url, join(dir, name), SIZE, source, curlOptions);
       } finally {
         await rotation.stop();
       }
       const seconds = (Date.now() - started) / 1000;
-      assert.equal(curl.exit!.code, 0, `curl failed: ${curl.stderr()}`);
-      const [code, size, connects] = curl.stdout().trim().split(' ');
-      assert.equal(code, '200');
-      assert.equal(Number(size), SIZE, 'every byte came');
-      assert.equal(Number(connects), 1, 'one TCP connection, never reopened');
-      assert.equal(await sha256(copy), source, 'the copy is the source, byte for byte');
-      rmSync(copy);
       if (untilCovered) assert.ok(rotation.covered(), `every fault kind hit both drivers during the download (${rotation.injections.length} faults)`);
       const mibs = SIZE / 2 ** 20 / seconds;
       console.log(`file transfer (${curlOptions.join(' ') || 'full speed'}): ${SIZE / 2 ** 20} MiB in ${seconds.toFixed(1)} s = ${mibs.toFixed(2)} MiB/s; `
@@ -178,9 +188,9 @@ test('a 100 MiB download over one TCP connection survives a fault about every se
     try {
       // At full speed the download outlasts only a few faults; paced by curl, it spans a fault
       // of every kind in both drivers.
-      const first = await download('copy-full-speed', [], false);
+      const first = await faultedDownload('copy-full-speed', [], false);
       assert.ok(first >= 1, 'a fault hit the full-speed download');
-      await download('copy-paced', ['--limit-rate', '3M'], true);
+      await faultedDownload('copy-paced', ['--limit-rate', '3M'], true);
     } finally {
       windows.stop();
     }
@@ -287,21 +297,40 @@ const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.leng
 
 test('a network analyzer on the switch\'s monitor port captures exactly the frames that reached it, through faults in every driver', { skip: skipAnalyzer }, async () => {
   const before = snapshot();
-  await withAppNetwork('worker', 'process', async ({ rt, ports, hosts, sw, monitor }) => {
+  await withAppNetwork('worker', 'process', async ({ rt, ports, hosts, sw, dir, monitor }) => {
     const mon = monitor!;
     const ledger = mon.ledger;
+    const SIZE = 8 * 1024 * 1024;
+    const served = join(dir, 'served');
+    await sh('mkdir', [served]);
+    const source = randomFile(join(served, 'blob'), SIZE);
+    await httpServer(hosts[1]!, served);
 
     const session = await startSession(hosts, 7001);
     await session.client.waitUntil(() => session.echoes().length >= 20, 'echoes before the faults', 10_000);
     const windows = recoveryWindows(rt);
     const targets = [...ports, mon.port].map((p) => ({ name: p.name, poke: () => p.stats() }));
     const rotation = faultRotation(rt, targets, faultKinds, 700, (i) => windows.injected(i.device, i.at));
+    // Bulk traffic alongside the session (5 MiB/s, some 4000 frames a second mirrored):
+    // downloads one after another, so the monitor port's queue fills while its driver recovers.
+    let downloads = 0;
+    let downloading = true;
+    let bulkFailed: unknown;
+    const bulk = (async () => {
+      while (downloading) {
+        await download(hosts[0]!, `http://${hosts[1]!.address}:8000/blob`, join(dir, 'copy'), SIZE, source, ['--limit-rate', '5M']);
+        downloads++;
+      }
+    })().catch((err: unknown) => { bulkFailed = err; });
     try {
       await within(rotation.coverage, 300_000, 'a fault of every kind in the three drivers');
     } finally {
       await rotation.stop();
       windows.stop();
+      downloading = false;
+      await bulk;
     }
+    if (bulkFailed) throw bulkFailed;
     const settled = session.echoes().length;
     await session.client.waitUntil(() => session.echoes().length >= settled + 20, 'echoes after the last recovery', 20_000);
     await endSession(session);
@@ -391,7 +420,17 @@ test('a network analyzer on the switch\'s monitor port captures exactly the fram
       checked++;
     }
     assert.ok(rows.some((r) => r[0] === '7001') && rows.some((r) => r[0] !== '7001'), 'both directions decoded');
-    console.log(`analyzer: tshark decoded ${checked} TCP data segments of the session, all matching the message stream`);
+    // And the HTTP exchanges: requests for the file, and 200 responses announcing its length
+    // (headers decoded on their own: a body with frames missing from the capture cannot be
+    // reassembled, and the response would not show).
+    const http = (await sh('tshark', ['-r', mon.path, '-o', 'http.desegment_body:FALSE', '-Y', 'http', '-T', 'fields',
+      '-e', 'http.request.uri', '-e', 'http.response.code', '-e', 'http.content_length']))
+      .trim().split('\n').map((l) => l.split('\t'));
+    const requests = http.filter((r) => r[0] === '/blob').length;
+    const responses = http.filter((r) => r[1] === '200' && Number(r[2]) === SIZE).length;
+    assert.ok(requests >= 1 && requests <= downloads && responses >= 1 && responses <= downloads, `HTTP decoded: ${requests} requests, ${responses} responses of ${downloads} downloads`);
+    console.log(`analyzer: tshark decoded ${checked} TCP data segments of the session, all matching the message stream, `
+      + `and ${requests} HTTP requests and ${responses} responses of ${downloads} downloads of ${SIZE / 2 ** 20} MiB`);
   });
   await expectNoLeaks(before);
 });
