@@ -7,6 +7,30 @@ import type { ResourceGrant } from '../isolation/protocol.js';
 
 export type { ResourceGrant };
 
+/** A PulseAudio client the kernel runs for a sound driver (see `spawnHelper`). */
+export interface HelperSpec {
+  program: 'pacat' | 'parec';
+  /** The server's unix socket. */
+  server: string;
+  /** Sink (pacat) or source (parec). */
+  device: string;
+  format: 'u8' | 's16le' | 's32le' | 'f32le';
+  rate: number;
+  channels: number;
+  latencyMs: number;
+  streamName: string;
+}
+
+export interface HelperStatus {
+  /** The stream time the client last reported (playback: played so far), seconds. */
+  seconds: number;
+  /** Age of that report, ms. */
+  ageMs: number;
+  /** Bytes handed to (playback) or received from (capture) the client. */
+  bytes: number;
+  exited: boolean;
+}
+
 export interface KernelServices {
   /** Register the device with the kernel (geometry, capabilities), once per driver start. */
   register(info: Record<string, unknown>): Promise<void>;
@@ -24,6 +48,18 @@ export interface KernelServices {
   /** A class upcall (received frames, period elapsed, link change). */
   upcall(name: string, args: unknown): Promise<void>;
   log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void;
+  /**
+   * Sound drivers: a PulseAudio client (pacat/parec) the kernel starts from checked fields and
+   * holds for the driver; it ends when the driver fails (playback lets it play what it has).
+   */
+  spawnHelper(spec: HelperSpec): Promise<number>;
+  /** Playback: PCM to the client; resolves once its pipe took it. */
+  helperWrite(helperId: number, data: Uint8Array): Promise<void>;
+  /** Capture: the next `bytes` the client recorded. */
+  helperRead(helperId: number, bytes: number): Promise<Uint8Array>;
+  helperStatus(helperId: number): Promise<HelperStatus>;
+  /** Ends the client; `drain`: a playback client first plays what it has. */
+  stopHelper(helperId: number, drain: boolean): Promise<void>;
 }
 
 /**

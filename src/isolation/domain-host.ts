@@ -4,7 +4,7 @@
  * messages. It trusts nothing the driver does: a throw from an entry point that is not a
  * DeviceError is reported as a failure, and after a failure it serves nothing more.
  */
-import type { KernelServices, ResourceGrant } from '../classes/driver-api.js';
+import type { HelperStatus, KernelServices, ResourceGrant } from '../classes/driver-api.js';
 import { applyFault, type FaultContext } from '../faults/in-domain.js';
 import type { InjectedFault } from '../faults/fault-kinds.js';
 import { toWireError, type FromDomain, type LoadSpec, type ToDomain } from './protocol.js';
@@ -185,6 +185,11 @@ export class DomainHost {
       allocBuffer: async (bytes) => (await this.#service('allocBuffer', { bytes })) as Uint8Array,
       upcall: async (name, args) => { await this.#service('upcall', { name, args }); },
       log: (level, message) => { void this.#service('log', { level, message }).catch(() => undefined); },
+      spawnHelper: async (spec) => (await this.#service('spawnHelper', spec)) as number,
+      helperWrite: async (helperId, data) => { await this.#service('helperWrite', { helperId, data }); },
+      helperRead: async (helperId, bytes) => (await this.#service('helperRead', { helperId, bytes })) as Uint8Array,
+      helperStatus: async (helperId) => (await this.#service('helperStatus', { helperId })) as HelperStatus,
+      stopHelper: async (helperId, drain) => { await this.#service('stopHelper', { helperId, drain }); },
     };
   }
 

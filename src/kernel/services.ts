@@ -4,10 +4,12 @@
  * `bad-kernel-call` failure of the driver. Objects a driver acquires are recorded in its
  * holdings (the object tracker) at acquisition.
  */
-import { fdatasync } from 'node:fs';
+import { fdatasync, statSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
 import type { Clock } from '../clock.js';
 import type { Device } from './device.js';
 import type { Holdings } from './holdings.js';
+import { PcmHelper, type HelperSpec } from './host/pcm-helper.js';
 
 export interface ServiceContext {
   device: Device;
@@ -31,6 +33,40 @@ const isInt = (v: unknown, min: number, max: number): v is number =>
   typeof v === 'number' && Number.isSafeInteger(v) && v >= min && v <= max;
 
 let nextTimerId = 1;
+
+/**
+ * PulseAudio clients the kernel runs for sound drivers, by id; and per device the ones still
+ * finishing after their driver let go (a new one waits for them, so two never play at once).
+ */
+const helpers = new Map<number, { helper: PcmHelper; stop: 'drain' | 'kill' }>();
+const finishing = new WeakMap<Device, Set<Promise<void>>>();
+let nextHelperId = 1;
+const PULSE_NAME = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+function ownHelper(args: { helperId?: unknown } | undefined, holdings: Holdings, service: string): PcmHelper {
+  const id = args?.helperId;
+  need(typeof id === 'number' && holdings.holds('helper', id), `${service}: helper ${String(id)} is not held by this driver`);
+  return helpers.get(id as number)!.helper;
+}
+
+function checkHelperSpec(a: Partial<HelperSpec> | undefined): HelperSpec {
+  need(typeof a === 'object' && a !== null, 'spawnHelper takes a helper description');
+  const spec = a as HelperSpec;
+  need(spec.program === 'pacat' || spec.program === 'parec', 'spawnHelper: program must be pacat or parec');
+  need(typeof spec.server === 'string' && isAbsolute(spec.server) && spec.server.length < 108 && !/[\s\0]/.test(spec.server),
+    'spawnHelper: server must be an absolute socket path');
+  let socket = false;
+  try { socket = statSync(spec.server).isSocket(); } catch { /* checked below */ }
+  need(socket, `spawnHelper: ${spec.server} is not a socket`);
+  need(typeof spec.device === 'string' && PULSE_NAME.test(spec.device), 'spawnHelper: device must be a PulseAudio sink or source name');
+  need(['u8', 's16le', 's32le', 'f32le'].includes(spec.format), 'spawnHelper: format must be u8, s16le, s32le or f32le');
+  need(isInt(spec.rate, 1000, 384_000), 'spawnHelper: rate must be an integer from 1000 to 384000');
+  need(isInt(spec.channels, 1, 8), 'spawnHelper: channels must be from 1 to 8');
+  need(isInt(spec.latencyMs, 1, 2000), 'spawnHelper: latencyMs must be from 1 to 2000');
+  need(typeof spec.streamName === 'string' && PULSE_NAME.test(spec.streamName), 'spawnHelper: streamName must be a plain name');
+  return { program: spec.program, server: spec.server, device: spec.device, format: spec.format, rate: spec.rate,
+    channels: spec.channels, latencyMs: spec.latencyMs, streamName: spec.streamName };
+}
 
 export const kernelServices: Record<string, KernelService> = {
   register(info, { device }) {
@@ -106,6 +142,64 @@ export const kernelServices: Record<string, KernelService> = {
     const problem = decl!.validate?.(args.args);
     need(problem === undefined, `upcall ${name}: ${problem}`);
     device.deliver(name, args.args);
+    return undefined;
+  },
+
+  /**
+   * Starts a PulseAudio client (pacat or parec) for the driver. It is the driver's: held in
+   * its holdings, ended when the driver fails (a playback client is let finish what it was
+   * given, within a deadline; a capture client is killed). One client per direction per
+   * driver; a new one waits until the device's previous clients are gone.
+   */
+  async spawnHelper(args: Partial<HelperSpec>, { device, holdings }) {
+    const spec = checkHelperSpec(args);
+    for (const [id, h] of helpers) {
+      need(!(holdings.holds('helper', id) && h.helper.spec.program === spec.program), `spawnHelper: this driver already runs a ${spec.program}`);
+    }
+    need(holdings.count('helper') < 4, 'spawnHelper: a driver may hold at most 4 helpers');
+    const previous = finishing.get(device);
+    if (previous?.size) await Promise.all(previous);
+    const id = nextHelperId++;
+    const entry = { helper: new PcmHelper(spec), stop: spec.program === 'pacat' ? 'drain' as const : 'kill' as const };
+    helpers.set(id, entry);
+    const release = () => {
+      const set = finishing.get(device) ?? new Set<Promise<void>>();
+      finishing.set(device, set);
+      const done: Promise<void> = (entry.stop === 'drain' ? entry.helper.drain() : entry.helper.kill())
+        .then(() => { helpers.delete(id); set.delete(done); });
+      set.add(done);
+    };
+    holdings.hold({ type: 'helper', id, kernelFacing: false, release });
+    return id;
+  },
+
+  /** Playback: hands PCM to the driver's client; resolves once its pipe took it. */
+  async helperWrite(args: { helperId?: unknown; data?: unknown }, { holdings }) {
+    const helper = ownHelper(args, holdings, 'helperWrite');
+    need(helper.spec.program === 'pacat', 'helperWrite: not a playback helper');
+    need(args.data instanceof Uint8Array && args.data.length > 0 && args.data.length <= 4 << 20, 'helperWrite: data must be 1 byte to 4 MiB');
+    await helper.write(args.data as Uint8Array);
+    return undefined;
+  },
+
+  /** Capture: the next `bytes` the driver's client recorded. */
+  helperRead(args: { helperId?: unknown; bytes?: unknown }, { holdings }) {
+    const helper = ownHelper(args, holdings, 'helperRead');
+    need(helper.spec.program === 'parec', 'helperRead: not a capture helper');
+    need(isInt(args.bytes, 1, 4 << 20), 'helperRead: bytes must be from 1 to 4 MiB');
+    return helper.read(args.bytes as number);
+  },
+
+  helperStatus(args: { helperId?: unknown }, { holdings }) {
+    return ownHelper(args, holdings, 'helperStatus').status();
+  },
+
+  /** Ends the driver's client: `drain` lets a playback client play what it has first. */
+  async stopHelper(args: { helperId?: unknown; drain?: unknown }, { holdings, device }) {
+    const helper = ownHelper(args, holdings, 'stopHelper');
+    helpers.get(args.helperId as number)!.stop = args.drain === true && helper.spec.program === 'pacat' ? 'drain' : 'kill';
+    holdings.drop('helper', args.helperId as number);
+    await Promise.all(finishing.get(device) ?? []);
     return undefined;
   },
 

@@ -19,6 +19,7 @@ const builtIn: Record<string, Record<string, string>> = {
   },
   sound: {
     virtual: new URL('../drivers/sound/virtual.js', import.meta.url).href,
+    pulse: new URL('../drivers/sound/pulse.js', import.meta.url).href,
   },
 };
 
@@ -44,6 +45,9 @@ export function defaultResources(className: string, driver: string, config: Reco
   if (className === 'net' && driver === 'packet') {
     if (typeof config.ifname !== 'string') throw new ShadowError(ErrorCodes.INVALID_ARGUMENT, 'the packet driver needs config.ifname');
     return [{ name: 'packet', packet: config.ifname }];
+  }
+  if (className === 'sound' && driver === 'pulse' && typeof config.server !== 'string') {
+    throw new ShadowError(ErrorCodes.INVALID_ARGUMENT, 'the pulse driver needs config.server (the PulseAudio server\'s socket path)');
   }
   if (className !== 'block') return [];
   if (driver === 'ram') return [{ name: 'medium', memoryBytes: Number(config.sizeBytes ?? 64 * 1024 * 1024) }];
