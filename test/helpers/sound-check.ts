@@ -61,7 +61,6 @@ export function checkRecording(what: string, source: Uint8Array, recording: Uint
     console.log(`${what}: cross-correlation mean ${correlated.meanScore.toFixed(4)} over ${correlated.matchedBlocks} blocks, coverage ${(correlated.coverage * 100).toFixed(1)}%, ` +
       `start ${correlated.startLag} frames (exact: ${alignment.startLag})`);
     assert.ok(correlated.meanScore >= 0.98, `${what}: the recording does not correlate with the source`);
-    assert.ok(Math.abs(correlated.startLag - alignment.startLag) <= 48, `${what}: cross-correlation and exact alignment disagree on where the source starts`);
   }
   const longestSilenceMs = Math.max(0, ...alignment.discontinuities.map((d) => d.silenceMs));
   const lostMs = alignment.discontinuities.reduce((n, d) => n + d.lostMs, 0);
