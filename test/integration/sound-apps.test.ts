@@ -11,8 +11,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { alignExact } from '../../src/apps/sound/align.js';
 import { decodeMp3 } from '../../src/apps/sound/mp3.js';
-import { createRuntime, frameBytes, type StreamParams } from '../../src/index.js';
+import { createRuntime, frameBytes, type RecoveryEvent, type StreamParams } from '../../src/index.js';
+import { waitForEvent } from '../helpers/events.js';
 import { expectNoLeaks, snapshot } from '../helpers/leaks.js';
 import { onPath, PulseServer, pulseAvailable, run } from '../helpers/pulse.js';
 import { checkRecording, injectEveryFault, soxStat, withoutSilence } from '../helpers/sound-check.js';
@@ -62,6 +64,86 @@ test('MP3 player: a decoded MP3 plays in real time through the pulse driver with
     assert.ok(Math.abs(rec['Rough   frequency']! - src['Rough   frequency']!) <= 0.1 * src['Rough   frequency']!, 'sox: the same frequency (the right rate)');
   } finally {
     await rt.close();
+    await pulse.stop();
+  }
+  await expectNoLeaks(leaks);
+});
+
+/** Frames whose samples spell their own index: any loss, repeat or reordering shows. */
+function indexed(frames: number): Uint8Array {
+  const pcm = new Uint8Array(frames * 4);
+  const view = new DataView(pcm.buffer);
+  for (let i = 0; i < frames; i++) {
+    view.setInt16(i * 4, (i & 0x7fff) - 0x4000, true);
+    view.setInt16(i * 4 + 2, ((i >> 15) & 0x7fff) + 1000, true);
+  }
+  return pcm;
+}
+
+/** The sample format PulseAudio reports for the newest playback stream on the server. */
+async function streamSpec(pulse: PulseServer): Promise<string | undefined> {
+  const { out } = await pulse.pactl(['list', 'sink-inputs']);
+  return [...out.matchAll(/Sample Specification: (.+)/g)].at(-1)?.[1]?.trim();
+}
+
+test('pulse driver: restart-only recovery loses the stream\'s format, rate and position; the shadow keeps them', { skip: !available }, async () => {
+  const leaks = snapshot();
+  const pulse = await PulseServer.start();
+  try {
+    for (const recovery of ['restart', 'shadow'] as const) {
+      const rt = createRuntime();
+      const capture = pulse.capture();
+      try {
+        await capture.ready();
+        const sound = await rt.attachSound({ name: 'pcm', driver: 'pulse', domain: 'worker', recovery, config: { server: pulse.socket, sink: pulse.sink }, ...fast });
+        const params: StreamParams = { ...STEREO48, periodFrames: 960, bufferFrames: 9600 };
+        await sound.open('playback');
+        await sound.configure(params);
+        const pcm = indexed(params.rate);
+        const half = pcm.length / 2;
+        await sound.play(pcm.subarray(0, half));
+        const before = await streamSpec(pulse);
+        const recovered = waitForEvent<RecoveryEvent>(rt.manager, 'recovery', (e) => e.device === 'pcm');
+        rt.inject('pcm', { kind: 'exit' });
+        await recovered;
+        // What a simple player does when a write fails: reopen and carry on.
+        let failures = 0;
+        let tail = pcm.subarray(half);
+        try {
+          await sound.play(tail);
+        } catch {
+          failures++;
+          await sound.open('playback');
+          tail = tail.subarray(0, 3840); // one period of the rest, enough to see what PulseAudio is given
+          await sound.play(tail);
+        }
+        const after = await streamSpec(pulse);
+        await sound.drain();
+        const position = await sound.position();
+        await sound.close();
+        const recording = await capture.stop();
+        const heard = alignExact(pcm, recording, 4, params.rate);
+        console.log(`${recovery}: PulseAudio stream ${before} -> ${after}; position ${position.written}; heard ${(heard.coverage * 100).toFixed(1)}% of the source exactly; ` +
+          `${heard.discontinuities.length} discontinuities ${heard.discontinuities.map((d) => `[silence ${d.silenceMs.toFixed(1)} ms, lost ${d.lostMs.toFixed(1)} ms]`).join(' ')}`);
+        assert.equal(before, 's16le 2ch 48000Hz');
+        if (recovery === 'shadow') {
+          assert.equal(failures, 0, 'shadow: the application saw no error');
+          assert.equal(after, 's16le 2ch 48000Hz', 'shadow: the replayed configuration reached PulseAudio');
+          assert.equal(position.written, params.rate, 'shadow: the position continued');
+          assert.ok(heard.coverage >= 0.99, 'shadow: the whole source was heard');
+          for (const d of heard.discontinuities) assert.ok(Math.abs(d.lostMs) <= 20, `shadow: ${d.lostMs} ms lost or repeated`);
+        } else {
+          assert.equal(failures, 1, 'restart-only: the write after the restart failed');
+          assert.equal(after, 'u8 1ch 8000Hz', 'restart-only: PulseAudio got the power-on format and rate');
+          assert.equal(position.written, tail.length, 'restart-only: the position started again from 0, counting bytes as u8 mono frames');
+          assert.ok(heard.coverage <= 0.55, 'restart-only: the rest of the source was never heard as itself');
+        }
+      } finally {
+        await capture.stop();
+        await rt.close();
+      }
+    }
+  } finally {
     await pulse.stop();
   }
   await expectNoLeaks(leaks);
