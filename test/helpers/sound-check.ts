@@ -67,7 +67,7 @@ export function checkRecording(what: string, source: Uint8Array, recording: Uint
   console.log(`${what}: coverage ${(alignment.coverage * 100).toFixed(2)}% of ${alignment.voicedBlocks} ${options.exact ? 'frames' : 'blocks'}, correlation mean ` +
     `${alignment.meanScore.toFixed(4)} min ${alignment.minScore.toFixed(4)}; ${alignment.discontinuities.length} discontinuities ` +
     `${alignment.discontinuities.map((d) => `[at ${d.atSourceMs.toFixed(0)} ms: silence ${d.silenceMs.toFixed(1)} ms, lost ${d.lostMs.toFixed(1)} ms]`).join(' ')}; ` +
-    `allowed ${allowedMs.toFixed(0)} ms; windows ${windows.map((w) => `${w.kind}:${w.end - w.start}/${w.totalMs.toFixed(0)}`).join(' ')}`);
+    `${alignment.inPlaceMs ? `${alignment.inPlaceMs.toFixed(0)} ms heard in place without a block match; ` : ''}allowed ${allowedMs.toFixed(0)} ms; windows ${windows.map((w) => `${w.kind}:${w.end - w.start}/${w.totalMs.toFixed(0)}`).join(' ')}`);
   assert.ok(alignment.startLag >= 0, `${what}: the source was not found in the recording`);
   assert.ok(alignment.coverage >= (options.minCoverage ?? 0.97), `${what}: only ${(alignment.coverage * 100).toFixed(1)}% of the source was heard`);
   assert.equal(alignment.tailMissingMs, 0, `${what}: the end of the source is missing (${alignment.tailMissingMs.toFixed(0)} ms)`);

@@ -133,6 +133,8 @@ export interface Alignment {
   coverage: number;
   /** Source at the end that never appeared, ms. */
   tailMissingMs: number;
+  /** Stretches heard in their place that did not correlate block by block, ms. */
+  inPlaceMs?: number;
 }
 
 export interface AlignOptions {
@@ -203,16 +205,26 @@ export function align(source: Float32Array, capture: Float32Array, rate: number,
       && ncc(capture, r.cap + r.length, source, r.src + r.length, fine) >= threshold) r.length += fine;
   }
   const discontinuities: Discontinuity[] = [];
+  const covered = new Uint8Array(Math.ceil(source.length / B));
+  const cover = (from: number, to: number) => { for (let s = Math.ceil(from / B); (s + 1) * B <= to; s++) covered[s] = 1; };
+  let inPlace = 0;
   for (let i = 1; i < runs.length; i++) {
     const a = runs[i - 1]!; const b = runs[i]!;
     const lost = b.src - (a.src + a.length);
     const gap = b.cap - (a.cap + a.length);
     if (Math.abs(lost) < fine && gap < fine) continue;
+    // Same lag on both sides and as much sound in the recording there as in the source: the
+    // stretch played in its place, it just did not correlate well enough block by block
+    // (noise-like consonants after two conversions). A dropout at the same lag is quiet.
+    if (Math.abs(gap - lost) < fine && lost > 0 && rms(capture, a.cap + a.length, gap) >= 0.5 * rms(source, a.src + a.length, lost)) {
+      cover(a.src + a.length, b.src);
+      inPlace += lost;
+      continue;
+    }
     discontinuities.push({ atSourceMs: ms(a.src + a.length), atCaptureMs: ms(a.cap + a.length), lostMs: ms(lost), silenceMs: ms(gap) });
   }
   // Coverage: the source's voiced blocks that some run covers.
-  const covered = new Uint8Array(Math.ceil(source.length / B));
-  for (const r of runs) for (let s = Math.ceil(r.src / B); (s + 1) * B <= r.src + r.length; s++) covered[s] = 1;
+  for (const r of runs) cover(r.src, r.src + r.length);
   let voiced = 0; let heard = 0; let lastVoiced = -1; let lastHeard = -1;
   for (let k = 0; (k + 1) * B <= source.length; k++) {
     if (rms(source, k * B, B) < silence) continue;
@@ -222,7 +234,7 @@ export function align(source: Float32Array, capture: Float32Array, rate: number,
   const tailEnd = runs.length ? Math.max(...runs.map((r) => r.src + r.length)) : 0;
   return {
     startLag: runs.length ? runs[0]!.cap - runs[0]!.src : -1, voicedBlocks: voiced, matchedBlocks: matched,
-    meanScore: matched ? sum / matched : 0, minScore: matched ? min : 0, discontinuities, coverage: voiced ? heard / voiced : 0,
+    meanScore: matched ? sum / matched : 0, minScore: matched ? min : 0, discontinuities, coverage: voiced ? heard / voiced : 0, inPlaceMs: ms(inPlace),
     tailMissingMs: lastVoiced > lastHeard + 1 ? ms(Math.max(0, (lastVoiced + 1) * B - tailEnd)) : 0,
   };
 }
