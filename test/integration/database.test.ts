@@ -22,7 +22,7 @@ import { mulberry32 } from '../../src/faults/schedule.js';
 import type { Runtime } from '../../src/runtime.js';
 import { waitForEvent } from '../helpers/events.js';
 import { expectNoLeaks, snapshot } from '../helpers/leaks.js';
-import { nbdkit } from '../helpers/nbd-servers.js';
+import { nbdkit, ONE_THREAD } from '../helpers/nbd-servers.js';
 
 const kinds: FaultKind[] = ['exit', 'kill', 'throw', 'rejection', 'contract', 'bad-kernel-call', 'abort'];
 /** Every kind, hangs included, for the `nbd` driver (its runtime deadlines are shortened to match). */
@@ -180,7 +180,7 @@ describe('database: SQLite on a shadowed disk', () => {
       // A process-domain recovery (a new process) takes longer, and faults come as often: fewer
       // transfers keep the test's length near the worker's (25 s and 40 s here).
       const transfers = Number(process.env.DATABASE_NBD_TRANSFERS ?? (domain === 'worker' ? 2000 : 500));
-      const server = nbdkit(dir, 'memory', ['memory', `${16 << 20}`]);
+      const server = nbdkit(dir, 'memory', [ONE_THREAD, 'memory', `${16 << 20}`]);
       try {
         await server.start();
         const outcome = await bankUnderFaults(rt, `bank-nbd-${domain}`, 'shadow', transfers, 11, {

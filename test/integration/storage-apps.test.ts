@@ -19,7 +19,7 @@ import { test } from 'node:test';
 import { createRuntime, type DriverSpec, type FaultKind } from '../../src/index.js';
 import { faultLoop } from '../helpers/fault-loop.js';
 import { expectNoLeaks, snapshot } from '../helpers/leaks.js';
-import { nbdkit } from '../helpers/nbd-servers.js';
+import { nbdkit, ONE_THREAD } from '../helpers/nbd-servers.js';
 import { mounted, mountStack, run, saveImage, type Run } from '../helpers/storage-stack.js';
 
 const MiB = 1024 * 1024;
@@ -273,7 +273,7 @@ test('compiler, encoder and database on ext4 over nbdkit\'s memory plugin (nbd d
     name: 'nbd-memory', size,
     spec: { driver: 'nbd', domain: 'worker', config: {}, warmStandby: true, ...fast },
     prepare: async (dir, undo) => {
-      const server = nbdkit(dir, 'memory', ['memory', `${size}`]);
+      const server = nbdkit(dir, 'memory', [ONE_THREAD, 'memory', `${size}`]);
       undo(() => server.stop());
       await server.start();
       return { url: server.uri };
@@ -287,7 +287,7 @@ test('compiler, encoder and database on ext4 over nbdkit\'s file plugin (nbd dri
     name: 'nbd-file', size,
     spec: { driver: 'nbd', domain: 'process', config: {}, warmStandby: true, ...fast },
     prepare: async (dir, undo) => {
-      const server = nbdkit(dir, 'file', ['file', await sparseImage(dir, size)]);
+      const server = nbdkit(dir, 'file', [ONE_THREAD, 'file', await sparseImage(dir, size)]);
       undo(() => server.stop());
       await server.start();
       return { socket: server.socket };
