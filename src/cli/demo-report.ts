@@ -7,6 +7,7 @@ import type { FailureKind } from '../errors.js';
 import { faultKinds } from '../faults/fault-kinds.js';
 import type { ScheduleStats } from '../faults/schedule.js';
 import type { RecoveryEvent } from '../observe/channels.js';
+import type { NetReport, NicReport } from './demo-apps/net-app.js';
 import type { AppReport, DemoResult, DeviceReport } from './demo.js';
 
 /** What every column shows, whatever runs on the disk. */
@@ -62,16 +63,46 @@ export function renderReport(result: DemoResult): string {
   row('recovery p50 (ms)', (c) => ms(percentile(times(c), 50)), ms(percentile(all, 50)));
   row('recovery p99 (ms)', (c) => ms(percentile(times(c), 99)), ms(percentile(all, 99)));
   row('same device object (===)', (c) => (c.sameObject ? 'yes' : 'NO'), cols.every((c) => c.sameObject) ? 'yes' : 'NO');
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  const lines = rows.map((r) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '));
+  const lines = table(rows);
   const head = `shadowd demo: ${result.domain} domains, ${(result.elapsedMs / 1000).toFixed(1)} s, seed ${result.seed}`;
   const verified = ['every block', ...result.apps.map((a) => (a.title === 'database' ? 'transfer' : 'file'))];
   const verdict = result.verdict.length === 0
-    ? `PASS: no application saw an error, ${verified.join(', ').replace(/, ([^,]*)$/, ' and $1')} verified, every fault recovered; the device objects never changed`
+    ? `PASS: no application saw an error, ${verified.join(', ').replace(/, ([^,]*)$/, ' and $1')} verified, no frame lost or reordered `
+      + 'outside recovery windows, every fault recovered; the device objects never changed'
     : `FAIL:\n${result.verdict.map((v) => `  - ${v}`).join('\n')}`;
   const slowest = cols.flatMap((c, i) => (c.recoveries.length > 0 ? [`  ${deviceOf(result, i)}: ${describeSlowest(c.recoveries)}`] : []));
   const slow = slowest.length > 0 ? `\nslowest recovery, by phase:\n${slowest.join('\n')}\n` : '';
-  return `${head}\n\n${lines.join('\n')}\n${renderApps(result)}${slow}\n${verdict}\n`;
+  return `${head}\n\n${lines.join('\n')}\n${renderApps(result)}${renderNetwork(result.network)}${slow}\n${verdict}\n`;
+}
+
+/** Cells padded to their column: the first left-aligned, the others right-aligned. */
+function table(rows: string[][]): string[] {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '));
+}
+
+/** The NICs behind the switch, and every stream of frames across it. */
+function renderNetwork(net: NetReport): string {
+  const nics: string[][] = [['', ...net.nics.map((n) => `${n.device} (virtual)`), 'total']];
+  const row = (label: string, f: (n: NicReport) => number | string, total: number | string) =>
+    nics.push([label, ...net.nics.map((n) => String(f(n))), String(total)]);
+  const sum = (f: (n: NicReport) => number) => net.nics.reduce((t, n) => t + f(n), 0);
+  const times = (n: NicReport) => n.recoveries.map((e) => e.totalMs);
+  row('faults injected', (n) => n.faults.total, sum((n) => n.faults.total));
+  row('faults followed by recovery', (n) => n.faults.recovered, sum((n) => n.faults.recovered));
+  row('recoveries', (n) => n.recoveries.length, sum((n) => n.recoveries.length));
+  row('frames received/sent', (n) => `${n.stats.rxFrames}/${n.stats.txFrames}`, `${sum((n) => n.stats.rxFrames)}/${sum((n) => n.stats.txFrames)}`);
+  row('  in flight at a failure', (n) => n.queue.indeterminate, sum((n) => n.queue.indeterminate));
+  row('recovery p50 (ms)', (n) => ms(percentile(times(n), 50)), ms(percentile(net.nics.flatMap(times), 50)));
+  row('recovery p99 (ms)', (n) => ms(percentile(times(n), 99)), ms(percentile(net.nics.flatMap(times), 99)));
+  row('same device object (===)', (n) => (n.sameObject ? 'yes' : 'NO'), net.nics.every((n) => n.sameObject) ? 'yes' : 'NO');
+  const streams: string[][] = [['  stream', 'sent', 'received', 'lost in/outside windows', 'reordered in/outside', 'duplicates']];
+  for (const s of net.streams) {
+    streams.push([`  ${s.from} -> ${s.to}`, String(s.sent), String(s.received), `${s.lost.inside}/${s.lost.outside}`,
+      `${s.reordered.inside}/${s.reordered.outside}`, String(s.duplicates)]);
+  }
+  return `\nnetwork: ${net.nics.length} virtual NICs on the kernel's learning switch, sequence-numbered frames between their hosts:\n`
+    + `${table(nics).join('\n')}\n\n${table(streams).join('\n')}\n`;
 }
 
 function deviceOf(result: DemoResult, column: number): string {

@@ -2,10 +2,12 @@
  * `shadowd demo`: the project's main job on the default virtual devices. Applications write
  * and verify a checksummed data set on a `ram` disk and on a disk-image `file` disk through
  * shadowed drivers, a wa-sqlite bank runs transfers on a `ram` disk of its own and a
- * userspace ext4 writes files on a `file` disk of its own, while a seeded schedule injects
- * faults of every kind into all their drivers. The run passes only if no application saw an
- * error, no block, transfer or file was wrong, and every injected fault was followed by a
- * recovery.
+ * userspace ext4 writes files on a `file` disk of its own, and hosts on three `virtual` NICs
+ * joined by the kernel's learning switch send sequence-numbered frames to each other, while a
+ * seeded schedule injects faults of every kind into all their drivers. The run passes only if
+ * no application saw an error, no block, transfer or file was wrong, no frame was lost or
+ * reordered outside a recovery window (or duplicated at all), and every injected fault was
+ * followed by a recovery.
  */
 import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,11 +18,13 @@ import type { FailureKind } from '../errors.js';
 import type { DomainKind } from '../isolation/domain.js';
 import type { BlockStats } from '../classes/block/contract.js';
 import type { BlockDevice } from '../kernel/block-device.js';
-import type { FailureEvent, RecoveryEvent } from '../observe/channels.js';
+import type { RecoveryEvent } from '../observe/channels.js';
 import { createRuntime, type Runtime } from '../runtime.js';
 import type { AppOutcome, DemoApp } from './demo-apps/app.js';
+import { DeviceEvents } from './demo-apps/device-events.js';
 import { BankApp } from './demo-apps/bank-app.js';
 import { Ext4App } from './demo-apps/ext4-app.js';
+import { NetDemo, type NetReport } from './demo-apps/net-app.js';
 import { renderReport } from './demo-report.js';
 
 export { percentile, renderReport } from './demo-report.js';
@@ -70,6 +74,8 @@ export interface DemoResult {
   elapsedMs: number;
   devices: DeviceReport[];
   apps: AppReport[];
+  /** The switch of virtual NICs and the frame streams across it. */
+  network: NetReport;
   /** Applications that could not run on this machine, and why. */
   skipped: { title: string; reason: string }[];
   /** Why the run failed; empty when it passed. */
@@ -95,14 +101,18 @@ export async function executeDemo(options: DemoRunOptions): Promise<DemoResult> 
   const removeImage = () => rmSync(dir, { recursive: true, force: true });
   process.once('exit', removeImage);
   const rt = createRuntime();
+  let net: NetDemo | undefined;
   try {
     const skipped: DemoResult['skipped'] = [];
     const disks = createDisks(dir, (options.sizeMiB ?? 64) * MiB, seed, skipped);
-    const events = watch(rt);
+    const events = new DeviceEvents(rt.manager);
     const faces = await Promise.all(disks.map((disk) => rt.attachBlock(specFor(disk, domain))));
-    return { ...await exercise(rt, { ...options, domain, seed }, disks, faces, events), skipped };
+    net = await NetDemo.create(rt, { domain, seed, faultInterval: options.faultInterval, events,
+      attach: (name, socket) => rt.attachNet(specFor({ name, driver: 'virtual', config: { socket } }, domain)) });
+    return { ...await exercise(rt, { ...options, domain, seed }, disks, faces, events, net), skipped };
   } finally {
     await rt.close();
+    await net?.close(); // the NICs' hardware outlives their drivers
     process.off('exit', removeImage);
     removeImage();
   }
@@ -133,7 +143,7 @@ function createDisks(dir: string, sizeBytes: number, seed: number, skipped: Demo
 
 /** The applications run and the faults fall; then the data set is verified whole. */
 async function exercise(rt: Runtime, options: DemoRunOptions & { domain: DomainKind; seed: number }, disks: Disk[],
-  faces: BlockDevice[], events: Events): Promise<Omit<DemoResult, 'skipped'>> {
+  faces: BlockDevice[], events: DeviceEvents, net: NetDemo): Promise<Omit<DemoResult, 'skipped'>> {
   const { domain, seed } = options;
   const started = performance.now();
   // One generator per stream: a seed gives each device the same faults and requests whatever
@@ -147,13 +157,15 @@ async function exercise(rt: Runtime, options: DemoRunOptions & { domain: DomainK
   await Promise.all(others.map(async ({ app, face }) => { await face.open(); await app.start(face); }));
   datasets.forEach((app) => app.start());
   schedules.forEach((schedule) => schedule.start());
-  const progress = () => options.onProgress?.(progressLine(performance.now() - started, disks, datasets, schedules, events));
+  net.start();
+  const progress = () => options.onProgress?.(`${progressLine(performance.now() - started, disks, datasets, schedules, events)} | ${net.progress()}`);
   await runFor(options.duration * 1000, options.signal, options.progressEveryMs ?? 1000, progress);
   // Faults stop first, while requests still flow: an armed fault needs a call to show.
-  await Promise.all(schedules.map((s) => s.stop()));
+  await Promise.all([...schedules.map((s) => s.stop()), net.stopFaults()]);
   await Promise.all([...[...datasets.values()].map((app) => app.stop()), ...others.map(({ app }) => app.stop())]);
-  const [outcomes] = await Promise.all([
+  const [outcomes, network] = await Promise.all([
     Promise.all(others.map(({ app }) => finish(app))),
+    net.finish(),
     Promise.all([...datasets.values()].map(async (app) => { await app.verifyAll(); await app.close(); })),
   ]);
   progress();
@@ -165,7 +177,7 @@ async function exercise(rt: Runtime, options: DemoRunOptions & { domain: DomainK
   const apps = await Promise.all(others.map(async ({ disk: d, app, face }, k): Promise<AppReport> => ({
     ...disk(d, disks.indexOf(d)), title: app.title, outcome: outcomes[k]!, requests: await face.stats(),
   })));
-  return { domain, seed, elapsedMs: performance.now() - started, devices, apps, verdict: verdictOf(devices, apps) };
+  return { domain, seed, elapsedMs: performance.now() - started, devices, apps, network, verdict: [...verdictOf(devices, apps), ...network.verdict] };
 }
 
 /** An application's checks; a check that throws is a failed run, not a crashed demo. */
@@ -209,7 +221,7 @@ function parseDomain(domain: string): DomainKind {
   throw new Error(`--domain must be worker or process, not ${JSON.stringify(domain)}`);
 }
 
-function specFor(disk: Disk, domain: DomainKind) {
+function specFor(disk: Pick<Disk, 'name' | 'config'> & { driver: string }, domain: DomainKind) {
   return {
     ...disk, domain,
     warmStandby: true, // recovery takes the spare domain instead of paying a cold start
@@ -219,31 +231,6 @@ function specFor(disk: Disk, domain: DomainKind) {
     // falsely declared hung there (recovered, but a failure nobody injected).
     heartbeatTimeoutMs: domain === 'process' ? 1000 : 500,
     deadlineScale: 0.25,
-  };
-}
-
-type Events = ReturnType<typeof watch>;
-
-/** Recovery, failure and give-up events, per device. */
-function watch(rt: Runtime) {
-  const recoveries = new Map<string, RecoveryEvent[]>();
-  const failures = new Map<string, Partial<Record<FailureKind, number>>>();
-  const gaveUp = new Map<string, string>();
-  rt.manager.on('recovery', (e: RecoveryEvent) => {
-    const list = recoveries.get(e.device) ?? [];
-    recoveries.set(e.device, list);
-    list.push(e);
-  });
-  rt.manager.on('failure', (e: FailureEvent) => {
-    const kinds = failures.get(e.device) ?? {};
-    failures.set(e.device, kinds);
-    kinds[e.kind] = (kinds[e.kind] ?? 0) + 1;
-  });
-  rt.manager.on('gave-up', (e: { device: string; reason: string }) => { gaveUp.set(e.device, e.reason); });
-  return {
-    recoveries: (device: string) => recoveries.get(device) ?? [],
-    failures: (device: string) => failures.get(device) ?? {},
-    gaveUp,
   };
 }
 
@@ -286,7 +273,7 @@ function verdictOf(devices: DeviceReport[], apps: AppReport[]): string[] {
 }
 
 function progressLine(elapsedMs: number, disks: Disk[], datasets: Map<Disk, ChecksummedDataset>, schedules: FaultSchedule[],
-  events: Events): string {
+  events: DeviceEvents): string {
   const parts = disks.map((disk, i) => {
     const faults = `${schedules[i]!.stats.total} faults, ${events.recoveries(disk.name).length} recovered`;
     if (disk.app) return `${disk.name}: ${disk.app.progress()}, ${faults}`;

@@ -11,7 +11,7 @@ function positive(value: string): number {
 }
 
 program.command('demo')
-  .description('checksummed data sets, a SQLite bank and a userspace ext4 on shadowed ram and file disks, verified while faults of every kind are injected')
+  .description('checksummed data sets, a SQLite bank and a userspace ext4 on shadowed ram and file disks, and frames across a switch of virtual NICs, verified while faults of every kind are injected')
   .option('--duration <seconds>', 'how long to run', positive, 60)
   .option('--domain <kind>', 'isolation domain of the drivers: worker or process', 'worker')
   .option('--fault-interval <ms>', 'mean time between injected faults per disk', positive, 1000)
