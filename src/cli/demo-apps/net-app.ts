@@ -108,7 +108,7 @@ export class NetDemo {
     this.#switch = sw;
     this.#windows = options.events;
     this.hosts = nics.map((nic, i) => new VirtualHost(`02:de:00:00:00:${(i + 1).toString(16).padStart(2, '0')}`, nic));
-    // The schedule injects through the windows, so a window opens when the fault is sent in.
+    // The schedules inject through the events record, so a window opens when a fault is sent in.
     const target = { manager: rt.manager, inject: (device: string, fault: Parameters<Runtime['inject']>[1]) => {
       this.#windows.injected(device);
       rt.inject(device, fault);
