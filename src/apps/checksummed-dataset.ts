@@ -118,7 +118,10 @@ export class ChecksummedDataset {
   }
 
   async #stream(): Promise<void> {
+    let sinceYield = 0;
     while (this.#running) {
+      // A driver that answers in microtasks (in-process) would otherwise starve timers and I/O.
+      if (++sinceYield % 64 === 0) await new Promise((r) => setImmediate(r));
       const { random, readShare, flushShare } = this.#options;
       if (this.#filled < this.#blocks) { await this.#fillNext(); continue; }
       const dice = random();

@@ -31,6 +31,18 @@ program.command('bench')
     process.exitCode = await runBench(options);
   });
 
+program.command('campaign')
+  .description('fault campaign: every application under native, restart-only and shadow recovery, fail-stop and mutation faults')
+  .option('--quick', 'the short campaign CI runs')
+  .option('--results <file>', 'JSON lines of trial results; resumes from it', 'campaign-results.jsonl')
+  .option('--out <file>', 'write the Markdown report here (and its JSON beside it)')
+  .option('--apps <names>', 'comma-separated applications (default: all)')
+  .option('--mutations <n>', 'mutation trials per application')
+  .action(async (options) => {
+    const { runCampaignCli } = await import('./campaign.js');
+    process.exitCode = await runCampaignCli(options);
+  });
+
 program.command('export')
   .description('serve a shadowed block device over NBD until interrupted (nbdinfo, nbdcopy, qemu-img can use it)')
   .option('--driver <name>', 'block driver: ram or file (or a path to a driver module)', 'ram')

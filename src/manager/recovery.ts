@@ -38,7 +38,7 @@ export class Recovery {
       const phases: Partial<Record<RecoveryPhase, number>> = {};
       try {
         const report = await this.#attempt(managed, decision.delayMs, phases);
-        if ((managed.state as string) === 'closed') return;
+        if (this.#over(managed)) return;
         managed.recoveries++;
         managed.policy.onRecovered();
         this.#manager.recovered({
@@ -51,8 +51,8 @@ export class Recovery {
         return;
       } catch {
         // The new driver failed too (its failure event is already out): start over, and let
-        // the policy count it.
-        if ((managed.state as string) === 'closed') return;
+        // the policy count it. Unless the device was detached or given up meanwhile.
+        if (this.#over(managed)) return;
       }
     }
   }
@@ -114,5 +114,11 @@ export class Recovery {
   /** Detach during recovery ends it: nothing is restarted for a device that is gone. */
   #checkOpen(managed: ManagedDriver): void {
     if ((managed.state as string) === 'closed') throw new Error('device detached during recovery');
+    if ((managed.state as string) === 'gave-up') throw new Error('device given up during recovery');
+  }
+
+  /** Detached, or given up (the driver turned out to fail on every request): recovery ends. */
+  #over(managed: ManagedDriver): boolean {
+    return (managed.state as string) === 'closed' || (managed.state as string) === 'gave-up';
   }
 }

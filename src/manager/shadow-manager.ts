@@ -53,6 +53,8 @@ export interface DriverSpec {
   heartbeatTimeoutMs?: number;
   deadlineScale?: number;
   poisonThreshold?: number;
+  /** Requests quarantined in a row (none completing between) after which the driver is given up. */
+  brokenAfter?: number;
   bufferLimitBytes?: number;
 }
 
@@ -117,6 +119,13 @@ export class ShadowManager extends EventEmitter {
       registered: () => device.state.info,
       onQuarantine: (record, outcome) => this.publish('quarantine', channels.quarantine,
         { device: device.name, entry: record.entry, failures: record.failures, outcome } satisfies QuarantineEvent),
+      brokenAfter: spec.brokenAfter ?? 3,
+      onBroken: (count) => {
+        const managed = this.#drivers.get(device.name);
+        if (managed && managed.state !== 'gave-up' && managed.state !== 'closed') {
+          this.giveUp(managed, `${count} requests in a row were quarantined: the driver fails on every request`);
+        }
+      },
     }) : undefined;
     const managed = { spec, driverUrl, device, shadow, state: 'starting', recoveries: 0, dying: new Set(), pool: new SharedPool(),
       initArgs: { config: spec.config ?? {} },

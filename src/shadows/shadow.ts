@@ -51,6 +51,12 @@ export interface ShadowInstanceOptions {
   registered(): unknown;
   /** Told when a request is quarantined or given up. */
   onQuarantine?(record: CallRecord, outcome: Outcome): void;
+  /**
+   * Told when this many requests in a row were quarantined with none completing in between:
+   * the fault is not in one request but in the driver, and restarting it cannot help.
+   */
+  brokenAfter?: number;
+  onBroken?(quarantined: number): void;
 }
 
 interface Waiting {
@@ -80,6 +86,7 @@ export class ShadowInstance {
   #waiting: Waiting[] = [];
   #queuedUpcalls: unknown[] = [];
   #gaveUp: ShadowError | undefined;
+  #quarantineStreak = 0;
   /** Signatures of quarantined requests: the same request again is refused, not re-run. */
   readonly #quarantined = new Map<string, number>();
   readonly #options: ShadowInstanceOptions;
@@ -242,6 +249,7 @@ export class ShadowInstance {
   }
 
   #completed(record: CallRecord, result: unknown): unknown {
+    if (record.decl.kind === 'request') this.#quarantineStreak = 0;
     const hooks = this.contract.hooks;
     hooks.observe?.(record.entry, record.args, result, this.memory);
     const patched = hooks.patch ? hooks.patch(record.entry, record.args, result, this.memory) : result;
@@ -281,6 +289,8 @@ export class ShadowInstance {
     // Bounded: the oldest signature goes first.
     if (this.#quarantined.size > QUARANTINE_LIMIT) this.#quarantined.delete(this.#quarantined.keys().next().value!);
     this.#options.onQuarantine?.(record, outcome);
+    const limit = this.#options.brokenAfter;
+    if (limit !== undefined && ++this.#quarantineStreak >= limit) this.#options.onBroken?.(this.#quarantineStreak);
     record.settle?.reject(new ShadowError(ErrorCodes.POISON_REQUEST,
       `${record.entry} was in flight at ${record.failures} consecutive driver failures and was quarantined`,
       { outcome }));

@@ -1,0 +1,28 @@
+/**
+ * What a campaign application gets from the trial: a runtime, a way to attach its devices in
+ * the trial's configuration (native, restart-only or shadow; the fault's mutant driver, if any),
+ * and the moment to inject the trial's fault, which the application calls mid-workload.
+ */
+import type { DriverSpec } from '../../manager/shadow-manager.js';
+import type { Runtime } from '../../runtime.js';
+import type { AppReport } from '../types.js';
+
+export interface AppContext {
+  rt: Runtime;
+  random: () => number;
+  /** The spec to attach a device with, in the trial's configuration (the fault targets `target` devices). */
+  spec(name: string, base: Omit<DriverSpec, 'name' | 'className'> & { className: string }, target?: boolean): DriverSpec;
+  /**
+   * Injects the trial's fail-stop fault into the target device, once (later calls do nothing);
+   * resolves after the event loop has turned, so a fault carried out on the next turn has acted.
+   */
+  inject(): Promise<void>;
+}
+
+export interface CampaignApp {
+  name: string;
+  /** The device class and the paper's row it stands for. */
+  className: 'block' | 'net' | 'sound';
+  paperRow: string;
+  run(context: AppContext): Promise<AppReport>;
+}
