@@ -135,6 +135,8 @@ export interface Alignment {
   tailMissingMs: number;
   /** Stretches heard in their place that did not correlate block by block, ms. */
   inPlaceMs?: number;
+  /** Frame-exact alignment: recording [cap, cap + length) is source [src, src + length). */
+  runs?: { cap: number; src: number; length: number }[];
 }
 
 export interface AlignOptions {
@@ -267,11 +269,18 @@ export function alignExact(source: Uint8Array, capture: Uint8Array, frameBytes: 
     const s = index.get(cap.toString('latin1', f * frameBytes, (f + K) * frameBytes));
     if (s !== undefined) runs.push({ cap: f, src: s, length: 1 });
   }
-  const solid = runs.filter((r) => r.length >= K); // a few frames that happen to match are not a piece
+  const solid = runs.filter((r) => r.length >= 32); // a few frames that happen to match (quiet ones) are not a piece
   const ms = (frames: number) => (frames * 1000) / rate;
   const discontinuities: Discontinuity[] = [];
   for (let i = 1; i < solid.length; i++) {
     const a = solid[i - 1]!; const b = solid[i]!;
+    const lost = b.src - (a.src + a.length);
+    if (lost === b.cap - (a.cap + a.length) && lost >= 0) {
+      // Same lag: a stretch that did not count as a piece (silent or quiet frames) lies between.
+      let silent = true;
+      for (let f = a.src + a.length; f < b.src && silent; f++) silent = zero(src, f);
+      if (silent || cap.compare(src, (a.src + a.length) * frameBytes, b.src * frameBytes, (a.cap + a.length) * frameBytes, b.cap * frameBytes) === 0) continue;
+    }
     discontinuities.push({ atSourceMs: ms(a.src + a.length), atCaptureMs: ms(a.cap + a.length), lostMs: ms(b.src - (a.src + a.length)), silenceMs: ms(b.cap - (a.cap + a.length)) });
   }
   const covered = new Uint8Array(srcFrames);
@@ -284,7 +293,7 @@ export function alignExact(source: Uint8Array, capture: Uint8Array, frameBytes: 
   }
   const end = solid.length ? Math.max(...solid.map((r) => r.src + r.length)) : 0;
   return {
-    startLag: solid.length ? solid[0]!.cap - solid[0]!.src : -1, voicedBlocks: voiced, matchedBlocks: heard, meanScore: 1, minScore: 1,
+    startLag: solid.length ? solid[0]!.cap - solid[0]!.src : -1, voicedBlocks: voiced, matchedBlocks: heard, meanScore: 1, minScore: 1, runs: solid,
     discontinuities, coverage: voiced ? heard / voiced : 0, tailMissingMs: lastVoiced >= end ? ms(lastVoiced + 1 - end) : 0,
   };
 }
