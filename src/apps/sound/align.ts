@@ -149,6 +149,8 @@ export interface AlignOptions {
   maxBackMs?: number;
   /** Blocks quieter than this RMS are not looked for. */
   silence?: number;
+  /** How far into the source the recording's first piece may be, ms. */
+  firstWithinMs?: number;
 }
 
 /**
@@ -163,6 +165,8 @@ export function align(source: Float32Array, capture: Float32Array, rate: number,
   const near = Math.round(((options.maxBackMs ?? 500) * rate) / 1000);
   const silence = options.silence ?? 1e-3;
   const fine = Math.max(8, Math.round(rate / 1000));
+  // The recording starts before the source does: its first piece is near the source's start.
+  const first = Math.round(((options.firstWithinMs ?? 2000) * rate) / 1000);
   const ms = (samples: number) => (samples * 1000) / rate;
   const rms = (x: Float32Array, at: number, n: number) => {
     let e = 0;
@@ -195,7 +199,7 @@ export function align(source: Float32Array, capture: Float32Array, rate: number,
     if (edge) continue;
     const expected = last ? last.src + last.length : 0;
     const hit = last ? bestMatch(capture.subarray(c, c + t), source, expected - near, expected + 2 * near + t)
-      : bestMatch(capture.subarray(c, c + t), source, 0, source.length);
+      : bestMatch(capture.subarray(c, c + t), source, 0, Math.min(source.length, first + t));
     if (hit.index < 0 || hit.score < threshold) continue; // not the source here (or a stretch across an edge)
     matched++; sum += hit.score; min = Math.min(min, hit.score);
     runs.push({ cap: c, src: hit.index, length: B });
