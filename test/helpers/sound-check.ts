@@ -70,7 +70,8 @@ export function checkRecording(what: string, source: Uint8Array, recording: Uint
     `${alignment.inPlaceMs ? `${alignment.inPlaceMs.toFixed(0)} ms heard in place without a block match; ` : ''}allowed ${allowedMs.toFixed(0)} ms; windows ${windows.map((w) => `${w.kind}:${w.end - w.start}/${w.totalMs.toFixed(0)}`).join(' ')}`);
   assert.ok(alignment.startLag >= 0, `${what}: the source was not found in the recording`);
   assert.ok(alignment.coverage >= (options.minCoverage ?? 0.97), `${what}: only ${(alignment.coverage * 100).toFixed(1)}% of the source was heard`);
-  assert.equal(alignment.tailMissingMs, 0, `${what}: the end of the source is missing (${alignment.tailMissingMs.toFixed(0)} ms)`);
+  // The last block may be a fading sound that does not correlate on its own: at most a period.
+  assert.ok(alignment.tailMissingMs <= periodMs, `${what}: the end of the source is missing (${alignment.tailMissingMs.toFixed(0)} ms)`);
   for (const d of alignment.discontinuities) {
     assert.ok(d.silenceMs <= allowedMs, `${what}: ${d.silenceMs.toFixed(1)} ms without source at ${d.atSourceMs.toFixed(0)} ms is longer than ${allowedMs.toFixed(0)} ms`);
     assert.ok(d.lostMs <= allowedMs, `${what}: ${d.lostMs.toFixed(1)} ms of source lost at ${d.atSourceMs.toFixed(0)} ms is longer than ${allowedMs.toFixed(0)} ms`);
