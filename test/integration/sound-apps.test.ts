@@ -227,9 +227,10 @@ test('game sound effects: many short overlapping effects, mixed period by period
       for (const r of runs) heard += Math.max(0, Math.min(end, r.src + r.length) - Math.max(t.at, r.src));
       // Where the alignment puts it: by the lag of any piece it overlaps (an effect cut by a gap has two).
       const lags = runs.filter((r) => r.src < end && r.src + r.length > t.at).map((r) => r.cap - r.src);
-      const expected = t.at + (lags[0] ?? alignment.startLag);
-      const hit = bestMatch(t.effect.samples, rec, expected - params.rate / 10, expected + params.rate + t.effect.samples.length);
-      const offset = Math.min(...(lags.length ? lags : [alignment.startLag]).map((lag) => Math.abs(hit.index - (t.at + lag))));
+      const places = (lags.length ? lags : [alignment.startLag]).map((lag) => t.at + lag);
+      const slack = params.rate / 20;
+      const hit = bestMatch(t.effect.samples, rec, Math.min(...places) - slack, Math.max(...places) + slack + t.effect.samples.length);
+      const offset = Math.min(...places.map((p) => Math.abs(hit.index - p)));
       return { name: t.effect.name, heard: heard / t.effect.samples.length, score: hit.score, offset };
     });
     const worst = results.reduce((a, b) => (b.heard < a.heard ? b : a));
