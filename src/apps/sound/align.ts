@@ -227,7 +227,11 @@ export function align(source: Float32Array, capture: Float32Array, rate: number,
       inPlace += lost;
       continue;
     }
-    discontinuities.push({ atSourceMs: ms(a.src + a.length), atCaptureMs: ms(a.cap + a.length), lostMs: ms(lost), silenceMs: ms(gap) });
+    // A pause in the source itself between the two pieces (speech between words) is neither
+    // lost nor silence the gap added.
+    let pause = 0;
+    for (let f = a.src + a.length; f + fine <= b.src; f += fine) if (rms(source, f, fine) < silence) pause += fine;
+    discontinuities.push({ atSourceMs: ms(a.src + a.length), atCaptureMs: ms(a.cap + a.length), lostMs: ms(lost - pause), silenceMs: ms(gap - pause) });
   }
   // Coverage: the source's voiced blocks that some run covers.
   for (const r of runs) cover(r.src, r.src + r.length);
