@@ -15,9 +15,11 @@ import { alignExact, bestMatch, toMono } from '../../src/apps/sound/align.js';
 import { decodeMp3 } from '../../src/apps/sound/mp3.js';
 import { synthesize } from '../../src/apps/sound/speech.js';
 import { makeEffect, playEffects, type Trigger } from '../../src/apps/sound/sfx.js';
+import { record } from '../../src/apps/sound/recorder.js';
+import { parseWav } from '../../src/apps/sound/pcm.js';
 import { pulseCapabilities } from '../../src/drivers/sound/pulse.js';
 import { createRuntime, frameBytes, type RecoveryEvent, type StreamParams } from '../../src/index.js';
-import { waitForEvent } from '../helpers/events.js';
+import { until, waitForEvent } from '../helpers/events.js';
 import { expectNoLeaks, snapshot } from '../helpers/leaks.js';
 import { onPath, PulseServer, pulseAvailable, run } from '../helpers/pulse.js';
 import { checkRecording, injectEveryFault, soxStat, withoutSilence } from '../helpers/sound-check.js';
@@ -245,6 +247,44 @@ test('game sound effects: many short overlapping effects, mixed period by period
       // a few of their periods away from either piece: within 20 ms counts as in place.
       assert.ok(r.score >= 0.2 && Math.abs(r.offset) <= params.rate / 50, `effect ${r.name}: not found where it was played (score ${r.score.toFixed(3)}, ${r.offset} frames off)`);
     }
+  } finally {
+    await rt.close();
+    await pulse.stop();
+  }
+  await expectNoLeaks(leaks);
+});
+
+test('audio recorder: what another program plays into the sink is captured from its monitor through the pulse driver into a WAV file, with faults of every kind (worker)', { skip: !available }, async () => {
+  const leaks = snapshot();
+  const params: StreamParams = { format: 's16le', rate: 48000, channels: 2, periodFrames: 960, bufferFrames: 9600 };
+  const seconds = 10;
+  const source = run('sox', ['-n', '-r', '48000', '-c', '2', '-b', '16', '-e', 'signed', '-t', 'raw', '-', 'synth', String(seconds),
+    'sine', '110:1760', 'triangle', '330-220', 'remix', '1,2v0.3', '1v0.3,2', 'tremolo', '3', '40', 'gain', '-6']);
+  const pulse = await PulseServer.start();
+  const rt = createRuntime();
+  try {
+    const sound = await rt.attachSound({ name: 'rec', driver: 'pulse', domain: 'worker', config: { server: pulse.socket, source: `${pulse.sink}.monitor` }, ...fast });
+    const path = join(work, 'recording.wav');
+    let done = false;
+    const recording = record(sound, params, params.rate * (seconds + 2), path).finally(() => { done = true; });
+    // The player starts once the recorder records.
+    let recorded = 0;
+    const off = sound.onPeriod(() => { recorded++; });
+    await until(() => recorded > 0, 'the recorder to record', 10_000);
+    off();
+    const player = pulse.play(source, { format: 's16le', rate: 48000, channels: 2 });
+    const windows = await injectEveryFault(rt, 'rec', sound, { periods: 25, stop: () => done });
+    await player.done;
+    await recording;
+    assert.equal(windows.length, 10, 'every fault kind was injected while it recorded');
+    const wav = parseWav(readFileSync(path));
+    assert.deepEqual([wav.rate, wav.channels, wav.bitsPerSample], [48000, 2, 16], 'the WAV file has the stream\'s format');
+    // What played while the capture client was being replaced is not in the file: a recorder
+    // loses the sound of its recovery windows. Everything else must be there, in order.
+    const lostAllowed = windows.reduce((n, w) => n + Math.max(w.end - w.start, w.totalMs), 0) + windows.length * 2 * periodMs(params);
+    const { alignment } = checkRecording('recorder (worker)', source, wav.pcm, params, windows, periodMs(params),
+      { exact: true, minCoverage: 1 - lostAllowed / (seconds * 1000) });
+    console.log(`recorder: lost ${alignment.discontinuities.reduce((n, d) => n + d.lostMs, 0).toFixed(0)} ms in ${alignment.discontinuities.length} pieces; allowed in all ${lostAllowed.toFixed(0)} ms`);
   } finally {
     await rt.close();
     await pulse.stop();

@@ -39,3 +39,16 @@ export function parseWav(file: Uint8Array): WavData {
   }
   throw new TypeError('WAV file without data');
 }
+
+/** A canonical 16-bit PCM WAV file around `pcm`. */
+export function wavFile(pcm: Uint8Array, rate: number, channels: number): Uint8Array {
+  const out = new Uint8Array(44 + pcm.length);
+  const view = new DataView(out.buffer);
+  const tag = (at: number, s: string) => { for (let i = 0; i < 4; i++) out[at + i] = s.charCodeAt(i); };
+  tag(0, 'RIFF'); view.setUint32(4, 36 + pcm.length, true); tag(8, 'WAVE');
+  tag(12, 'fmt '); view.setUint32(16, 16, true); view.setUint16(20, 1, true); view.setUint16(22, channels, true);
+  view.setUint32(24, rate, true); view.setUint32(28, rate * channels * 2, true); view.setUint16(32, channels * 2, true); view.setUint16(34, 16, true);
+  tag(36, 'data'); view.setUint32(40, pcm.length, true);
+  out.set(pcm, 44);
+  return out;
+}

@@ -136,6 +136,7 @@ export default defineSoundDriver((kernel) => {
       const data = await kernel.helperRead(helper, bytes);
       into.set(data);
       handed += bytes / frameBytes(params!);
+      void kernel.upcall('periodElapsed', { played: handed }).catch(() => undefined); // a period recorded
       return into;
     },
     async drain() { await waitFor(() => played >= handed); },
