@@ -3,7 +3,7 @@
  * the memory of a virtual device, a TAP or a packet socket on a network interface. The kernel's handle outlives every driver instance, so
  * the device keeps its identity (same file, same /dev/loopN, same contents) across restarts.
  */
-import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, readFileSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, ftruncateSync, openSync, readFileSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HostResource } from '../isolation/domain.js';
@@ -15,6 +15,8 @@ export interface ResourceSpec {
   /** A file or block device to open. */
   path?: string;
   readOnly?: boolean;
+  /** Create the file (empty) when it does not exist. */
+  create?: boolean;
   /** Device memory of this many bytes (a virtual device's medium), zero-filled. */
   memoryBytes?: number;
   /** A Linux TAP interface of this name, opened (created if absent) by the kernel. */
@@ -40,7 +42,7 @@ export function openResource(spec: ResourceSpec, options: OpenOptions): HostReso
   }
   if (spec.path === undefined) throw new Error(`resource ${spec.name} names neither a path nor memoryBytes`);
   const readOnly = spec.readOnly ?? false;
-  const fd = openSync(spec.path, readOnly ? 'r' : 'r+');
+  const fd = openSync(spec.path, readOnly ? 'r' : spec.create ? constants.O_RDWR | constants.O_CREAT : 'r+', 0o644);
   try {
     const stat = fstatSync(fd);
     const isBlockDevice = stat.isBlockDevice();

@@ -20,6 +20,7 @@ const builtIn: Record<string, Record<string, string>> = {
   sound: {
     virtual: new URL('../drivers/sound/virtual.js', import.meta.url).href,
     pulse: new URL('../drivers/sound/pulse.js', import.meta.url).href,
+    wav: new URL('../drivers/sound/wav.js', import.meta.url).href,
   },
 };
 
@@ -48,6 +49,10 @@ export function defaultResources(className: string, driver: string, config: Reco
   }
   if (className === 'sound' && driver === 'pulse' && typeof config.server !== 'string') {
     throw new ShadowError(ErrorCodes.INVALID_ARGUMENT, 'the pulse driver needs config.server (the PulseAudio server\'s socket path)');
+  }
+  if (className === 'sound' && driver === 'wav') {
+    if (typeof config.path !== 'string') throw new ShadowError(ErrorCodes.INVALID_ARGUMENT, 'the wav driver needs config.path');
+    return [{ name: 'wav', path: config.path, create: true }];
   }
   if (className !== 'block') return [];
   if (driver === 'ram') return [{ name: 'medium', memoryBytes: Number(config.sizeBytes ?? 64 * 1024 * 1024) }];
