@@ -9,7 +9,7 @@
  * kind, in a worker and in a process).
  */
 import { strict as assert } from 'node:assert';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -26,7 +26,7 @@ import { nbdkit, ONE_THREAD } from '../helpers/nbd-servers.js';
 
 const kinds: FaultKind[] = ['exit', 'kill', 'throw', 'rejection', 'contract', 'bad-kernel-call', 'abort'];
 /** Every kind, hangs included, for the `nbd` driver (its runtime deadlines are shortened to match). */
-const allKinds: FaultKind[] = [...kinds, 'busy-loop', 'never-answer'];
+const allKinds: FaultKind[] = [...kinds, 'busy-loop', 'never-answer', 'memory'];
 const ACCOUNTS = 100;
 const INITIAL = 1000;
 
@@ -201,6 +201,31 @@ describe('database: SQLite on a shadowed disk', () => {
       await expectNoLeaks(before);
     });
   }
+
+  // A disk image the kernel holds, its driver in a process domain: each of SQLite's syncs is an
+  // fdatasync of the image through the kernel's sync service.
+  test('shadow, file driver (process) on a disk image: every transfer commits across failures of every kind', async () => {
+    const before = snapshot();
+    const dir = await mkdtemp(join(tmpdir(), 'shadow-bank-file-'));
+    const image = join(dir, 'bank.img');
+    await writeFile(image, new Uint8Array(0));
+    await truncate(image, 16 << 20);
+    const rt = createRuntime();
+    const transfers = Number(process.env.DATABASE_FILE_TRANSFERS ?? 500);
+    try {
+      const outcome = await bankUnderFaults(rt, 'bank-file', 'shadow', transfers, 13, {
+        spec: { driver: 'file', domain: 'process', config: { path: image }, heartbeatMs: 50, heartbeatTimeoutMs: 500, deadlineScale: 0.5 },
+        kinds: allKinds,
+      });
+      console.log(describeShadow('shadow over file (process)', outcome, transfers));
+      assertSound(outcome, transfers);
+      assert.deepEqual(Object.keys(outcome.faults.injected).sort(), [...allKinds].sort(), 'some fault kind was never injected');
+    } finally {
+      await rt.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+    await expectNoLeaks(before);
+  });
 
   test('restart-only: the same workload sees the driver failures as database errors', async () => {
     const before = snapshot();

@@ -15,7 +15,9 @@ import { expectNoLeaks, snapshot } from '../helpers/leaks.js';
 
 const PARAMS: StreamParams = { format: 's16le', rate: 48000, channels: 2, periodFrames: 480, bufferFrames: 4800 };
 const PERIOD_MS = (PARAMS.periodFrames * 1000) / PARAMS.rate;
-const fast = { heartbeatMs: 50, heartbeatTimeoutMs: 500, deadlineScale: 0.5, restart: { intensity: 10_000 }, warmStandby: true };
+// Hang detection with the default heartbeat timeout: on a loaded machine a tighter one declares a
+// slow driver hung, and a request in flight across three such false alarms is quarantined.
+const fast = { heartbeatMs: 100, heartbeatTimeoutMs: 1500, restart: { intensity: 10_000 }, warmStandby: true };
 
 /** Frames whose samples spell their own index: any loss, repeat or reordering shows. */
 function source(frames: number): Uint8Array {
@@ -46,7 +48,7 @@ for (const domain of ['worker', 'process'] as const) {
       await sound.configure(PARAMS);
       await sound.volume(0.8);
       const windows: { start: number; end: number; kind: FaultKind }[] = [];
-      const seconds = domain === 'worker' ? 8 : 10;
+      const seconds = 20; // long enough for one fault of every kind, hangs detected at their deadlines included
       const pcm = source(PARAMS.rate * seconds);
       const playing = sound.play(pcm);
       // One fault of each kind, spread over the stream, each once the last has recovered.

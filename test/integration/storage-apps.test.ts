@@ -16,7 +16,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm, truncate, writeFile } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { createRuntime, type DriverSpec, type FaultKind } from '../../src/index.js';
+import { createRuntime, faultKinds, type DriverSpec, type FaultKind } from '../../src/index.js';
 import { faultLoop } from '../helpers/fault-loop.js';
 import { expectNoLeaks, snapshot } from '../helpers/leaks.js';
 import { nbdkit, ONE_THREAD } from '../helpers/nbd-servers.js';
@@ -30,7 +30,8 @@ const missing = process.getuid?.() !== 0 ? 'needs root (losetup, mount)'
     : !existsSync('/dev/loop-control') ? 'no /dev/loop-control in this kernel' : undefined;
 if (missing) console.error(`\n*** SKIPPING the storage application tests: ${missing} ***\n`);
 
-const KINDS: FaultKind[] = ['exit', 'kill', 'throw', 'rejection', 'contract', 'bad-kernel-call', 'abort', 'busy-loop', 'never-answer'];
+/** Every fault kind, memory exhaustion included. */
+const KINDS: FaultKind[] = [...faultKinds];
 
 
 // ---- compiler: a generated C project, built with make -j2 -------------------------------
