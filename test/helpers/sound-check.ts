@@ -48,7 +48,7 @@ export interface Verdict { alignment: Alignment; allowedMs: number; longestSilen
  * than the longest fault-to-recovery window plus one period.
  */
 export function checkRecording(what: string, source: Uint8Array, recording: Uint8Array, format: { format: PcmFormat; rate: number; channels: number },
-  windows: FaultWindow[], periodMs: number, options: { threshold?: number; minCoverage?: number; slackMs?: number; exact?: boolean } = {}): Verdict {
+  windows: FaultWindow[], periodMs: number, options: { threshold?: number; minCoverage?: number; slackMs?: number; exact?: boolean; maxTailMs?: number } = {}): Verdict {
   const src = toMono(source, format.format, format.channels);
   const rec = toMono(recording, format.format, format.channels);
   const longest = Math.max(0, ...windows.map((w) => w.end - w.start), ...windows.map((w) => w.totalMs));
@@ -71,7 +71,7 @@ export function checkRecording(what: string, source: Uint8Array, recording: Uint
   assert.ok(alignment.startLag >= 0, `${what}: the source was not found in the recording`);
   assert.ok(alignment.coverage >= (options.minCoverage ?? 0.97), `${what}: only ${(alignment.coverage * 100).toFixed(1)}% of the source was heard`);
   // The last block may be a fading sound that does not correlate on its own: at most a period.
-  assert.ok(alignment.tailMissingMs <= periodMs, `${what}: the end of the source is missing (${alignment.tailMissingMs.toFixed(0)} ms)`);
+  assert.ok(alignment.tailMissingMs <= (options.maxTailMs ?? periodMs), `${what}: the end of the source is missing (${alignment.tailMissingMs.toFixed(0)} ms)`);
   for (const d of alignment.discontinuities) {
     assert.ok(d.silenceMs <= allowedMs, `${what}: ${d.silenceMs.toFixed(1)} ms without source at ${d.atSourceMs.toFixed(0)} ms is longer than ${allowedMs.toFixed(0)} ms`);
     assert.ok(d.lostMs <= allowedMs, `${what}: ${d.lostMs.toFixed(1)} ms of source lost at ${d.atSourceMs.toFixed(0)} ms is longer than ${allowedMs.toFixed(0)} ms`);

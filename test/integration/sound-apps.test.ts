@@ -181,8 +181,9 @@ test('speech synthesizer: espeak-ng speech plays at its own rate through the pul
     const recording = await capture.stop();
     assert.equal(windows.length, 10, 'every fault kind was injected while it spoke');
     // Converted to the sink's rate and back, noise-like consonants correlate poorly block by
-    // block: the coverage asked of this path is lower than of the bit-exact one (MP3 test).
-    checkRecording('speech (worker)', speech.pcm, recording, params, windows, periodMs(params), { threshold: 0.85, minCoverage: 0.9 });
+    // block: the coverage asked of this path is lower than of the bit-exact one (MP3 test), and
+    // the final "s" may not be recognised on its own.
+    checkRecording('speech (worker)', speech.pcm, recording, params, windows, periodMs(params), { threshold: 0.85, minCoverage: 0.9, maxTailMs: 150 });
     const [src, rec] = [soxStat(speech.pcm, params), soxStat(withoutSilence(recording, frameBytes(params)), params)];
     console.log(`speech: sox RMS source ${src['RMS     amplitude']} recording ${rec['RMS     amplitude']}; rough frequency ${src['Rough   frequency']} / ${rec['Rough   frequency']}`);
     assert.ok(Math.abs(rec['Rough   frequency']! - src['Rough   frequency']!) <= 0.15 * src['Rough   frequency']!, 'sox: the same frequency (the right rate)');
