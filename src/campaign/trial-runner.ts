@@ -14,7 +14,7 @@ import type { AppContext } from './apps/context.js';
 import type { TrialResult, TrialSpec } from './types.js';
 
 /** What the runner sends: the mutation as soon as it is known, then what the application saw. */
-export type RunnerMessage = Partial<Pick<TrialResult, 'app' | 'recoveries' | 'failures' | 'mutation'>>;
+export type RunnerMessage = Partial<Pick<TrialResult, 'app' | 'recoveries' | 'failures' | 'mutation'>> & { mutantDir?: string };
 
 const describe = (m: MutantDriver) => `${m.mutation.file}:${m.mutation.line}: ${m.mutation.operator}, ${m.mutation.description}`;
 
@@ -47,7 +47,7 @@ async function main(): Promise<void> {
         target = name;
         if (spec.fault.type === 'mutation') {
           mutant = createMutantDriver(resolveDriver(className, base.driver), spec.fault.seed);
-          process.send!({ mutation: describe(mutant) }); // known even if the trial never ends
+          process.send!({ mutation: describe(mutant), mutantDir: mutant.dir }); // known even if the trial never ends
           out.resources = defaultResources(className, base.driver, config);
           out.driver = mutant.url;
         }

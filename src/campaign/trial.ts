@@ -5,6 +5,9 @@
  * driver never failed and the application saw nothing wrong).
  */
 import { fork } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunnerMessage } from './trial-runner.js';
 import type { AppReport, Outcome, TrialResult, TrialSpec } from './types.js';
@@ -25,7 +28,12 @@ const SILENCE_MS = 10_000;
 export function runTrial(spec: TrialSpec, deadlineMs: number): Promise<TrialResult> {
   const started = performance.now();
   return new Promise((resolve) => {
-    const child = fork(runner, [JSON.stringify(spec)], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'advanced' });
+    // The trial's temporary files (sockets of virtual hardware, images) live in a directory of its
+    // own, removed here whatever became of the process: a crashed host cleans up nothing.
+    const scratch = mkdtempSync(join(tmpdir(), 'shadow-trial-'));
+    const child = fork(runner, [JSON.stringify(spec)], {
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'advanced', env: { ...process.env, TMPDIR: scratch },
+    });
     let message: RunnerMessage | undefined;
     let stderr = '';
     let timedOut = false;
@@ -40,6 +48,8 @@ export function runTrial(spec: TrialSpec, deadlineMs: number): Promise<TrialResu
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
       clearInterval(watchdog);
+      rmSync(scratch, { recursive: true, force: true });
+      if (message?.mutantDir) rmSync(message.mutantDir, { recursive: true, force: true });
       if (silent && message?.app) message = { ...message, app: undefined }; // it answered, then hung on the way out
       const outcome = classify(spec, message?.app, message?.failures ?? 0);
       const lastLine = stderr.split('\n').map((l) => l.trim()).filter((l) => l && !/ExperimentalWarning|--trace-warnings/.test(l)).pop();
