@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { createRuntime, ErrorCodes, type DriverSpec, type FaultKind, type RecoveryEvent, type Runtime } from '../../src/index.js';
 import { faultKinds } from '../../src/faults/fault-kinds.js';
 import { until, waitForEvent } from '../helpers/events.js';
-import { nbdkit as nbdkitIn, NbdServer } from '../helpers/nbd-servers.js';
+import { nbdkit as nbdkitIn, NbdServer, ONE_THREAD } from '../helpers/nbd-servers.js';
 import { expectNoLeaks, snapshot } from '../helpers/leaks.js';
 import { BLOCK, BlockWorkload } from '../helpers/workload.js';
 
@@ -43,13 +43,16 @@ function spec(name: string, domain: 'worker' | 'process', config: Record<string,
 
 const expectedCause: Record<FaultKind, RecoveryEvent['cause'][]> = {
   exit: ['exit'], abort: ['exit'], kill: ['exit'], throw: ['exception'], rejection: ['rejection'],
-  'busy-loop': ['no-heartbeat', 'hang'], 'never-answer': ['hang'], memory: ['memory', 'no-heartbeat'],
+  // A heap being filled stops answering heartbeats and calls: whichever detector fires first.
+  'busy-loop': ['no-heartbeat', 'hang'], 'never-answer': ['hang'], memory: ['memory', 'no-heartbeat', 'hang'],
   'bad-kernel-call': ['bad-kernel-call'], contract: ['contract'],
 };
 
 for (const domain of ['worker', 'process'] as const) {
   test(`${domain}: every fault kind in the nbd driver is recovered with the connection, no error, data intact`, async (t) => {
-    await withServer(nbdkit(`faults-${domain}`, ['memory', '64M']), async (server, rt) => {
+    // One thread per connection: with several, nbdkit 1.32 can abort when a killed driver's
+    // connection vanishes with requests in flight, and then no recovery can reconnect.
+    await withServer(nbdkit(`faults-${domain}`, [ONE_THREAD, 'memory', '64M']), async (server, rt) => {
       const name = `nbd-${domain}`;
       const disk = await rt.attachBlock(spec(name, domain, { url: `nbd+unix:///?socket=${server.socket}` },
         { deadlineScale: 0.3, restart: { baseDelayMs: 1, maxDelayMs: 5 } }));
