@@ -40,6 +40,9 @@ export default defineSoundDriver((kernel) => {
             const hello = parseJson<CardHello>(payload);
             caps = hello.capabilities;
             greetedStream = hello.stream;
+            // The card's stream state as of now; its period reports move it on from here.
+            received = hello.stream?.received ?? 0;
+            played = hello.stream?.played ?? 0;
             kernel.register({ ...caps }).then(resolve, reject);
           } else if (type === CardMessage.Period) {
             const p = parseJson<CardPeriod>(payload);
@@ -54,9 +57,8 @@ export default defineSoundDriver((kernel) => {
       });
     },
     open() {
-      // The card may still be playing the stream a failed driver fed: continue from its state.
-      received = greetedStream?.received ?? 0;
-      played = greetedStream?.played ?? 0;
+      // Nothing to do: the card's state came with the greeting and its period reports, and an
+      // older value set here could hide the last report (a drain would then wait forever).
     },
     close() { control({ close: true }); params = undefined; },
     configure(next: StreamParams) {
