@@ -17,6 +17,11 @@ export interface AppContext {
    * resolves after the event loop has turned, so a fault carried out on the next turn has acted.
    */
   inject(): Promise<void>;
+  /**
+   * Workload multiplier (default 1): the part of the workload after `inject()` runs this many
+   * times longer, so that a soak trial can inject fault after fault while it runs.
+   */
+  scale?: number;
 }
 
 export interface CampaignApp {

@@ -6,7 +6,7 @@ const MiB = 1024 * 1024;
 
 export const datasetApp: CampaignApp = {
   name: 'dataset', className: 'block', paperRow: 'storage: checksummed data set (the paper\'s compiler/encoder I/O pattern)',
-  async run({ rt, random, spec, inject }) {
+  async run({ rt, random, spec, inject, scale = 1 }) {
     const disk = await rt.attachBlock(spec('disk0', { className: 'block', driver: 'ram', config: { sizeBytes: 8 * MiB } }, true));
     const app = new ChecksummedDataset(disk, { random, queueDepth: 4 });
     await app.open();
@@ -15,7 +15,7 @@ export const datasetApp: CampaignApp = {
     await until(() => app.stats.blocksWritten >= target || app.stats.errors > 0, 20_000);
     await inject();
     const after = app.stats.reads + app.stats.writes;
-    await until(() => app.stats.reads + app.stats.writes >= after + 400 || app.stats.errors > 20, 20_000);
+    await until(() => app.stats.reads + app.stats.writes >= after + 400 * scale || app.stats.errors > 20, 20_000 * scale);
     await app.stop();
     await app.verifyAll();
     const s = app.stats;

@@ -15,7 +15,7 @@ const B = '02:ca:00:00:00:0b';
 
 export const framesApp: CampaignApp = {
   name: 'frames', className: 'net', paperRow: 'network: frames through a switch (the paper\'s network rows)',
-  async run({ rt, spec, inject }) {
+  async run({ rt, spec, inject, scale = 1 }) {
     const nics = [await VirtualNic.create(), await VirtualNic.create()];
     let sw: LearningSwitch | undefined;
     try {
@@ -33,7 +33,7 @@ export const framesApp: CampaignApp = {
       await inject();
       let recoveredAt = Infinity;
       rt.manager.once('recovery', () => { recoveredAt = Date.now(); });
-      await until(() => hostB.report(A).received >= 600 || Date.now() - injectedAt > 3000, 10_000);
+      await until(() => hostB.report(A).received >= 200 + 400 * scale || Date.now() - injectedAt > 3000 * scale, 10_000 * scale);
       clearInterval(timer);
       const last = hostA.send(B, 200);
       sentAt[last] = Date.now();

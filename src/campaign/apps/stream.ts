@@ -12,11 +12,11 @@ const PARAMS: StreamParams = { format: 's16le', rate: 48000, channels: 2, period
 
 export const streamApp: CampaignApp = {
   name: 'stream', className: 'sound', paperRow: 'sound: a stream played in real time (the paper\'s mp3 player)',
-  async run({ rt, spec, inject }) {
+  async run({ rt, spec, inject, scale = 1 }) {
     const card = await VirtualSoundCard.create();
     try {
       const sound = await rt.attachSound(spec('pcm0', { className: 'sound', driver: 'virtual', config: { socket: card.socketPath } }, true));
-      const frames = PARAMS.rate * 1.5;
+      const frames = PARAMS.rate * (0.5 + scale);
       const pcm = new Uint8Array(frames * frameBytes(PARAMS));
       const view = new DataView(pcm.buffer);
       for (let i = 0; i < frames; i++) { view.setInt16(i * 4, (i & 0x7fff) - 0x4000, true); view.setInt16(i * 4 + 2, (i >> 15) - 0x4000, true); }
@@ -29,7 +29,7 @@ export const streamApp: CampaignApp = {
         await sound.drain();
       };
       const playing = play().catch((err: Error) => { errors++; problem = err.message; });
-      await until(() => (card.output[0]?.frames ?? 0) >= frames / 3 || errors > 0, 5000);
+      await until(() => (card.output[0]?.frames ?? 0) >= PARAMS.rate * 0.5 || errors > 0, 5000);
       await inject();
       await playing;
       const played = card.played(0);
