@@ -10,13 +10,14 @@ export type { ResourceGrant };
 /** A PulseAudio client the kernel runs for a sound driver (see `spawnHelper`). */
 export interface HelperSpec {
   program: 'pacat' | 'parec';
-  /** The server's unix socket. */
+  /** The PulseAudio server's unix socket. */
   server: string;
   /** Sink (pacat) or source (parec). */
   device: string;
   format: 'u8' | 's16le' | 's32le' | 'f32le';
   rate: number;
   channels: number;
+  /** Latency PulseAudio should aim for (its buffer), in ms. */
   latencyMs: number;
   streamName: string;
 }

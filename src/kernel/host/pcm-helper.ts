@@ -7,31 +7,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 
-export type HelperProgram = 'pacat' | 'parec';
+import type { HelperSpec, HelperStatus } from '../../classes/driver-api.js';
 
-export interface HelperSpec {
-  program: HelperProgram;
-  /** The PulseAudio server's unix socket. */
-  server: string;
-  /** Sink (playback) or source (capture) name. */
-  device: string;
-  format: 'u8' | 's16le' | 's32le' | 'f32le';
-  rate: number;
-  channels: number;
-  /** Latency PulseAudio should aim for (its buffer), in ms. */
-  latencyMs: number;
-  streamName: string;
-}
-
-export interface HelperStatus {
-  /** Stream time the client last reported (playback: what has been played), seconds. */
-  seconds: number;
-  /** How long ago that report arrived, ms. */
-  ageMs: number;
-  /** Bytes handed to the client (playback) or received from it (capture). */
-  bytes: number;
-  exited: boolean;
-}
+// The spec and status are the driver API's own types: the kernel checks what a driver asks for
+// against the same declaration the driver was written to.
+export type { HelperSpec, HelperStatus };
 
 /** Capture data the kernel holds for the driver before it stops reading the client. */
 const MAX_CAPTURED = 1 << 20;
