@@ -9,17 +9,12 @@
  * code, e.g. SD_ERR_GAVE_UP) for the application to report, and counts them by code.
  */
 import type { Ext2fsDisk } from 'ext2fs';
+import type { BlockStats } from '../../classes/block/contract.js';
 import type { BlockDevice } from '../../kernel/block-device.js';
 import { ByteRangeDevice } from '../../nbd/byte-range-device.js';
 
-export interface DiskCounters {
-  reads: number;
-  writes: number;
-  flushes: number;
-  discards: number;
-  bytesRead: number;
-  bytesWritten: number;
-}
+/** What the filesystem asked of the disk: the block class's own statistics, counted on this side. */
+export type DiskCounters = BlockStats;
 
 export class BlockDisk implements Ext2fsDisk {
   readonly device: BlockDevice;
