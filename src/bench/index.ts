@@ -1,17 +1,19 @@
 /**
  * The benchmark: block throughput of the paper's three configurations side by side, whole-disk
  * copies by nbdcopy through the kernel's NBD export, SQLite transactions per second, frames per
- * second through the kernel's switch, and recovery times with and without a warm standby.
+ * second through the kernel's switch, TCP throughput by iperf3 between network namespaces joined
+ * by `tap` drivers and by a Linux bridge, and recovery times with and without a warm standby.
  * `plan` sizes a full or a quick run, of every section or of those named.
  */
 import { machineInfo, type MachineInfo } from './machine.js';
 import { measureNbdCopy, type NbdCopyOptions, type NbdCopyResult } from './nbd-copy.js';
 import { measureRecovery, type RecoveryOptions, type RecoverySeries } from './recovery-times.js';
+import { measureIperf, type IperfOptions, type IperfResult } from './net-iperf.js';
 import { measureNetThroughput, type NetThroughputOptions, type NetThroughputResult } from './net-throughput.js';
 import { measureSqlite, type SqliteOptions, type SqliteResult } from './sqlite-transactions.js';
 import { measureThroughput, type ThroughputOptions, type ThroughputResult } from './throughput.js';
 
-export const benchSections = ['throughput', 'nbd', 'sqlite', 'network', 'recovery'] as const;
+export const benchSections = ['throughput', 'nbd', 'sqlite', 'network', 'iperf', 'recovery'] as const;
 export type BenchSection = (typeof benchSections)[number];
 
 export interface BenchPlan {
@@ -22,6 +24,7 @@ export interface BenchPlan {
   nbdCopy: Omit<NbdCopyOptions, 'progress'>;
   sqlite: Omit<SqliteOptions, 'progress'>;
   network: Omit<NetThroughputOptions, 'progress'>;
+  iperf: Omit<IperfOptions, 'progress'>;
   recovery: Omit<RecoveryOptions, 'progress'>;
 }
 
@@ -32,6 +35,7 @@ export interface BenchResult {
   nbdCopy: NbdCopyResult | undefined;
   sqlite: SqliteResult | undefined;
   network: NetThroughputResult | undefined;
+  iperf: IperfResult | undefined;
   recovery: RecoverySeries[] | undefined;
   seconds: number;
 }
@@ -53,6 +57,7 @@ export function plan(quick: boolean, sections: BenchSection[] = [...benchSection
       nbdCopy: { sizeBytes: 16 * MiB, rounds: 2, configurations: nbdCopyConfigurations, seed: 1, timeoutMs: 30_000 },
       sqlite: { configurations: sqliteConfigurations, transfers: { ram: 20, file: 5 }, warmupTransfers: 5, rounds: 2, sizeBytes: 4 * MiB, seed: 1 },
       network: { rounds: 2, durationMs: 50, warmupMs: 20, frameSizes: [64, 1514], window: 128, seed: 1 },
+      iperf: { rounds: 1, seconds: 1, warmupSeconds: 0, faultSeconds: 2, faultEveryMs: 1000, seed: 1 },
       recovery: { faults: 2, kinds: ['exit', 'throw'], sizeBytes: 4 * MiB, settleRequests: 2 },
     }
     : {
@@ -62,6 +67,7 @@ export function plan(quick: boolean, sections: BenchSection[] = [...benchSection
       nbdCopy: { sizeBytes: 1024 * MiB, rounds: 3, configurations: nbdCopyConfigurations, seed: 1, timeoutMs: 120_000 },
       sqlite: { configurations: sqliteConfigurations, transfers: { ram: 400, file: 100 }, warmupTransfers: 100, rounds: 7, sizeBytes: 16 * MiB, seed: 1 },
       network: { rounds: 9, durationMs: 500, warmupMs: 300, frameSizes: [64, 1514], window: 256, seed: 1 },
+      iperf: { rounds: 5, seconds: 5, warmupSeconds: 1, faultSeconds: 10, faultEveryMs: 1000, seed: 1 },
       recovery: { faults: 80, kinds: ['exit', 'throw'], sizeBytes: 16 * MiB, settleRequests: 10 },
     };
 }
@@ -75,6 +81,7 @@ export async function runBenchmarks(chosen: BenchPlan, progress?: (message: stri
   const nbdCopy = on('nbd') ? await measureNbdCopy({ ...chosen.nbdCopy, ...report }) : undefined;
   const sqlite = on('sqlite') ? await measureSqlite({ ...chosen.sqlite, ...report }) : undefined;
   const network = on('network') ? await measureNetThroughput({ ...chosen.network, ...report }) : undefined;
+  const iperf = on('iperf') ? await measureIperf({ ...chosen.iperf, ...report }) : undefined;
   const recovery = on('recovery') ? await measureRecovery({ ...chosen.recovery, ...report }) : undefined;
-  return { plan: chosen, machine, throughput, nbdCopy, sqlite, network, recovery, seconds: (performance.now() - start) / 1000 };
+  return { plan: chosen, machine, throughput, nbdCopy, sqlite, network, iperf, recovery, seconds: (performance.now() - start) / 1000 };
 }

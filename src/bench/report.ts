@@ -4,6 +4,7 @@
  */
 import { recoveryPhases } from '../observe/channels.js';
 import { benchSections, type BenchPlan, type BenchResult } from './index.js';
+import { iperfSection } from './iperf-report.js';
 import type { NbdCopyResult } from './nbd-copy.js';
 import { megabits, netRatio, type NetCell, type NetThroughputResult } from './net-throughput.js';
 import type { RecoverySeries } from './recovery-times.js';
@@ -21,7 +22,7 @@ import { sqliteRatio, type SqliteSeries } from './sqlite-transactions.js';
 const MiB = 1024 * 1024;
 
 export function renderReport(result: BenchResult, verdicts: TargetVerdict[]): string {
-  const { throughput, nbdCopy, sqlite, network, recovery } = result;
+  const { throughput, nbdCopy, sqlite, network, iperf, recovery } = result;
   const media = throughput ? [...new Set(throughput.cells.map((c) => c.medium))] : [];
   return [
     header(result),
@@ -29,6 +30,7 @@ export function renderReport(result: BenchResult, verdicts: TargetVerdict[]): st
     ...(nbdCopy ? [nbdCopySection(nbdCopy)] : []),
     ...(sqlite ? [sqliteSection(sqlite)] : []),
     ...(network ? [networkSection(network)] : []),
+    ...(iperf ? [iperfSection(iperf)] : []),
     ...(recovery ? [recoverySection(result.plan, recovery)] : []),
     targetSection(verdicts),
   ].join('\n');
@@ -244,7 +246,14 @@ export function documentIntro(): string {
     '- **Frames through the switch**: the network class\'s `virtual` NICs joined by the kernel\'s learning',
     '  switch; frames/s and Mbit/s for 64- and 1514-byte frames from one host to another with a fixed',
     '  window in flight, in every configuration, interleaved rounds. `--only network` (or any list of',
-    '  throughput, nbd, sqlite, network, recovery) runs some sections alone.',
+    '  throughput, nbd, sqlite, network, iperf, recovery) runs some sections alone.',
+    '- **TCP between network namespaces** (`--only iperf`): iperf3, client in one namespace and server in',
+    '  another, joined by (k) a Linux bridge (veth pairs into it: the practical limit), or by TAPs whose',
+    '  `tap` drivers are ports of the kernel\'s learning switch, (a) in-process and (c) with a shadow in a',
+    '  worker and in a process domain; interleaved rounds of 5 s, receiver-side Mbit/s and the',
+    '  sender\'s retransmits, c/a and c/k; and a (c) worker run with a fail-stop fault every second, to',
+    '  show what recovery costs a TCP stream. Needs root, /dev/net/tun, a bridge and iperf3; without',
+    '  them the section says it was skipped, and why.',
     '- **Recovery time**: faults injected one at a time into a shadowed `ram` disk under a small load,',
     '  for each domain, with a cold restart and with a warm standby; the distribution of',
     '  RecoveryEvent.totalMs and of each recovery phase, and the longest wait an application saw.',

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { faultKinds, type NetDevice, type Runtime } from '../../src/index.js';
 import { until } from './events.js';
 import { faultLoop } from './fault-loop.js';
-import type { Host } from './netns.js';
+import type { Host } from '../../src/net/netns.js';
 import { recoveryWindows } from './recovery-windows.js';
 
 export interface PingReply { seq: number; at: number }

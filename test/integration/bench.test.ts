@@ -12,18 +12,19 @@ import { test } from 'node:test';
 import { queueDepths, workloads } from '../../src/bench/block-workloads.js';
 import { configurations } from '../../src/bench/configurations.js';
 import { plan, runBenchmarks } from '../../src/bench/index.js';
+import { iperfMissing, iperfPathIds } from '../../src/bench/net-iperf.js';
 import { renderReport } from '../../src/bench/report.js';
 import { evaluateTargets } from '../../src/bench/targets.js';
 import { expectNoLeaks, snapshot } from '../helpers/leaks.js';
 
 const images = () => readdirSync(tmpdir()).filter((name) => name.startsWith('shadow-bench-'));
 
-test('the quick benchmark measures every configuration, workload, database bank and recovery series', async () => {
+test('the quick benchmark measures every configuration, workload, database bank, TCP path and recovery series', async () => {
   const before = snapshot();
   const imagesBefore = images();
   const quick = plan(true);
   const result = await runBenchmarks(quick);
-  assert.ok(result.throughput && result.nbdCopy && result.sqlite && result.network && result.recovery, 'a section is missing');
+  assert.ok(result.throughput && result.nbdCopy && result.sqlite && result.network && result.iperf && result.recovery, 'a section is missing');
 
   const ram = result.throughput!.cells.filter((c) => c.medium === 'ram');
   assert.equal(ram.length, workloads.length * queueDepths.length);
@@ -72,10 +73,26 @@ test('the quick benchmark measures every configuration, workload, database bank 
     }
   }
 
+  const iperf = result.iperf!;
+  if (iperf.skipped) {
+    console.error(`\n*** the benchmark skipped its iperf3 section: ${iperf.skipped} ***\n`);
+    // Only for want of root, /dev/net/tun or iperf3 (checked first), or of a bridge (found on trying).
+    assert.ok(iperf.skipped === iperfMissing() || /bridge/.test(iperf.skipped), iperf.skipped);
+  } else {
+    for (const id of iperfPathIds) {
+      assert.equal(iperf.runs[id].length, quick.iperf.rounds, `iperf ${id}`);
+      for (const run of iperf.runs[id]) assert.ok(Number.isFinite(run.mbps) && run.mbps > 0, `iperf ${id}: ${run.mbps} Mbit/s`);
+    }
+    const faulted = iperf.faulted!;
+    assert.ok(faulted.kinds.length >= 1, 'no fault was injected under iperf3');
+    assert.equal(faulted.recoveryMs.length, faulted.kinds.length, 'a fault under iperf3 was not recovered');
+    assert.ok(faulted.run.mbps > 0, 'nothing went through under faults');
+  }
+
   const verdicts = evaluateTargets(result);
   assert.equal(verdicts.length, 4);
   const report = renderReport(result, verdicts);
-  for (const heading of ['Block throughput, `ram`', 'Block throughput, `file`', 'through the NBD export', 'SQLite transactions per second', 'learning switch', 'Recovery time', 'Targets']) {
+  for (const heading of ['Block throughput, `ram`', 'Block throughput, `file`', 'through the NBD export', 'SQLite transactions per second', 'learning switch', 'iperf3', 'Recovery time', 'Targets']) {
     assert.ok(report.includes(heading), `the report lacks "${heading}"`);
   }
   assert.doesNotMatch(report, /NaN|undefined/);

@@ -24,8 +24,9 @@ import {
   type DriverSpec, type NetDevice, type RecoveryEvent, type Runtime, type TransmitOutcome,
 } from '../../src/index.js';
 import { expectNoLeaks, snapshot } from '../helpers/leaks.js';
-import { faultRotation, sampler, startIn, stopAll, toolMissing, within, type Proc } from '../helpers/net-apps.js';
-import { createNamespace, leftovers, names, namespacesMissing, placeTap, removeNamespace, sh, type Host } from '../helpers/netns.js';
+import { faultRotation, sampler } from '../helpers/net-apps.js';
+import { createNamespace, killInside, leftovers, names, namespacesMissing, placeTap, removeNamespace, sh, type Host } from '../../src/net/netns.js';
+import { startIn, stopAll, toolMissing, within, type Proc } from '../../src/net/ns-process.js';
 import { recoveryWindows } from '../helpers/recovery-windows.js';
 
 const PYTHON = '/usr/bin/python3';
@@ -51,12 +52,6 @@ interface LedgerEntry { frame: Uint8Array; outcome: TransmitOutcome; at: number 
  */
 interface Monitor { port: NetDevice; nic: VirtualNic; capture: PcapCapture; path: string; ledger: LedgerEntry[]; sentBy: number[] }
 interface AppNetwork { rt: Runtime; ports: NetDevice[]; hosts: Host[]; sw: LearningSwitch; dir: string; monitor: Monitor | undefined }
-
-/** Kills whatever still runs inside a namespace (a forked server's children, say). */
-async function killInside(ns: string): Promise<void> {
-  const pids = (await sh('ip', ['netns', 'pids', ns]).catch(() => '')).split(/\s+/).filter(Boolean);
-  for (const pid of pids) { try { process.kill(Number(pid), 'SIGKILL'); } catch { /* gone already */ } }
-}
 
 /**
  * Namespaces A (192.0.2.1) and B (192.0.2.2), their TAPs switched by shadowed `tap` drivers in

@@ -11,7 +11,7 @@ import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import { createRuntime, faultKinds, LearningSwitch, type NetDevice, type Runtime } from '../../src/index.js';
 import { expectNoLeaks, snapshot } from '../helpers/leaks.js';
-import { createVethHost, namespacesMissing, removeVethHost, sh, vethLeftovers, type Host } from '../helpers/netns.js';
+import { createVethHost, namespacesMissing, removeVethHost, sh, vethLeftovers, type Host } from '../../src/net/netns.js';
 import { pingUnderFaults } from '../helpers/ping.js';
 
 const missing = namespacesMissing({ tun: false });

@@ -10,7 +10,7 @@ import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import { createRuntime, faultKinds, LearningSwitch, type NetDevice, type NetStats, type Runtime } from '../../src/index.js';
 import { expectNoLeaks, snapshot } from '../helpers/leaks.js';
-import { createNamespace, leftovers, names, namespacesMissing, placeTap, removeNamespace, sh, type Host } from '../helpers/netns.js';
+import { createNamespace, leftovers, names, namespacesMissing, placeTap, removeNamespace, sh, type Host } from '../../src/net/netns.js';
 import { pingUnderFaults } from '../helpers/ping.js';
 
 const missing = namespacesMissing();

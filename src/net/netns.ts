@@ -1,7 +1,10 @@
 /**
- * Network namespaces for tests: each test host is a namespace with an interface of its own
- * and an address: a TAP moved into it, or one end of a veth pair whose other end stays here. Everything made here is removed by `remove()`, which carries on
- * past failed steps, so a failing test leaves no namespace or interface behind.
+ * Network namespaces as hosts, for the tests and the benchmark: each host is a namespace with
+ * an interface of its own and an address: a TAP the kernel opened, moved into it; one end of
+ * a veth pair whose other end stays here; or one end of a veth pair whose other end is a port
+ * of a Linux bridge in a namespace of its own (the kernel's own switch, for comparison). The
+ * removal functions carry on past failed steps, so a failure leaves no namespace, interface
+ * or process behind. Needs root and iproute2 (`ip`).
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
@@ -31,6 +34,11 @@ export interface Host {
   exec(command: string, args: string[], timeoutMs?: number): Promise<string>;
 }
 
+const hostOf = (ns: string, ifname: string, cidr: string): Host => ({
+  ns, ifname, address: cidr.split('/')[0]!,
+  exec: (command, args, timeoutMs) => sh('ip', ['netns', 'exec', ns, command, ...args], timeoutMs),
+});
+
 /** Names unique to this process, short enough for interface names (15 chars). */
 export function names(tag: string): { ns: string; ifname: string } {
   const id = `${process.pid % 100000}`;
@@ -48,14 +56,17 @@ export async function placeTap(ns: string, ifname: string, cidr: string): Promis
   await sh('ip', ['link', 'set', ifname, 'netns', ns]);
   await sh('ip', ['-n', ns, 'addr', 'add', cidr, 'dev', ifname]);
   await sh('ip', ['-n', ns, 'link', 'set', ifname, 'up']);
-  return {
-    ns, ifname, address: cidr.split('/')[0]!,
-    exec: (command, args, timeoutMs) => sh('ip', ['netns', 'exec', ns, command, ...args], timeoutMs),
-  };
+  return hostOf(ns, ifname, cidr);
 }
 
 export async function removeNamespace(ns: string): Promise<void> {
   await sh('ip', ['netns', 'del', ns]).catch(() => undefined);
+}
+
+/** Kills whatever still runs inside a namespace (a forked server's children, say). */
+export async function killInside(ns: string): Promise<void> {
+  const pids = (await sh('ip', ['netns', 'pids', ns]).catch(() => '')).split(/\s+/).filter(Boolean);
+  for (const pid of pids) { try { process.kill(Number(pid), 'SIGKILL'); } catch { /* gone already */ } }
 }
 
 /** Namespaces and interfaces of ours that still exist (for leak checks). */
@@ -87,10 +98,7 @@ export async function createVethHost(tag: string, cidr: string): Promise<Host & 
   await sh('ip', ['link', 'set', outside, 'up']);
   await sh('ip', ['-n', ns, 'addr', 'add', cidr, 'dev', inside]);
   await sh('ip', ['-n', ns, 'link', 'set', inside, 'up']);
-  return {
-    ns, ifname: inside, outside, address: cidr.split('/')[0]!,
-    exec: (command, args, timeoutMs) => sh('ip', ['netns', 'exec', ns, command, ...args], timeoutMs),
-  };
+  return { ...hostOf(ns, inside, cidr), outside };
 }
 
 /** Removes a veth host, whatever part of it exists. */
@@ -107,4 +115,51 @@ export async function vethLeftovers(tag: string): Promise<string[]> {
   if (existsSync('/run/netns') && readdirSync('/run/netns').includes(ns)) out.push(`namespace ${ns}`);
   if (new RegExp(`: ${outside}[@:]`).test(await sh('ip', ['-o', 'link', 'show']))) out.push(`interface ${outside}`);
   return out;
+}
+
+/** The namespaces of bridged hosts `tag`: one per host, and the bridge's own. */
+export function bridgeNames(tag: string, hosts: number): { bridge: string; hosts: string[] } {
+  return { bridge: names(`${tag}br`).ns, hosts: Array.from({ length: hosts }, (_, i) => names(`${tag}${i}`).ns) };
+}
+
+/**
+ * Hosts joined by a Linux bridge: a namespace per host with an `eth0` (one end of a veth
+ * pair, the address of `cidrs[i]`), whose other end is a port of bridge `br0` in a namespace
+ * of its own (so the host's own firewall and bridge settings stay out of the path). Every
+ * interface has the default MTU and offloads. Removing the namespaces removes everything.
+ */
+export async function createBridgedHosts(tag: string, cidrs: string[]): Promise<Host[]> {
+  const { bridge, hosts: namespaces } = bridgeNames(tag, cidrs.length);
+  await createNamespace(bridge);
+  // The bridge and its ports carry the hosts' frames, never their own.
+  await sh('ip', ['netns', 'exec', bridge, 'sysctl', '-q', '-w', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
+  await sh('ip', ['-n', bridge, 'link', 'add', 'br0', 'type', 'bridge']);
+  await sh('ip', ['-n', bridge, 'link', 'set', 'br0', 'up']);
+  const hosts: Host[] = [];
+  for (const [i, cidr] of cidrs.entries()) {
+    const ns = namespaces[i]!;
+    await createNamespace(ns);
+    await sh('ip', ['-n', bridge, 'link', 'add', `port${i}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+    await sh('ip', ['-n', bridge, 'link', 'set', `port${i}`, 'master', 'br0', 'up']);
+    await sh('ip', ['-n', ns, 'addr', 'add', cidr, 'dev', 'eth0']);
+    await sh('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
+    hosts.push(hostOf(ns, 'eth0', cidr));
+  }
+  return hosts;
+}
+
+/** Removes bridged hosts and their bridge, whatever part of them exists (processes first). */
+export async function removeBridgedHosts(tag: string, hosts: number): Promise<void> {
+  const { bridge, hosts: namespaces } = bridgeNames(tag, hosts);
+  for (const ns of [...namespaces, bridge]) {
+    await killInside(ns);
+    await removeNamespace(ns);
+  }
+}
+
+/** Namespaces of this process's (`sd-…-<pid>`) that still exist, in `ip netns list` (for leak checks). */
+export async function namespacesLeft(): Promise<string[]> {
+  const suffix = `-${process.pid % 100000}`;
+  return (await sh('ip', ['netns', 'list'])).split('\n').map((line) => line.split(' ')[0]!)
+    .filter((ns) => ns.startsWith('sd-') && ns.endsWith(suffix));
 }
