@@ -1,29 +1,67 @@
 /**
- * Which trials a campaign runs. Fail-stop: every application × configuration × fault kind.
- * Mutation: per application, seeds under the shadow configuration. `--quick` is a subset that
- * runs in CI in a few minutes.
+ * Which trials a campaign runs, as data. Fail-stop: every application × configuration × fault
+ * kind, one fault per trial. Soak: per application, faults again and again into the running
+ * driver under the shadow (and a few under restart-only recovery, for contrast) while a longer
+ * workload runs. Mutation: per application, seeds under the shadow configuration. `--quick` runs
+ * every registered application with a bounded number of trials each, so that CI stays short.
  */
 import { faultKinds, type FaultKind } from '../faults/fault-kinds.js';
 import { campaignApps } from './apps/index.js';
-import type { Configuration, TrialSpec } from './types.js';
+import type { Configuration, FaultPlan, TrialSpec } from './types.js';
+
+export interface PlanSizes {
+  apps: number;
+  failStopKinds: number;
+  failStopRepeats: number;
+  soakShadow: number;
+  soakRestart: number;
+  soakScale: number;
+  soakIntervalMs: [number, number];
+  mutationsPerApp: number;
+}
 
 export interface CampaignPlan {
   quick: boolean;
   trials: TrialSpec[];
+  /** Deadline of a one-fault trial; a soak trial's grows with its scale (see `trialDeadline`). */
   deadlineMs: number;
+  sizes: PlanSizes;
+}
+
+export interface PlanOptions {
+  quick: boolean;
+  apps?: string[];
+  mutationsPerApp?: number;
+  repeats?: number;
+  /** Soak trials per application under the shadow. */
+  soaks?: number;
 }
 
 export const configurationsOrder: readonly Configuration[] = ['native', 'restart', 'shadow'];
 
-const QUICK_KINDS: FaultKind[] = ['exit', 'throw', 'busy-loop', 'contract'];
+/** The quick plan's kinds: every application gets `exit` and one of the others, in turn. */
+const QUICK_FIRST: FaultKind = 'exit';
+const QUICK_SECOND: FaultKind[] = ['throw', 'busy-loop', 'contract'];
 
-export function campaignPlan(options: { quick: boolean; apps?: string[]; mutationsPerApp?: number; repeats?: number }): CampaignPlan {
+/**
+ * The full plan's soak, sized on this machine (2 cores, shared): a soak trial at scale 40 injected
+ * 6–156 faults (about 55 on average over the four first applications), about one fault per
+ * second of trial, so 200 soak trials shared among the applications pass 10,000 faults.
+ */
+export const FULL_SOAK = { trials: 200, restartPerApp: 1, scale: 40 } as const;
+const QUICK_SOAK = { trials: 0, perApp: 1, restartPerApp: 0, scale: 3 } as const;
+const SOAK_INTERVAL_MS: [number, number] = [100, 300];
+
+export function campaignPlan(options: PlanOptions): CampaignPlan {
   const apps = options.apps ?? Object.keys(campaignApps);
-  const kinds = options.quick ? QUICK_KINDS : [...faultKinds];
-  const repeats = options.repeats ?? (options.quick ? 1 : 3);
-  const mutations = options.mutationsPerApp ?? (options.quick ? 3 : 150);
+  const quick = options.quick;
+  const repeats = options.repeats ?? (quick ? 1 : 3);
+  const mutations = options.mutationsPerApp ?? (quick ? 2 : 150);
+  const soak = quick ? QUICK_SOAK : FULL_SOAK;
+  const soaks = options.soaks ?? (quick ? QUICK_SOAK.perApp : Math.ceil(FULL_SOAK.trials / Math.max(1, apps.length)));
   const trials: TrialSpec[] = [];
-  for (const app of apps) {
+  for (const [index, app] of apps.entries()) {
+    const kinds = quick ? [QUICK_FIRST, QUICK_SECOND[index % QUICK_SECOND.length]!] : [...faultKinds];
     for (const configuration of configurationsOrder) {
       for (const kind of kinds) {
         for (let r = 0; r < repeats; r++) {
@@ -31,9 +69,26 @@ export function campaignPlan(options: { quick: boolean; apps?: string[]; mutatio
         }
       }
     }
+    const soakFault: FaultPlan = { type: 'soak', scale: soak.scale, intervalMs: SOAK_INTERVAL_MS };
+    for (const [configuration, n] of [['shadow', soaks], ['restart', soak.restartPerApp]] as const) {
+      for (let r = 0; r < n; r++) {
+        trials.push({ id: `${app}/${configuration}/soak/${r}`, app, configuration, fault: soakFault, seed: 2000 + r });
+      }
+    }
     for (let seed = 1; seed <= mutations; seed++) {
       trials.push({ id: `${app}/shadow/mutation/${seed}`, app, configuration: 'shadow', fault: { type: 'mutation', seed }, seed });
     }
   }
-  return { quick: options.quick, trials, deadlineMs: 90_000 };
+  return {
+    quick, trials, deadlineMs: 90_000,
+    sizes: {
+      apps: apps.length, failStopKinds: quick ? 2 : faultKinds.length, failStopRepeats: repeats, soakShadow: soaks,
+      soakRestart: soak.restartPerApp, soakScale: soak.scale, soakIntervalMs: SOAK_INTERVAL_MS, mutationsPerApp: mutations,
+    },
+  };
+}
+
+/** A trial's deadline: a soak's workload is `scale` times longer, and so is its allowance. */
+export function trialDeadline(plan: Pick<CampaignPlan, 'deadlineMs'>, spec: TrialSpec): number {
+  return spec.fault.type === 'soak' ? plan.deadlineMs + spec.fault.scale * 5_000 : plan.deadlineMs;
 }

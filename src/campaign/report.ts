@@ -1,13 +1,16 @@
 /**
- * The campaign's report: the paper-style table (application × configuration, fail-stop
- * faults), the mutation campaign per application with confidence intervals, recovery times
- * per class and fault kind, the cases the shadow did not recover with their causes, and the
- * goals, each marked met, missed, or not covered by this run.
+ * The campaign's report: the plan's sizes and the faults injected, the paper-style table
+ * (application × configuration, fail-stop faults), the soak trials, the mutation campaign per
+ * application with confidence intervals, recovery times per class and fault kind (a table and a
+ * plot), the cases the shadow did not recover with their causes, and the goals, each marked met,
+ * missed, or not covered by this run. Faults are counted as injected (`faultsOf`), not as trials.
  */
 import { quantile } from '../bench/stats.js';
+import { faultKinds } from '../faults/fault-kinds.js';
 import { campaignApps } from './apps/index.js';
-import { configurationsOrder } from './plan.js';
-import type { Outcome, TrialResult } from './types.js';
+import { configurationsOrder, type PlanSizes } from './plan.js';
+import type { PlotRow } from './plot.js';
+import { faultsOf, type Outcome, type TrialResult } from './types.js';
 
 export interface Goal { goal: string; covered: boolean; met: boolean; measured: string }
 
@@ -42,6 +45,10 @@ export function evaluateGoals(results: TrialResult[], quick: boolean): Goal[] {
   const mutationCovered = perApp.length > 0 && perApp.every((a) => a.n >= 100);
   const shadowAll = results.filter((r) => r.spec.configuration === 'shadow');
   const hostCrashes = shadowAll.filter((r) => r.outcome === 'crash-hang').length;
+  const faults = results.reduce((n, r) => n + faultsOf(r), 0);
+  const shadowFaults = shadowAll.reduce((n, r) => n + faultsOf(r), 0);
+  const soaks = shadowAll.filter((r) => r.spec.fault.type === 'soak');
+  const soakOk = count(soaks, 'ok');
   const unexplained = shadowAll.filter((r) => r.outcome !== 'ok' && r.outcome !== 'not-manifested' && !r.cause.trim());
   return [
     { goal: 'fail-stop faults: shadow ok in 100% of trials for every application', covered: shadowFs.length > 0,
@@ -54,14 +61,103 @@ export function evaluateGoals(results: TrialResult[], quick: boolean): Goal[] {
     { goal: 'mutation faults: shadow ≥ 99% automatic recovery over ≥ 100 manifested faults per application', covered: !quick && mutationCovered,
       met: mutationCovered && perApp.every((a) => a.ok / a.n >= 0.99),
       measured: perApp.map((a) => `${a.app} ${pct(a.ok, a.n)} of ${a.n}`).join(', ') || 'no mutation trials' },
-    { goal: '≥ 10,000 injected faults with 0 host crashes under the shadow', covered: !quick && results.length >= 10_000,
-      met: results.length >= 10_000 && hostCrashes === 0, measured: `${results.length} trials, ${hostCrashes} shadow trials crashed or hung` },
+    { goal: 'soak: shadow ok in every soak trial (faults again and again into the running driver)', covered: soaks.length > 0,
+      met: soaks.length > 0 && soakOk === soaks.length,
+      measured: `${soakOk} of ${soaks.length} ok, ${soaks.reduce((n, r) => n + faultsOf(r), 0)} faults injected` },
+    { goal: '≥ 10,000 injected faults with 0 host crashes under the shadow', covered: !quick,
+      met: faults >= 10_000 && hostCrashes === 0,
+      measured: `${faults} faults injected in ${results.length} trials (${shadowFaults} under the shadow), ${hostCrashes} shadow trials crashed or hung` },
     { goal: 'every case the shadow did not recover is explained', covered: shadowAll.length > 0,
       met: unexplained.length === 0, measured: `${shadowAll.filter((r) => r.outcome !== 'ok' && r.outcome !== 'not-manifested').length} not recovered, ${unexplained.length} without a cause` },
   ];
 }
 
-export function renderEvaluation(results: TrialResult[], goals: Goal[], command: string, when: string): string {
+export interface RenderExtras {
+  plan?: PlanSizes;
+  /** The recovery plot's path, relative to the report. */
+  plot?: string;
+  /** Trials run at once. */
+  jobs?: number;
+}
+
+const classOrder = ['block', 'net', 'sound'];
+
+/** Shadow recoveries (fail-stop and soak trials) per device class and injected fault kind. */
+export function recoveryGroups(results: TrialResult[]): PlotRow[] {
+  const groups = new Map<string, { cls: string; kind: string; ms: number[] }>();
+  for (const r of results) {
+    if (r.spec.configuration !== 'shadow' || (r.spec.fault.type !== 'fail-stop' && r.spec.fault.type !== 'soak')) continue;
+    const cls = campaignApps[r.spec.app]?.className ?? r.spec.app;
+    for (const rec of r.recoveries) {
+      const kind = rec.fault ?? (r.spec.fault.type === 'fail-stop' ? r.spec.fault.kind : `detected ${rec.cause}`);
+      const key = `${cls} ${kind}`;
+      const group = groups.get(key) ?? { cls, kind, ms: [] };
+      group.ms.push(rec.totalMs);
+      groups.set(key, group);
+    }
+  }
+  const rank = (g: { cls: string; kind: string }) => [classOrder.indexOf(g.cls) + 1 || 99, (faultKinds as readonly string[]).indexOf(g.kind) + 1 || 99];
+  return [...groups.values()].sort((a, b) => {
+    const [ca, ka] = rank(a);
+    const [cb, kb] = rank(b);
+    return ca! - cb! || ka! - kb! || a.kind.localeCompare(b.kind);
+  }).map((g) => ({ label: `${g.cls} ${g.kind}`, ms: g.ms }));
+}
+
+const seconds = (rs: TrialResult[]) => rs.reduce((n, r) => n + r.elapsedMs, 0) / 1000;
+const faultSum = (rs: TrialResult[]) => rs.reduce((n, r) => n + faultsOf(r), 0);
+
+function planSection(results: TrialResult[], plan: PlanSizes | undefined): string[] {
+  const parts: [string, TrialResult[]][] = [
+    ['fail-stop, one fault per trial', results.filter((r) => r.spec.fault.type === 'fail-stop')],
+    ['soak under the shadow', results.filter((r) => r.spec.fault.type === 'soak' && r.spec.configuration === 'shadow')],
+    ['soak under restart-only recovery', results.filter((r) => r.spec.fault.type === 'soak' && r.spec.configuration === 'restart')],
+    ['mutation, one mutant driver per trial', results.filter((r) => r.spec.fault.type === 'mutation')],
+    ['all', results],
+  ];
+  const rows = parts.map(([name, rs]) => `| ${name} | ${rs.length} | ${faultSum(rs)} | ${(seconds(rs) / 60).toFixed(1)} |`);
+  const sizes = plan ? [
+    '',
+    `Plan: ${plan.apps} applications; fail-stop: ${plan.failStopKinds} fault kinds × ${configurationsOrder.length} configurations × ` +
+    `${plan.failStopRepeats} repeat(s); soak: ${plan.soakShadow} trial(s) per application under the shadow and ${plan.soakRestart} under ` +
+    `restart-only recovery, workload × ${plan.soakScale}, a pause of ${plan.soakIntervalMs[0]}–${plan.soakIntervalMs[1]} ms after each ` +
+    `recovery; mutation: ${plan.mutationsPerApp} per application.`,
+  ] : [];
+  return [
+    '| part | trials | faults injected | trial time (min) |',
+    '|---|---:|---:|---:|',
+    ...rows,
+    ...sizes,
+  ];
+}
+
+function soakSection(results: TrialResult[], apps: string[]): string[] {
+  const soaks = results.filter((r) => r.spec.fault.type === 'soak');
+  if (soaks.length === 0) return ['No soak trials in this run.'];
+  const rows: string[] = [];
+  for (const app of apps) {
+    for (const c of configurationsOrder) {
+      const rs = soaks.filter((r) => r.spec.app === app && r.spec.configuration === c);
+      if (rs.length === 0) continue;
+      const recovered = rs.reduce((n, r) => n + (r.soak?.recovered ?? 0), 0);
+      const unrecovered = rs.reduce((n, r) => n + (r.soak?.unrecovered ?? 0), 0);
+      rows.push(`| ${app} | ${c} | ${rs.length} | ${count(rs, 'ok')} / ${count(rs, 'malfunction')} / ${count(rs, 'crash-hang')} | ` +
+        `${faultSum(rs)} | ${recovered} | ${unrecovered} | ${(faultSum(rs) / Math.max(1e-9, seconds(rs))).toFixed(2)} |`);
+    }
+  }
+  return [
+    'After the application\'s first fault, fail-stop faults of random kinds (seeded) again and again into the',
+    'same running driver, a random pause after each recovery, until the application\'s workload ends (MINIX 3\'s',
+    'reincarnation-server experiments). "No recovery" counts faults no recovery followed within 3 s (a fault',
+    'that acts on the next call when none came, or one injected as the workload ended).',
+    '',
+    '| application | configuration | trials | ok / malf. / crash | faults injected | recoveries | no recovery | faults per trial-second |',
+    '|---|---|---:|---|---:|---:|---:|---:|',
+    ...rows,
+  ];
+}
+
+export function renderEvaluation(results: TrialResult[], goals: Goal[], command: string, when: string, extras: RenderExtras = {}): string {
   const apps = Object.values(campaignApps).filter((a) => results.some((r) => r.spec.app === a.name));
   const failStop = results.filter((r) => r.spec.fault.type === 'fail-stop');
   const cell = (rs: TrialResult[]) => (rs.length === 0 ? '–'
@@ -79,17 +175,9 @@ export function renderEvaluation(results: TrialResult[], goals: Goal[], command:
       `| ${pct(count(m, 'malfunction'), m.length)} | ${pct(count(m, 'crash-hang'), m.length)} |`;
   });
 
-  const recoveryRows: string[] = [];
-  for (const a of apps) {
-    const byKind = new Map<string, number[]>();
-    for (const r of failStop.filter((x) => x.spec.app === a.name && x.spec.configuration === 'shadow')) {
-      const kind = r.spec.fault.type === 'fail-stop' ? r.spec.fault.kind : '';
-      for (const rec of r.recoveries) byKind.set(kind, [...(byKind.get(kind) ?? []), rec.totalMs]);
-    }
-    for (const [kind, ms] of byKind) {
-      recoveryRows.push(`| ${a.className} | ${a.name} | ${kind} | ${ms.length} | ${quantile(ms, 0.5).toFixed(1)} | ${quantile(ms, 0.99).toFixed(1)} |`);
-    }
-  }
+  const groups = recoveryGroups(results);
+  const recoveryRows = groups.map((g) => `| ${g.label.replace(' ', ' | ')} | ${g.ms.length} | ${quantile(g.ms, 0.5).toFixed(1)} | ` +
+    `${quantile(g.ms, 0.9).toFixed(1)} | ${quantile(g.ms, 0.99).toFixed(1)} | ${Math.max(...g.ms).toFixed(1)} |`);
 
   const unrecovered = results.filter((r) => r.spec.configuration === 'shadow' && (r.outcome === 'malfunction' || r.outcome === 'crash-hang'));
   return [
@@ -97,17 +185,28 @@ export function renderEvaluation(results: TrialResult[], goals: Goal[], command:
     '',
     `Produced by \`${command}\` on ${when}. Every trial runs in a process of its own: the application`,
     'attaches its devices in one of three configurations — `native` (the driver in the host process, no',
-    'recovery), `restart` (isolated, restart-only recovery), `shadow` (isolated, shadow recovery) — and one',
-    'fault hits its driver mid-workload; the application\'s own checks decide the outcome: **ok** (finished,',
+    'recovery), `restart` (isolated, restart-only recovery), `shadow` (isolated, shadow recovery) — and faults',
+    'hit its driver mid-workload; the application\'s own checks decide the outcome: **ok** (finished,',
     'output verified, no errors), **malfunction** (errors or wrong output), **crash/hang** (the host process',
     'died or no result within the deadline), **not manifested** (a mutation under which the driver never',
-    'failed and the application saw nothing wrong).',
+    'failed and the application saw nothing wrong). Results, plan and machine: `evaluation.json` beside this file.',
+    '',
+    '## The plan and the faults injected',
+    '',
+    'Faults are counted as injected: one per fail-stop trial that reached its fault, one per mutant driver',
+    'loaded, every fault a soak injected.',
+    '',
+    ...planSection(results, extras.plan),
     '',
     '## Fail-stop faults (the paper\'s table)',
     '',
     '| application | stands for | native | restart | shadow |',
     '|---|---|---|---|---|',
     ...table,
+    '',
+    '## Soak: faults again and again into a running driver',
+    '',
+    ...soakSection(results, apps.map((a) => a.name)),
     '',
     '## Mutation faults (shadow configuration)',
     '',
@@ -120,8 +219,12 @@ export function renderEvaluation(results: TrialResult[], goals: Goal[], command:
     '',
     '## Recovery time under the shadow, by class and fault kind (ms, RecoveryEvent.totalMs)',
     '',
-    '| class | application | fault | recoveries | p50 | p99 |',
-    '|---|---|---|---:|---:|---:|',
+    'Every recovery of the fail-stop and soak trials under the shadow, by the kind of fault injected before it.',
+    ...((extras.jobs ?? 1) > 1 ? [`The trials ran ${extras.jobs} at a time: these times include their competition for the machine's cores.`] : []),
+    '',
+    ...(extras.plot ? [`![Recovery time under the shadow by class and fault kind](${extras.plot})`, ''] : []),
+    '| class | fault | recoveries | p50 | p90 | p99 | max |',
+    '|---|---|---:|---:|---:|---:|---:|',
     ...recoveryRows,
     '',
     '## Cases the shadow did not recover',

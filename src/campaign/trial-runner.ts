@@ -10,11 +10,15 @@ import { defaultResources, resolveDriver } from '../manager/driver-catalog.js';
 import type { DriverSpec } from '../manager/shadow-manager.js';
 import type { FailureEvent, RecoveryEvent } from '../observe/channels.js';
 import { campaignApps } from './apps/index.js';
+import { Soak } from './soak.js';
 import type { AppContext } from './apps/context.js';
 import type { TrialResult, TrialSpec } from './types.js';
 
-/** What the runner sends: the mutation as soon as it is known, then what the application saw. */
-export type RunnerMessage = Partial<Pick<TrialResult, 'app' | 'recoveries' | 'failures' | 'mutation'>> & { mutantDir?: string };
+/**
+ * What the runner sends: the mutation and the faults injected as soon as they are known (a
+ * trial that crashes keeps them), then what the application saw.
+ */
+export type RunnerMessage = Partial<Pick<TrialResult, 'app' | 'recoveries' | 'failures' | 'mutation' | 'faults' | 'soak'>> & { mutantDir?: string };
 
 const describe = (m: MutantDriver) => `${m.mutation.file}:${m.mutation.line}: ${m.mutation.operator}, ${m.mutation.description}`;
 
@@ -27,14 +31,23 @@ async function main(): Promise<void> {
   const rt = createRuntime();
   const recoveries: RunnerMessage['recoveries'] = [];
   let failures = 0;
-  rt.manager.on('recovery', (e: RecoveryEvent) => recoveries.push({ cause: e.cause, totalMs: e.totalMs }));
+  let soak: Soak | undefined;
+  rt.manager.on('recovery', (e: RecoveryEvent) => {
+    const fault = spec.fault.type === 'fail-stop' ? spec.fault.kind : soak?.lastKind;
+    recoveries.push({ cause: e.cause, totalMs: e.totalMs, ...(fault ? { fault } : {}) });
+  });
   rt.manager.on('failure', (e: FailureEvent) => { if (!e.duringRecovery) failures++; });
   let target: string | undefined;
   let mutant: MutantDriver | undefined;
   let injected = false;
+  let faults = 0;
+  const faultTimes: number[] = [];
+  const counted = (n: number) => { faults = n; faultTimes.push(Date.now()); process.send!({ faults }); }; // faults injected now
   const context: AppContext = {
     rt,
     random: mulberry32(spec.seed),
+    faultTimes,
+    ...(spec.fault.type === 'soak' ? { scale: spec.fault.scale } : {}),
     spec(name, base, isTarget = false) {
       const { className, ...rest } = base;
       const config = rest.config ?? {};
@@ -50,14 +63,29 @@ async function main(): Promise<void> {
           process.send!({ mutation: describe(mutant), mutantDir: mutant.dir }); // known even if the trial never ends
           out.resources = defaultResources(className, base.driver, config);
           out.driver = mutant.url;
+          faults = 1; // the mutant driver is the fault; it has no moment of injection
+          process.send!({ faults });
         }
+        // A soak's faults are transient by construction, one after each recovery: the restart
+        // budget (made to give up drivers that fail on every request) is not what it measures.
+        if (spec.fault.type === 'soak') out.restart = { intensity: 1000, periodMs: 1000, stableAfterMs: 0 };
       }
       return out;
     },
     async inject() {
-      if (injected || spec.fault.type !== 'fail-stop' || !target) return;
-      injected = true;
-      rt.inject(target, { kind: spec.fault.kind });
+      if (injected || !target) return;
+      if (spec.fault.type === 'fail-stop') {
+        injected = true;
+        rt.inject(target, { kind: spec.fault.kind });
+        counted(1);
+      } else if (spec.fault.type === 'soak') {
+        injected = true;
+        const device = target;
+        soak = new Soak({ device, inject: (fault) => rt.inject(device, fault), events: rt.manager }, {
+          random: mulberry32(spec.seed ^ 0x50a4), intervalMs: spec.fault.intervalMs, onInject: counted,
+        });
+        soak.start();
+      } else return;
       for (let i = 0; i < 2; i++) await new Promise((r) => setImmediate(r));
     },
   };
@@ -69,9 +97,13 @@ async function main(): Promise<void> {
       // The application stopped on an error it could not get past (a device that never attached).
       report = { finished: false, errors: 1, verified: false, detail: `the application stopped: ${(err as Error).message}` };
     }
-    const message: RunnerMessage = { app: report, recoveries, failures, ...(mutant ? { mutation: describe(mutant) } : {}) };
+    const soakCount = await soak?.stop();
+    const message: RunnerMessage = {
+      app: report, recoveries, failures, faults, ...(mutant ? { mutation: describe(mutant) } : {}), ...(soakCount ? { soak: soakCount } : {}),
+    };
     process.send!(message);
   } finally {
+    await soak?.stop();
     mutant?.remove();
     await rt.close();
   }

@@ -60,7 +60,8 @@ export function runTrial(spec: TrialSpec, deadlineMs: number): Promise<TrialResu
             (lastLine ? `: ${lastLine.slice(0, 200)}` : '');
       resolve({
         spec, outcome, cause, app: message?.app, recoveries: message?.recoveries ?? [], failures: message?.failures ?? 0,
-        ...(message?.mutation ? { mutation: message.mutation } : {}), elapsedMs: performance.now() - started,
+        ...(message?.mutation ? { mutation: message.mutation } : {}), faults: message?.faults ?? 0,
+        ...(message?.soak ? { soak: message.soak } : {}), elapsedMs: performance.now() - started,
       });
     });
   });

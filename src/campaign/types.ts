@@ -4,6 +4,11 @@ export type Configuration = 'native' | 'restart' | 'shadow';
 export type FaultPlan =
   | { type: 'fail-stop'; kind: import('../faults/fault-kinds.js').FaultKind }
   | { type: 'mutation'; seed: number }
+  /**
+   * From the application's `inject()` on, fail-stop faults of random kinds again and again, a
+   * random pause of `intervalMs` after each recovery, while a workload `scale` times longer runs.
+   */
+  | { type: 'soak'; scale: number; intervalMs: [number, number] }
   | { type: 'none' };
 
 export interface TrialSpec {
@@ -34,9 +39,23 @@ export interface TrialResult {
   /** Why, in a line: the application's detail, or how the trial process ended. */
   cause: string;
   app: AppReport | undefined;
-  recoveries: { cause: string; totalMs: number }[];
+  /** Every recovery, with the fault kind injected before it (fail-stop and soak trials). */
+  recoveries: { cause: string; totalMs: number; fault?: import('../faults/fault-kinds.js').FaultKind }[];
   failures: number;
   /** The mutation applied, for mutation trials. */
   mutation?: string;
+  /**
+   * Faults actually injected: 1 for a fail-stop trial whose fault was injected (0 if the
+   * application never got there), 1 for a mutation trial whose mutant was loaded, the count for
+   * a soak. Results written before this field existed are read as 1 (see `faultsOf`).
+   */
+  faults: number;
+  /** For soak trials: what the soak injected and saw. */
+  soak?: import('./soak.js').SoakCount;
   elapsedMs: number;
+}
+
+/** Faults a result counts, for results written before `faults` was recorded too. */
+export function faultsOf(r: Pick<TrialResult, 'faults' | 'spec'>): number {
+  return typeof r.faults === 'number' ? r.faults : r.spec.fault.type === 'none' ? 0 : 1;
 }

@@ -32,12 +32,13 @@ program.command('bench')
   });
 
 program.command('campaign')
-  .description('fault campaign: every application under native, restart-only and shadow recovery, fail-stop and mutation faults')
+  .description('fault campaign: every application under native, restart-only and shadow recovery, fail-stop, soak and mutation faults')
   .option('--quick', 'the short campaign CI runs')
   .option('--results <file>', 'JSON lines of trial results; resumes from it', 'campaign-results.jsonl')
-  .option('--out <file>', 'write the Markdown report here (and its JSON beside it)')
+  .option('--out <file>', 'write the Markdown report here (and its JSON and recovery plot beside it)')
   .option('--apps <names>', 'comma-separated applications (default: all)')
   .option('--mutations <n>', 'mutation trials per application')
+  .option('--jobs <n>', 'trials run at once, each in a process of its own', '1')
   .action(async (options) => {
     const { runCampaignCli } = await import('./campaign.js');
     process.exitCode = await runCampaignCli(options);

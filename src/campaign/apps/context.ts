@@ -22,6 +22,11 @@ export interface AppContext {
    * times longer, so that a soak trial can inject fault after fault while it runs.
    */
   scale?: number;
+  /**
+   * When (Date.now()) each of the trial's faults was injected so far, kept up to date while a
+   * soak runs; an application that judges losses by the fault's window judges them by each one.
+   */
+  faultTimes?: readonly number[];
 }
 
 export interface CampaignApp {

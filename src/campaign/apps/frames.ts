@@ -15,7 +15,7 @@ const B = '02:ca:00:00:00:0b';
 
 export const framesApp: CampaignApp = {
   name: 'frames', className: 'net', paperRow: 'network: frames through a switch (the paper\'s network rows)',
-  async run({ rt, spec, inject, scale = 1 }) {
+  async run({ rt, spec, inject, scale = 1, faultTimes }) {
     const nics = [await VirtualNic.create(), await VirtualNic.create()];
     let sw: LearningSwitch | undefined;
     try {
@@ -31,16 +31,20 @@ export const framesApp: CampaignApp = {
       await until(() => hostB.report(A).received >= 200, 5000);
       const injectedAt = Date.now();
       await inject();
-      let recoveredAt = Infinity;
-      rt.manager.once('recovery', () => { recoveredAt = Date.now(); });
+      const recoveredAt: number[] = [];
+      const onRecovery = () => recoveredAt.push(Date.now());
+      rt.manager.on('recovery', onRecovery);
       await until(() => hostB.report(A).received >= 200 + 400 * scale || Date.now() - injectedAt > 3000 * scale, 10_000 * scale);
       clearInterval(timer);
       const last = hostA.send(B, 200);
       sentAt[last] = Date.now();
       await until(() => hostB.has(A, last), 3000);
+      rt.manager.off('recovery', onRecovery);
       const r = hostB.report(A);
-      const end = recoveredAt === Infinity ? Infinity : recoveredAt + 250;
-      const outside = r.lost.filter((seq) => (sentAt[seq] ?? 0) < injectedAt - 250 || (sentAt[seq] ?? 0) > end);
+      // Each fault's window: from its injection to the end of the first recovery after it.
+      const windows = (faultTimes?.length ? faultTimes : [injectedAt]).map((at) =>
+        [at - 250, (recoveredAt.find((t) => t >= at) ?? Infinity) + 250] as const);
+      const outside = r.lost.filter((seq) => !windows.some(([from, to]) => (sentAt[seq] ?? 0) >= from && (sentAt[seq] ?? 0) <= to));
       const verified = r.duplicates === 0 && r.reordered === 0 && hostB.has(A, last) && outside.length === 0;
       const errors = ports.reduce((n, p) => n + p.counters.droppedGone, 0);
       return {

@@ -1,0 +1,102 @@
+/**
+ * The campaign's plan and report as data: the quick plan covers every registered application
+ * with a bounded number of trials each, the full plan every fault kind and the sized soak; the
+ * same options give the same plan (seeds included); the goals count injected faults, not trials.
+ */
+import { strict as assert } from 'node:assert';
+import { test } from 'node:test';
+import { faultKinds } from '../../src/faults/fault-kinds.js';
+import { campaignApps } from '../../src/campaign/apps/index.js';
+import { campaignPlan, configurationsOrder, FULL_SOAK, trialDeadline } from '../../src/campaign/plan.js';
+import { evaluateGoals, recoveryGroups, renderEvaluation } from '../../src/campaign/report.js';
+import { faultsOf, type TrialResult, type TrialSpec } from '../../src/campaign/types.js';
+
+const apps = Object.keys(campaignApps);
+
+test('the quick plan: every registered application, 2 kinds × 3 configurations + 1 soak + 2 mutations each', () => {
+  const plan = campaignPlan({ quick: true });
+  assert.equal(new Set(plan.trials.map((t) => t.id)).size, plan.trials.length, 'trial ids are unique');
+  for (const app of apps) {
+    const mine = plan.trials.filter((t) => t.app === app);
+    assert.equal(mine.length, 9, `${app}: ${mine.length} trials`);
+    const failStop = mine.filter((t) => t.fault.type === 'fail-stop');
+    assert.equal(failStop.length, 6);
+    assert.deepEqual(new Set(failStop.map((t) => t.configuration)), new Set(configurationsOrder));
+    assert.ok(failStop.some((t) => t.fault.type === 'fail-stop' && t.fault.kind === 'exit'));
+    const soaks = mine.filter((t) => t.fault.type === 'soak');
+    assert.equal(soaks.length, 1);
+    assert.equal(soaks[0]!.configuration, 'shadow');
+    assert.equal(mine.filter((t) => t.fault.type === 'mutation').length, 2);
+  }
+  assert.equal(plan.sizes.apps, apps.length);
+  assert.equal(plan.trials.length, apps.length * (plan.sizes.failStopKinds * 3 * plan.sizes.failStopRepeats
+    + plan.sizes.soakShadow + plan.sizes.soakRestart + plan.sizes.mutationsPerApp));
+});
+
+test('the full plan: every fault kind in every configuration, the sized soak, 150 mutations per application', () => {
+  const plan = campaignPlan({ quick: false });
+  for (const app of apps) {
+    const mine = plan.trials.filter((t) => t.app === app);
+    for (const c of configurationsOrder) {
+      for (const kind of faultKinds) {
+        assert.equal(mine.filter((t) => t.configuration === c && t.fault.type === 'fail-stop' && t.fault.kind === kind).length, 3, `${app} ${c} ${kind}`);
+      }
+    }
+    assert.equal(mine.filter((t) => t.fault.type === 'soak' && t.configuration === 'shadow').length, Math.ceil(FULL_SOAK.trials / apps.length));
+    assert.equal(mine.filter((t) => t.fault.type === 'soak' && t.configuration === 'restart').length, FULL_SOAK.restartPerApp);
+    assert.equal(mine.filter((t) => t.fault.type === 'mutation').length, 150);
+  }
+  const soak = plan.trials.find((t) => t.fault.type === 'soak')!;
+  assert.ok(trialDeadline(plan, soak) > plan.deadlineMs, 'a soak is given longer than a one-fault trial');
+  assert.equal(plan.sizes.soakScale, FULL_SOAK.scale);
+});
+
+test('the same options give the same plan, seeds included; soak trials differ in seed', () => {
+  for (const quick of [true, false]) assert.deepEqual(campaignPlan({ quick }), campaignPlan({ quick }));
+  const soaks = campaignPlan({ quick: false }).trials.filter((t) => t.fault.type === 'soak' && t.app === apps[0] && t.configuration === 'shadow');
+  assert.equal(new Set(soaks.map((t) => t.seed)).size, soaks.length);
+  const only = campaignPlan({ quick: true, apps: [apps[0]!] });
+  assert.deepEqual(only.trials, campaignPlan({ quick: true }).trials.filter((t) => t.app === apps[0]));
+});
+
+function result(spec: TrialSpec, outcome: TrialResult['outcome'], faults: number, recoveries: number[] = []): TrialResult {
+  return { spec, outcome, cause: outcome === 'ok' ? '' : 'why', app: undefined, recoveries: recoveries.map((totalMs) => ({ cause: 'exit', totalMs, fault: 'exit' })), failures: faults, faults, elapsedMs: 1000 };
+}
+const soakSpec = (i: number): TrialSpec => ({ id: `${apps[0]}/shadow/soak/${i}`, app: apps[0]!, configuration: 'shadow', fault: { type: 'soak', scale: 40, intervalMs: [100, 300] }, seed: 2000 + i });
+const failStopSpec = (i: number): TrialSpec => ({ id: `${apps[0]}/shadow/fail-stop/exit/${i}`, app: apps[0]!, configuration: 'shadow', fault: { type: 'fail-stop', kind: 'exit' }, seed: 1000 + i });
+const faultGoal = (rs: TrialResult[]) => evaluateGoals(rs, false).find((g) => g.goal.includes('10,000'))!;
+
+test('the 10,000-faults goal counts injected faults, not trials', () => {
+  // Two soak trials that injected 5,001 faults each: met, although there are only two trials.
+  const soaks = [result(soakSpec(0), 'ok', 5001), result(soakSpec(1), 'ok', 5001)];
+  assert.equal(faultGoal(soaks).met, true, faultGoal(soaks).measured);
+  assert.match(faultGoal(soaks).measured, /^10002 faults injected in 2 trials/);
+  // 10,000 trials whose fault was never injected: not met.
+  const idle = Array.from({ length: 10_000 }, (_, i) => result(failStopSpec(i), 'ok', 0));
+  assert.equal(faultGoal(idle).met, false);
+  // Enough faults, but one shadow trial crashed the host: not met.
+  assert.equal(faultGoal([...soaks, result(soakSpec(2), 'crash-hang', 3)]).met, false);
+  // The quick plan does not cover it.
+  assert.equal(evaluateGoals(soaks, true).find((g) => g.goal.includes('10,000'))!.covered, false);
+});
+
+test('results written before faults were recorded count one fault per fault-carrying trial', () => {
+  const legacy = { spec: failStopSpec(0) } as Pick<TrialResult, 'faults' | 'spec'>;
+  assert.equal(faultsOf(legacy), 1);
+  assert.equal(faultsOf({ spec: { ...failStopSpec(0), fault: { type: 'none' } } } as Pick<TrialResult, 'faults' | 'spec'>), 0);
+  assert.equal(faultsOf(result(soakSpec(0), 'ok', 17)), 17);
+});
+
+test('the report shows the faults injected per part, the soak section, the plot and the recovery groups', () => {
+  const rs = [result(soakSpec(0), 'ok', 40, [20, 30, 40]), result(failStopSpec(0), 'ok', 1, [25])];
+  const groups = recoveryGroups(rs);
+  assert.deepEqual(groups, [{ label: `${campaignApps[apps[0]!]!.className} exit`, ms: [20, 30, 40, 25] }]);
+  const plan = campaignPlan({ quick: false });
+  const report = renderEvaluation(rs, evaluateGoals(rs, false), 'shadowd campaign', 'now', { plan: plan.sizes, plot: 'evaluation-recovery.png' });
+  assert.match(report, /\| soak under the shadow \| 1 \| 40 \|/);
+  assert.match(report, /\| all \| 2 \| 41 \|/);
+  assert.ok(report.includes('![Recovery time under the shadow by class and fault kind](evaluation-recovery.png)'));
+  assert.ok(report.includes(`soak: ${plan.sizes.soakShadow} trial(s) per application under the shadow`));
+  assert.ok(plan.sizes.soakShadow * apps.length >= FULL_SOAK.trials);
+  assert.match(report, /## Soak: faults again and again/);
+});
