@@ -2,7 +2,8 @@
  * The benchmark: block throughput of the paper's three configurations side by side, whole-disk
  * copies by nbdcopy through the kernel's NBD export, SQLite transactions per second, frames per
  * second through the kernel's switch, TCP throughput by iperf3 between network namespaces joined
- * by `tap` drivers and by a Linux bridge, and recovery times with and without a warm standby.
+ * by `tap` drivers and by a Linux bridge, recovery times with and without a warm standby, and the
+ * CPU and audio gaps of a real-time sound stream.
  * `plan` sizes a full or a quick run, of every section or of those named.
  */
 import { machineInfo, type MachineInfo } from './machine.js';
@@ -10,10 +11,13 @@ import { measureNbdCopy, type NbdCopyOptions, type NbdCopyResult } from './nbd-c
 import { measureRecovery, type RecoveryOptions, type RecoverySeries } from './recovery-times.js';
 import { measureIperf, type IperfOptions, type IperfResult } from './net-iperf.js';
 import { measureNetThroughput, type NetThroughputOptions, type NetThroughputResult } from './net-throughput.js';
+import { measureSoundCpu, type SoundCpuOptions } from './sound-cpu.js';
+import { measureSoundGaps, type SoundGapOptions } from './sound-gaps.js';
+import type { SoundResult } from './sound-report.js';
 import { measureSqlite, type SqliteOptions, type SqliteResult } from './sqlite-transactions.js';
 import { measureThroughput, type ThroughputOptions, type ThroughputResult } from './throughput.js';
 
-export const benchSections = ['throughput', 'nbd', 'sqlite', 'network', 'iperf', 'recovery'] as const;
+export const benchSections = ['throughput', 'nbd', 'sqlite', 'network', 'iperf', 'recovery', 'sound'] as const;
 export type BenchSection = (typeof benchSections)[number];
 
 export interface BenchPlan {
@@ -26,6 +30,7 @@ export interface BenchPlan {
   network: Omit<NetThroughputOptions, 'progress'>;
   iperf: Omit<IperfOptions, 'progress'>;
   recovery: Omit<RecoveryOptions, 'progress'>;
+  sound: { cpu: Omit<SoundCpuOptions, 'progress'>; gaps: Omit<SoundGapOptions, 'progress'> };
 }
 
 export interface BenchResult {
@@ -37,6 +42,7 @@ export interface BenchResult {
   network: NetThroughputResult | undefined;
   iperf: IperfResult | undefined;
   recovery: RecoverySeries[] | undefined;
+  sound: SoundResult | undefined;
   seconds: number;
 }
 
@@ -47,6 +53,9 @@ const nbdCopyConfigurations: NbdCopyOptions['configurations'] = ['a', 'b-worker'
 
 /** The configurations the bank runs on: in-process, and isolated with and without a shadow. */
 const sqliteConfigurations: SqliteOptions['configurations'] = ['a', 'b-worker', 'c-worker', 'b-process', 'c-process'];
+
+/** Faults the gap measurement injects: each is detected as it happens (a hang would wait for its deadline). */
+const soundFaults: SoundGapOptions['kinds'] = ['exit', 'kill', 'throw', 'rejection', 'bad-kernel-call'];
 
 export function plan(quick: boolean, sections: BenchSection[] = [...benchSections]): BenchPlan {
   return quick
@@ -59,6 +68,7 @@ export function plan(quick: boolean, sections: BenchSection[] = [...benchSection
       network: { rounds: 2, durationMs: 50, warmupMs: 20, frameSizes: [64, 1514], window: 128, seed: 1 },
       iperf: { rounds: 1, seconds: 1, warmupSeconds: 0, faultSeconds: 2, faultEveryMs: 1000, seed: 1 },
       recovery: { faults: 2, kinds: ['exit', 'throw'], sizeBytes: 4 * MiB, settleRequests: 2 },
+      sound: { cpu: { rounds: 2, durationMs: 1000, warmupMs: 200, periodFrames: [480], seed: 1 }, gaps: { faults: 2, kinds: soundFaults, periodFrames: 480 } },
     }
     : {
       quick,
@@ -69,6 +79,7 @@ export function plan(quick: boolean, sections: BenchSection[] = [...benchSection
       network: { rounds: 9, durationMs: 500, warmupMs: 300, frameSizes: [64, 1514], window: 256, seed: 1 },
       iperf: { rounds: 5, seconds: 5, warmupSeconds: 1, faultSeconds: 10, faultEveryMs: 1000, seed: 1 },
       recovery: { faults: 80, kinds: ['exit', 'throw'], sizeBytes: 16 * MiB, settleRequests: 10 },
+      sound: { cpu: { rounds: 5, durationMs: 5000, warmupMs: 500, periodFrames: [480, 48], seed: 1 }, gaps: { faults: 40, kinds: soundFaults, periodFrames: 480 } },
     };
 }
 
@@ -83,5 +94,10 @@ export async function runBenchmarks(chosen: BenchPlan, progress?: (message: stri
   const network = on('network') ? await measureNetThroughput({ ...chosen.network, ...report }) : undefined;
   const iperf = on('iperf') ? await measureIperf({ ...chosen.iperf, ...report }) : undefined;
   const recovery = on('recovery') ? await measureRecovery({ ...chosen.recovery, ...report }) : undefined;
-  return { plan: chosen, machine, throughput, nbdCopy, sqlite, network, iperf, recovery, seconds: (performance.now() - start) / 1000 };
+  const sound = on('sound') ? {
+    cpu: await measureSoundCpu({ ...chosen.sound.cpu, ...report }),
+    gapOptions: chosen.sound.gaps,
+    gaps: await measureSoundGaps({ ...chosen.sound.gaps, ...report }),
+  } : undefined;
+  return { plan: chosen, machine, throughput, nbdCopy, sqlite, network, iperf, recovery, sound, seconds: (performance.now() - start) / 1000 };
 }

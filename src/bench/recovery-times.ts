@@ -100,7 +100,8 @@ async function serving(runtime: Runtime, name: string, load: BackgroundLoad, req
   await runtime.manager.driver(name)?.standby;
 }
 
-function nextRecovery(runtime: Runtime, name: string): Promise<RecoveryEvent> {
+/** The next recovery of the device; rejects if the manager gives up or after a deadline. */
+export function nextRecovery(runtime: Runtime, name: string): Promise<RecoveryEvent> {
   const manager = runtime.manager;
   return new Promise((resolve, reject) => {
     const done = () => {

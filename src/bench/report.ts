@@ -17,12 +17,13 @@ import type { TargetVerdict } from './targets.js';
 import { ratio, type Cell, type Ratio } from './throughput.js';
 import type { MediumKind } from './configurations.js';
 import { copyRatio, type NbdCopyTarget } from './nbd-copy.js';
+import { soundSection } from './sound-report.js';
 import { sqliteRatio, type SqliteSeries } from './sqlite-transactions.js';
 
 const MiB = 1024 * 1024;
 
 export function renderReport(result: BenchResult, verdicts: TargetVerdict[]): string {
-  const { throughput, nbdCopy, sqlite, network, iperf, recovery } = result;
+  const { throughput, nbdCopy, sqlite, network, iperf, recovery, sound } = result;
   const media = throughput ? [...new Set(throughput.cells.map((c) => c.medium))] : [];
   return [
     header(result),
@@ -32,6 +33,7 @@ export function renderReport(result: BenchResult, verdicts: TargetVerdict[]): st
     ...(network ? [networkSection(network)] : []),
     ...(iperf ? [iperfSection(iperf)] : []),
     ...(recovery ? [recoverySection(result.plan, recovery)] : []),
+    ...(sound ? [soundSection(sound)] : []),
     targetSection(verdicts),
   ].join('\n');
 }
@@ -246,7 +248,7 @@ export function documentIntro(): string {
     '- **Frames through the switch**: the network class\'s `virtual` NICs joined by the kernel\'s learning',
     '  switch; frames/s and Mbit/s for 64- and 1514-byte frames from one host to another with a fixed',
     '  window in flight, in every configuration, interleaved rounds. `--only network` (or any list of',
-    '  throughput, nbd, sqlite, network, iperf, recovery) runs some sections alone.',
+    '  throughput, nbd, sqlite, network, iperf, recovery, sound) runs some sections alone.',
     '- **TCP between network namespaces** (`--only iperf`): iperf3, client in one namespace and server in',
     '  another, joined by (k) a Linux bridge (veth pairs into it: the practical limit), or by TAPs whose',
     '  `tap` drivers are ports of the kernel\'s learning switch, (a) in-process and (c) with a shadow in a',
@@ -257,12 +259,26 @@ export function documentIntro(): string {
     '- **Recovery time**: faults injected one at a time into a shadowed `ram` disk under a small load,',
     '  for each domain, with a cold restart and with a warm standby; the distribution of',
     '  RecoveryEvent.totalMs and of each recovery phase, and the longest wait an application saw.',
+  ...soundIntro,
     '',
     'Each run appends a dated section below (`--out docs/benchmarks.md`). Numbers from different',
     'machines, days or load averages are not comparable; ratios within one section are.',
     '',
   ].join('\n');
 }
+
+const soundIntro = [
+  '- **Sound**: a 48 kHz stereo s16le stream played in real time on the virtual card. CPU: % of one',
+  '  core the playback costs in (a), and (b) and (c) in both domains, with the card fed directly (no',
+  '  runtime) as the floor; the kernel\'s process is counted whole (every thread, the card\'s clock',
+  '  included, as it runs there too) plus a process domain\'s child; each configuration alone in a',
+  '  fresh runtime, interleaved rounds, at 10 ms and 1 ms periods (about 300 and 1,200 crossings/s:',
+  '  writes plus period upcalls), set against the paper\'s "negligible at 300–1,000 calls/s". Gaps:',
+  '  faults of kinds detected as they happen (exit, kill, throw, rejection, bad kernel call) injected',
+  '  one at a time into a shadowed stream, worker and process, cold restart and warm standby; the',
+  '  silence the card recorded per recovery (p50/p99) beside RecoveryEvent.totalMs, and how many gaps',
+  '  exceed the recovery time plus one period.',
+];
 
 function formatValue(value: number, unit: 'MB/s' | 'IOPS'): string {
   if (!Number.isFinite(value)) return '–';

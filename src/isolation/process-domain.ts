@@ -78,6 +78,11 @@ export class ProcessDomain implements Domain {
     this.#exitListener = listener;
   }
 
+  /** The child's process id (the benchmark reads its CPU time from /proc). */
+  get pid(): number | undefined {
+    return this.#child.pid;
+  }
+
   /** SIGKILL from outside: the way the kernel stops a driver that may be spinning. */
   signal(signal: NodeJS.Signals): void {
     this.#child.kill(signal);

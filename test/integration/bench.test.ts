@@ -13,18 +13,19 @@ import { queueDepths, workloads } from '../../src/bench/block-workloads.js';
 import { configurations } from '../../src/bench/configurations.js';
 import { plan, runBenchmarks } from '../../src/bench/index.js';
 import { iperfMissing, iperfPathIds } from '../../src/bench/net-iperf.js';
+import { soundCpuIds } from '../../src/bench/sound-cpu.js';
 import { renderReport } from '../../src/bench/report.js';
 import { evaluateTargets } from '../../src/bench/targets.js';
 import { expectNoLeaks, snapshot } from '../helpers/leaks.js';
 
 const images = () => readdirSync(tmpdir()).filter((name) => name.startsWith('shadow-bench-'));
 
-test('the quick benchmark measures every configuration, workload, database bank, TCP path and recovery series', async () => {
+test('the quick benchmark measures every configuration, workload, database bank, TCP path, recovery series and sound stream', async () => {
   const before = snapshot();
   const imagesBefore = images();
   const quick = plan(true);
   const result = await runBenchmarks(quick);
-  assert.ok(result.throughput && result.nbdCopy && result.sqlite && result.network && result.iperf && result.recovery, 'a section is missing');
+  assert.ok(result.throughput && result.nbdCopy && result.sqlite && result.network && result.iperf && result.recovery && result.sound, 'a section is missing');
 
   const ram = result.throughput!.cells.filter((c) => c.medium === 'ram');
   assert.equal(ram.length, workloads.length * queueDepths.length);
@@ -89,10 +90,31 @@ test('the quick benchmark measures every configuration, workload, database bank,
     assert.ok(faulted.run.mbps > 0, 'nothing went through under faults');
   }
 
+  assert.deepEqual(result.sound!.cpu.cells.map((c) => c.periodFrames), quick.sound.cpu.periodFrames);
+  for (const cell of result.sound!.cpu.cells) {
+    for (const id of soundCpuIds) {
+      const samples = cell.samples[id];
+      assert.equal(samples.length, quick.sound.cpu.rounds, `sound CPU ${cell.periodFrames} ${id}`);
+      for (const s of samples) {
+        assert.ok(s.hostPct > 0 && Number.isFinite(s.hostPct), `sound CPU ${id}: host ${s.hostPct}`);
+        assert.equal(s.childPct > 0, id.endsWith('process'), `sound CPU ${id}: a driver process's CPU is counted only for process domains (${s.childPct})`);
+        assert.ok(s.writesPerSecond > 0 && s.periodsPerSecond > 0, `sound CPU ${id}: the stream did not play`);
+      }
+    }
+  }
+  assert.deepEqual(result.sound!.gaps.map((s) => `${s.domain}/${s.warmStandby}`),
+    ['worker/false', 'worker/true', 'process/false', 'process/true']);
+  for (const series of result.sound!.gaps) {
+    const name = `sound gaps ${series.domain} ${series.warmStandby ? 'warm' : 'cold'}`;
+    assert.equal(series.appErrors, 0, `${name}: ${series.lastError}`);
+    assert.equal(series.gaps.length, quick.sound.gaps.faults, name);
+    for (const g of series.gaps) assert.ok(g.gapMs >= 0 && g.totalMs >= 0 && g.windowMs >= g.totalMs, `${name}: ${JSON.stringify(g)}`);
+  }
+
   const verdicts = evaluateTargets(result);
   assert.equal(verdicts.length, 4);
   const report = renderReport(result, verdicts);
-  for (const heading of ['Block throughput, `ram`', 'Block throughput, `file`', 'through the NBD export', 'SQLite transactions per second', 'learning switch', 'iperf3', 'Recovery time', 'Targets']) {
+  for (const heading of ['Block throughput, `ram`', 'Block throughput, `file`', 'through the NBD export', 'SQLite transactions per second', 'learning switch', 'iperf3', 'Recovery time', 'Sound: CPU', 'Sound: audio gap', 'Targets']) {
     assert.ok(report.includes(heading), `the report lacks "${heading}"`);
   }
   assert.doesNotMatch(report, /NaN|undefined/);
