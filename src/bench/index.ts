@@ -68,7 +68,7 @@ export function plan(quick: boolean, sections: BenchSection[] = [...benchSection
       network: { rounds: 2, durationMs: 50, warmupMs: 20, frameSizes: [64, 1514], window: 128, seed: 1 },
       iperf: { rounds: 1, seconds: 1, warmupSeconds: 0, faultSeconds: 2, faultEveryMs: 1000, seed: 1 },
       recovery: { faults: 2, kinds: ['exit', 'throw'], sizeBytes: 4 * MiB, settleRequests: 2 },
-      sound: { cpu: { rounds: 2, durationMs: 1000, warmupMs: 200, periodFrames: [480], seed: 1 }, gaps: { faults: 2, kinds: soundFaults, periodFrames: 480 } },
+      sound: { cpu: { rounds: 2, durationMs: 500, warmupMs: 100, periodFrames: [480], seed: 1 }, gaps: { faults: 2, kinds: soundFaults, periodFrames: 480 } },
     }
     : {
       quick,

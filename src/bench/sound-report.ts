@@ -30,15 +30,20 @@ function cpuRow(cell: SoundCpuCell, id: SoundCpuId): string {
   const child = id.endsWith('process') ? f1(med((x) => x.childPct)) : '–';
   return `| ${periodName(cell.periodFrames)} | ${soundCpuLabel(id)} | ${calls} | ${f1(med((x) => x.hostPct))} | ${child} ` +
     `| ${f1(med(totalPct))} | ${id === 'a' || id === 'card' ? '–' : points(cpuIncrease(cell, id, 'a'))} ` +
+    `| ${id.startsWith('c-') ? points(cpuIncrease(cell, id, id.replace('c-', 'b-') as SoundCpuId)) : '–'} ` +
     `| ${id === 'card' ? '–' : points(cpuIncrease(cell, id, 'card'))} |`;
 }
 
 function cpuSection(cpu: SoundCpuResult): string {
   const { options, cells } = cpu;
   const relation = cells.map((cell) => {
-    const over = (id: SoundCpuId) => `${signed(cpuIncrease(cell, id, 'a').median)} (${soundCpuLabel(id)})`;
+    const over = (d: 'worker' | 'process') => `${signed(cpuIncrease(cell, `c-${d}`, 'a').median)} in a ${d} ` +
+      `(of which the shadow, c − b, ${signed(cpuIncrease(cell, `c-${d}`, `b-${d}`).median)})`;
+    const perCall = (d: 'worker' | 'process') =>
+      `${((cpuIncrease(cell, `c-${d}`, 'a').median / 100 / callsPerSecond(cell, `c-${d}`)) * 1e6).toFixed(0)} µs`;
     return `at ${Math.round(callsPerSecond(cell, 'c-worker')).toLocaleString('en-US')} crossings/s (${periodName(cell.periodFrames)} ` +
-      `periods) isolation and shadow add ${over('c-worker')} and ${over('c-process')} points of one core over (a)`;
+      `periods) isolation and shadow together add ${over('worker')} and ${over('process')} points of one core over (a): ` +
+      `${perCall('worker')} and ${perCall('process')} of CPU per crossing`;
   });
   return [
     '### Sound: CPU of a 48 kHz stereo stream played in real time (`virtual` card)',
@@ -55,8 +60,9 @@ function cpuSection(cpu: SoundCpuResult): string {
       'over rounds; increases are medians of per-round differences, in points of one core, 25th–75th percentiles ' +
       'in brackets.',
     '',
-    '| period | configuration | crossings/s | kernel\'s process CPU % | driver process CPU % | total CPU % | over (a), points | over card alone, points |',
-    '|---|---|---:|---:|---:|---:|---:|---:|',
+    '| period | configuration | crossings/s | kernel\'s process CPU % | driver process CPU % | total CPU % | over (a), points ' +
+      '| shadow: c − b, points | over card alone, points |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|',
     ...cells.flatMap((cell) => soundCpuIds.map((id) => cpuRow(cell, id))),
     '',
     `The paper found the CPU cost of a shadow negligible for sound at 300–1,000 cross-domain calls/s; here ${relation.join('; ')}.`,
