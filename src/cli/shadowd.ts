@@ -24,7 +24,7 @@ program.command('demo')
 program.command('bench')
   .description('throughput in-process vs isolated vs isolated+shadow (block, NBD copies, SQLite, network), and recovery times')
   .option('--quick', 'a short run (smoke test of the benchmark itself)')
-  .option('--only <sections>', 'comma-separated: throughput, nbd, sqlite, network, recovery, sound')
+  .option('--only <sections>', 'comma-separated: throughput, nbd, sqlite, network, iperf, recovery, sound')
   .option('--out <file>', 'append the results to this Markdown file', '')
   .action(async (options) => {
     const { runBench } = await import('./bench.js');
