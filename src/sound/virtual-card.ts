@@ -139,7 +139,16 @@ export class VirtualSoundCard {
       this.counters.duplicateFrames += overlap;
       bytes = bytes.subarray(overlap * s.fb);
       frames -= overlap;
-    } else if (at > s.received) this.counters.skippedFrames += at - s.received;
+    } else if (at > s.received) {
+      // Frames that never arrived: the card plays silence in their place (a gap), so its
+      // position still reaches everything it counts as received.
+      const missing = at - s.received;
+      this.counters.skippedFrames += missing;
+      const silence = Buffer.alloc(missing * s.fb, s.params.format === 'u8' ? 0x80 : 0);
+      s.queue.push(silence);
+      s.queuedBytes += silence.length;
+      s.received = at;
+    }
     if (frames === 0) return;
     s.queue.push(bytes);
     s.queuedBytes += bytes.length;

@@ -38,11 +38,7 @@ function firstDifference(played: Uint8Array, expected: Uint8Array): number {
 }
 
 for (const domain of ['worker', 'process'] as const) {
-  // Known bug, worker domain only: after some recoveries the final drain waits for a period
-  // report that never comes, and is quarantined after three deadlines. Kept running, marked todo,
-  // until it is found.
-  const todo = domain === 'worker' ? 'drain can wait forever after a worker-domain recovery (under investigation)' : undefined;
-  test(`a 48 kHz stereo stream plays every frame once, in order, with faults of every kind in its driver (${domain})`, { todo }, async () => {
+  test(`a 48 kHz stereo stream plays every frame once, in order, with faults of every kind in its driver (${domain})`, async () => {
     const before = snapshot();
     const card = await VirtualSoundCard.create();
     const rt = createRuntime();

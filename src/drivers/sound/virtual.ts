@@ -77,8 +77,11 @@ export default defineSoundDriver((kernel) => {
       if (at + frames <= received) return; // the card has it already
       const skip = Math.max(0, received - at);
       await waitFor(() => p.bufferFrames - (received - played) >= frames - skip);
-      socket!.write(frameMessage(CardMessage.Data, dataPayload(at + skip, data.subarray(skip * fb))));
+      // Done only once the bytes are in the kernel's socket: data still queued in this thread
+      // would die with it, and the kernel, told the write completed, would never resubmit it.
+      const message = frameMessage(CardMessage.Data, dataPayload(at + skip, data.subarray(skip * fb)));
       received = Math.max(received, at) + frames - skip;
+      await new Promise<void>((resolve, reject) => socket!.write(message, (err) => (err ? reject(err) : resolve())));
     },
     read() { throw new DeviceError('SD_ERR_NOT_SUPPORTED', 'the virtual card has no capture source'); },
     async drain() { await waitFor(() => played >= received); },
