@@ -2,13 +2,14 @@
  * What a virtual sound card's hardware and its driver say to each other (over framed
  * messages, src/hw/framing.ts). The hardware greets a driver with its capabilities and the
  * state of the stream it is playing; the driver configures the stream and sends PCM tagged
- * with its frame index; the hardware reports each period it played.
+ * with its frame index; the hardware acknowledges each piece it took and reports each period
+ * it played.
  */
 import type { SoundCapabilities, StreamParams } from '../classes/sound/pcm.js';
 
-export const enum CardMessage { Hello = 1, Config = 2, Data = 3, Period = 4, Control = 5 }
+export const enum CardMessage { Hello = 1, Config = 2, Data = 3, Period = 4, Control = 5, Ack = 7 }
 
-export const CARD_MESSAGES = [1, 2, 3, 4, 5];
+export const CARD_MESSAGES = [1, 2, 3, 4, 5, 7];
 export const MAX_CARD_MESSAGE = 8 + (1 << 22);
 
 export interface CardHello {
@@ -18,6 +19,9 @@ export interface CardHello {
 }
 
 export interface CardPeriod { played: number; received: number }
+
+/** The frames the card has taken so far; `reset`: the answer to a reset control. */
+export interface CardAck { received: number; reset?: true }
 
 export type CardControl = { pause: boolean } | { reset: true } | { volume: number } | { close: true };
 

@@ -4,7 +4,9 @@
  * from its buffer, whatever happens to drivers. What it plays is recorded (the card's
  * "speaker"), with every run of silence it had to insert because the buffer ran dry between
  * two pieces of audio: those runs are the gaps a listener hears. A driver attaches over a unix
- * socket; a new one replaces the old, and learns the stream's state from the greeting.
+ * socket; a new one replaces the old, and learns the stream's state from the greeting. The card
+ * acknowledges every piece of PCM it takes: only then is it the card's (data still in a
+ * socket dies with the connection).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -12,12 +14,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { frameBytes, type SoundCapabilities, type StreamParams } from '../classes/sound/pcm.js';
 import { jsonMessage, MessageReader, parseJson } from '../hw/framing.js';
-import { CARD_MESSAGES, CardMessage, MAX_CARD_MESSAGE, parseData, type CardControl, type CardHello } from './card-protocol.js';
+import { CARD_MESSAGES, CardMessage, MAX_CARD_MESSAGE, parseData, type CardAck, type CardControl, type CardHello } from './card-protocol.js';
 
 /** A stretch of output played with one set of parameters. */
 export interface PlayedSegment {
   params: StreamParams;
-  /** The audio played, in order (silence inserted for gaps is not in here). */
+  /**
+   * The audio played, in order. Silence played because the buffer ran dry is not in here (it
+   * is in `gaps`); frames a driver skipped over (counted in `skippedFrames`) play as silence
+   * and are.
+   */
   chunks: Buffer[];
   frames: number;
   /** Silence inserted between pieces of audio: where (in frames of audio played before it) and how long. */
@@ -112,9 +118,12 @@ export class VirtualSoundCard {
       const c = parseJson<CardControl>(payload);
       const s = this.#stream;
       if ('volume' in c) { this.#volume = c.volume; if (this.output.length) this.output.at(-1)!.volume = c.volume; }
+      if ('reset' in c) {
+        if (s) Object.assign(s, { queue: [], queuedBytes: 0, received: 0, played: 0, silence: 0 });
+        this.#driver?.write(jsonMessage(CardMessage.Ack, { received: 0, reset: true } satisfies CardAck));
+      }
       if (!s) return;
       if ('pause' in c) { s.paused = c.pause; this.#restartClock(s); }
-      if ('reset' in c) { s.queue = []; s.queuedBytes = 0; s.received = s.played = 0; s.silence = 0; }
       if ('close' in c) this.#stream = undefined;
     }
   }
@@ -149,10 +158,12 @@ export class VirtualSoundCard {
       s.queuedBytes += silence.length;
       s.received = at;
     }
-    if (frames === 0) return;
-    s.queue.push(bytes);
-    s.queuedBytes += bytes.length;
-    s.received = Math.max(s.received, at) + frames;
+    if (frames > 0) {
+      s.queue.push(bytes);
+      s.queuedBytes += bytes.length;
+      s.received = Math.max(s.received, at) + frames;
+    }
+    this.#driver?.write(jsonMessage(CardMessage.Ack, { received: s.received } satisfies CardAck));
   }
 
   #restartClock(s: Stream): void {

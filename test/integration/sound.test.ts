@@ -69,6 +69,7 @@ for (const domain of ['worker', 'process'] as const) {
       const segment = card.output[0]!;
       assert.deepEqual(segment.params, PARAMS, 'the format and rate stayed as configured');
       assert.equal(segment.volume, 0.8, 'the volume stayed as set');
+      assert.equal(card.counters.skippedFrames, 0, 'no frame the kernel counted as written was lost on its way to the card');
       assert.equal(firstDifference(card.played(0), pcm), -1, 'the card played the source exactly');
       const longestWindow = Math.max(...windows.map((w) => w.end - w.start));
       for (const gap of segment.gaps) {

@@ -1,21 +1,28 @@
 /**
  * `virtual`: the driver of a virtual sound card (src/sound/virtual-card.ts), the zero-setup
  * default of the sound class. It attaches to the card over the socket in `config.socket`,
- * keeps the card's buffer fed (a write waits for room, learned from period interrupts) and
+ * keeps the card's buffer fed (a write waits for room, learned from period interrupts, and is
+ * done once the card acknowledges it: bytes still in the socket die with the connection) and
  * passes each period to the kernel as a `periodElapsed` upcall.
  */
 import { connect, type Socket } from 'node:net';
 import { DEFAULT_PARAMS, defineSoundDriver, DeviceError, frameBytes, type SoundCapabilities, type StreamParams } from '../../classes/sound/contract.js';
 import { frameMessage, jsonMessage, MessageReader, parseJson } from '../../hw/framing.js';
-import { CARD_MESSAGES, CardMessage, dataPayload, MAX_CARD_MESSAGE, type CardControl, type CardHello, type CardPeriod } from '../../sound/card-protocol.js';
+import {
+  CARD_MESSAGES, CardMessage, dataPayload, MAX_CARD_MESSAGE, type CardAck, type CardControl, type CardHello, type CardPeriod,
+} from '../../sound/card-protocol.js';
 
 export default defineSoundDriver((kernel) => {
   let socket: Socket | undefined;
   let closing = false;
   let caps: SoundCapabilities | undefined;
   let params: StreamParams | undefined;
+  /** Frames sent to the card, frames it acknowledged taking, frames it reported played. */
   let received = 0;
+  let acked = 0;
   let played = 0;
+  /** Resets sent and not yet answered: reports until then describe the stream before it. */
+  const resets: (() => void)[] = [];
   let greetedStream: CardHello['stream'];
   const waiters: { until: () => boolean; resolve: () => void }[] = [];
 
@@ -41,10 +48,15 @@ export default defineSoundDriver((kernel) => {
             caps = hello.capabilities;
             greetedStream = hello.stream;
             // The card's stream state as of now; its period reports move it on from here.
-            received = hello.stream?.received ?? 0;
+            received = acked = hello.stream?.received ?? 0;
             played = hello.stream?.played ?? 0;
             kernel.register({ ...caps }).then(resolve, reject);
-          } else if (type === CardMessage.Period) {
+          } else if (type === CardMessage.Ack) {
+            const a = parseJson<CardAck>(payload);
+            if (a.reset) resets.shift()?.();
+            else if (resets.length === 0) acked = Math.max(acked, a.received);
+            wake();
+          } else if (type === CardMessage.Period && resets.length === 0) {
             const p = parseJson<CardPeriod>(payload);
             played = p.played;
             wake();
@@ -62,7 +74,7 @@ export default defineSoundDriver((kernel) => {
     },
     close() { control({ close: true }); params = undefined; },
     configure(next: StreamParams) {
-      if (!greetedStream || JSON.stringify(greetedStream.params) !== JSON.stringify(next)) { received = 0; played = 0; }
+      if (!greetedStream || JSON.stringify(greetedStream.params) !== JSON.stringify(next)) { received = acked = played = 0; }
       greetedStream = undefined;
       params = next;
       socket!.write(jsonMessage(CardMessage.Config, next));
@@ -74,19 +86,26 @@ export default defineSoundDriver((kernel) => {
       const p = params!;
       const fb = frameBytes(p);
       const frames = data.length / fb;
-      if (at + frames <= received) return; // the card has it already
+      if (at + frames <= received) return waitFor(() => acked >= at + frames); // sent already (a resubmission)
       const skip = Math.max(0, received - at);
       await waitFor(() => p.bufferFrames - (received - played) >= frames - skip);
-      // Done only once the bytes are in the kernel's socket: data still queued in this thread
-      // would die with it, and the kernel, told the write completed, would never resubmit it.
-      const message = frameMessage(CardMessage.Data, dataPayload(at + skip, data.subarray(skip * fb)));
+      // Done only once the card has taken it: bytes still in a socket die with the connection,
+      // and the kernel, told the write completed, would never resubmit it.
+      socket!.write(frameMessage(CardMessage.Data, dataPayload(at + skip, data.subarray(skip * fb))));
       received = Math.max(received, at) + frames - skip;
-      await new Promise<void>((resolve, reject) => socket!.write(message, (err) => (err ? reject(err) : resolve())));
+      const end = received;
+      await waitFor(() => acked >= end);
     },
     read() { throw new DeviceError('SD_ERR_NOT_SUPPORTED', 'the virtual card has no capture source'); },
     async drain() { await waitFor(() => played >= received); },
     pause({ on }) { control({ pause: on }); },
-    reset() { control({ reset: true }); received = 0; played = 0; wake(); },
+    async reset() {
+      const answered = new Promise<void>((resolve) => resets.push(resolve));
+      control({ reset: true });
+      received = acked = played = 0;
+      wake();
+      await answered;
+    },
     volume({ level }) { control({ volume: level }); },
     position: () => ({ written: received, played }),
     shutdown() { closing = true; socket?.destroy(); },
