@@ -29,22 +29,16 @@ export async function runCampaign(plan: CampaignPlan, options: CampaignOptions):
   const jobs = Math.max(1, Math.floor(options.jobs ?? 1));
   options.progress?.(`${plan.trials.length} trials, ${done.size} already done, ${todo.length} to run, ${jobs} at a time`);
   let faults = [...done.values()].reduce((n, r) => n + faultsOf(r), 0);
-  // The ETA: each trial left at the mean time of the finished trials of its type (a soak lasts
-  // many one-fault trials), shared among the jobs.
-  const spent = new Map<string, { ms: number; n: number }>();
-  for (const r of done.values()) account(spent, r);
+  const started = Date.now();
   let next = 0;
   let finished = 0;
   const run = async (spec: TrialSpec) => {
     const result = await runTrial(spec, trialDeadline(plan, spec));
     appendFileSync(options.resultsFile, `${JSON.stringify(result)}\n`);
     done.set(spec.id, result);
-    account(spent, result);
     faults += result.faults;
     finished++;
-    const all = [...spent.values()].reduce((a, t) => ({ ms: a.ms + t.ms, n: a.n + t.n }), { ms: 0, n: 0 });
-    const mean = (type: string) => { const t = spent.get(type) ?? all; return t.ms / Math.max(1, t.n); };
-    const eta = todo.slice(next).reduce((ms, t) => ms + mean(t.fault.type), 0) / Math.min(jobs, Math.max(1, todo.length - next)) / 1000;
+    const eta = ((Date.now() - started) / finished) * (todo.length - finished) / 1000;
     options.progress?.(`[${finished}/${todo.length}] ${spec.id}: ${result.outcome}, ${result.faults} fault(s) ` +
       `(${(result.elapsedMs / 1000).toFixed(1)} s; ${faults} faults in all; ~${clock(eta)} left)`);
   };
@@ -52,9 +46,4 @@ export async function runCampaign(plan: CampaignPlan, options: CampaignOptions):
     while (next < todo.length) await run(todo[next++]!);
   }));
   return plan.trials.map((t) => done.get(t.id)!);
-}
-
-function account(spent: Map<string, { ms: number; n: number }>, r: TrialResult): void {
-  const t = spent.get(r.spec.fault.type) ?? { ms: 0, n: 0 };
-  spent.set(r.spec.fault.type, { ms: t.ms + r.elapsedMs, n: t.n + 1 });
 }

@@ -7,10 +7,12 @@
  */
 import { faultKinds, type FaultKind } from '../faults/fault-kinds.js';
 import { campaignApps } from './apps/index.js';
+import { deviceScenarios } from './device/index.js';
 import type { Configuration, FaultPlan, TrialSpec } from './types.js';
 
 export interface PlanSizes {
   apps: number;
+  deviceScenarios: number;
   failStopKinds: number;
   failStopRepeats: number;
   soakShadow: number;
@@ -57,7 +59,8 @@ const QUICK_SOAK = { trials: 0, perApp: 1, restartPerApp: 0, scale: 3 } as const
 const SOAK_INTERVAL_MS: [number, number] = [100, 300];
 
 export function campaignPlan(options: PlanOptions): CampaignPlan {
-  const apps = options.apps ?? Object.keys(campaignApps);
+  const apps = (options.apps ?? Object.keys(campaignApps)).filter((name) => !(name in deviceScenarios));
+  const devices = (options.apps ?? Object.keys(deviceScenarios)).filter((name) => name in deviceScenarios);
   const quick = options.quick;
   const repeats = options.repeats ?? (quick ? 1 : 3);
   const mutations = options.mutationsPerApp ?? (quick ? 2 : 150);
@@ -83,10 +86,18 @@ export function campaignPlan(options: PlanOptions): CampaignPlan {
       trials.push({ id: `${app}/shadow/mutation/${seed}`, app, configuration: 'shadow', fault: { type: 'mutation', seed }, seed });
     }
   }
+  // Device-level faults: every configuration (quick: the shadow only), as many repeats as fail-stop faults.
+  for (const name of devices) {
+    for (const configuration of quick ? (['shadow'] as const) : configurationsOrder) {
+      for (let r = 0; r < repeats; r++) {
+        trials.push({ id: `${name}/${configuration}/device/${r}`, app: name, configuration, fault: { type: 'device', kind: name }, seed: 3000 + r });
+      }
+    }
+  }
   return {
     quick, trials, deadlineMs: 90_000,
     sizes: {
-      apps: apps.length, failStopKinds: quick ? 2 : faultKinds.length, failStopRepeats: repeats, soakShadow: soaks,
+      apps: apps.length, deviceScenarios: devices.length, failStopKinds: quick ? 2 : faultKinds.length, failStopRepeats: repeats, soakShadow: soaks,
       soakRestart: soak.restartPerApp, soakScale: soak.scale, soakIntervalMs: SOAK_INTERVAL_MS, mutationsPerApp: mutations,
     },
   };

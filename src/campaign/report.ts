@@ -8,6 +8,7 @@
 import { quantile } from '../bench/stats.js';
 import { faultKinds } from '../faults/fault-kinds.js';
 import { campaignApps } from './apps/index.js';
+import { deviceSection } from './device/report.js';
 import { configurationsOrder, type PlanSizes } from './plan.js';
 import type { PlotRow } from './plot.js';
 import { faultsOf, type Outcome, type TrialResult } from './types.js';
@@ -113,6 +114,7 @@ function planSection(results: TrialResult[], plan: PlanSizes | undefined): strin
     ['soak under the shadow', results.filter((r) => r.spec.fault.type === 'soak' && r.spec.configuration === 'shadow')],
     ['soak under restart-only recovery', results.filter((r) => r.spec.fault.type === 'soak' && r.spec.configuration === 'restart')],
     ['mutation, one mutant driver per trial', results.filter((r) => r.spec.fault.type === 'mutation')],
+    ['device-level, one device fault per trial', results.filter((r) => r.spec.fault.type === 'device')],
     ['all', results],
   ];
   const rows = parts.map(([name, rs]) => `| ${name} | ${rs.length} | ${faultSum(rs)} | ${(seconds(rs) / 60).toFixed(1)} |`);
@@ -121,7 +123,7 @@ function planSection(results: TrialResult[], plan: PlanSizes | undefined): strin
     `Plan: ${plan.apps} applications; fail-stop: ${plan.failStopKinds} fault kinds × ${configurationsOrder.length} configurations × ` +
     `${plan.failStopRepeats} repeat(s); soak: ${plan.soakShadow} trial(s) per application under the shadow and ${plan.soakRestart} under ` +
     `restart-only recovery, workload × ${plan.soakScale}, a pause of ${plan.soakIntervalMs[0]}–${plan.soakIntervalMs[1]} ms after each ` +
-    `recovery; mutation: ${plan.mutationsPerApp} per application.`,
+    `recovery; mutation: ${plan.mutationsPerApp} per application; device-level: ${plan.deviceScenarios} scenario(s).`,
   ] : [];
   return [
     '| part | trials | faults injected | trial time (min) |',
@@ -207,6 +209,10 @@ export function renderEvaluation(results: TrialResult[], goals: Goal[], command:
     '## Soak: faults again and again into a running driver',
     '',
     ...soakSection(results, apps.map((a) => a.name)),
+    '',
+    '## Device-level faults (the device fails, not its driver)',
+    '',
+    ...deviceSection(results),
     '',
     '## Mutation faults (shadow configuration)',
     '',

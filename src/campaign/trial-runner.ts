@@ -10,6 +10,7 @@ import { defaultResources, resolveDriver } from '../manager/driver-catalog.js';
 import type { DriverSpec } from '../manager/shadow-manager.js';
 import type { FailureEvent, RecoveryEvent } from '../observe/channels.js';
 import { campaignApps } from './apps/index.js';
+import { deviceScenarios } from './device/index.js';
 import { Soak } from './soak.js';
 import type { AppContext } from './apps/context.js';
 import type { TrialResult, TrialSpec } from './types.js';
@@ -26,7 +27,7 @@ async function main(): Promise<void> {
   // A pulse the trial's parent listens for: when it stops, the host stopped making progress.
   setInterval(() => process.send?.({}), 250).unref();
   const spec = JSON.parse(process.argv[2]!) as TrialSpec;
-  const app = campaignApps[spec.app];
+  const app = spec.fault.type === 'device' ? deviceScenarios[spec.fault.kind] : campaignApps[spec.app];
   if (!app) throw new Error(`no campaign application ${spec.app}`);
   const rt = createRuntime();
   const recoveries: RunnerMessage['recoveries'] = [];
@@ -85,6 +86,9 @@ async function main(): Promise<void> {
           random: mulberry32(spec.seed ^ 0x50a4), intervalMs: spec.fault.intervalMs, onInject: counted,
         });
         soak.start();
+      } else if (spec.fault.type === 'device') {
+        injected = true; // the scenario now makes its device misbehave
+        counted(1);
       } else return;
       for (let i = 0; i < 2; i++) await new Promise((r) => setImmediate(r));
     },

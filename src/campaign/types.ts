@@ -9,6 +9,8 @@ export type FaultPlan =
    * random pause of `intervalMs` after each recovery, while a workload `scale` times longer runs.
    */
   | { type: 'soak'; scale: number; intervalMs: [number, number] }
+  /** A fault of the device itself (src/campaign/device/): the trial's application is that scenario. */
+  | { type: 'device'; kind: string }
   | { type: 'none' };
 
 export interface TrialSpec {
@@ -31,6 +33,10 @@ export interface AppReport {
   /** Its output passed its checks (data, balances, frames, audio). */
   verified: boolean;
   detail: string;
+  /** Device-level scenarios: requests the device itself refused, passed to the application as its errors. */
+  deviceErrors?: number;
+  /** Device-level scenarios: failures the runtime took the device's behaviour for. */
+  driverFailures?: number;
 }
 
 export interface TrialResult {

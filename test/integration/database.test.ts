@@ -22,7 +22,7 @@ import { mulberry32 } from '../../src/faults/schedule.js';
 import type { Runtime } from '../../src/runtime.js';
 import { waitForEvent } from '../helpers/events.js';
 import { expectNoLeaks, snapshot } from '../helpers/leaks.js';
-import { nbdkit, ONE_THREAD } from '../helpers/nbd-servers.js';
+import { nbdkit, ONE_THREAD } from '../../src/nbd/nbdkit.js';
 
 const kinds: FaultKind[] = ['exit', 'kill', 'throw', 'rejection', 'contract', 'bad-kernel-call', 'abort'];
 /** Every kind, hangs included, for the `nbd` driver (its runtime deadlines are shortened to match). */

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { createRuntime, ErrorCodes, type DriverSpec, type FaultKind, type RecoveryEvent, type Runtime } from '../../src/index.js';
 import { faultKinds } from '../../src/faults/fault-kinds.js';
 import { until, waitForEvent } from '../helpers/events.js';
-import { nbdkit as nbdkitIn, NbdServer, ONE_THREAD } from '../helpers/nbd-servers.js';
+import { nbdkit as nbdkitIn, NbdServer, ONE_THREAD } from '../../src/nbd/nbdkit.js';
 import { expectNoLeaks, snapshot } from '../helpers/leaks.js';
 import { BLOCK, BlockWorkload } from '../helpers/workload.js';
 

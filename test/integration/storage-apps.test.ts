@@ -19,7 +19,7 @@ import { test } from 'node:test';
 import { createRuntime, faultKinds, type DriverSpec, type FaultKind } from '../../src/index.js';
 import { faultLoop } from '../helpers/fault-loop.js';
 import { expectNoLeaks, snapshot } from '../helpers/leaks.js';
-import { nbdkit, ONE_THREAD } from '../helpers/nbd-servers.js';
+import { nbdkit, ONE_THREAD } from '../../src/nbd/nbdkit.js';
 import { mounted, mountStack, run, saveImage, type Run } from '../helpers/storage-stack.js';
 
 const MiB = 1024 * 1024;

@@ -30,7 +30,7 @@ test('the quick plan: every registered application, 2 kinds × 3 configurations 
   }
   assert.equal(plan.sizes.apps, apps.length);
   assert.equal(plan.trials.length, apps.length * (plan.sizes.failStopKinds * 3 * plan.sizes.failStopRepeats
-    + plan.sizes.soakShadow + plan.sizes.soakRestart + plan.sizes.mutationsPerApp));
+    + plan.sizes.soakShadow + plan.sizes.soakRestart + plan.sizes.mutationsPerApp) + plan.sizes.deviceScenarios); // device: shadow only
 });
 
 test('the full plan: every fault kind in every configuration, the sized soak, 150 mutations per application', () => {

@@ -1,13 +1,12 @@
 /**
- * Real NBD servers (nbdkit, qemu-nbd) started by a test on a unix socket: the disk behind the
- * `nbd` driver. `start` resolves once the server accepts connections; `stop` kills it and
+ * Real NBD servers (nbdkit, qemu-nbd) on a unix socket, started by tests and fault campaigns:
+ * the disk behind the `nbd` driver. `start` resolves once the server accepts connections; `stop` kills it and
  * waits for it to be gone, so nothing outlives the test (nbdkit also runs with
  * --exit-with-parent, in case the test process itself dies).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { until } from './events.js';
 
 export class NbdServer {
   readonly socket: string;
@@ -38,7 +37,11 @@ export class NbdServer {
       // A spawn failure (ENOENT) emits 'error' and, having no process, never 'exit'.
       child.once('error', (error) => { this.#stderr ||= error.message; gone = true; resolve(); });
     });
-    await until(() => existsSync(this.socket) || gone, `${this.command} to listen`, 10_000);
+    const deadline = Date.now() + 10_000;
+    while (!existsSync(this.socket) && !gone) {
+      if (Date.now() > deadline) { child.kill('SIGKILL'); throw new Error(`${this.command} did not listen within 10 s: ${this.#stderr}`); }
+      await new Promise((r) => setTimeout(r, 5));
+    }
     if (gone) throw new Error(`${this.command} ${this.args.join(' ')} exited: ${this.#stderr}`);
     return this;
   }
