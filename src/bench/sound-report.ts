@@ -91,8 +91,10 @@ function gapSection(options: Omit<SoundGapOptions, 'progress'>, series: SoundGap
       'frames that never arrived, played as silence), in ms of audio; 0 when the 100 ms buffer covered the ' +
       'recovery. Recovery is RecoveryEvent.totalMs (detection to resume); the window runs from the injection ' +
       'to the resume (adds detection). The last columns count the recoveries whose gap exceeds the recovery ' +
-      'time, or the window, by more than one period; duplicate frames are resubmitted audio the card already ' +
-      'had and dropped (none played twice).',
+      'time, or the window, by more than one period: audio kept running dry after the resume (the stream ' +
+      'writes one period at a time, and until a new domain is warm a write\'s round trip, kernel to driver to ' +
+      'card and back, can outlast a period). Duplicate frames are resubmitted audio the card already had and ' +
+      'dropped (none played twice).',
     '',
     '| domain | restart | faults | gap p50 | gap p99 | gap max | no gap | recovery p50 | recovery p99 | window p50 | window p99 ' +
       '| gap > recovery + period | gap > window + period | duplicate frames | app errors |',
