@@ -9,7 +9,7 @@ import { connect, type Socket } from 'node:net';
 import { frameBytes, type StreamParams } from '../classes/sound/pcm.js';
 import { frameMessage, jsonMessage, MessageReader, parseJson } from '../hw/framing.js';
 import type { SoundDevice } from '../kernel/sound-device.js';
-import { CARD_MESSAGES, CardMessage, dataPayload, MAX_CARD_MESSAGE, type CardPeriod } from '../sound/card-protocol.js';
+import { CARD_MESSAGES, CardMessage, dataPayload, MAX_CARD_MESSAGE, type CardConfig, type CardPeriod } from '../sound/card-protocol.js';
 import type { VirtualSoundCard } from '../sound/virtual-card.js';
 
 /** The card's buffer: 100 ms at 48 kHz. */
@@ -104,7 +104,7 @@ export class BareFeeder implements StreamCounts {
       const reader = new MessageReader(CARD_MESSAGES, MAX_CARD_MESSAGE, (type, payload) => {
         if (type === CardMessage.Hello && !greeted) {
           greeted = true;
-          socket.write(jsonMessage(CardMessage.Config, params));
+          socket.write(jsonMessage(CardMessage.Config, { params, direction: 'playback' } satisfies CardConfig));
           feeder.#fill();
           resolve(feeder);
         } else if (type === CardMessage.Period) {

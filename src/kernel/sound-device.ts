@@ -1,7 +1,8 @@
 /**
  * The sound device as applications use it: the same object for the device's whole life. It
- * numbers every write with its place in the stream, so a write resubmitted after a driver
- * failure is recognised by the card and never played twice.
+ * numbers every write and read with its place in the stream, so a write resubmitted after a
+ * driver failure is recognised by the card and never played twice, and a resubmitted read
+ * gets the frames it was asking for.
  */
 import type { Direction, SoundCapabilities, StreamParams, StreamPosition } from '../classes/sound/contract.js';
 import { DEFAULT_PARAMS, frameBytes } from '../classes/sound/pcm.js';
@@ -9,6 +10,7 @@ import type { Device } from './device.js';
 
 export class SoundDevice {
   readonly device: Device;
+  /** Frames written (playback) or read (capture) so far. */
   #written = 0;
   #params: StreamParams = DEFAULT_PARAMS;
 
@@ -50,7 +52,10 @@ export class SoundDevice {
 
   /** Capture: the next `bytes` of recorded audio (whole frames), into `into` when given. */
   async read(bytes: number, into?: Uint8Array): Promise<Uint8Array> {
-    return (await this.device.call('read', into ? { bytes, into } : { bytes })) as Uint8Array;
+    const at = this.#written;
+    const data = (await this.device.call('read', into ? { at, bytes, into } : { at, bytes })) as Uint8Array;
+    this.#written = at + bytes / frameBytes(this.#params);
+    return data;
   }
 
   drain = async (): Promise<void> => { await this.device.call('drain', {}); };

@@ -24,8 +24,12 @@ export interface SoundCalls {
   capabilities: Record<string, never>;
   bufferSpace: Record<string, never>;
   write: { at: number; data: Uint8Array };
-  /** Capture: `bytes` (whole frames) of recorded audio, into the caller's buffer when given. */
-  read: { bytes: number; into?: Uint8Array };
+  /**
+   * Capture: `bytes` (whole frames) of recorded audio, into the caller's buffer when given;
+   * `at`: their place in the captured stream (frames read before them), so a read resubmitted
+   * after a failure gets the same frames again.
+   */
+  read: { bytes: number; into?: Uint8Array; at?: number };
   drain: Record<string, never>;
   pause: { on: boolean };
   reset: Record<string, never>;
@@ -54,7 +58,7 @@ export interface SoundDriver {
   /** Resolves once the card has taken the data (it waits for room in the card's buffer). */
   write(args: SoundCalls['write']): Promise<void> | void;
   /** Fills `into` with the next recorded frames (waits until there are enough). */
-  read(args: Required<SoundCalls['read']>): Promise<Uint8Array> | Uint8Array;
+  read(args: SoundCalls['read'] & { into: Uint8Array }): Promise<Uint8Array> | Uint8Array;
   drain(args: SoundCalls['drain']): Promise<void> | void;
   pause(args: SoundCalls['pause']): Promise<void> | void;
   reset(args: SoundCalls['reset']): Promise<void> | void;
@@ -129,6 +133,7 @@ export const soundClass: ClassContract = {
         if (!isInt(a?.bytes) || a.bytes <= 0 || a.bytes % fb !== 0) return bad(`read takes { bytes }, a positive multiple of the frame size (${fb})`);
         if (a.bytes > params.bufferFrames * fb) return bad(`a read may be at most the buffer (${params.bufferFrames} frames)`);
         if (a.into !== undefined && !(a.into instanceof Uint8Array && a.into.length >= a.bytes)) return bad(`into must be a Uint8Array of at least ${a.bytes} bytes`);
+        if (a.at !== undefined && (!isInt(a.at) || a.at < 0)) return bad('read takes { at } as a frame index');
         return undefined;
       },
       check: (a: SoundCalls['read'], r) => (r instanceof Uint8Array && r.length === a.bytes ? undefined : `read of ${a.bytes} bytes returned something else`),
@@ -158,13 +163,18 @@ export const soundClass: ClassContract = {
     },
   },
   hooks: {
-    // The stream's position: written frames, so a replayed open continues where it was.
+    // The stream's position: frames written (playback) or read (capture), so a replayed open
+    // continues where it was.
     observe(entry, args, _result, memory) {
       if (entry === 'open') { memory.written = (args as SoundCalls['open']).position ?? 0; memory.frameBytes = frameBytes(DEFAULT_PARAMS); }
       else if (entry === 'configure') memory.frameBytes = frameBytes(args as StreamParams);
       else if (entry === 'write') {
         const w = args as SoundCalls['write'];
         memory.written = Math.max(memory.written ?? 0, w.at + w.data.length / (memory.frameBytes ?? 1));
+      } else if (entry === 'read') {
+        const r = args as SoundCalls['read'];
+        const at = r.at ?? memory.written ?? 0;
+        memory.written = Math.max(memory.written ?? 0, at + r.bytes / (memory.frameBytes ?? 1));
       } else if (entry === 'reset') memory.written = 0;
     },
     reopen(_object, args, memory) {
