@@ -29,6 +29,7 @@ export function wilson(successes: number, n: number): [number, number] {
 }
 
 export function evaluateGoals(results: TrialResult[], quick: boolean): Goal[] {
+  const shadowDevice = results.filter((r) => r.spec.fault.type === 'device' && r.spec.configuration === 'shadow');
   const failStop = results.filter((r) => r.spec.fault.type === 'fail-stop');
   const shadowFs = failStop.filter((r) => r.spec.configuration === 'shadow');
   const shadowOk = count(shadowFs, 'ok');
@@ -70,6 +71,8 @@ export function evaluateGoals(results: TrialResult[], quick: boolean): Goal[] {
       measured: `${faults} faults injected in ${results.length} trials (${shadowFaults} under the shadow), ${hostCrashes} shadow trials crashed or hung` },
     { goal: 'every case the shadow did not recover is explained', covered: shadowAll.length > 0,
       met: unexplained.length === 0, measured: `${shadowAll.filter((r) => r.outcome !== 'ok' && r.outcome !== 'not-manifested').length} not recovered, ${unexplained.length} without a cause` },
+    { goal: 'device-level faults: under the shadow each is handled as its class contract says, in every trial', covered: shadowDevice.length > 0,
+      met: shadowDevice.length > 0 && count(shadowDevice, 'ok') === shadowDevice.length, measured: `${count(shadowDevice, 'ok')} of ${shadowDevice.length} ok` },
   ];
 }
 

@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { removeNamespacesOf } from '../net/netns.js';
 import type { RunnerMessage } from './trial-runner.js';
 import type { AppReport, Outcome, TrialResult, TrialSpec } from './types.js';
 
@@ -45,10 +46,12 @@ export function runTrial(spec: TrialSpec, deadlineMs: number): Promise<TrialResu
       if (Date.now() - lastPulse > SILENCE_MS) { silent = true; child.kill('SIGKILL'); }
     }, 500);
     let silent = false;
-    child.on('exit', (code, signal) => {
+    child.on('exit', async (code, signal) => {
       clearTimeout(timer);
       clearInterval(watchdog);
       rmSync(scratch, { recursive: true, force: true });
+      // Network namespaces (and what runs in them) of a trial that could not clean up: a crashed host cleans up nothing.
+      if (child.pid !== undefined) await removeNamespacesOf(child.pid);
       if (message?.mutantDir) rmSync(message.mutantDir, { recursive: true, force: true });
       if (silent && message?.app) message = { ...message, app: undefined }; // it answered, then hung on the way out
       const outcome = classify(spec, message?.app, message?.failures ?? 0);

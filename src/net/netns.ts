@@ -157,9 +157,23 @@ export async function removeBridgedHosts(tag: string, hosts: number): Promise<vo
   }
 }
 
-/** Namespaces of this process's (`sd-…-<pid>`) that still exist, in `ip netns list` (for leak checks). */
-export async function namespacesLeft(): Promise<string[]> {
-  const suffix = `-${process.pid % 100000}`;
+/** Namespaces of a process's (`sd-…-<pid>`, by default this one's) that still exist, in `ip netns list` (for leak checks). */
+export async function namespacesLeft(pid = process.pid): Promise<string[]> {
+  const suffix = `-${pid % 100000}`;
   return (await sh('ip', ['netns', 'list'])).split('\n').map((line) => line.split(' ')[0]!)
     .filter((ns) => ns.startsWith('sd-') && ns.endsWith(suffix));
+}
+
+/**
+ * Removes what a process that died without cleaning up left of its namespaces (a campaign
+ * trial killed on a hang): the processes inside them, then the namespaces (their interfaces go
+ * with them). Without `ip`, or without any, it does nothing.
+ */
+export async function removeNamespacesOf(pid: number): Promise<string[]> {
+  const left = await namespacesLeft(pid).catch(() => []);
+  for (const ns of left) {
+    await killInside(ns);
+    await removeNamespace(ns);
+  }
+  return left;
 }

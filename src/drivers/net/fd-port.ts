@@ -8,16 +8,18 @@ import koffi from 'koffi';
 import type { Port, PortEvents } from './nic-core.js';
 
 const POLLIN = 0x1;
+const EIO = 5;
 const EAGAIN = 11;
 const EMSGSIZE = 90;
 const ENETDOWN = 100;
 const ENOBUFS = 105;
 /**
  * What an interface answers when it refuses frames, not because the driver broke: its queue
- * is full, it was set down (a packet socket also reports that once to its reader), a frame is
- * above its MTU. The frames are dropped and counted, as hardware would.
+ * is full, it was set down (ENETDOWN from a packet socket, which also reports it once to its
+ * reader; EIO from a TAP, whose far side, the host's interface, is down), a frame is above its
+ * MTU. The frames are dropped and counted, as hardware would.
  */
-const REFUSED = new Set([EAGAIN, EMSGSIZE, ENETDOWN, ENOBUFS]);
+const REFUSED = new Set([EIO, EAGAIN, EMSGSIZE, ENETDOWN, ENOBUFS]);
 const POLL_MS = 100;
 const MAX_FRAME = 65536;
 
