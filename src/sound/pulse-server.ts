@@ -52,7 +52,7 @@ export class PulseServer {
     this.socket = join(this.dir, 'pa', 'native');
     const dieWithParent = onPath('setpriv') ? ['setpriv', '--pdeathsig', 'KILL'] : [];
     this.#daemon = spawn(dieWithParent[0] ?? 'pulseaudio', [...dieWithParent.slice(1), ...(dieWithParent.length ? ['pulseaudio'] : []),
-      '-n', '--daemonize=no', '--exit-idle-time=-1', '--use-pid-file=no', '--disallow-exit', '--log-target=stderr',
+      '-n', '--daemonize=no', '--high-priority=yes', '--realtime=yes', '--exit-idle-time=-1', '--use-pid-file=no', '--disallow-exit', '--log-target=stderr',
       '-L', `module-null-sink sink_name=${SINK} rate=48000 channels=2`,
       '-L', `module-native-protocol-unix auth-anonymous=1 socket=${this.socket}`,
       '-L', 'module-always-sink',

@@ -6,9 +6,13 @@ import { databaseApp } from './database.js';
 import { datasetApp } from './dataset.js';
 import { encoderApp } from './encoder.js';
 import { framesApp } from './frames.js';
+import { gameSfxApp } from './game-sfx.js';
+import { mp3PlayerApp } from './mp3-player.js';
+import { speechApp } from './speech.js';
 import { streamApp } from './stream.js';
 
 export const campaignApps: Record<string, CampaignApp> = Object.fromEntries(
-  [datasetApp, bankApp, framesApp, streamApp, compilerApp, encoderApp, databaseApp].map((app) => [app.name, app]));
+  [datasetApp, bankApp, framesApp, streamApp, compilerApp, encoderApp, databaseApp,
+    mp3PlayerApp, speechApp, gameSfxApp].map((app) => [app.name, app]));
 
 export type { AppContext, CampaignApp } from './context.js';

@@ -1,0 +1,31 @@
+/** A trial's fault windows, for applications that judge losses by them. */
+import type { AppContext } from './context.js';
+
+/**
+ * The fault's windows: from each injection (the trial's `faultTimes`, several in a soak) to the
+ * first recovery after it.
+ */
+export class FaultWindows {
+  readonly #recoveries: number[] = [];
+  readonly #off: () => void;
+  constructor(private readonly context: AppContext) {
+    const listener = () => { this.#recoveries.push(Date.now()); };
+    context.rt.manager.on('recovery', listener);
+    this.#off = () => context.rt.manager.off('recovery', listener);
+  }
+
+  /** Each window as [injected, recovered] (Date.now() times; up to now for a fault never recovered from). */
+  spans(): [number, number][] {
+    this.#off();
+    return (this.context.faultTimes ?? []).map((t) => [t, this.#recoveries.find((r) => r >= t) ?? Date.now()]);
+  }
+
+  /** Each window's length, ms. */
+  lengths(): number[] {
+    return this.spans().map(([from, to]) => to - from);
+  }
+
+  longestMs(): number {
+    return Math.max(0, ...this.lengths());
+  }
+}
