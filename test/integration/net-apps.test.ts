@@ -30,7 +30,7 @@ import { startIn, stopAll, toolMissing, within, type Proc } from '../../src/net/
 import { recoveryWindows } from '../helpers/recovery-windows.js';
 
 const PYTHON = '/usr/bin/python3';
-const ECHO_CLIENT = fileURLToPath(new URL('../helpers/echo-client.js', import.meta.url));
+const ECHO_CLIENT = fileURLToPath(new URL('../../src/apps/net/echo-client.js', import.meta.url));
 
 function skipReason(tools: string[]): string | undefined {
   const why = namespacesMissing() ?? (toolMissing(tools) ? `no ${toolMissing(tools)}` : undefined);

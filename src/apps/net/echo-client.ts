@@ -1,5 +1,5 @@
 /**
- * The client side of a remote interactive session, run inside a namespace:
+ * The client side of a remote interactive session (the network tests and campaign), run inside a namespace:
  * `node echo-client.js HOST PORT HZ`. Over one TCP connection it sends small numbered
  * messages at HZ (keystrokes, pointer moves) and reads the echoes; each echo is printed as a
  * JSON line with its round-trip time. An echo out of order, a lost connection or garbage ends
