@@ -1,13 +1,14 @@
 /**
  * The demo's final report: one column per disk (the checksummed data sets and the
- * applications on their own disks) and a total, then what each application verified, then
- * the verdict.
+ * applications on their own disks) and a total, then what each application verified, the
+ * network's streams, the sound streams with the audio gap of each recovery, then the verdict.
  */
 import type { FailureKind } from '../errors.js';
 import { faultKinds } from '../faults/fault-kinds.js';
 import type { ScheduleStats } from '../faults/schedule.js';
 import type { RecoveryEvent } from '../observe/channels.js';
 import type { NetReport, NicReport } from './demo-apps/net-app.js';
+import type { SoundReport, SoundStreamReport } from './demo-apps/sound-app.js';
 import type { AppReport, DemoResult, DeviceReport } from './demo.js';
 
 /** What every column shows, whatever runs on the disk. */
@@ -68,11 +69,11 @@ export function renderReport(result: DemoResult): string {
   const verified = ['every block', ...result.apps.map((a) => (a.title === 'database' ? 'transfer' : 'file'))];
   const verdict = result.verdict.length === 0
     ? `PASS: no application saw an error, ${verified.join(', ').replace(/, ([^,]*)$/, ' and $1')} verified, no frame lost or reordered `
-      + 'outside recovery windows, every fault recovered; the device objects never changed'
+      + 'outside recovery windows, every audio frame played once and in order, every fault recovered; the device objects never changed'
     : `FAIL:\n${result.verdict.map((v) => `  - ${v}`).join('\n')}`;
   const slowest = cols.flatMap((c, i) => (c.recoveries.length > 0 ? [`  ${deviceOf(result, i)}: ${describeSlowest(c.recoveries)}`] : []));
   const slow = slowest.length > 0 ? `\nslowest recovery, by phase:\n${slowest.join('\n')}\n` : '';
-  return `${head}\n\n${lines.join('\n')}\n${renderApps(result)}${renderNetwork(result.network)}${slow}\n${verdict}\n`;
+  return `${head}\n\n${lines.join('\n')}\n${renderApps(result)}${renderNetwork(result.network)}${renderSound(result.sound)}${slow}\n${verdict}\n`;
 }
 
 /** Cells padded to their column: the first left-aligned, the others right-aligned. */
@@ -103,6 +104,34 @@ function renderNetwork(net: NetReport): string {
   }
   return `\nnetwork: ${net.nics.length} virtual NICs on the kernel's learning switch, sequence-numbered frames between their hosts:\n`
     + `${table(nics).join('\n')}\n\n${table(streams).join('\n')}\n`;
+}
+
+/** The played and the captured stream: frames checked, and the audio gaps, overall and per recovery. */
+function renderSound(sound: SoundReport): string {
+  const all = sound.streams;
+  const rows: string[][] = [['', ...all.map((s) => `${s.device} (virtual, ${s.direction})`), 'total']];
+  const row = (label: string, f: (s: SoundStreamReport) => number | string, total: number | string) =>
+    rows.push([label, ...all.map((s) => String(f(s))), String(total)]);
+  const sum = (f: (s: SoundStreamReport) => number) => all.reduce((t, s) => t + f(s), 0);
+  const gaps = all.flatMap((s) => s.gapsMs);
+  const times = (s: SoundStreamReport) => s.recoveries.map((e) => e.totalMs);
+  row('faults injected', (s) => s.faults.total, sum((s) => s.faults.total));
+  row('faults followed by recovery', (s) => s.faults.recovered, sum((s) => s.faults.recovered));
+  row('recoveries', (s) => s.recoveries.length, sum((s) => s.recoveries.length));
+  row('application-visible errors', (s) => s.errors, sum((s) => s.errors));
+  row('frames played/captured', (s) => s.heard, sum((s) => s.heard));
+  row('  duplicated', (s) => s.duplicated, sum((s) => s.duplicated));
+  row('  out of order', (s) => s.outOfOrder, sum((s) => s.outOfOrder));
+  row('gaps (silences heard, holes captured)', (s) => s.gapsMs.length, gaps.length);
+  row('  outside recovery windows', (s) => s.gapsOutside, sum((s) => s.gapsOutside));
+  row('  longest (ms)', (s) => ms(s.gapsMs.length ? Math.max(...s.gapsMs) : undefined), ms(gaps.length ? Math.max(...gaps) : undefined));
+  row('  p50 (ms)', (s) => ms(percentile(s.gapsMs, 50)), ms(percentile(gaps, 50)));
+  row('recovery p50 (ms)', (s) => ms(percentile(times(s), 50)), ms(percentile(all.flatMap(times), 50)));
+  row('same device object (===)', (s) => (s.sameObject ? 'yes' : 'NO'), all.every((s) => s.sameObject) ? 'yes' : 'NO');
+  const per = all.map((s) => `  ${s.device}: ${s.perRecovery.length === 0 ? 'no recovery'
+    : s.perRecovery.map((r) => `${r.cause} ${ms(r.gapMs)}`).join(', ')}`);
+  return `\nsound: a 48 kHz stereo stream played on one virtual card and another captured from a second, every frame checked:\n`
+    + `${table(rows).join('\n')}\n\naudio gap per recovery (ms, by what failed):\n${per.join('\n')}\n`;
 }
 
 function deviceOf(result: DemoResult, column: number): string {

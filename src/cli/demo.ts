@@ -3,11 +3,13 @@
  * and verify a checksummed data set on a `ram` disk and on a disk-image `file` disk through
  * shadowed drivers, a wa-sqlite bank runs transfers on a `ram` disk of its own and a
  * userspace ext4 writes files on a `file` disk of its own, and hosts on three `virtual` NICs
- * joined by the kernel's learning switch send sequence-numbered frames to each other, while a
+ * joined by the kernel's learning switch send sequence-numbered frames to each other, and a
+ * stream is played on one virtual sound card and another captured from a second, while a
  * seeded schedule injects faults of every kind into all their drivers. The run passes only if
  * no application saw an error, no block, transfer or file was wrong, no frame was lost or
- * reordered outside a recovery window (or duplicated at all), and every injected fault was
- * followed by a recovery.
+ * reordered outside a recovery window (or duplicated at all), every audio frame written was
+ * played once and in order and none captured twice or out of order, and every injected fault
+ * was followed by a recovery.
  */
 import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,6 +27,7 @@ import { DeviceEvents } from './demo-apps/device-events.js';
 import { BankApp } from './demo-apps/bank-app.js';
 import { Ext4App } from './demo-apps/ext4-app.js';
 import { NetDemo, type NetReport } from './demo-apps/net-app.js';
+import { SoundDemo, type SoundReport } from './demo-apps/sound-app.js';
 import { renderReport } from './demo-report.js';
 
 export { percentile, renderReport } from './demo-report.js';
@@ -76,6 +79,8 @@ export interface DemoResult {
   apps: AppReport[];
   /** The switch of virtual NICs and the frame streams across it. */
   network: NetReport;
+  /** The stream played and the stream captured on virtual sound cards. */
+  sound: SoundReport;
   /** Applications that could not run on this machine, and why. */
   skipped: { title: string; reason: string }[];
   /** Why the run failed; empty when it passed. */
@@ -102,6 +107,7 @@ export async function executeDemo(options: DemoRunOptions): Promise<DemoResult> 
   process.once('exit', removeImage);
   const rt = createRuntime();
   let net: NetDemo | undefined;
+  let sound: SoundDemo | undefined;
   try {
     const skipped: DemoResult['skipped'] = [];
     const disks = createDisks(dir, (options.sizeMiB ?? 64) * MiB, seed, skipped);
@@ -109,10 +115,13 @@ export async function executeDemo(options: DemoRunOptions): Promise<DemoResult> 
     const faces = await Promise.all(disks.map((disk) => rt.attachBlock(specFor(disk, domain))));
     net = await NetDemo.create(rt, { domain, seed, faultInterval: options.faultInterval, events,
       attach: (name, socket) => rt.attachNet(specFor({ name, driver: 'virtual', config: { socket } }, domain)) });
-    return { ...await exercise(rt, { ...options, domain, seed }, disks, faces, events, net), skipped };
+    sound = await SoundDemo.create(rt, { domain, seed, faultInterval: options.faultInterval, events,
+      attach: (name, socket) => rt.attachSound(specFor({ name, driver: 'virtual', config: { socket } }, domain)) });
+    return { ...await exercise(rt, { ...options, domain, seed }, disks, faces, events, net, sound), skipped };
   } finally {
     await rt.close();
     await net?.close(); // the NICs' hardware outlives their drivers
+    await sound?.close(); // and so do the sound cards
     process.off('exit', removeImage);
     removeImage();
   }
@@ -143,7 +152,7 @@ function createDisks(dir: string, sizeBytes: number, seed: number, skipped: Demo
 
 /** The applications run and the faults fall; then the data set is verified whole. */
 async function exercise(rt: Runtime, options: DemoRunOptions & { domain: DomainKind; seed: number }, disks: Disk[],
-  faces: BlockDevice[], events: DeviceEvents, net: NetDemo): Promise<Omit<DemoResult, 'skipped'>> {
+  faces: BlockDevice[], events: DeviceEvents, net: NetDemo, sound: SoundDemo): Promise<Omit<DemoResult, 'skipped'>> {
   const { domain, seed } = options;
   const started = performance.now();
   // One generator per stream: a seed gives each device the same faults and requests whatever
@@ -155,17 +164,20 @@ async function exercise(rt: Runtime, options: DemoRunOptions & { domain: DomainK
   }));
   await Promise.all([...datasets.values()].map((app) => app.open()));
   await Promise.all(others.map(async ({ app, face }) => { await face.open(); await app.start(face); }));
+  await sound.start();
   datasets.forEach((app) => app.start());
   schedules.forEach((schedule) => schedule.start());
   net.start();
-  const progress = () => options.onProgress?.(`${progressLine(performance.now() - started, disks, datasets, schedules, events)} | ${net.progress()}`);
+  const progress = () => options.onProgress?.(
+    `${progressLine(performance.now() - started, disks, datasets, schedules, events)} | ${net.progress()} | ${sound.progress()}`);
   await runFor(options.duration * 1000, options.signal, options.progressEveryMs ?? 1000, progress);
   // Faults stop first, while requests still flow: an armed fault needs a call to show.
-  await Promise.all([...schedules.map((s) => s.stop()), net.stopFaults()]);
+  await Promise.all([...schedules.map((s) => s.stop()), net.stopFaults(), sound.stopFaults()]);
   await Promise.all([...[...datasets.values()].map((app) => app.stop()), ...others.map(({ app }) => app.stop())]);
-  const [outcomes, network] = await Promise.all([
+  const [outcomes, network, audio] = await Promise.all([
     Promise.all(others.map(({ app }) => finish(app))),
     net.finish(),
+    sound.finish(),
     Promise.all([...datasets.values()].map(async (app) => { await app.verifyAll(); await app.close(); })),
   ]);
   progress();
@@ -177,7 +189,10 @@ async function exercise(rt: Runtime, options: DemoRunOptions & { domain: DomainK
   const apps = await Promise.all(others.map(async ({ disk: d, app, face }, k): Promise<AppReport> => ({
     ...disk(d, disks.indexOf(d)), title: app.title, outcome: outcomes[k]!, requests: await face.stats(),
   })));
-  return { domain, seed, elapsedMs: performance.now() - started, devices, apps, network, verdict: [...verdictOf(devices, apps), ...network.verdict] };
+  return {
+    domain, seed, elapsedMs: performance.now() - started, devices, apps, network, sound: audio,
+    verdict: [...verdictOf(devices, apps), ...network.verdict, ...audio.verdict],
+  };
 }
 
 /** An application's checks; a check that throws is a failed run, not a crashed demo. */

@@ -2,10 +2,12 @@
  * The demo end to end, through the real boundary: checksummed data sets on a ram disk and a
  * file disk, the wa-sqlite bank on a ram disk, the userspace ext4 on a file disk and
  * sequence-numbered frames between hosts on three virtual NICs joined by the learning switch,
- * while faults of several kinds are injected into all their drivers. What is asserted is what
- * the applications observed (no error, no differing block, transfer or file, the same device
- * objects, the databases's invariants, a clean e2fsck, no frame lost or reordered outside a
- * recovery window) and that each injected fault was followed by a recovery. No sleeping: the
+ * and a stream played and another captured on virtual sound cards, while faults of several
+ * kinds are injected into all their drivers. What is asserted is what the applications
+ * observed (no error, no differing block, transfer or file, the same device objects, the
+ * databases's invariants, a clean e2fsck, no frame lost or reordered outside a recovery
+ * window, every audio frame played once and in order, none captured twice or out of order)
+ * and that each injected fault was followed by a recovery. No sleeping: the
  * run ends by its own duration and every wait inside it has a deadline.
  */
 import assert from 'node:assert/strict';
@@ -16,7 +18,8 @@ import { ChecksummedDataset } from '../../src/apps/checksummed-dataset.js';
 import { executeDemo, renderReport, type DemoResult } from '../../src/cli/demo.js';
 import { DeviceEvents } from '../../src/cli/demo-apps/device-events.js';
 import { NetDemo } from '../../src/cli/demo-apps/net-app.js';
-import { createRuntime } from '../../src/index.js';
+import { FrameCheck } from '../../src/cli/demo-apps/sound-app.js';
+import { createRuntime, sourceFrames, type StreamParams } from '../../src/index.js';
 import { until } from '../helpers/events.js';
 import type { BlockDevice } from '../../src/kernel/block-device.js';
 import { expectNoLeaks, snapshot } from '../helpers/leaks.js';
@@ -59,6 +62,31 @@ function assertRecoveredTransparently(result: DemoResult): void {
   }
   assert.match(report, /applications on their own disks:/);
   assertNetwork(result, report);
+  assertSound(result, report);
+}
+
+/** The played and the captured stream: checked frame by frame, and their gaps reported per recovery. */
+function assertSound(result: DemoResult, report: string): void {
+  const sound = result.sound;
+  assert.deepEqual(sound.verdict, [], report);
+  assert.deepEqual(sound.streams.map((s) => [s.device, s.direction]), [['pcm0', 'playback'], ['cap0', 'capture']]);
+  for (const s of sound.streams) {
+    assert.equal(s.errors, 0, `${s.device}: application-visible errors\n${report}`);
+    assert.ok(s.faults.total >= 1, `${s.device}: no fault injected`);
+    assert.equal(s.faults.recovered, s.faults.total, `${s.device}: ${s.faults.unrecovered.join('; ')}`);
+    assert.ok(s.recoveries.length >= s.faults.total, `${s.device}: fewer recoveries than faults`);
+    assert.ok(s.heard > 0, `${s.device}: no audio went through`);
+    assert.deepEqual({ duplicated: s.duplicated, outOfOrder: s.outOfOrder }, { duplicated: 0, outOfOrder: 0 }, `${s.device}\n${report}`);
+    assert.equal(s.perRecovery.length, s.recoveries.length, `${s.device}: a gap for every recovery`);
+    assert.equal(s.sameObject, true);
+    assert.equal(s.gaveUp, undefined);
+  }
+  const playback = sound.streams[0]!;
+  assert.equal(playback.exact, true, `the card played what was written\n${report}`);
+  assert.equal(playback.heard, playback.frames, 'every frame written was played once');
+  assert.match(report, /sound: a 48 kHz stereo stream played on one virtual card and another captured from a second/);
+  assert.match(report, /frames played\/captured +\d+ +\d+ +\d+\n +duplicated +0 +0 +0\n +out of order +0 +0 +0\n/);
+  assert.match(report, /audio gap per recovery \(ms, by what failed\):\n  pcm0: [a-z-]+ [\d.]+/);
 }
 
 /** The switch of virtual NICs: every stream flowed, and lost or reordered frames only inside recovery windows. */
@@ -134,6 +162,17 @@ test('the network part notices frames lost outside recovery windows', async () =
     await net.close();
   }
   await expectNoLeaks(before);
+});
+
+test('the sound part notices frames heard twice, out of order or not at all', () => {
+  const params: StreamParams = { format: 's16le', rate: 48000, channels: 2, periodFrames: 480, bufferFrames: 4800 };
+  const check = new FrameCheck(params);
+  check.add(sourceFrames(params, 0, 100));
+  check.add(sourceFrames(params, 90, 5)); // heard again
+  check.add(sourceFrames(params, 110, 10)); // 100..109 missing
+  check.add(sourceFrames(params, 105, 1)); // one of them, late
+  assert.deepEqual({ frames: check.frames, duplicated: check.duplicated, outOfOrder: check.outOfOrder, holes: check.holes },
+    { frames: 116, duplicated: 5, outOfOrder: 1, holes: [{ from: 100, to: 110 }] });
 });
 
 test('an aborted demo still verifies the data set and cleans up', async () => {

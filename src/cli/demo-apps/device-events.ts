@@ -35,6 +35,11 @@ export class DeviceEvents {
     return this.#recoveries.get(device) ?? [];
   }
 
+  /** The closed recovery windows of `device`, in order (performance.now() times). */
+  windows(device: string): { start: number; end: number }[] {
+    return this.#closed.filter((w) => w.device === device).map(({ start, end }) => ({ start, end }));
+  }
+
   failures(device: string): Partial<Record<FailureKind, number>> {
     return this.#failures.get(device) ?? {};
   }
