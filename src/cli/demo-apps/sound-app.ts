@@ -214,8 +214,18 @@ export class SoundDemo {
       firstDifference = differsAt(played, sourceFrames(PLAYBACK, 0, part.written));
     }
     const gaps: { ms: number; endedAt: number }[] = (playback ? card.output[0]?.gaps : card.captures[0]?.overruns) ?? [];
-    const inside = (g: { ms: number; endedAt: number }, w: { start: number; end: number }) => g.endedAt - g.ms <= w.end && g.endedAt >= w.start;
+    // Each gap belongs to the recovery window it overlaps most (a gap may touch two), or to none.
     const windows = this.#events.windows(name);
+    const owner = (g: { ms: number; endedAt: number }): number => {
+      let best = -1;
+      let most = -Infinity;
+      windows.forEach((w, i) => {
+        const overlap = Math.min(g.endedAt, w.end) - Math.max(g.endedAt - g.ms, w.start);
+        if (overlap >= 0 && overlap > most) { best = i; most = overlap; }
+      });
+      return best;
+    };
+    const owners = gaps.map(owner);
     const recoveries = this.#events.recoveries(name);
     const device = this.#rt.kernel.device(name);
     return {
@@ -225,10 +235,9 @@ export class SoundDemo {
       heard: check.frames - check.duplicated - check.outOfOrder, duplicated: check.duplicated, outOfOrder: check.outOfOrder,
       exact: firstDifference < 0, firstDifference,
       gapsMs: gaps.map((g) => g.ms),
-      gapsOutside: gaps.filter((g) => !windows.some((w) => inside(g, w))).length,
+      gapsOutside: owners.filter((o) => o < 0).length,
       perRecovery: recoveries.map((e, i) => ({
-        cause: e.cause, recoveryMs: e.totalMs,
-        gapMs: windows[i] ? gaps.filter((g) => inside(g, windows[i]!)).reduce((n, g) => n + g.ms, 0) : 0,
+        cause: e.cause, recoveryMs: e.totalMs, gapMs: gaps.reduce((n, g, k) => (owners[k] === i ? n + g.ms : n), 0),
       })),
     };
   }
