@@ -34,7 +34,7 @@ export function renderReport(result: BenchResult, verdicts: TargetVerdict[]): st
     ...(iperf ? [iperfSection(iperf)] : []),
     ...(recovery ? [recoverySection(result.plan, recovery)] : []),
     ...(sound ? [soundSection(sound)] : []),
-    targetSection(verdicts),
+    ...(verdicts.length ? [targetSection(verdicts)] : []),
   ].join('\n');
 }
 
