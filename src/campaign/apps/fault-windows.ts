@@ -20,6 +20,14 @@ export class FaultWindows {
     return (this.context.faultTimes ?? []).map((t) => [t, this.#recoveries.find((r) => r >= t) ?? Date.now()]);
   }
 
+  /**
+   * Each window extended to the first of `resumed` (times the device delivered again, e.g. its
+   * periods) after its recovery: what a recorder cannot have heard.
+   */
+  spansUntil(resumed: readonly number[]): [number, number][] {
+    return this.spans().map(([from, to]) => [from, resumed.find((t) => t >= to) ?? Date.now()]);
+  }
+
   /** Each window's length, ms. */
   lengths(): number[] {
     return this.spans().map(([from, to]) => to - from);

@@ -10,12 +10,13 @@ import { fileTransferApp } from './file-transfer.js';
 import { framesApp } from './frames.js';
 import { gameSfxApp } from './game-sfx.js';
 import { mp3PlayerApp } from './mp3-player.js';
+import { recorderApp } from './recorder.js';
 import { remoteSessionApp } from './remote-session.js';
 import { speechApp } from './speech.js';
 import { streamApp } from './stream.js';
 
 export const campaignApps: Record<string, CampaignApp> = Object.fromEntries(
   [datasetApp, bankApp, framesApp, streamApp, compilerApp, encoderApp, databaseApp,
-    mp3PlayerApp, speechApp, gameSfxApp, fileTransferApp, remoteSessionApp, analyzerApp].map((app) => [app.name, app]));
+    mp3PlayerApp, recorderApp, speechApp, gameSfxApp, fileTransferApp, remoteSessionApp, analyzerApp].map((app) => [app.name, app]));
 
 export type { AppContext, CampaignApp } from './context.js';
