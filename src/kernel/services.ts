@@ -7,6 +7,7 @@
 import { fdatasync, statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import type { Clock } from '../clock.js';
+import { ErrorCodes, ShadowError } from '../errors.js';
 import type { Device } from './device.js';
 import type { Holdings } from './holdings.js';
 import { PcmHelper, type HelperSpec } from './host/pcm-helper.js';
@@ -56,7 +57,12 @@ function checkHelperSpec(a: Partial<HelperSpec> | undefined): HelperSpec {
   need(typeof spec.server === 'string' && isAbsolute(spec.server) && spec.server.length < 108 && !/[\s\0]/.test(spec.server),
     'spawnHelper: server must be an absolute socket path');
   let socket = false;
-  try { socket = statSync(spec.server).isSocket(); } catch { /* checked below */ }
+  try {
+    socket = statSync(spec.server).isSocket();
+  } catch (err) {
+    // The server is not running (it crashed, or is restarting): the device's state, not a bad call.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ShadowError(ErrorCodes.IO, `spawnHelper: no PulseAudio server at ${spec.server}`);
+  }
   need(socket, `spawnHelper: ${spec.server} is not a socket`);
   need(typeof spec.device === 'string' && PULSE_NAME.test(spec.device), 'spawnHelper: device must be a PulseAudio sink or source name');
   need(['u8', 's16le', 's32le', 'f32le'].includes(spec.format), 'spawnHelper: format must be u8, s16le, s32le or f32le');

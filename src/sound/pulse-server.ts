@@ -42,7 +42,7 @@ export class PulseServer {
   readonly dir: string;
   readonly socket: string;
   readonly sink = SINK;
-  readonly #daemon: ChildProcess;
+  #daemon: ChildProcess;
   readonly #clients = new Set<ChildProcess>();
   #log = '';
 
@@ -50,15 +50,20 @@ export class PulseServer {
     this.dir = mkdtempSync(join(tmpdir(), 'shadow-pulse-'));
     mkdirSync(join(this.dir, 'pa'));
     this.socket = join(this.dir, 'pa', 'native');
+    this.#daemon = this.#spawnDaemon();
+  }
+
+  #spawnDaemon(): ChildProcess {
     const dieWithParent = onPath('setpriv') ? ['setpriv', '--pdeathsig', 'KILL'] : [];
-    this.#daemon = spawn(dieWithParent[0] ?? 'pulseaudio', [...dieWithParent.slice(1), ...(dieWithParent.length ? ['pulseaudio'] : []),
+    const daemon = spawn(dieWithParent[0] ?? 'pulseaudio', [...dieWithParent.slice(1), ...(dieWithParent.length ? ['pulseaudio'] : []),
       '-n', '--daemonize=no', '--high-priority=yes', '--realtime=yes', '--exit-idle-time=-1', '--use-pid-file=no', '--disallow-exit', '--log-target=stderr',
       '-L', `module-null-sink sink_name=${SINK} rate=48000 channels=2`,
       '-L', `module-native-protocol-unix auth-anonymous=1 socket=${this.socket}`,
       '-L', 'module-always-sink',
     ], { env: this.env, stdio: ['ignore', 'ignore', 'pipe'] });
-    this.#daemon.stderr!.setEncoding('utf8').on('data', (t: string) => { this.#log = (this.#log + t).slice(-4000); });
-    this.#daemon.on('error', () => undefined);
+    daemon.stderr!.setEncoding('utf8').on('data', (t: string) => { this.#log = (this.#log + t).slice(-4000); });
+    daemon.on('error', () => undefined);
+    return daemon;
   }
 
   /** The environment of this server's clients. */
@@ -70,20 +75,36 @@ export class PulseServer {
   static async start(deadlineMs = 10_000): Promise<PulseServer> {
     const server = new PulseServer();
     try {
-      const end = Date.now() + deadlineMs;
-      for (;;) {
-        if (server.#daemon.exitCode !== null || server.#daemon.signalCode !== null) throw new Error(`pulseaudio exited: ${server.#log}`);
-        if (existsSync(server.socket)) {
-          const info = await server.pactl(['info']);
-          if (info.code === 0 && info.out.includes(`Default Sink: ${SINK}`)) break;
-        }
-        if (Date.now() > end) throw new Error(`pulseaudio did not answer within ${deadlineMs} ms: ${server.#log}`);
-        await new Promise((r) => setImmediate(r));
-      }
+      await server.#ready(deadlineMs);
       return server;
     } catch (err) {
       await server.stop();
       throw err;
+    }
+  }
+
+  /**
+   * Kills the daemon (SIGKILL: a crash, not a shutdown; its clients lose their streams) and
+   * starts another on the same socket; resolves once it answers. What `capture()` recorded dies
+   * with the old one.
+   */
+  async restart(deadlineMs = 10_000): Promise<void> {
+    await end(this.#daemon, 'SIGKILL');
+    rmSync(this.socket, { force: true });
+    this.#daemon = this.#spawnDaemon();
+    await this.#ready(deadlineMs);
+  }
+
+  async #ready(deadlineMs: number): Promise<void> {
+    const end = Date.now() + deadlineMs;
+    for (;;) {
+      if (this.#daemon.exitCode !== null || this.#daemon.signalCode !== null) throw new Error(`pulseaudio exited: ${this.#log}`);
+      if (existsSync(this.socket)) {
+        const info = await this.pactl(['info']);
+        if (info.code === 0 && info.out.includes(`Default Sink: ${SINK}`)) return;
+      }
+      if (Date.now() > end) throw new Error(`pulseaudio did not answer within ${deadlineMs} ms: ${this.#log}`);
+      await new Promise((r) => setImmediate(r));
     }
   }
 

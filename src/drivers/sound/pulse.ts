@@ -87,6 +87,10 @@ export default defineSoundDriver((kernel) => {
     helper = await kernel.spawnHelper({
       program, server, device: direction === 'playback' ? sink : source, format: next.format, rate: next.rate,
       channels: next.channels, latencyMs, streamName: `shadow-${direction}`,
+    }).catch((err: { code?: string; message?: string }) => {
+      // No server to connect to is the device's answer to this request, not a fault of ours.
+      if (err?.code === 'SD_ERR_IO') throw new DeviceError('EIO', err.message ?? 'no PulseAudio server');
+      throw err;
     });
     const periodMs = (next.periodFrames * 1000) / next.rate;
     timer = await kernel.setTimer(Math.max(5, Math.min(25, Math.round(periodMs / 2))), tick, { repeat: true });
