@@ -41,7 +41,10 @@ export interface PlanOptions {
 
 export const configurationsOrder: readonly Configuration[] = ['native', 'restart', 'shadow'];
 
-/** The quick plan's kinds: every application gets `exit` and one of the others, in turn. */
+/**
+ * The quick plan's kinds: every application gets `exit`; one on virtual devices also gets one of
+ * the others, in turn (an application of real tools gets `exit` alone, and no mutation).
+ */
 const QUICK_FIRST: FaultKind = 'exit';
 const QUICK_SECOND: FaultKind[] = ['throw', 'busy-loop', 'contract'];
 
@@ -67,8 +70,11 @@ export function campaignPlan(options: PlanOptions): CampaignPlan {
   const soak = quick ? QUICK_SOAK : FULL_SOAK;
   const soaks = options.soaks ?? (quick ? QUICK_SOAK.perApp : Math.ceil(FULL_SOAK.trials / Math.max(1, apps.length)));
   const trials: TrialSpec[] = [];
-  for (const [index, app] of apps.entries()) {
-    const kinds = quick ? [QUICK_FIRST, QUICK_SECOND[index % QUICK_SECOND.length]!] : [...faultKinds];
+  const lightApps = apps.filter((app) => !campaignApps[app]?.realTools);
+  for (const app of apps) {
+    const light = !campaignApps[app]?.realTools;
+    const turn = lightApps.indexOf(app);
+    const kinds = !quick ? [...faultKinds] : light ? [QUICK_FIRST, QUICK_SECOND[turn % QUICK_SECOND.length]!] : [QUICK_FIRST];
     for (const configuration of configurationsOrder) {
       for (const kind of kinds) {
         for (let r = 0; r < repeats; r++) {
@@ -82,7 +88,7 @@ export function campaignPlan(options: PlanOptions): CampaignPlan {
         trials.push({ id: `${app}/${configuration}/soak/${r}`, app, configuration, fault: soakFault, seed: 2000 + r });
       }
     }
-    for (let seed = 1; seed <= mutations; seed++) {
+    for (let seed = 1; seed <= (quick && !light ? 0 : mutations); seed++) {
       trials.push({ id: `${app}/shadow/mutation/${seed}`, app, configuration: 'shadow', fault: { type: 'mutation', seed }, seed });
     }
   }

@@ -34,7 +34,7 @@ function stream(offset: number, length: number): string {
 }
 
 export const analyzerApp: CampaignApp = {
-  name: 'analyzer', className: 'net', paperRow: 'network: analyzer (tshark on the switch\'s monitor port)',
+  name: 'analyzer', className: 'net', realTools: true, paperRow: 'network: analyzer (tshark on the switch\'s monitor port)',
   async run(context) {
     const ledger: { frame: Uint8Array; outcome: TransmitOutcome; at: number }[] = [];
     const watch = (m: Monitor) => { m.port.onOutcome((frames, outcome) => { for (const frame of frames) ledger.push({ frame, outcome, at: Date.now() }); }); };

@@ -45,7 +45,7 @@ const hashes = async (dir: string) => (await Promise.all((await readdir(dir)).fi
   .map(async (n) => `${createHash('sha256').update(await readFile(join(dir, n))).digest('hex')}  ${n}`))).join('\n');
 
 export const compilerApp: CampaignApp = {
-  name: 'compiler', className: 'block', paperRow: 'storage: compiler (gcc + make on ext4)',
+  name: 'compiler', className: 'block', realTools: true, paperRow: 'storage: compiler (gcc + make on ext4)',
   async run(context) {
     const units = FIRST + FIRST * (context.scale ?? 1);
     const source = join(tmpdir(), 'source');

@@ -34,5 +34,11 @@ export interface CampaignApp {
   /** The device class and the paper's row it stands for. */
   className: 'block' | 'net' | 'sound';
   paperRow: string;
+  /**
+   * It runs real tools and servers (gcc, PulseAudio, curl in namespaces...): a trial takes
+   * seconds to set up, so the quick plan gives it one fail-stop kind and no mutation (the full
+   * plan gives every application the same trials).
+   */
+  realTools?: boolean;
   run(context: AppContext): Promise<AppReport>;
 }

@@ -14,7 +14,7 @@ const START = 1000;
 const BATCH = 50;
 
 export const databaseApp: CampaignApp = {
-  name: 'database', className: 'block', paperRow: 'storage: database (the sqlite3 shell on ext4)',
+  name: 'database', className: 'block', realTools: true, paperRow: 'storage: database (the sqlite3 shell on ext4)',
   async run(context) {
     const transfers = BATCH * 2 * (1 + (context.scale ?? 1));
     return onKernelExt4(context, 'disk0', 32 * MiB, async (fs) => {

@@ -19,7 +19,7 @@ const synth = (seconds: number) => `sox -R -D -n -r 44100 -c 2 -b 16 src.wav syn
 const encode = 'dd if=src.wav iflag=nocache count=0 status=none && lame --quiet src.wav out.mp3 && sync out.mp3';
 
 export const encoderApp: CampaignApp = {
-  name: 'encoder', className: 'block', paperRow: 'storage: encoder (sox + lame on ext4)',
+  name: 'encoder', className: 'block', realTools: true, paperRow: 'storage: encoder (sox + lame on ext4)',
   async run(context) {
     const seconds = 3 * (context.scale ?? 1);
     const reference = tmpdir();

@@ -15,7 +15,7 @@ const MiB = 1024 * 1024;
 const PYTHON = '/usr/bin/python3';
 
 export const fileTransferApp: CampaignApp = {
-  name: 'file-transfer', className: 'net', paperRow: 'network: file transfer (curl from python3 http.server)',
+  name: 'file-transfer', className: 'net', realTools: true, paperRow: 'network: file transfer (curl from python3 http.server)',
   async run(context) {
     const size = Math.round(2 * MiB + 4 * MiB * (context.scale ?? 1));
     const served = join(tmpdir(), 'served');
@@ -29,7 +29,9 @@ export const fileTransferApp: CampaignApp = {
         throw new Error(`http.server did not start: ${server.stderr()}`);
       }
       const copy = join(tmpdir(), 'copy');
-      const curl = a.start('curl', ['--fail', '--silent', '--show-error', '--max-time', '20', '--limit-rate', '4M',
+      // A transfer that stalls for 5 s has stopped (a recovery stalls it for well under 2 s).
+      const curl = a.start('curl', ['--fail', '--silent', '--show-error', '--max-time', String(20 * (context.scale ?? 1)),
+        '--speed-limit', '1024', '--speed-time', '5', '--limit-rate', '4M',
         '-o', copy, '-w', '%{http_code} %{size_download} %{num_connects}', `http://${b.address}:8000/blob`]);
       let ended = false;
       void curl.exited.then(() => { ended = true; });

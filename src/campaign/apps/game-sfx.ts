@@ -15,7 +15,7 @@ const PARAMS: StreamParams = { format: 's16le', rate: 48000, channels: 2, period
 const KINDS = ['laser', 'coin', 'explosion', 'jump'] as const;
 
 export const gameSfxApp: CampaignApp = {
-  name: 'game-sfx', className: 'sound', paperRow: 'sound: strategy game effects (mixed with low latency through PulseAudio)',
+  name: 'game-sfx', className: 'sound', realTools: true, paperRow: 'sound: strategy game effects (mixed with low latency through PulseAudio)',
   async run(context) {
     const totalFrames = PARAMS.rate * (1 + 2 * (context.scale ?? 1));
     const triggers: Trigger[] = [];

@@ -17,7 +17,7 @@ import { injectAfterPeriods, judge, pulseConfig, withPulse } from './pulse-app.j
 const PARAMS: StreamParams = { format: 's16le', rate: 48000, channels: 2, periodFrames: 2400, bufferFrames: 14400 };
 
 export const mp3PlayerApp: CampaignApp = {
-  name: 'mp3-player', className: 'sound', paperRow: 'sound: mp3 player (lame-encoded music through PulseAudio)',
+  name: 'mp3-player', className: 'sound', realTools: true, paperRow: 'sound: mp3 player (lame-encoded music through PulseAudio)',
   async run(context) {
     const seconds = 1 + 1.5 * (context.scale ?? 1);
     const wav = join(tmpdir(), 'music.wav');

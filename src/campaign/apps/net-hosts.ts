@@ -61,10 +61,10 @@ async function holder(): Promise<{ inner: number; stop(): Promise<void> }> {
   const exited = new Promise<void>((resolve) => { child.once('exit', () => resolve()); child.once('error', (e) => { stderr ||= e.message; resolve(); }); });
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-    child.kill('SIGTERM');
-    const deadline = setTimeout(() => child.kill('SIGKILL'), 5000);
+    // SIGKILL at once: unshare ignores SIGTERM while it waits for its child, and the holder has
+    // nothing to end gracefully (its --kill-child takes the PID namespace down with it).
+    child.kill('SIGKILL');
     await exited;
-    clearTimeout(deadline);
   };
   const end = Date.now() + 10_000;
   for (;;) {
@@ -165,7 +165,7 @@ export async function withSwitchedHosts(context: AppContext, options: { monitor?
   } finally {
     // The programs die with their PID namespaces (nsenter's own child outlives a killed nsenter).
     for (const p of programs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-    for (const h of holders) await h.stop();
+    await Promise.all(holders.map((h) => h.stop()));
     await Promise.all(programs.map((p) => p.exited));
     sw?.stop();
     await context.rt.close();

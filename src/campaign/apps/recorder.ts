@@ -20,7 +20,7 @@ import { injectAfterPeriods, judge, periodMs, pulseConfig, withPulse } from './p
 const PARAMS: StreamParams = { format: 's16le', rate: 48000, channels: 2, periodFrames: 960, bufferFrames: 9600 };
 
 export const recorderApp: CampaignApp = {
-  name: 'recorder', className: 'sound', paperRow: 'sound: audio recorder (the sink\'s monitor through PulseAudio into a WAV file)',
+  name: 'recorder', className: 'sound', realTools: true, paperRow: 'sound: audio recorder (the sink\'s monitor through PulseAudio into a WAV file)',
   async run(context) {
     const seconds = 1 + 1.5 * (context.scale ?? 1);
     const raw = join(tmpdir(), 'source.raw');

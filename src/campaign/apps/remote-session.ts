@@ -14,7 +14,7 @@ const ECHO_CLIENT = fileURLToPath(new URL('../../apps/net/echo-client.js', impor
 interface Echo { seq: number; ms: number }
 
 export const remoteSessionApp: CampaignApp = {
-  name: 'remote-session', className: 'net', paperRow: 'network: remote window manager (an echo session through socat)',
+  name: 'remote-session', className: 'net', realTools: true, paperRow: 'network: remote window manager (an echo session through socat)',
   async run(context) {
     const after = 30 * (context.scale ?? 1);
     return withSwitchedHosts(context, { tools: ['socat'] }, async ({ hosts: [a, b] }) => {
@@ -25,9 +25,14 @@ export const remoteSessionApp: CampaignApp = {
       if (!await client.until(() => echoes().length >= 20)) throw new Error(`the session did not start: ${client.stdout().slice(-300)} ${client.stderr()}`);
       await context.inject();
       const settled = echoes().length;
-      await client.until(() => echoes().length >= settled + after, 10_000 * (context.scale ?? 1));
+      // Until `after` more echoes came, or none for 5 s (the session stopped: a recovery and TCP's
+      // retransmission back-off delay an echo by well under that).
+      for (let seen = -1; echoes().length < settled + after && echoes().length > seen;) {
+        seen = echoes().length;
+        await client.until(() => echoes().length >= settled + after || echoes().length > seen, 5000);
+      }
       client.child.stdin!.end('stop\n');
-      const exitDeadline = setTimeout(() => void client.kill(), 10_000);
+      const exitDeadline = setTimeout(() => void client.kill(), 5000);
       const code = await client.exited;
       clearTimeout(exitDeadline);
       const lines = client.stdout().split('\n');

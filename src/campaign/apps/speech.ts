@@ -15,7 +15,7 @@ const SENTENCES = ['Shadow drivers.', 'The driver fails and recovers.'];
 const BLOCKS_PER_GAP_MS = 20;
 
 export const speechApp: CampaignApp = {
-  name: 'speech', className: 'sound', paperRow: 'sound: speech synthesizer (espeak-ng through PulseAudio)',
+  name: 'speech', className: 'sound', realTools: true, paperRow: 'sound: speech synthesizer (espeak-ng through PulseAudio)',
   async run(context) {
     const text = [SENTENCES[0], ...Array.from({ length: context.scale ?? 1 }, () => SENTENCES[1])].join(' ');
     const speech = await synthesize(text);
