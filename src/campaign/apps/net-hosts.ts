@@ -34,6 +34,8 @@ export interface Program {
 
 export interface NetHost {
   address: string;
+  /** The host's interface (its TAP). */
+  ifname: string;
   /** Runs a command in the host's namespaces to its end. */
   exec(command: string, args: string[], timeoutMs?: number): Promise<Run>;
   /** Starts a program in the host (it dies with the host at the latest). */
@@ -79,10 +81,10 @@ async function holder(): Promise<{ inner: number; stop(): Promise<void> }> {
   }
 }
 
-function hostIn(inner: number, address: string, programs: Program[]): NetHost {
+function hostIn(inner: number, address: string, ifname: string, programs: Program[]): NetHost {
   const enter = ['-t', String(inner), '-n', '-p', '--'];
   return {
-    address,
+    address, ifname,
     exec: (command, args, timeoutMs) => run('nsenter', [...enter, command, ...args], { timeoutMs: timeoutMs ?? 30_000 }),
     start(command, args) {
       const child = spawn('nsenter', [...enter, command, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -144,7 +146,7 @@ export async function withSwitchedHosts(context: AppContext, options: { monitor?
       holders.push(ns);
       const address = `192.0.2.${i + 1}`;
       await run('ip', ['link', 'set', ifname, 'netns', String(ns.inner)]);
-      const host = hostIn(ns.inner, address, programs);
+      const host = hostIn(ns.inner, address, ifname, programs);
       await host.exec('ip', ['link', 'set', 'lo', 'up']);
       await host.exec('ip', ['addr', 'add', `${address}/24`, 'dev', ifname]);
       await host.exec('ip', ['link', 'set', ifname, 'up']);

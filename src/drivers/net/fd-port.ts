@@ -13,13 +13,14 @@ const EAGAIN = 11;
 const EMSGSIZE = 90;
 const ENETDOWN = 100;
 const ENOBUFS = 105;
+const EBADFD = 77;
 /**
  * What an interface answers when it refuses frames, not because the driver broke: its queue
  * is full, it was set down (ENETDOWN from a packet socket, which also reports it once to its
- * reader; EIO from a TAP, whose far side, the host's interface, is down), a frame is above its
- * MTU. The frames are dropped and counted, as hardware would.
+ * reader; EIO from a TAP, whose far side, the host's interface, is down; EBADFD from a TAP whose
+ * interface is gone), a frame is above its MTU. The frames are dropped and counted, as hardware would.
  */
-const REFUSED = new Set([EIO, EAGAIN, EMSGSIZE, ENETDOWN, ENOBUFS]);
+const REFUSED = new Set([EIO, EAGAIN, EMSGSIZE, ENETDOWN, ENOBUFS, EBADFD]);
 const POLL_MS = 100;
 const MAX_FRAME = 65536;
 
@@ -61,6 +62,13 @@ export function fdPort(options: FdPortOptions): Port {
       if (n < 0) {
         const errno = koffi.errno();
         if (errno === EAGAIN || errno === ENETDOWN) return;
+        if (errno === EBADFD) {
+          // The interface is gone (a TAP whose namespace was deleted): the cable is out for
+          // good, not a fault of the driver. Stop reading; the kernel sees the carrier drop.
+          running = false;
+          events.carrier(false);
+          return;
+        }
         throw new Error(`read on the NIC descriptor failed (errno ${errno})`);
       }
       events.frame(Uint8Array.prototype.slice.call(buffer, 0, n));
