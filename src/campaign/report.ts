@@ -8,6 +8,7 @@
 import { quantile } from '../bench/stats.js';
 import { faultKinds } from '../faults/fault-kinds.js';
 import { campaignApps } from './apps/index.js';
+import { causeOf, causeTable } from './causes.js';
 import { deviceSection } from './device/report.js';
 import { configurationsOrder, type PlanSizes } from './plan.js';
 import type { PlotRow } from './plot.js';
@@ -238,8 +239,9 @@ export function renderEvaluation(results: TrialResult[], goals: Goal[], command:
     '',
     '## Cases the shadow did not recover',
     '',
+    ...causeTable(unrecovered),
     ...(unrecovered.length === 0 ? ['None.'] : unrecovered.map((r) =>
-      `- \`${r.spec.id}\`: ${r.outcome}${r.mutation ? ` — mutation ${r.mutation}` : ''} — ${r.cause}`)),
+      `- \`${r.spec.id}\`: ${r.outcome} (${causeOf(r)})${r.mutation ? ` — mutation ${r.mutation}` : ''} — ${r.cause}`)),
     '',
     '## Goals',
     '',
