@@ -63,7 +63,8 @@ const SOAK_INTERVAL_MS: [number, number] = [100, 300];
 
 export function campaignPlan(options: PlanOptions): CampaignPlan {
   const apps = (options.apps ?? Object.keys(campaignApps)).filter((name) => !(name in deviceScenarios));
-  const devices = (options.apps ?? Object.keys(deviceScenarios)).filter((name) => name in deviceScenarios);
+  const devices = (options.apps ?? Object.keys(deviceScenarios).filter((name) => !(options.quick && deviceScenarios[name]!.notQuick)))
+    .filter((name) => name in deviceScenarios);
   const quick = options.quick;
   const repeats = options.repeats ?? (quick ? 1 : 3);
   const mutations = options.mutationsPerApp ?? (quick ? 2 : 150);

@@ -40,6 +40,7 @@ function indices(recording: Uint8Array): number[] {
 
 export const pulseRestart: DeviceScenario = {
   name: 'pulse-restart', className: 'sound',
+  notQuick: 'one CI run saw a malfunction whose cause was not recorded (the report prints after the checks); it runs in the full plan until that is understood',
   fault: 'the PulseAudio server is killed (SIGKILL) mid-stream and started again on the same socket',
   expected: 'the stream\'s client dies with the server: writes fail with SD_ERR_IO, the device\'s answer (no driver failure, no recovery); the player reopens the stream once the server is back, and what plays after the restart is the source, in order, to its end',
   async run(context) {
@@ -53,6 +54,9 @@ export const pulseRestart: DeviceScenario = {
       let deviceErrors = 0;
       let problem = '';
       let reopening = false;
+      // Where the player wrote again after SD_ERR_IO: how much of that write had played is not
+      // known (indeterminate), so what follows may repeat from there, and only from there.
+      const rewrites = new Set<number>();
       const start = async () => { await sound.open('playback'); await sound.configure(PARAMS); };
       const playing = (async () => {
         await start();
@@ -65,6 +69,7 @@ export const pulseRestart: DeviceScenario = {
           } catch (err) {
             if ((err as { code?: string }).code !== ErrorCodes.IO) { problem = `${(err as { code?: string }).code}: ${(err as Error).message}`; break; }
             deviceErrors++;
+            rewrites.add(next);
             if (deviceErrors > 200) { problem = 'the stream could not be reopened'; break; }
             reopening = true;
             await new Promise((r) => setTimeout(r, 50)); // the player's back-off before it tries again
@@ -82,7 +87,8 @@ export const pulseRestart: DeviceScenario = {
       const heard = indices(await capture.stop());
       // Never a frame twice or out of order; a skip forward is the recording's overrun (parec
       // falling behind on a busy machine), allowed up to a period and reported.
-      const disorderAt = heard.findIndex((v, i) => v < 0 || (i > 0 && v <= heard[i - 1]!));
+      const repeats = heard.filter((v, i) => i > 0 && v <= heard[i - 1]! && rewrites.has(v)).length;
+      const disorderAt = heard.findIndex((v, i) => v < 0 || (i > 0 && v <= heard[i - 1]! && !rewrites.has(v)));
       const skips = heard.slice(1).map((v, i) => v - heard[i]! - 1).filter((d) => d > 0);
       const longestSkip = Math.max(0, ...skips);
       const first = heard[0] ?? -1;
@@ -93,7 +99,8 @@ export const pulseRestart: DeviceScenario = {
         finished: !problem, errors: problem ? 1 : 0, verified: complete,
         detail: `server killed at frame ${killedAt} of ${total}; ${deviceErrors} writes refused with SD_ERR_IO until the stream reopened; ` +
           `after the restart frames ${first}–${last} heard${disorderAt >= 0 ? `, out of order at ${disorder}` : ', in order'}` +
-          `${skips.length ? ` (${skips.length} skips in the recording, longest ${longestSkip} frames)` : ''}; ` +
+          `${skips.length ? ` (${skips.length} skips in the recording, longest ${longestSkip} frames)` : ''}` +
+          `${repeats ? `, ${repeats} repeat(s) from a rewritten write` : ''}; ` +
           `driver failures ${seen.failures}, recoveries ${seen.recoveries}${problem ? `; error: ${problem}` : ''}`,
         deviceErrors, driverFailures: seen.failures,
       };

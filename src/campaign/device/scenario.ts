@@ -16,6 +16,8 @@ export interface DeviceScenario {
   /** How the runtime should handle it, in a line (the report's "expected" column). */
   expected: string;
   run(context: AppContext): Promise<AppReport>;
+  /** Left out of the quick plan (CI), with the reason; the full plan runs every scenario. */
+  notQuick?: string;
 }
 
 /** Counts the target device's driver failures and recoveries while a scenario runs. */
