@@ -84,7 +84,8 @@ export function campaignPlan(options: PlanOptions): CampaignPlan {
       }
     }
     const soakFault: FaultPlan = { type: 'soak', scale: soak.scale, intervalMs: SOAK_INTERVAL_MS };
-    for (const [configuration, n] of [['shadow', soaks], ['restart', soak.restartPerApp]] as const) {
+    // Quick: no soak for an application of real tools either (its soaks run in the full plan).
+    for (const [configuration, n] of [['shadow', quick && !light ? 0 : soaks], ['restart', soak.restartPerApp]] as const) {
       for (let r = 0; r < n; r++) {
         trials.push({ id: `${app}/${configuration}/soak/${r}`, app, configuration, fault: soakFault, seed: 2000 + r });
       }
