@@ -4,28 +4,45 @@
  * driver under the shadow (and a few under restart-only recovery, for contrast) while a longer
  * workload runs. Mutation: per application, seeds under the shadow configuration. `--quick` runs
  * every registered application with a bounded number of trials each, so that CI stays short.
+ *
+ * Sizes come in two tiers: applications on the project's virtual devices (a trial takes 1–3 s)
+ * and applications of real tools (mkfs and a kernel mount, a PulseAudio server, namespaces: a
+ * trial takes 5–60 s). The full plan gives the first tier the repeats, soaks and mutants its
+ * goals need, and the second what fits in one sitting (see `FULL`).
  */
 import { faultKinds, type FaultKind } from '../faults/fault-kinds.js';
 import { campaignApps } from './apps/index.js';
 import { deviceScenarios } from './device/index.js';
 import type { Configuration, FaultPlan, TrialSpec } from './types.js';
 
-export interface PlanSizes {
-  apps: number;
-  deviceScenarios: number;
-  failStopKinds: number;
+/** How many trials of each part one application gets, and how long one may take. */
+export interface TierSizes {
   failStopRepeats: number;
   soakShadow: number;
   soakRestart: number;
+  /** A soak's workload is this many times the application's usual one. */
   soakScale: number;
-  soakIntervalMs: [number, number];
   mutationsPerApp: number;
+  /** Deadline of a one-fault trial (no result by then: a hang); a soak's grows with its scale. */
+  deadlineMs: number;
+}
+
+export type Tier = 'virtual' | 'realTools';
+
+export interface PlanSizes {
+  apps: number;
+  realToolApps: number;
+  deviceScenarios: number;
+  deviceRepeats: number;
+  failStopKinds: number;
+  soakIntervalMs: [number, number];
+  tiers: Record<Tier, TierSizes>;
 }
 
 export interface CampaignPlan {
   quick: boolean;
   trials: TrialSpec[];
-  /** Deadline of a one-fault trial; a soak trial's grows with its scale (see `trialDeadline`). */
+  /** The longest deadline of a one-fault trial (see `trialDeadline` for each trial's). */
   deadlineMs: number;
   sizes: PlanSizes;
 }
@@ -33,9 +50,10 @@ export interface CampaignPlan {
 export interface PlanOptions {
   quick: boolean;
   apps?: string[];
+  /** Overrides both tiers. */
   mutationsPerApp?: number;
   repeats?: number;
-  /** Soak trials per application under the shadow. */
+  /** Soak trials per application under the shadow (both tiers). */
   soaks?: number;
 }
 
@@ -48,70 +66,94 @@ export const configurationsOrder: readonly Configuration[] = ['native', 'restart
 const QUICK_FIRST: FaultKind = 'exit';
 const QUICK_SECOND: FaultKind[] = ['throw', 'busy-loop', 'contract'];
 
+const REAL_DEADLINE_MS = 90_000;
+const VIRTUAL_DEADLINE_MS = 45_000;
+
 /**
- * The full plan's soak, sized on this machine (2 cores, shared with other work, load 4–7): one
- * shadow soak per application at scale 40 injected 234–281 faults in all (dataset 11–36, bank
- * 21–41, frames 38–39, stream 164–165; count-bound workloads last longer, and see more faults,
- * on a busier machine) in about 130 trial-seconds, so 200 soak trials shared among the
- * applications inject about 12,000 faults, with the fail-stop and mutation trials' near 13,000:
- * about 2.6 hours of trials one at a time, about 90 minutes with `--jobs 2` (2.0× the faults
- * per second, same outcomes, recovery p90 79 → 148 ms).
+ * The full plan, sized on this machine (2 cores, `--jobs 2`):
+ * - virtual devices: every fault kind 3 times per configuration; 35 shadow soaks at scale 40
+ *   (one injects 10–160 faults in about 30 s: dataset 11–36, bank 21–41, frames 38, stream 164;
+ *   they carry the 10,000-fault goal); 300 mutants, of which about 40% manifest, for the goal
+ *   of 100 manifested per application;
+ * - real tools: every fault kind once per configuration, one soak at scale 4 per configuration,
+ *   15 mutants (their mutants are the same drivers' as the virtual tier's of the same class:
+ *   block, net and sound drivers are shared, only the application and the device differ).
  */
-export const FULL_SOAK = { trials: 200, restartPerApp: 1, scale: 40 } as const;
-const QUICK_SOAK = { trials: 0, perApp: 1, restartPerApp: 0, scale: 3 } as const;
+export const FULL: Record<Tier, TierSizes> = {
+  virtual: { failStopRepeats: 3, soakShadow: 35, soakRestart: 1, soakScale: 40, mutationsPerApp: 300, deadlineMs: VIRTUAL_DEADLINE_MS },
+  realTools: { failStopRepeats: 1, soakShadow: 1, soakRestart: 1, soakScale: 4, mutationsPerApp: 15, deadlineMs: REAL_DEADLINE_MS },
+};
+const QUICK: Record<Tier, TierSizes> = {
+  virtual: { failStopRepeats: 1, soakShadow: 1, soakRestart: 0, soakScale: 3, mutationsPerApp: 2, deadlineMs: VIRTUAL_DEADLINE_MS },
+  // Quick: exit in the three configurations only; their soaks and mutants run in the full plan.
+  realTools: { failStopRepeats: 1, soakShadow: 0, soakRestart: 0, soakScale: 3, mutationsPerApp: 0, deadlineMs: REAL_DEADLINE_MS },
+};
 const SOAK_INTERVAL_MS: [number, number] = [100, 300];
+const FULL_DEVICE_REPEATS = 3;
+
+/** A device scenario runs real tools (nbdkit, TAPs, PulseAudio). */
+export const tierOf = (app: string): Tier => (app in deviceScenarios || campaignApps[app]?.realTools ? 'realTools' : 'virtual');
+
+function sized(options: PlanOptions): Record<Tier, TierSizes> {
+  const base = options.quick ? QUICK : FULL;
+  const over = (t: TierSizes): TierSizes => ({
+    ...t,
+    ...(options.repeats !== undefined ? { failStopRepeats: options.repeats } : {}),
+    ...(options.soaks !== undefined ? { soakShadow: options.soaks } : {}),
+    ...(options.mutationsPerApp !== undefined ? { mutationsPerApp: options.mutationsPerApp } : {}),
+  });
+  return { virtual: over(base.virtual), realTools: over(base.realTools) };
+}
 
 export function campaignPlan(options: PlanOptions): CampaignPlan {
   const apps = (options.apps ?? Object.keys(campaignApps)).filter((name) => !(name in deviceScenarios));
   const devices = (options.apps ?? Object.keys(deviceScenarios).filter((name) => !(options.quick && deviceScenarios[name]!.notQuick)))
     .filter((name) => name in deviceScenarios);
   const quick = options.quick;
-  const repeats = options.repeats ?? (quick ? 1 : 3);
-  const mutations = options.mutationsPerApp ?? (quick ? 2 : 150);
-  const soak = quick ? QUICK_SOAK : FULL_SOAK;
-  const soaks = options.soaks ?? (quick ? QUICK_SOAK.perApp : Math.ceil(FULL_SOAK.trials / Math.max(1, apps.length)));
+  const tiers = sized(options);
   const trials: TrialSpec[] = [];
-  const lightApps = apps.filter((app) => !campaignApps[app]?.realTools);
+  const virtualApps = apps.filter((app) => tierOf(app) === 'virtual');
   for (const app of apps) {
-    const light = !campaignApps[app]?.realTools;
-    const turn = lightApps.indexOf(app);
-    const kinds = !quick ? [...faultKinds] : light ? [QUICK_FIRST, QUICK_SECOND[turn % QUICK_SECOND.length]!] : [QUICK_FIRST];
+    const tier = tiers[tierOf(app)];
+    const turn = virtualApps.indexOf(app);
+    const kinds = !quick ? [...faultKinds] : turn >= 0 ? [QUICK_FIRST, QUICK_SECOND[turn % QUICK_SECOND.length]!] : [QUICK_FIRST];
     for (const configuration of configurationsOrder) {
       for (const kind of kinds) {
-        for (let r = 0; r < repeats; r++) {
+        for (let r = 0; r < tier.failStopRepeats; r++) {
           trials.push({ id: `${app}/${configuration}/fail-stop/${kind}/${r}`, app, configuration, fault: { type: 'fail-stop', kind }, seed: 1000 + r });
         }
       }
     }
-    const soakFault: FaultPlan = { type: 'soak', scale: soak.scale, intervalMs: SOAK_INTERVAL_MS };
-    // Quick: no soak for an application of real tools either (its soaks run in the full plan).
-    for (const [configuration, n] of [['shadow', quick && !light ? 0 : soaks], ['restart', soak.restartPerApp]] as const) {
+    const soakFault: FaultPlan = { type: 'soak', scale: tier.soakScale, intervalMs: SOAK_INTERVAL_MS };
+    for (const [configuration, n] of [['shadow', tier.soakShadow], ['restart', tier.soakRestart]] as const) {
       for (let r = 0; r < n; r++) {
         trials.push({ id: `${app}/${configuration}/soak/${r}`, app, configuration, fault: soakFault, seed: 2000 + r });
       }
     }
-    for (let seed = 1; seed <= (quick && !light ? 0 : mutations); seed++) {
+    for (let seed = 1; seed <= tier.mutationsPerApp; seed++) {
       trials.push({ id: `${app}/shadow/mutation/${seed}`, app, configuration: 'shadow', fault: { type: 'mutation', seed }, seed });
     }
   }
-  // Device-level faults: every configuration (quick: the shadow only), as many repeats as fail-stop faults.
+  // Device-level faults: every configuration (quick: the shadow only, once).
+  const deviceRepeats = quick ? 1 : options.repeats ?? FULL_DEVICE_REPEATS;
   for (const name of devices) {
     for (const configuration of quick ? (['shadow'] as const) : configurationsOrder) {
-      for (let r = 0; r < repeats; r++) {
+      for (let r = 0; r < deviceRepeats; r++) {
         trials.push({ id: `${name}/${configuration}/device/${r}`, app: name, configuration, fault: { type: 'device', kind: name }, seed: 3000 + r });
       }
     }
   }
   return {
-    quick, trials, deadlineMs: 90_000,
+    quick, trials, deadlineMs: Math.max(tiers.virtual.deadlineMs, tiers.realTools.deadlineMs),
     sizes: {
-      apps: apps.length, deviceScenarios: devices.length, failStopKinds: quick ? 2 : faultKinds.length, failStopRepeats: repeats, soakShadow: soaks,
-      soakRestart: soak.restartPerApp, soakScale: soak.scale, soakIntervalMs: SOAK_INTERVAL_MS, mutationsPerApp: mutations,
+      apps: apps.length, realToolApps: apps.length - virtualApps.length, deviceScenarios: devices.length, deviceRepeats,
+      failStopKinds: quick ? 2 : faultKinds.length, soakIntervalMs: SOAK_INTERVAL_MS, tiers,
     },
   };
 }
 
-/** A trial's deadline: a soak's workload is `scale` times longer, and so is its allowance. */
-export function trialDeadline(plan: Pick<CampaignPlan, 'deadlineMs'>, spec: TrialSpec): number {
-  return spec.fault.type === 'soak' ? plan.deadlineMs + spec.fault.scale * 5_000 : plan.deadlineMs;
+/** A trial's deadline: its tier's; a soak's workload is `scale` times longer, and so is its allowance. */
+export function trialDeadline(plan: Pick<CampaignPlan, 'sizes'>, spec: TrialSpec): number {
+  const base = plan.sizes.tiers[tierOf(spec.app)].deadlineMs;
+  return spec.fault.type === 'soak' ? base + spec.fault.scale * 5_000 : base;
 }

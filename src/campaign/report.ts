@@ -10,7 +10,7 @@ import { faultKinds } from '../faults/fault-kinds.js';
 import { campaignApps } from './apps/index.js';
 import { causeOf, causeTable } from './causes.js';
 import { deviceSection } from './device/report.js';
-import { configurationsOrder, type PlanSizes } from './plan.js';
+import { configurationsOrder, type PlanSizes, type TierSizes } from './plan.js';
 import type { PlotRow } from './plot.js';
 import { faultsOf, type Outcome, type TrialResult } from './types.js';
 
@@ -122,12 +122,15 @@ function planSection(results: TrialResult[], plan: PlanSizes | undefined): strin
     ['all', results],
   ];
   const rows = parts.map(([name, rs]) => `| ${name} | ${rs.length} | ${faultSum(rs)} | ${(seconds(rs) / 60).toFixed(1)} |`);
+  const tier = (name: string, t: TierSizes) => `${name}: fail-stop ${plan!.failStopKinds} fault kinds × ${configurationsOrder.length} ` +
+    `configurations × ${t.failStopRepeats} repeat(s); soak ${t.soakShadow} trial(s) under the shadow and ${t.soakRestart} under ` +
+    `restart-only recovery, workload × ${t.soakScale}; ${t.mutationsPerApp} mutant(s); a trial's deadline ${t.deadlineMs / 1000} s.`;
   const sizes = plan ? [
     '',
-    `Plan: ${plan.apps} applications; fail-stop: ${plan.failStopKinds} fault kinds × ${configurationsOrder.length} configurations × ` +
-    `${plan.failStopRepeats} repeat(s); soak: ${plan.soakShadow} trial(s) per application under the shadow and ${plan.soakRestart} under ` +
-    `restart-only recovery, workload × ${plan.soakScale}, a pause of ${plan.soakIntervalMs[0]}–${plan.soakIntervalMs[1]} ms after each ` +
-    `recovery; mutation: ${plan.mutationsPerApp} per application; device-level: ${plan.deviceScenarios} scenario(s).`,
+    `Plan: ${plan.apps} applications and ${plan.deviceScenarios} device-level scenario(s) (× ${plan.deviceRepeats} per configuration); ` +
+    `a soak pauses ${plan.soakIntervalMs[0]}–${plan.soakIntervalMs[1]} ms after each recovery.`,
+    `- ${tier(`${plan.apps - plan.realToolApps} on virtual devices`, plan.tiers.virtual)}`,
+    `- ${tier(`${plan.realToolApps} of real tools`, plan.tiers.realTools)}`,
   ] : [];
   return [
     '| part | trials | faults injected | trial time (min) |',

@@ -7,7 +7,7 @@ import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import { faultKinds } from '../../src/faults/fault-kinds.js';
 import { campaignApps } from '../../src/campaign/apps/index.js';
-import { campaignPlan, configurationsOrder, FULL_SOAK, trialDeadline } from '../../src/campaign/plan.js';
+import { campaignPlan, configurationsOrder, FULL, tierOf, trialDeadline } from '../../src/campaign/plan.js';
 import { evaluateGoals, recoveryGroups, renderEvaluation } from '../../src/campaign/report.js';
 import { faultsOf, type TrialResult, type TrialSpec } from '../../src/campaign/types.js';
 
@@ -31,27 +31,37 @@ test('the quick plan: every registered application, 2 kinds × 3 configurations 
   }
   assert.equal(plan.sizes.apps, apps.length);
   const light = apps.filter((app) => !campaignApps[app]!.realTools).length;
-  assert.equal(plan.trials.length, light * (plan.sizes.failStopKinds * 3 * plan.sizes.failStopRepeats + plan.sizes.mutationsPerApp)
-    + (apps.length - light) * 3 * plan.sizes.failStopRepeats
-    + light * (plan.sizes.soakShadow + plan.sizes.soakRestart) + plan.sizes.deviceScenarios); // device: shadow only
+  const v = plan.sizes.tiers.virtual;
+  assert.equal(plan.trials.length, light * (plan.sizes.failStopKinds * 3 * v.failStopRepeats + v.mutationsPerApp + v.soakShadow + v.soakRestart)
+    + (apps.length - light) * 3 * plan.sizes.tiers.realTools.failStopRepeats + plan.sizes.deviceScenarios); // device: shadow only
 });
 
-test('the full plan: every fault kind in every configuration, the sized soak, 150 mutations per application', () => {
+test('the full plan: every fault kind in every configuration, each tier its repeats, soaks and mutants', () => {
   const plan = campaignPlan({ quick: false });
   for (const app of apps) {
+    const tier = FULL[tierOf(app)];
+    assert.equal(tierOf(app), campaignApps[app]!.realTools ? 'realTools' : 'virtual');
     const mine = plan.trials.filter((t) => t.app === app);
     for (const c of configurationsOrder) {
       for (const kind of faultKinds) {
-        assert.equal(mine.filter((t) => t.configuration === c && t.fault.type === 'fail-stop' && t.fault.kind === kind).length, 3, `${app} ${c} ${kind}`);
+        assert.equal(mine.filter((t) => t.configuration === c && t.fault.type === 'fail-stop' && t.fault.kind === kind).length, tier.failStopRepeats, `${app} ${c} ${kind}`);
       }
     }
-    assert.equal(mine.filter((t) => t.fault.type === 'soak' && t.configuration === 'shadow').length, Math.ceil(FULL_SOAK.trials / apps.length));
-    assert.equal(mine.filter((t) => t.fault.type === 'soak' && t.configuration === 'restart').length, FULL_SOAK.restartPerApp);
-    assert.equal(mine.filter((t) => t.fault.type === 'mutation').length, 150);
+    assert.equal(mine.filter((t) => t.fault.type === 'soak' && t.configuration === 'shadow').length, tier.soakShadow);
+    assert.equal(mine.filter((t) => t.fault.type === 'soak' && t.configuration === 'restart').length, tier.soakRestart);
+    assert.equal(mine.filter((t) => t.fault.type === 'mutation').length, tier.mutationsPerApp);
+    const soak = mine.find((t) => t.fault.type === 'soak')!;
+    assert.ok(soak.fault.type === 'soak' && soak.fault.scale === tier.soakScale);
+    assert.ok(trialDeadline(plan, soak) > trialDeadline(plan, mine[0]!), 'a soak is given longer than a one-fault trial');
+    assert.equal(trialDeadline(plan, mine[0]!), tier.deadlineMs);
   }
-  const soak = plan.trials.find((t) => t.fault.type === 'soak')!;
-  assert.ok(trialDeadline(plan, soak) > plan.deadlineMs, 'a soak is given longer than a one-fault trial');
-  assert.equal(plan.sizes.soakScale, FULL_SOAK.scale);
+  // The virtual tier carries the mutation goal: at least 100 manifested of its mutants at a 40% rate.
+  assert.ok(FULL.virtual.mutationsPerApp * 0.4 >= 100);
+  assert.ok(plan.trials.filter((t) => t.fault.type === 'device').every((t) => trialDeadline(plan, t) === FULL.realTools.deadlineMs));
+  assert.equal(plan.deadlineMs, Math.max(FULL.virtual.deadlineMs, FULL.realTools.deadlineMs));
+  // Options override both tiers.
+  const small = campaignPlan({ quick: false, mutationsPerApp: 5, repeats: 1, soaks: 2 });
+  for (const t of Object.values(small.sizes.tiers)) assert.deepEqual([t.mutationsPerApp, t.failStopRepeats, t.soakShadow], [5, 1, 2]);
 });
 
 test('the same options give the same plan, seeds included; soak trials differ in seed', () => {
@@ -99,7 +109,7 @@ test('the report shows the faults injected per part, the soak section, the plot 
   assert.match(report, /\| soak under the shadow \| 1 \| 40 \|/);
   assert.match(report, /\| all \| 2 \| 41 \|/);
   assert.ok(report.includes('![Recovery time under the shadow by class and fault kind](evaluation-recovery.png)'));
-  assert.ok(report.includes(`soak: ${plan.sizes.soakShadow} trial(s) per application under the shadow`));
-  assert.ok(plan.sizes.soakShadow * apps.length >= FULL_SOAK.trials);
+  assert.ok(report.includes(`soak ${FULL.virtual.soakShadow} trial(s) under the shadow and ${FULL.virtual.soakRestart} under restart-only recovery`));
+  assert.ok(report.includes(`${FULL.realTools.mutationsPerApp} mutant(s); a trial's deadline ${FULL.realTools.deadlineMs / 1000} s.`));
   assert.match(report, /## Soak: faults again and again/);
 });
