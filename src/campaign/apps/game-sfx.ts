@@ -9,7 +9,7 @@ import type { StreamParams } from '../../classes/sound/pcm.js';
 import { alignExact } from '../../apps/sound/align.js';
 import { makeEffect, playEffects, type Trigger } from '../../apps/sound/sfx.js';
 import type { CampaignApp } from './context.js';
-import { injectAfterPeriods, judge, pulseConfig, withPulse } from './pulse-app.js';
+import { judge, playAndRecord, withPulse } from './pulse-app.js';
 
 const PARAMS: StreamParams = { format: 's16le', rate: 48000, channels: 2, periodFrames: 480, bufferFrames: 3840 };
 const KINDS = ['laser', 'coin', 'explosion', 'jump'] as const;
@@ -24,22 +24,8 @@ export const gameSfxApp: CampaignApp = {
       at += Math.round(((50 + ((i * 53) % 110)) * PARAMS.rate) / 1000);
     }
     return withPulse(context, async (pulse) => {
-      const capture = pulse.capture();
-      await capture.ready();
-      const sound = await context.rt.attachSound(context.spec('sfx0', { className: 'sound', driver: 'pulse', config: pulseConfig(pulse) }, true));
-      let errors = 0;
-      let problem = '';
-      let done = false;
-      let played: Uint8Array | undefined;
-      const playing = (async () => {
-        await sound.open('playback');
-        await sound.configure(PARAMS);
-        played = await playEffects(sound, PARAMS, triggers, totalFrames);
-        await sound.drain();
-      })().catch((err: Error) => { errors++; problem = err.message; }).finally(() => { done = true; });
-      const windows = await injectAfterPeriods(context, sound, 100, () => done);
-      await playing;
-      const recording = await capture.stop();
+      const { value: played, recording, windows, errors, problem } =
+        await playAndRecord(context, pulse, 'sfx0', PARAMS, 100, (sound) => playEffects(sound, PARAMS, triggers, totalFrames));
       if (!played) return { finished: false, errors, verified: false, detail: `the game stopped: ${problem}` };
       const alignment = alignExact(played, recording, 4, PARAMS.rate);
       const verdict = judge(alignment, windows, PARAMS);

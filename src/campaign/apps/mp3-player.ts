@@ -12,7 +12,7 @@ import { alignExact } from '../../apps/sound/align.js';
 import { decodeMp3 } from '../../apps/sound/mp3.js';
 import type { CampaignApp } from './context.js';
 import { run } from './kernel-ext4.js';
-import { injectAfterPeriods, judge, pulseConfig, withPulse } from './pulse-app.js';
+import { judge, playAndRecord, synthMusic, withPulse } from './pulse-app.js';
 
 const PARAMS: StreamParams = { format: 's16le', rate: 48000, channels: 2, periodFrames: 2400, bufferFrames: 14400 };
 
@@ -22,26 +22,11 @@ export const mp3PlayerApp: CampaignApp = {
     const seconds = 1 + 1.5 * (context.scale ?? 1);
     const wav = join(tmpdir(), 'music.wav');
     const mp3 = join(tmpdir(), 'music.mp3');
-    await run('sox', ['-n', '-r', '48000', '-c', '2', '-b', '16', wav, 'synth', String(seconds), 'sine', '110:1760', 'triangle', '330-220',
-      'remix', '1,2v0.3', '1v0.3,2', 'tremolo', '3', '40', 'gain', '-6']);
+    await synthMusic(wav, seconds, 'wav');
     await run('lame', ['--quiet', '-b', '192', wav, mp3]);
     const decoded = await decodeMp3(await readFile(mp3));
     return withPulse(context, async (pulse) => {
-      const capture = pulse.capture();
-      await capture.ready();
-      const sound = await context.rt.attachSound(context.spec('pcm0', { className: 'sound', driver: 'pulse', config: pulseConfig(pulse) }, true));
-      let errors = 0;
-      let problem = '';
-      let done = false;
-      const playing = (async () => {
-        await sound.open('playback');
-        await sound.configure(PARAMS);
-        await sound.play(decoded.pcm);
-        await sound.drain();
-      })().catch((err: Error) => { errors++; problem = err.message; }).finally(() => { done = true; });
-      const windows = await injectAfterPeriods(context, sound, 20, () => done);
-      await playing;
-      const recording = await capture.stop();
+      const { recording, windows, errors, problem } = await playAndRecord(context, pulse, 'pcm0', PARAMS, 20, (sound) => sound.play(decoded.pcm));
       const verdict = judge(alignExact(decoded.pcm, recording, 4, PARAMS.rate), windows, PARAMS);
       return { finished: errors === 0, errors, verified: verdict.verified, detail: `${seconds} s of music; ${verdict.detail}${problem ? `; error: ${problem}` : ''}` };
     });

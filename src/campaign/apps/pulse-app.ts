@@ -13,6 +13,7 @@ import { onPath, PulseServer } from '../../sound/pulse-server.js';
 import type { AppReport } from '../types.js';
 import type { AppContext } from './context.js';
 import { until } from './dataset.js';
+import { run } from './kernel-ext4.js';
 import { FaultWindows } from './fault-windows.js';
 
 /** Starts the trial's server; a machine without PulseAudio says so (the trial is not ok). */
@@ -39,6 +40,16 @@ export async function injectAfterPeriods(context: AppContext, sound: SoundDevice
   return windows;
 }
 
+/**
+ * Synthesises `seconds` of music-like stereo sound with sox (a swept sine and a falling
+ * triangle, panned apart, with tremolo) into `file`; `type` is sox's output type ('wav', or
+ * 'raw' for bare s16le frames).
+ */
+export function synthMusic(file: string, seconds: number, type: 'wav' | 'raw'): Promise<unknown> {
+  return run('sox', ['-n', '-r', '48000', '-c', '2', '-b', '16', '-e', 'signed', '-t', type, file, 'synth', String(seconds),
+    'sine', '110:1760', 'triangle', '330-220', 'remix', '1,2v0.3', '1v0.3,2', 'tremolo', '3', '40', 'gain', '-6']);
+}
+
 export const periodMs = (p: StreamParams) => (p.periodFrames * 1000) / p.rate;
 
 /**
@@ -56,6 +67,43 @@ export function judge(alignment: Alignment, windows: FaultWindows, params: Strea
     detail: `${(alignment.coverage * 100).toFixed(1)}% of the source heard, ${alignment.discontinuities.length} discontinuities ` +
       `(longest ${longest.toFixed(0)} ms, allowed ${allowedMs.toFixed(0)} ms), end ${alignment.tailMissingMs.toFixed(0)} ms missing`,
   };
+}
+
+/** What one playback through the `pulse` driver left: what the player returned, what the sink's monitor heard, the fault's windows. */
+export interface Playback<T> {
+  value: T | undefined;
+  recording: Uint8Array;
+  windows: FaultWindows;
+  errors: number;
+  problem: string;
+}
+
+/**
+ * Attaches the `pulse` driver (the fault's target) as `device`, opens, configures, runs `play`
+ * and drains, recording the sink's monitor throughout; the fault is injected after `periods`
+ * periods. An error ends the playback and is counted, not thrown.
+ */
+export async function playAndRecord<T>(
+  context: AppContext, pulse: PulseServer, device: string, params: StreamParams, periods: number,
+  play: (sound: SoundDevice) => Promise<T>, captureFormat?: Parameters<PulseServer['capture']>[0],
+): Promise<Playback<T>> {
+  const capture = pulse.capture(captureFormat);
+  await capture.ready();
+  const sound = await context.rt.attachSound(context.spec(device, { className: 'sound', driver: 'pulse', config: pulseConfig(pulse) }, true));
+  let errors = 0;
+  let problem = '';
+  let done = false;
+  let value: T | undefined;
+  const playing = (async () => {
+    await sound.open('playback');
+    await sound.configure(params);
+    value = await play(sound);
+    await sound.drain();
+  })().catch((err: Error) => { errors++; problem = err.message; }).finally(() => { done = true; });
+  const windows = await injectAfterPeriods(context, sound, periods, () => done);
+  await playing;
+  const recording = await capture.stop();
+  return { value, recording, windows, errors, problem };
 }
 
 /** Runs `body` with a server, closing the runtime before the server stops. */

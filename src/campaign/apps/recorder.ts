@@ -14,8 +14,7 @@ import { parseWav } from '../../apps/sound/pcm.js';
 import { record } from '../../apps/sound/recorder.js';
 import type { CampaignApp } from './context.js';
 import { until } from './dataset.js';
-import { run } from './kernel-ext4.js';
-import { injectAfterPeriods, judge, periodMs, pulseConfig, withPulse } from './pulse-app.js';
+import { injectAfterPeriods, judge, periodMs, pulseConfig, synthMusic, withPulse } from './pulse-app.js';
 
 const PARAMS: StreamParams = { format: 's16le', rate: 48000, channels: 2, periodFrames: 960, bufferFrames: 9600 };
 
@@ -24,8 +23,7 @@ export const recorderApp: CampaignApp = {
   async run(context) {
     const seconds = 1 + 1.5 * (context.scale ?? 1);
     const raw = join(tmpdir(), 'source.raw');
-    await run('sox', ['-n', '-r', '48000', '-c', '2', '-b', '16', '-e', 'signed', '-t', 'raw', raw, 'synth', String(seconds),
-      'sine', '110:1760', 'triangle', '330-220', 'remix', '1,2v0.3', '1v0.3,2', 'tremolo', '3', '40', 'gain', '-6']);
+    await synthMusic(raw, seconds, 'raw');
     const source = await readFile(raw);
     return withPulse(context, async (pulse) => {
       const sound = await context.rt.attachSound(context.spec('rec0', { className: 'sound', driver: 'pulse', config: pulseConfig(pulse, true) }, true));

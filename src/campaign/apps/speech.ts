@@ -8,7 +8,7 @@ import type { StreamParams } from '../../classes/sound/pcm.js';
 import { align, toMono } from '../../apps/sound/align.js';
 import { synthesize } from '../../apps/sound/speech.js';
 import type { CampaignApp } from './context.js';
-import { injectAfterPeriods, judge, pulseConfig, withPulse } from './pulse-app.js';
+import { judge, playAndRecord, withPulse } from './pulse-app.js';
 
 const SENTENCES = ['Shadow drivers.', 'The driver fails and recovers.'];
 /** Correlation blocks (10 ms) a discontinuity may spoil on each side. */
@@ -22,21 +22,8 @@ export const speechApp: CampaignApp = {
     const params: StreamParams = { format: 's16le', rate: speech.rate, channels: speech.channels, periodFrames: 1024, bufferFrames: 6144 };
     const seconds = speech.pcm.length / 2 / speech.channels / speech.rate;
     return withPulse(context, async (pulse) => {
-      const capture = pulse.capture({ format: 's16le', rate: speech.rate, channels: speech.channels });
-      await capture.ready();
-      const sound = await context.rt.attachSound(context.spec('tts0', { className: 'sound', driver: 'pulse', config: pulseConfig(pulse) }, true));
-      let errors = 0;
-      let problem = '';
-      let done = false;
-      const speaking = (async () => {
-        await sound.open('playback');
-        await sound.configure(params);
-        await sound.play(speech.pcm);
-        await sound.drain();
-      })().catch((err: Error) => { errors++; problem = err.message; }).finally(() => { done = true; });
-      const windows = await injectAfterPeriods(context, sound, 5, () => done);
-      await speaking;
-      const recording = await capture.stop();
+      const { recording, windows, errors, problem } = await playAndRecord(context, pulse, 'tts0', params, 5, (sound) => sound.play(speech.pcm),
+        { format: 's16le', rate: speech.rate, channels: speech.channels });
       // Noise-like consonants correlate poorly after two rate conversions: a lower threshold
       // than a bit-exact path, the final fricative may go unrecognised on its own, and the
       // blocks around each fault's gap may not correlate.
