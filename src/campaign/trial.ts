@@ -59,6 +59,9 @@ export function runTrial(spec: TrialSpec, deadlineMs: number): Promise<TrialResu
       const cause = silent ? `the host process stopped making progress (no pulse for ${SILENCE_MS / 1000} s): hang`
         : timedOut ? `no result within ${deadlineMs} ms (hang)`
         : message?.app && outcome !== 'crash-hang' ? message.app.detail
+          // Node ends a process whose event loop has nothing left to wait for: the application's
+          // call was pending on a driver that would never answer it, and nothing else could.
+          : code === 0 && !message?.app ? 'the host process ended on its own with the application still waiting: its call was never answered and nothing was left that could (a hang)'
           : `the host process ${signal ? `was killed by ${signal}` : `exited with code ${code}`} before the application finished` +
             (lastLine ? `: ${lastLine.slice(0, 200)}` : '');
       resolve({

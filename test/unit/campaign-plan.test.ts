@@ -113,3 +113,36 @@ test('the report shows the faults injected per part, the soak section, the plot 
   assert.ok(report.includes(`${FULL.realTools.mutationsPerApp} mutant(s); a trial's deadline ${FULL.realTools.deadlineMs / 1000} s.`));
   assert.match(report, /## Soak: faults again and again/);
 });
+
+test('the report puts the paper\'s outcomes and recovery shares beside ours, and breaks mutations down by operator', () => {
+  const spec = (app: string, configuration: TrialSpec['configuration'], kind: 'exit' | 'throw', i = 0): TrialSpec =>
+    ({ id: `${app}/${configuration}/fail-stop/${kind}/${i}`, app, configuration, fault: { type: 'fail-stop', kind }, seed: 1000 + i });
+  const mutant = (app: string, seed: number, outcome: TrialResult['outcome'], operator: string): TrialResult => ({
+    ...result({ id: `${app}/shadow/mutation/${seed}`, app, configuration: 'shadow', fault: { type: 'mutation', seed }, seed }, outcome, 1),
+    mutation: `block/medium.js:${seed}: ${operator}, what it did`,
+  });
+  const rs = [
+    result(spec('compiler', 'native', 'exit'), 'crash-hang', 1), result(spec('compiler', 'restart', 'throw'), 'malfunction', 1),
+    result(spec('compiler', 'shadow', 'exit'), 'ok', 1), result(spec('dataset', 'shadow', 'exit'), 'ok', 1),
+    mutant('compiler', 1, 'ok', 'drop-await'), mutant('compiler', 2, 'malfunction', 'drop-await'), mutant('compiler', 3, 'not-manifested', 'return-early'),
+  ];
+  const report = renderEvaluation(rs, evaluateGoals(rs, false), 'shadowd campaign', 'now');
+  assert.match(report, /\| compiler \| [^|]+ \| 0 ok \/ 0 malf\. \/ 1 crash \| 0 ok \/ 1 malf\. \/ 0 crash \| 1 ok \/ 0 malf\. \/ 0 crash \| crash \/ crash \/ ok \|/);
+  assert.match(report, /\| dataset \| [^|]+ \|.*\| – \|/, 'an application that reproduces no paper row has no paper cell');
+  assert.match(report, /\| exit \| 0 ok \/ 0 malf\. \/ 1 crash \| – \| 2 ok \/ 0 malf\. \/ 0 crash \|/);
+  assert.match(report, /\| compiler \| 3 \| 1 \| 2 \| 50\.0% \[\d+–\d+%\] \| 50\.0% \| 0\.0% \| 38% \|/);
+  assert.match(report, /\| drop-await \| 2 \| 2 \| 50\.0% \| 50\.0% \| 0\.0% \|/);
+  assert.match(report, /\| return-early \| 1 \| 0 \| – \|/);
+});
+
+test('the lost-committed-data goal counts storage trials under the shadow with fail-stop or soak faults, not mutants', () => {
+  const goal = (rs: TrialResult[]) => evaluateGoals(rs, false).find((g) => g.goal.startsWith('0 lost committed data'))!;
+  const storage = (outcome: TrialResult['outcome']) => result(failStopSpec(0), outcome, 1);
+  assert.equal(campaignApps[apps[0]!]!.className, 'block');
+  assert.equal(goal([storage('ok'), result(soakSpec(0), 'ok', 9)]).met, true);
+  const lost = goal([storage('malfunction')]);
+  assert.equal(lost.met, false);
+  assert.match(lost.measured, new RegExp(`not: ${failStopSpec(0).id}`));
+  const mutant = { ...result({ ...failStopSpec(0), id: 'm', fault: { type: 'mutation', seed: 1 } }, 'malfunction', 1) };
+  assert.equal(goal([storage('ok'), mutant]).met, true, 'a mutant driver\'s wrong answers are not the shadow losing data');
+});
