@@ -22,7 +22,10 @@ export interface TierSizes {
   soakRestart: number;
   /** A soak's workload is this many times the application's usual one. */
   soakScale: number;
+  /** Mutants whose fault is in the driver's file (every restart loads it again). */
   mutationsPerApp: number;
+  /** Mutants whose fault is in the loaded driver only (the paper's method; recovery loads the original). */
+  transientMutationsPerApp: number;
   /** Deadline of a one-fault trial (no result by then: a hang); a soak's grows with its scale. */
   deadlineMs: number;
 }
@@ -50,7 +53,7 @@ export interface CampaignPlan {
 export interface PlanOptions {
   quick: boolean;
   apps?: string[];
-  /** Overrides both tiers. */
+  /** Overrides both tiers, both kinds of mutant. */
   mutationsPerApp?: number;
   repeats?: number;
   /** Soak trials per application under the shadow (both tiers). */
@@ -73,20 +76,20 @@ const VIRTUAL_DEADLINE_MS = 45_000;
  * The full plan, sized on this machine (2 cores, `--jobs 2`):
  * - virtual devices: every fault kind 3 times per configuration; 35 shadow soaks at scale 40
  *   (one injects 10–160 faults in about 30 s: dataset 11–36, bank 21–41, frames 38, stream 164;
- *   they carry the 10,000-fault goal); 300 mutants, of which about 40% manifest, for the goal
- *   of 100 manifested per application;
+ *   they carry the 10,000-fault goal); 250 transient mutants (the paper's method), of which
+ *   about 45% manifest, for the goal of 100 manifested per application, and 100 persistent ones;
  * - real tools: every fault kind once per configuration, one soak at scale 4 per configuration,
- *   15 mutants (their mutants are the same drivers' as the virtual tier's of the same class:
+ *   12 transient and 4 persistent mutants (their mutants are the same drivers' as the virtual tier's of the same class:
  *   block, net and sound drivers are shared, only the application and the device differ).
  */
 export const FULL: Record<Tier, TierSizes> = {
-  virtual: { failStopRepeats: 3, soakShadow: 35, soakRestart: 1, soakScale: 40, mutationsPerApp: 300, deadlineMs: VIRTUAL_DEADLINE_MS },
-  realTools: { failStopRepeats: 1, soakShadow: 1, soakRestart: 1, soakScale: 4, mutationsPerApp: 15, deadlineMs: REAL_DEADLINE_MS },
+  virtual: { failStopRepeats: 3, soakShadow: 35, soakRestart: 1, soakScale: 40, transientMutationsPerApp: 250, mutationsPerApp: 100, deadlineMs: VIRTUAL_DEADLINE_MS },
+  realTools: { failStopRepeats: 1, soakShadow: 1, soakRestart: 1, soakScale: 4, transientMutationsPerApp: 12, mutationsPerApp: 4, deadlineMs: REAL_DEADLINE_MS },
 };
 const QUICK: Record<Tier, TierSizes> = {
-  virtual: { failStopRepeats: 1, soakShadow: 1, soakRestart: 0, soakScale: 3, mutationsPerApp: 2, deadlineMs: VIRTUAL_DEADLINE_MS },
+  virtual: { failStopRepeats: 1, soakShadow: 1, soakRestart: 0, soakScale: 3, transientMutationsPerApp: 1, mutationsPerApp: 1, deadlineMs: VIRTUAL_DEADLINE_MS },
   // Quick: exit in the three configurations only; their soaks and mutants run in the full plan.
-  realTools: { failStopRepeats: 1, soakShadow: 0, soakRestart: 0, soakScale: 3, mutationsPerApp: 0, deadlineMs: REAL_DEADLINE_MS },
+  realTools: { failStopRepeats: 1, soakShadow: 0, soakRestart: 0, soakScale: 3, transientMutationsPerApp: 0, mutationsPerApp: 0, deadlineMs: REAL_DEADLINE_MS },
 };
 const SOAK_INTERVAL_MS: [number, number] = [100, 300];
 const FULL_DEVICE_REPEATS = 3;
@@ -100,7 +103,7 @@ function sized(options: PlanOptions): Record<Tier, TierSizes> {
     ...t,
     ...(options.repeats !== undefined ? { failStopRepeats: options.repeats } : {}),
     ...(options.soaks !== undefined ? { soakShadow: options.soaks } : {}),
-    ...(options.mutationsPerApp !== undefined ? { mutationsPerApp: options.mutationsPerApp } : {}),
+    ...(options.mutationsPerApp !== undefined ? { mutationsPerApp: options.mutationsPerApp, transientMutationsPerApp: options.mutationsPerApp } : {}),
   });
   return { virtual: over(base.virtual), realTools: over(base.realTools) };
 }
@@ -129,6 +132,9 @@ export function campaignPlan(options: PlanOptions): CampaignPlan {
       for (let r = 0; r < n; r++) {
         trials.push({ id: `${app}/${configuration}/soak/${r}`, app, configuration, fault: soakFault, seed: 2000 + r });
       }
+    }
+    for (let seed = 1; seed <= tier.transientMutationsPerApp; seed++) {
+      trials.push({ id: `${app}/shadow/mutation-transient/${seed}`, app, configuration: 'shadow', fault: { type: 'mutation', seed, transient: true }, seed });
     }
     for (let seed = 1; seed <= tier.mutationsPerApp; seed++) {
       trials.push({ id: `${app}/shadow/mutation/${seed}`, app, configuration: 'shadow', fault: { type: 'mutation', seed }, seed });

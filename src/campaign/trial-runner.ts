@@ -64,6 +64,8 @@ async function main(): Promise<void> {
           process.send!({ mutation: describe(mutant), mutantDir: mutant.dir }); // known even if the trial never ends
           out.resources = defaultResources(className, base.driver, config);
           out.driver = mutant.url;
+          // Transient: the fault is in this loaded driver only; standby and recovery load the original.
+          if (spec.fault.transient) out.fallbackDriver = base.driver;
           faults = 1; // the mutant driver is the fault; it has no moment of injection
           process.send!({ faults });
         }

@@ -1,9 +1,18 @@
 /** What a campaign trial is and what it found, as data (kept in the resumable results file). */
+/** A mutation trial whose fault is in the loaded driver only (see FaultPlan). */
+export const isTransientMutation = (spec: { fault: FaultPlan }) => spec.fault.type === 'mutation' && spec.fault.transient === true;
+
 export type Configuration = 'native' | 'restart' | 'shadow';
 
 export type FaultPlan =
   | { type: 'fail-stop'; kind: import('../faults/fault-kinds.js').FaultKind }
-  | { type: 'mutation'; seed: number }
+  /**
+   * One mutant driver. `transient`: the fault is in the loaded driver only, and every later
+   * incarnation loads the original (the paper's method: its injector changed the driver in
+   * memory, and recovery reloaded it from its file). Otherwise (persistent) the fault is in the
+   * driver's file: every restart loads the mutant again.
+   */
+  | { type: 'mutation'; seed: number; transient?: boolean }
   /**
    * From the application's `inject()` on, fail-stop faults of random kinds again and again, a
    * random pause of `intervalMs` after each recovery, while a workload `scale` times longer runs.

@@ -32,6 +32,13 @@ export interface DriverSpec {
   className: string;
   /** A built-in driver name (`ram`, `file`) or the path or URL of a driver module. */
   driver: string;
+  /**
+   * The driver every later incarnation (standby, recovery) loads instead of `driver`: a
+   * known-good version to fall back to when an updated driver fails. Same class and resources.
+   * The campaign uses it for a fault in the loaded image only (the paper's injector changed the
+   * driver in memory; the driver reloaded by recovery came from its file, without the fault).
+   */
+  fallbackDriver?: string;
   /** Default `worker`; `native` recovery always runs in domain `none`. */
   domain?: DomainKind;
   /** Default `shadow`. */
@@ -64,6 +71,8 @@ export type DriverState = 'starting' | 'running' | 'recovering' | 'gave-up' | 'c
 export interface ManagedDriver {
   spec: Required<Pick<DriverSpec, 'name' | 'driver' | 'domain' | 'recovery'>> & DriverSpec;
   driverUrl: string;
+  /** What standby and recovery incarnations load: `fallbackDriver` resolved, or `driverUrl`. */
+  fallbackUrl: string;
   device: Device;
   /** Kernel -> driver: the one tap the device calls through, for the device's whole life. */
   kernelTap: Tap;
@@ -75,6 +84,8 @@ export interface ManagedDriver {
   /** The standby promise once it has resolved (the spare is loaded and waiting). */
   standbyReady: Promise<Incarnation> | undefined;
   state: DriverState;
+  /** A failure was published while the device was starting (attach handles it, not recovery). */
+  failedAtStart?: boolean;
   recoveries: number;
   initArgs: unknown;
   /** Domains being taken down; awaited on close so nothing leaks. */
@@ -111,6 +122,7 @@ export class ShadowManager extends EventEmitter {
     const recovery = input.recovery ?? 'shadow';
     const spec = { ...input, recovery, domain: recovery === 'native' ? 'none' as const : input.domain ?? 'worker' };
     const driverUrl = resolveDriver(input.className, input.driver);
+    const fallbackUrl = input.fallbackDriver === undefined ? driverUrl : resolveDriver(input.className, input.fallbackDriver);
     const resources = spec.resources ?? defaultResources(contract.name, spec.driver, spec.config ?? {});
     const device = this.#kernel.createDevice(spec.name, contract, resources,
       { sharedMemory: spec.domain !== 'process' });
@@ -127,15 +139,29 @@ export class ShadowManager extends EventEmitter {
         }
       },
     }) : undefined;
-    const managed = { spec, driverUrl, device, shadow, state: 'starting', recoveries: 0, dying: new Set(), pool: new SharedPool(),
+    const managed = { spec, driverUrl, fallbackUrl, device, shadow, state: 'starting', recoveries: 0, dying: new Set(), pool: new SharedPool(),
       initArgs: { config: spec.config ?? {} },
       policy: new RestartPolicy(spec.restart ?? {}, () => this.clock.now(), this.random) } as unknown as ManagedDriver;
     managed.routes = routes(managed);
     managed.kernelTap = new Tap(`${device.name}:kernel->driver`, managed.routes.passive);
     this.#drivers.set(device.name, managed);
-    try {
-      managed.current = await this.spawn(managed);
+    const start = async (url: string) => {
+      managed.current = await this.spawn(managed, url);
       await managed.current.call(initEntry(contract), managed.initArgs);
+    };
+    try {
+      try {
+        await start(driverUrl);
+      } catch (err) {
+        if (fallbackUrl === driverUrl) throw err;
+        // The driver failed to start: a failure like any other (published once), and the fallback starts instead.
+        if (!managed.failedAtStart) this.publish('failure', channels.failure, {
+          device: device.name, driver: spec.driver, kind: err instanceof DriverFailure ? err.kind : 'exception',
+          message: (err as Error).message, call: initEntry(contract), duringRecovery: false,
+        } satisfies FailureEvent);
+        await managed.current?.stop();
+        await start(fallbackUrl);
+      }
     } catch (err) {
       await this.detach(device.name);
       throw new ShadowError(ErrorCodes.DRIVER_FAILED, `driver ${spec.driver} failed to start: ${(err as Error).message}`, { cause: err });
@@ -186,16 +212,16 @@ export class ShadowManager extends EventEmitter {
 
   // --- used by recovery and routes ---
 
-  /** A new incarnation of the driver, loaded but not initialized. */
-  async spawn(managed: ManagedDriver): Promise<Incarnation> {
+  /** A new incarnation of the driver, loaded but not initialized (by default the fallback's: a standby or a recovery). */
+  async spawn(managed: ManagedDriver, driverUrl = managed.fallbackUrl): Promise<Incarnation> {
     const { spec } = managed;
     const incarnation = new Incarnation({
       device: managed.device,
-      driverUrl: managed.driverUrl,
+      driverUrl,
       domain: spec.domain,
       clock: this.clock,
       memoryLimitMb: spec.memoryLimitMb ?? 64,
-      sandbox: sandboxFor(spec.sandbox, managed.driverUrl),
+      sandbox: sandboxFor(spec.sandbox, driverUrl),
       heartbeatMs: spec.heartbeatMs ?? 100,
       heartbeatTimeoutMs: spec.heartbeatTimeoutMs ?? 1500,
       deadlineScale: spec.deadlineScale ?? 1,
@@ -259,6 +285,7 @@ export class ShadowManager extends EventEmitter {
       call: failure.call, duringRecovery: managed.state === 'recovering',
     };
     this.publish('failure', channels.failure, event);
+    if (managed.state === 'starting') { managed.failedAtStart = true; return; } // attach sees it (and may start the fallback)
     if (managed.state === 'recovering') return; // the running recovery sees it and starts over
     if (managed.spec.recovery === 'native') {
       this.giveUp(managed, `native configuration: ${failure.kind} is not recovered`);

@@ -272,3 +272,60 @@ test('detaching a device in the middle of recovery: waiting calls fail with SD_E
   }
   await expectNoLeaks(before);
 });
+
+test('a fallback driver: a driver that crashes on a request is replaced by the fallback, which serves it; the data stays', async () => {
+  const before = snapshot();
+  const rt = createRuntime();
+  try {
+    const failures: unknown[] = [];
+    rt.manager.on('failure', (e) => failures.push(e));
+    const disk = await rt.attachBlock({
+      name: 'updated', driver: fixture('poison'), fallbackDriver: 'ram', warmStandby: true,
+      config: { sizeBytes: 16 * BLOCK, poisonOffset: 5 * BLOCK }, resources: [{ name: 'medium', memoryBytes: 16 * BLOCK }],
+    });
+    await disk.open();
+    const app = new BlockWorkload(disk, 16);
+    await app.fill();
+    const recovered = waitForEvent<RecoveryEvent>(rt.manager, 'recovery');
+    // The poison driver dies on this read every time; the fallback (ram) has no such bug.
+    assert.deepEqual(await disk.read(5 * BLOCK, BLOCK), blockContent(5, 1));
+    assert.equal((await recovered).cause, 'exit');
+    assert.equal(failures.length, 1, 'one failure: the recovery loaded the fallback, which did not fail again');
+    await app.verifyAll();
+    assert.deepEqual(await disk.read(5 * BLOCK, BLOCK), blockContent(5, 1));
+    assert.equal(failures.length, 1);
+  } finally {
+    await rt.close();
+  }
+  await expectNoLeaks(before);
+});
+
+test('a fallback driver: a driver that fails to start is replaced by the fallback at attach; the failure is published once', async () => {
+  const before = snapshot();
+  const dir = scratch();
+  const rt = createRuntime();
+  try {
+    const failures: { call: string | undefined }[] = [];
+    rt.manager.on('failure', (e) => failures.push(e));
+    const disk = await rt.attachBlock({
+      name: 'fresh', driver: fixture('flaky-init'), fallbackDriver: 'ram',
+      config: { counterPath: join(dir, 'starts'), failStarts: [0], sizeBytes: 8 * BLOCK }, resources: [{ name: 'medium', memoryBytes: 8 * BLOCK }],
+    });
+    assert.equal(failures.length, 1, 'the failed start is one failure');
+    await disk.open();
+    const app = new BlockWorkload(disk, 8);
+    await app.fill();
+    await app.verifyAll();
+    // Without a fallback the same driver fails to attach, with a code.
+    const error = await rt.attachBlock({
+      name: 'stale', driver: fixture('flaky-init'),
+      config: { counterPath: join(dir, 'other'), failStarts: [0] }, resources: [{ name: 'medium', memoryBytes: 8 * BLOCK }],
+    }).then(() => 'attached', (e: unknown) => e);
+    assert.ok(isShadowError(error, ErrorCodes.DRIVER_FAILED), String(error));
+    assert.equal(failures.length, 2);
+  } finally {
+    await rt.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  await expectNoLeaks(before);
+});

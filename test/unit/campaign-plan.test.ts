@@ -32,7 +32,7 @@ test('the quick plan: every registered application, 2 kinds × 3 configurations 
   assert.equal(plan.sizes.apps, apps.length);
   const light = apps.filter((app) => !campaignApps[app]!.realTools).length;
   const v = plan.sizes.tiers.virtual;
-  assert.equal(plan.trials.length, light * (plan.sizes.failStopKinds * 3 * v.failStopRepeats + v.mutationsPerApp + v.soakShadow + v.soakRestart)
+  assert.equal(plan.trials.length, light * (plan.sizes.failStopKinds * 3 * v.failStopRepeats + v.mutationsPerApp + v.transientMutationsPerApp + v.soakShadow + v.soakRestart)
     + (apps.length - light) * 3 * plan.sizes.tiers.realTools.failStopRepeats + plan.sizes.deviceScenarios); // device: shadow only
 });
 
@@ -49,19 +49,22 @@ test('the full plan: every fault kind in every configuration, each tier its repe
     }
     assert.equal(mine.filter((t) => t.fault.type === 'soak' && t.configuration === 'shadow').length, tier.soakShadow);
     assert.equal(mine.filter((t) => t.fault.type === 'soak' && t.configuration === 'restart').length, tier.soakRestart);
-    assert.equal(mine.filter((t) => t.fault.type === 'mutation').length, tier.mutationsPerApp);
+    assert.equal(mine.filter((t) => t.fault.type === 'mutation' && !t.fault.transient).length, tier.mutationsPerApp);
+    const transient = mine.filter((t) => t.fault.type === 'mutation' && t.fault.transient);
+    assert.equal(transient.length, tier.transientMutationsPerApp);
+    assert.ok(transient.every((t) => t.id.includes('/mutation-transient/')), 'transient and persistent mutants have ids of their own');
     const soak = mine.find((t) => t.fault.type === 'soak')!;
     assert.ok(soak.fault.type === 'soak' && soak.fault.scale === tier.soakScale);
     assert.ok(trialDeadline(plan, soak) > trialDeadline(plan, mine[0]!), 'a soak is given longer than a one-fault trial');
     assert.equal(trialDeadline(plan, mine[0]!), tier.deadlineMs);
   }
-  // The virtual tier carries the mutation goal: at least 100 manifested of its mutants at a 40% rate.
-  assert.ok(FULL.virtual.mutationsPerApp * 0.4 >= 100);
+  // The virtual tier carries the mutation goal: at least 100 manifested of its transient mutants at a 40% rate.
+  assert.ok(FULL.virtual.transientMutationsPerApp * 0.4 >= 100);
   assert.ok(plan.trials.filter((t) => t.fault.type === 'device').every((t) => trialDeadline(plan, t) === FULL.realTools.deadlineMs));
   assert.equal(plan.deadlineMs, Math.max(FULL.virtual.deadlineMs, FULL.realTools.deadlineMs));
   // Options override both tiers.
   const small = campaignPlan({ quick: false, mutationsPerApp: 5, repeats: 1, soaks: 2 });
-  for (const t of Object.values(small.sizes.tiers)) assert.deepEqual([t.mutationsPerApp, t.failStopRepeats, t.soakShadow], [5, 1, 2]);
+  for (const t of Object.values(small.sizes.tiers)) assert.deepEqual([t.mutationsPerApp, t.transientMutationsPerApp, t.failStopRepeats, t.soakShadow], [5, 5, 1, 2]);
 });
 
 test('the same options give the same plan, seeds included; soak trials differ in seed', () => {
@@ -110,7 +113,7 @@ test('the report shows the faults injected per part, the soak section, the plot 
   assert.match(report, /\| all \| 2 \| 41 \|/);
   assert.ok(report.includes('![Recovery time under the shadow by class and fault kind](evaluation-recovery.png)'));
   assert.ok(report.includes(`soak ${FULL.virtual.soakShadow} trial(s) under the shadow and ${FULL.virtual.soakRestart} under restart-only recovery`));
-  assert.ok(report.includes(`${FULL.realTools.mutationsPerApp} mutant(s); a trial's deadline ${FULL.realTools.deadlineMs / 1000} s.`));
+  assert.ok(report.includes(`${FULL.realTools.transientMutationsPerApp} mutant(s) with the fault in the loaded driver and ${FULL.realTools.mutationsPerApp} in its file; a trial's deadline ${FULL.realTools.deadlineMs / 1000} s.`));
   assert.match(report, /## Soak: faults again and again/);
 });
 
