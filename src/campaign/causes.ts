@@ -10,13 +10,13 @@ export interface CauseClass { name: string; explains: string; matches: RegExp }
 export const causeClasses: readonly CauseClass[] = [
   { name: 'never started', matches: /failed to start|never attached|init missed its deadline/,
     explains: 'the driver fails while it starts, every time (a deterministic fault at init): no restart can cure it, the device never attaches' },
-  { name: 'poison request', matches: /SD_ERR_POISON_REQUEST/,
+  { name: 'poison request', matches: /SD_ERR_POISON_REQUEST|consecutive driver failures and was quarantined/,
     explains: 'a request kept killing the driver: quarantined after 3 failures and failed alone (a deterministic fault on a request)' },
   { name: 'given up', matches: /SD_ERR_GAVE_UP/,
     explains: 'the driver kept failing: its restart budget or its quarantines ran out and the device fails every call fast' },
   { name: 'host crash or hang', matches: /the host process|no result within|hang\)/,
     explains: 'the trial\'s host process died or stopped making progress' },
-  { name: 'wrong answers', matches: /SD_ERR_IO|differ|mismatch|not the source|out of order|of the source heard/,
+  { name: 'wrong answers', matches: /SD_ERR_IO|device error|differ|mismatch|not the source|out of order|of the source heard/,
     explains: 'the driver answered, wrongly (errors or data the class contract cannot tell from a device\'s own)' },
 ];
 

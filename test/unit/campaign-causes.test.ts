@@ -15,6 +15,8 @@ test('causes are classed by what the trial said, first rule first', () => {
   assert.equal(causeOf(trial('a', 'write failed: SD_ERR_GAVE_UP the device gave up')), 'given up');
   assert.equal(causeOf(trial('a', 'the host process was killed by SIGKILL before the application finished')), 'host crash or hang');
   assert.equal(causeOf(trial('a', '38 errors: SD_ERR_IO device error: the disk is not open')), 'wrong answers');
+  assert.equal(causeOf(trial('a', 'the application stopped: geometry was in flight at 3 consecutive driver failures and was quarantined')), 'poison request');
+  assert.equal(causeOf(trial('a', 'the application stopped: device error: the disk is not initialized')), 'wrong answers');
   assert.equal(causeOf(trial('a', 'something unheard of')), 'other');
 });
 
