@@ -205,15 +205,21 @@ export class ShadowInstance {
     const serial = records.some((r) => r.failures >= 2);
     const running: Promise<unknown>[] = [];
     let count = 0;
-    for (const record of records) {
-      if (!record.settle) continue; // its failure has not reached the shadow: it re-enters later
-      if (record.decl.kind === 'event') { this.#finish(record); record.settle.resolve(undefined); continue; }
-      if (record.failures >= this.#options.poisonThreshold) { this.#quarantine(record); continue; }
-      if (!record.decl.idempotent) { this.#refuse(record); continue; }
-      count++;
-      const done = this.#reissue(record, call);
-      if (serial || record.decl.barrier) await done;
-      else running.push(done);
+    try {
+      for (const record of records) {
+        if (!record.settle) continue; // its failure has not reached the shadow: it re-enters later
+        if (record.decl.kind === 'event') { this.#finish(record); record.settle.resolve(undefined); continue; }
+        if (record.failures >= this.#options.poisonThreshold) { this.#quarantine(record); continue; }
+        if (!record.decl.idempotent) { this.#refuse(record); continue; }
+        count++;
+        const done = this.#reissue(record, call);
+        if (serial || record.decl.barrier) await done;
+        else running.push(done);
+      }
+    } finally {
+      // A barrier that failed the new driver ends resubmission early (recovery starts over); the
+      // requests reissued before it fail with that driver too, and must not be left unhandled.
+      for (const done of running) done.catch(() => undefined);
     }
     await Promise.all(running);
     return count;

@@ -4,6 +4,8 @@ import { test } from 'node:test';
 import { blockClass } from '../../src/classes/block/contract.js';
 import { Device } from '../../src/kernel/device.js';
 import { servicesFor } from '../../src/kernel/services.js';
+import { DriverFailure } from '../../src/errors.js';
+import { Shadow } from '../../src/shadows/shadow.js';
 import { ShadowLog, type CallRecord } from '../../src/shadows/shadow-log.js';
 import { Tap } from '../../src/taps/tap.js';
 import { ObjectTracker } from '../../src/tracker/object-tracker.js';
@@ -102,4 +104,31 @@ test('kernel services check arguments and ownership: a bad call throws', async (
   clock.advance(50);
   assert.equal(fired.filter((t) => t === repeating).length, 3, 'released timers never fire');
   assert.equal(clock.pending, 0);
+});
+
+test('resubmission ended early by a barrier that fails the new driver leaves no rejection unhandled', async () => {
+  const shadow = new Shadow(blockClass).instance({ poisonThreshold: 3, registered: () => undefined });
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => { unhandled.push(reason); };
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    // A read and then a flush (a barrier) in flight when the driver fails.
+    const failure = new DriverFailure('exception', 'driver threw: offset is out of bounds');
+    const read = shadow.observer.before('read', { offset: 0, length: 4096 });
+    const flush = shadow.observer.before('flush', {});
+    const waiting = [shadow.observer.failed(read, failure), shadow.observer.failed(flush, failure)];
+    shadow.activate();
+    // The new driver fails too: the flush's failure ends resubmission, the read's arrives after it.
+    let failRead: (e: unknown) => void = () => undefined;
+    const call = (entry: string) => entry === 'read' ? new Promise((_r, reject) => { failRead = reject; }) : Promise.reject(failure);
+    await assert.rejects(shadow.resubmit(call), DriverFailure);
+    failRead(failure);
+    for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+    assert.deepEqual(unhandled, [], 'every reissued request\'s failure is handled');
+    // Both stay in flight for the next attempt, and are answered by it.
+    assert.equal(await shadow.resubmit(async (entry) => (entry === 'read' ? new Uint8Array(0) : undefined)), 2);
+    await Promise.all(waiting);
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
 });
