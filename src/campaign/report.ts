@@ -208,6 +208,18 @@ export function renderEvaluation(results: TrialResult[], goals: Goal[], command:
   const byKind = faultKinds.filter((k) => failStop.some((r) => r.spec.fault.type === 'fail-stop' && r.spec.fault.kind === k)).map((k) =>
     `| ${k} | ${configurationsOrder.map((c) => cell(failStop.filter((r) => r.spec.configuration === c && r.spec.fault.type === 'fail-stop' && r.spec.fault.kind === k))).join(' | ')} |`);
 
+  // Where our commonest outcome differs from the paper's, cell by cell.
+  const ours = (rs: TrialResult[]): PaperOutcome | undefined => {
+    const n = { ok: count(rs, 'ok'), malfunction: count(rs, 'malfunction'), crash: count(rs, 'crash-hang') };
+    const best = (Object.entries(n) as [PaperOutcome, number][]).sort((a, b) => b[1] - a[1])[0]!;
+    return best[1] > 0 ? best[0] : undefined;
+  };
+  const differences = apps.flatMap((a) => configurationsOrder.flatMap((c) => {
+    const paper = paperResults[a.name]?.[c];
+    const mine = ours(failStop.filter((r) => r.spec.app === a.name && r.spec.configuration === c));
+    return paper && mine && paper !== mine ? [`${a.name} ${c}: ours ${mine}, the paper's ${paper}`] : [];
+  }));
+
   const mutationRows = (mutations: TrialResult[]) => apps.filter((a) => mutations.some((r) => r.spec.app === a.name)).map((a) => {
     const all = mutations.filter((r) => r.spec.app === a.name);
     const m = all.filter((r) => r.outcome !== 'not-manifested');
@@ -260,6 +272,7 @@ export function renderEvaluation(results: TrialResult[], goals: Goal[], command:
     '|---|---|---|---|---|---|',
     ...table,
     '',
+    ...(differences.length ? [`Where our commonest outcome differs from the paper's: ${differences.join('; ')}.`, ''] : []),
     'By fault kind, all applications:',
     '',
     '| fault | native | restart | shadow |',

@@ -149,3 +149,13 @@ test('the lost-committed-data goal counts storage trials under the shadow with f
   const mutant = { ...result({ ...failStopSpec(0), id: 'm', fault: { type: 'mutation', seed: 1 } }, 'malfunction', 1) };
   assert.equal(goal([storage('ok'), mutant]).met, true, 'a mutant driver\'s wrong answers are not the shadow losing data');
 });
+
+test('the report names the cells where our commonest outcome differs from the paper\'s', () => {
+  const spec = (configuration: TrialSpec['configuration'], i: number): TrialSpec =>
+    ({ id: `compiler/${configuration}/fail-stop/exit/${i}`, app: 'compiler', configuration, fault: { type: 'fail-stop', kind: 'exit' }, seed: 1000 + i });
+  const rs = [result(spec('native', 0), 'crash-hang', 1), result(spec('restart', 0), 'malfunction', 1), result(spec('restart', 1), 'malfunction', 1),
+    result(spec('restart', 2), 'crash-hang', 1), result(spec('shadow', 0), 'ok', 1)];
+  const report = renderEvaluation(rs, evaluateGoals(rs, false), 'shadowd campaign', 'now');
+  assert.match(report, /differs from the paper's: compiler restart: ours malfunction, the paper's crash\./);
+  assert.ok(!report.includes('compiler native: ours'), 'native crashed, as in the paper');
+});
