@@ -93,6 +93,13 @@ export interface ClassContract {
   entries: Record<string, EntryPoint>;
   /** Class-specific calls the driver makes into the kernel. */
   upcalls: Record<string, Upcall>;
+  /**
+   * Device error codes a driver may not answer to a call the kernel let through: the kernel
+   * initialized the driver, and checked the call (the device open, the range valid) before
+   * issuing it, so such an answer says the driver lost its own state, not that the device
+   * failed. It is a contract breach (a driver failure), not an error for the application.
+   */
+  stateErrors?: readonly string[];
   /** What `register` must carry, and whether a restarted driver's registration matches. */
   registration: {
     validate(info: any): string | undefined;

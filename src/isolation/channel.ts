@@ -177,6 +177,12 @@ export class DriverChannel {
     }
     this.#pending.delete(m.id);
     if (!m.ok) {
+      const contract = this.#options.contract;
+      if (m.device && m.error.code !== undefined && contract.stateErrors?.includes(m.error.code)) {
+        this.#pending.set(m.id, call);
+        return this.fail(new DriverFailure('contract', `${call.entry} answered ${m.error.code} (${m.error.message}) after the ` +
+          'kernel initialized the driver and checked the call: the driver lost its own state', call.entry));
+      }
       if (m.device) return call.reject(new ShadowError(ErrorCodes.IO, `device error: ${m.error.message}`, { cause: m.error }));
       return this.fail(new DriverFailure('exception', m.error.message, call.entry));
     }

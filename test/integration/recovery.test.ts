@@ -329,3 +329,35 @@ test('a fallback driver: a driver that fails to start is replaced by the fallbac
   }
   await expectNoLeaks(before);
 });
+
+test('a driver that answers "no device" for a disk the kernel opened has lost its state: a contract breach, recovered', async () => {
+  const before = snapshot();
+  const rt = createRuntime();
+  try {
+    const failures: { kind: string; message: string }[] = [];
+    rt.manager.on('failure', (e) => failures.push(e));
+    const disk = await rt.attachBlock({
+      name: 'amnesiac', driver: fixture('amnesiac'), config: { sizeBytes: 16 * BLOCK, forgetAfterReads: 4 },
+      resources: [{ name: 'medium', memoryBytes: 16 * BLOCK }],
+    });
+    await disk.open();
+    const app = new BlockWorkload(disk, 16);
+    await app.fill();
+    const recovered = waitForEvent<RecoveryEvent>(rt.manager, 'recovery');
+    for (let b = 0; b < 6; b++) assert.deepEqual(await disk.read(b * BLOCK, BLOCK), blockContent(b, 1), `block ${b}`);
+    assert.equal((await recovered).cause, 'contract');
+    assert.equal(failures.length, 1);
+    assert.match(failures[0]!.message, /read answered ENODEV .* the driver lost its own state/);
+    // Native: the breach is detected, but nothing recovers: the application gets the failure.
+    const native = await rt.attachBlock({
+      name: 'plain', driver: fixture('amnesiac'), recovery: 'native', config: { sizeBytes: 8 * BLOCK, forgetAfterReads: 0 },
+      resources: [{ name: 'medium', memoryBytes: 8 * BLOCK }],
+    });
+    await native.open();
+    const error = await native.read(0, BLOCK).then(() => 'served', (e: unknown) => e);
+    assert.ok(error instanceof Error && /read answered ENODEV/.test(error.message), String(error));
+  } finally {
+    await rt.close();
+  }
+  await expectNoLeaks(before);
+});

@@ -159,6 +159,8 @@ export const blockClass: ClassContract = {
         ? undefined : `stats returned ${describe(r)}`) },
   },
   upcalls: {},
+  // "No device": a block driver says it is not initialized or not open.
+  stateErrors: ['ENODEV'],
   registration: {
     validate(i: BlockInfo) {
       if (typeof i !== 'object' || i === null) return 'registration must be an object';
