@@ -80,12 +80,12 @@ const VIRTUAL_DEADLINE_MS = 45_000;
  *   32–37% manifest (dataset 93 and bank 81 of 250), for the goal of 100 manifested per
  *   application, and 100 persistent ones;
  * - real tools: every fault kind once per configuration, one soak at scale 4 per configuration,
- *   12 transient and 4 persistent mutants (their mutants are the same drivers' as the virtual tier's of the same class:
+ *   8 transient and 2 persistent mutants (their mutants are the same drivers' as the virtual tier's of the same class:
  *   block, net and sound drivers are shared, only the application and the device differ).
  */
 export const FULL: Record<Tier, TierSizes> = {
   virtual: { failStopRepeats: 3, soakShadow: 35, soakRestart: 1, soakScale: 40, transientMutationsPerApp: 320, mutationsPerApp: 100, deadlineMs: VIRTUAL_DEADLINE_MS },
-  realTools: { failStopRepeats: 1, soakShadow: 1, soakRestart: 1, soakScale: 4, transientMutationsPerApp: 12, mutationsPerApp: 4, deadlineMs: REAL_DEADLINE_MS },
+  realTools: { failStopRepeats: 1, soakShadow: 1, soakRestart: 1, soakScale: 4, transientMutationsPerApp: 8, mutationsPerApp: 2, deadlineMs: REAL_DEADLINE_MS },
 };
 const QUICK: Record<Tier, TierSizes> = {
   virtual: { failStopRepeats: 1, soakShadow: 1, soakRestart: 0, soakScale: 3, transientMutationsPerApp: 1, mutationsPerApp: 1, deadlineMs: VIRTUAL_DEADLINE_MS },
