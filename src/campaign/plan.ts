@@ -74,8 +74,8 @@ const VIRTUAL_DEADLINE_MS = 45_000;
 
 /**
  * The full plan, sized on this machine (2 cores, `--jobs 2`):
- * - virtual devices: every fault kind 3 times per configuration; 35 shadow soaks at scale 40
- *   (one injects 10–160 faults in about 30 s: dataset 11–36, bank 21–41, frames 38, stream 164;
+ * - virtual devices: every fault kind 3 times per configuration; 42 shadow soaks at scale 40
+ *   (one injects 10–160 faults in 8–40 s: dataset 14, bank 17, frames 32, stream about 160;
  *   they carry the 10,000-fault goal); 320 transient mutants (the paper's method), of which
  *   32–37% manifest (dataset 93 and bank 81 of 250), for the goal of 100 manifested per
  *   application, and 100 persistent ones;
@@ -84,7 +84,7 @@ const VIRTUAL_DEADLINE_MS = 45_000;
  *   block, net and sound drivers are shared, only the application and the device differ).
  */
 export const FULL: Record<Tier, TierSizes> = {
-  virtual: { failStopRepeats: 3, soakShadow: 35, soakRestart: 1, soakScale: 40, transientMutationsPerApp: 320, mutationsPerApp: 100, deadlineMs: VIRTUAL_DEADLINE_MS },
+  virtual: { failStopRepeats: 3, soakShadow: 42, soakRestart: 1, soakScale: 40, transientMutationsPerApp: 320, mutationsPerApp: 100, deadlineMs: VIRTUAL_DEADLINE_MS },
   realTools: { failStopRepeats: 1, soakShadow: 1, soakRestart: 1, soakScale: 4, transientMutationsPerApp: 8, mutationsPerApp: 2, deadlineMs: REAL_DEADLINE_MS },
 };
 const QUICK: Record<Tier, TierSizes> = {
