@@ -34,6 +34,10 @@ export class Recovery {
     for (;;) {
       const decision = managed.policy.onFailure();
       if (decision.action === 'give-up') return this.#manager.giveUp(managed, decision.reason);
+      const { maxAttempts } = managed.policy.options;
+      if (attempts >= maxAttempts) {
+        return this.#manager.giveUp(managed, `${attempts} restarts in a row failed before the driver served again (maxAttempts ${maxAttempts})`);
+      }
       attempts++;
       const phases: Partial<Record<RecoveryPhase, number>> = {};
       try {

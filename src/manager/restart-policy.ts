@@ -8,6 +8,8 @@
  * - A driver that stayed up for `stableAfterMs` is forgiven: the next restart is immediate.
  * - Budget (Erlang/OTP's vocabulary): more than `intensity` failures within `periodMs` and
  *   the driver is given up.
+ * - A recovery whose new drivers keep failing before they serve (`maxAttempts` restarts in a
+ *   row) gives up too: backoff alone would keep it under the budget, retrying forever.
  */
 export interface RestartPolicyOptions {
   intensity: number;
@@ -17,6 +19,8 @@ export interface RestartPolicyOptions {
   /** 0..1: each delay is scaled by a random factor in [1 - jitter, 1 + jitter]. */
   jitter: number;
   stableAfterMs: number;
+  /** Restarts in a row within one recovery (each new driver failed before serving) before giving up. */
+  maxAttempts: number;
 }
 
 export const defaultRestartPolicy: RestartPolicyOptions = {
@@ -26,6 +30,7 @@ export const defaultRestartPolicy: RestartPolicyOptions = {
   maxDelayMs: 2_000,
   jitter: 0.2,
   stableAfterMs: 500,
+  maxAttempts: 10,
 };
 
 export type RestartDecision =

@@ -148,6 +148,8 @@ export class ShadowManager extends EventEmitter {
     const start = async (url: string) => {
       managed.current = await this.spawn(managed, url);
       await managed.current.call(initEntry(contract), managed.initArgs);
+      // The class contract: a driver registers its device while it initializes.
+      if (device.state.info === undefined) throw new DriverFailure('contract', 'init completed without registering the device', initEntry(contract));
     };
     try {
       try {

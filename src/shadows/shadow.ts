@@ -162,8 +162,9 @@ export class ShadowInstance {
   services(kernel: CallTarget): CallTarget {
     return async (name, args) => {
       if (name === 'register') {
+        const previous = this.#options.registered();
         const problem = this.contract.registration.validate(args) ??
-          this.contract.registration.compatible(this.#options.registered(), args);
+          (previous === undefined ? undefined : this.contract.registration.compatible(previous, args));
         if (problem) throw new Error(problem);
         return undefined; // the device object the kernel already holds stays the device
       }

@@ -361,3 +361,53 @@ test('a driver that answers "no device" for a disk the kernel opened has lost it
   }
   await expectNoLeaks(before);
 });
+
+test('a recovery whose new drivers keep failing gives up after maxAttempts restarts in a row, whatever the budget', async () => {
+  const before = snapshot();
+  const dir = scratch();
+  const rt = createRuntime();
+  try {
+    const disk = await rt.attachBlock({
+      name: 'relapsing', driver: fixture('flaky-init'),
+      config: { counterPath: join(dir, 'starts'), failEveryRestart: true },
+      resources: [{ name: 'medium', memoryBytes: 16 * BLOCK }],
+      // A budget the backoff never exhausts: only the cap on attempts ends the recovery.
+      restart: { intensity: 1000, periodMs: 60_000, baseDelayMs: 1, maxDelayMs: 5, maxAttempts: 4 },
+    });
+    await disk.open();
+    const failures: unknown[] = [];
+    rt.manager.on('failure', (e) => failures.push(e));
+    const gaveUp = waitForEvent<GaveUpEvent>(rt.manager, 'gave-up');
+    rt.inject('relapsing', { kind: 'exit' });
+    const waiting = disk.read(0, BLOCK).then(() => 'served', (e: unknown) => e);
+    assert.match((await gaveUp).reason, /4 restarts in a row failed before the driver served again \(maxAttempts 4\)/);
+    assert.equal(failures.length, 5, 'the first failure and four failed re-initializations');
+    assert.ok(isShadowError(await waiting, ErrorCodes.GAVE_UP));
+  } finally {
+    await rt.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  await expectNoLeaks(before);
+});
+
+test('a driver that initializes without registering its device breaks the class contract: it does not attach', async () => {
+  const before = snapshot();
+  const rt = createRuntime();
+  try {
+    const failures: { kind: string; message: string }[] = [];
+    rt.manager.on('failure', (e) => failures.push(e));
+    const spec = { name: 'silent', driver: fixture('unregistered'), resources: [{ name: 'medium', memoryBytes: 8 * BLOCK }] };
+    const error = await rt.attachBlock(spec).then(() => 'attached', (e: unknown) => e);
+    assert.ok(isShadowError(error, ErrorCodes.DRIVER_FAILED), String(error));
+    assert.match((error as Error).message, /init completed without registering the device/);
+    // With a fallback, the fallback starts instead and the device serves.
+    const disk = await rt.attachBlock({ ...spec, name: 'rescued', fallbackDriver: 'ram', config: { sizeBytes: 8 * BLOCK } });
+    await disk.open();
+    await disk.write(0, blockContent(0, 1));
+    assert.deepEqual(await disk.read(0, BLOCK), blockContent(0, 1));
+    assert.deepEqual(failures.map((f) => f.kind), ['contract'], 'the fallback\'s start counts the first driver\'s failure once');
+  } finally {
+    await rt.close();
+  }
+  await expectNoLeaks(before);
+});
