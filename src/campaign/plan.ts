@@ -78,14 +78,14 @@ const VIRTUAL_DEADLINE_MS = 45_000;
  *   (one injects 10–160 faults in 8–40 s: dataset 14, bank 17, frames 32, stream about 160;
  *   they carry the 10,000-fault goal); 320 transient mutants (the paper's method), of which
  *   32–37% manifest (dataset 93 and bank 81 of 250), for the goal of 100 manifested per
- *   application, and 100 persistent ones;
- * - real tools: every fault kind once per configuration, one soak at scale 4 per configuration,
- *   8 transient and 2 persistent mutants (their mutants are the same drivers' as the virtual tier's of the same class:
+ *   application, and 40 persistent ones (they end alike: quarantine, giving up, never starting);
+ * - real tools: every fault kind once per configuration, one soak at scale 4 under the shadow,
+ *   4 transient and 1 persistent mutant (their mutants are the same drivers' as the virtual tier's of the same class:
  *   block, net and sound drivers are shared, only the application and the device differ).
  */
 export const FULL: Record<Tier, TierSizes> = {
-  virtual: { failStopRepeats: 3, soakShadow: 42, soakRestart: 1, soakScale: 40, transientMutationsPerApp: 320, mutationsPerApp: 100, deadlineMs: VIRTUAL_DEADLINE_MS },
-  realTools: { failStopRepeats: 1, soakShadow: 1, soakRestart: 1, soakScale: 4, transientMutationsPerApp: 8, mutationsPerApp: 2, deadlineMs: REAL_DEADLINE_MS },
+  virtual: { failStopRepeats: 3, soakShadow: 42, soakRestart: 1, soakScale: 40, transientMutationsPerApp: 320, mutationsPerApp: 40, deadlineMs: VIRTUAL_DEADLINE_MS },
+  realTools: { failStopRepeats: 1, soakShadow: 1, soakRestart: 0, soakScale: 4, transientMutationsPerApp: 4, mutationsPerApp: 1, deadlineMs: REAL_DEADLINE_MS },
 };
 const QUICK: Record<Tier, TierSizes> = {
   virtual: { failStopRepeats: 1, soakShadow: 1, soakRestart: 0, soakScale: 3, transientMutationsPerApp: 1, mutationsPerApp: 1, deadlineMs: VIRTUAL_DEADLINE_MS },
