@@ -32,17 +32,22 @@ async function main(): Promise<void> {
   const rt = createRuntime();
   const recoveries: RunnerMessage['recoveries'] = [];
   let failures = 0;
+  const faultTimes: number[] = [];
   let soak: Soak | undefined;
   rt.manager.on('recovery', (e: RecoveryEvent) => {
     const fault = spec.fault.type === 'fail-stop' ? spec.fault.kind : soak?.lastKind;
     recoveries.push({ cause: e.cause, totalMs: e.totalMs, ...(fault ? { fault } : {}) });
   });
-  rt.manager.on('failure', (e: FailureEvent) => { if (!e.duringRecovery) failures++; });
+  rt.manager.on('failure', (e: FailureEvent) => {
+    if (e.duringRecovery) return;
+    failures++;
+    // A mutant's fault has no moment of injection: its windows start when each failure is detected.
+    if (spec.fault.type === 'mutation') faultTimes.push(Date.now());
+  });
   let target: string | undefined;
   let mutant: MutantDriver | undefined;
   let injected = false;
   let faults = 0;
-  const faultTimes: number[] = [];
   const counted = (n: number) => { faults = n; faultTimes.push(Date.now()); process.send!({ faults }); }; // faults injected now
   const context: AppContext = {
     rt,
