@@ -16,8 +16,8 @@ export const causeClasses: readonly CauseClass[] = [
     explains: 'the driver kept failing: its restart budget or its quarantines ran out and the device fails every call fast' },
   { name: 'host crash or hang', matches: /the host process|no result within|hang\)/,
     explains: 'the trial\'s host process died or stopped making progress' },
-  { name: 'wrong answers', matches: /SD_ERR_IO|device error|differ|mismatch|not the source|out of order|of the source heard/,
-    explains: 'the driver answered, wrongly (errors or data the class contract cannot tell from a device\'s own)' },
+  { name: 'wrong answers', matches: /SD_ERR_IO|device error|differ|mismatch|not the source|out of order|of the source heard|frames received|ping -c/,
+    explains: 'the driver answered, wrongly, or dropped what it should have passed (errors, data or silence the class contract cannot tell from a device\'s own)' },
 ];
 
 export function causeOf(r: Pick<TrialResult, 'cause' | 'outcome'>): string {

@@ -17,6 +17,7 @@ test('causes are classed by what the trial said, first rule first', () => {
   assert.equal(causeOf(trial('a', '38 errors: SD_ERR_IO device error: the disk is not open')), 'wrong answers');
   assert.equal(causeOf(trial('a', 'the application stopped: geometry was in flight at 3 consecutive driver failures and was quarantined')), 'poison request');
   assert.equal(causeOf(trial('a', 'the application stopped: device error: the disk is not initialized')), 'wrong answers');
+  assert.equal(causeOf(trial('a', '0 of 6101 frames received, 0 lost (0 outside the fault\'s window)')), 'wrong answers');
   assert.equal(causeOf(trial('a', 'something unheard of')), 'other');
 });
 
