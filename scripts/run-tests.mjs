@@ -1,21 +1,29 @@
 #!/usr/bin/env node
-// Runs every compiled test file with node's test runner: a readable report on stdout, and a
-// closing line `N passed, N failed, N skipped` counted from the TAP stream.
+// Runs the compiled tests of both packages (runtime, lab) with node's test runner: a readable
+// report on stdout, and a closing line `N passed, N failed, N skipped` counted from the TAP
+// stream. `--tier quick` runs the quick tier (unit tests and the runtime's core integration
+// tests, for every edit); other arguments pick test files whose path contains them.
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 
-const root = new URL('../dist/test/', import.meta.url).pathname;
-const only = process.argv.slice(2);
+const roots = ['runtime', 'lab'].map((p) => new URL(`../packages/${p}/dist/test/`, import.meta.url).pathname);
+const args = process.argv.slice(2);
+const tier = args.includes('--tier') ? args[args.indexOf('--tier') + 1] : 'full';
+const only = args.filter((a, i) => a !== '--tier' && args[i - 1] !== '--tier');
+/** The quick tier: unit tests, and the runtime's integration tests that need no outside tool. */
+const quick = [/\/test\/unit\//, /runtime\/dist\/test\/integration\/(recovery|faults|native|bad-input|read-into|log-bounded|backoff|timers|property|model|boundary|hostile|driver-api)[.-]/];
 const files = [];
-(function walk(dir) {
+function walk(dir) {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) walk(path);
-    else if (entry.name.endsWith('.test.js') && (only.length === 0 || only.some((o) => path.includes(o)))) files.push(path);
+    else if (entry.name.endsWith('.test.js') && (only.length === 0 || only.some((o) => path.includes(o)))
+      && (tier !== 'quick' || quick.some((q) => q.test(path)))) files.push(path);
   }
-})(root);
+}
+roots.forEach(walk);
 files.sort();
 
 const dir = mkdtempSync(join(tmpdir(), 'shadow-tests-'));

@@ -1,0 +1,7 @@
+/**
+ * The driver author's API, shared by every class: the kernel services a driver may call, the
+ * error a driver throws for a device's own failure, and what a driver declares it needs.
+ * A class's own entry points are in `shadow-drivers/driver/<class>`.
+ */
+export { DeviceError, type KernelServices, type ResourceGrant, type DriverFactory, type HelperSpec, type HelperStatus } from '../classes/driver-api.js';
+export type { ResourceSpec } from '../kernel/resources.js';

@@ -1,0 +1,46 @@
+/**
+ * A driver's manifest: what the kernel must know of a driver before it loads it, as data the
+ * operator trusts (the driver's code is loaded only inside its domain, never in the kernel).
+ * A driver declares its class, where its code is, the host resources it needs (the kernel opens
+ * and holds them for the device, and lends them to every incarnation), and whether it loads
+ * native code. Adding a driver is adding a manifest: no file of the runtime's core changes.
+ */
+import type { ResourceSpec } from '../kernel/resources.js';
+
+export interface DriverManifest {
+  /** The driver class: `block`, `net`, `sound`, or one registered with `registerClass`. */
+  class: string;
+  /** The name devices use in `driver:` (unique within the class). */
+  name: string;
+  /** The driver module's URL (`new URL('./my-driver.js', import.meta.url).href`) or absolute path. */
+  module: string;
+  /**
+   * The host resources the kernel opens for a device of this driver, from the device's config.
+   * Throw an Error whose message names the missing or bad field: the attach fails with
+   * SD_ERR_INVALID_ARGUMENT and that message.
+   */
+  resources?: (config: Record<string, unknown>) => ResourceSpec[];
+  /** The driver loads native code (an addon such as koffi): allowed in its sandbox, and process domains suit it best. */
+  nativeCode?: boolean;
+  /** One line for `shadowd` listings. */
+  description?: string;
+}
+
+/** Checks a manifest's shape; the message names the field that is wrong. */
+export function manifestProblem(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) return 'a driver manifest must be an object';
+  const m = value as Record<string, unknown>;
+  if (typeof m.class !== 'string' || m.class === '') return 'manifest.class must be a class name';
+  if (typeof m.name !== 'string' || !/^[A-Za-z0-9._-]+$/.test(m.name)) return 'manifest.name must be a name of letters, digits, ".", "_" or "-"';
+  if (typeof m.module !== 'string' || m.module === '') return 'manifest.module must be the URL or absolute path of the driver module';
+  if (m.resources !== undefined && typeof m.resources !== 'function') return 'manifest.resources must be a function of the config';
+  if (m.nativeCode !== undefined && typeof m.nativeCode !== 'boolean') return 'manifest.nativeCode must be true or false';
+  return undefined;
+}
+
+/** Reads a string field of a config, or throws the message a user needs. */
+export function requireString(config: Record<string, unknown>, field: string, driver: string, what: string): string {
+  const value = config[field];
+  if (typeof value !== 'string' || value === '') throw new Error(`the ${driver} driver needs config.${field} (${what})`);
+  return value;
+}

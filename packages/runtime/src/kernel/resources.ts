@@ -1,0 +1,83 @@
+/**
+ * Host resources the kernel opens and holds for a device: a disk image, a real block device,
+ * the memory of a virtual device, a TAP or a packet socket on a network interface. The kernel's handle outlives every driver instance, so
+ * the device keeps its identity (same file, same /dev/loopN, same contents) across restarts.
+ */
+import { closeSync, constants, existsSync, fstatSync, ftruncateSync, openSync, readFileSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { HostResource } from '../isolation/domain.js';
+import { openPacket } from './os/packet.js';
+import { openTap } from './os/tun.js';
+
+export interface ResourceSpec {
+  name: string;
+  /** A file or block device to open. */
+  path?: string;
+  readOnly?: boolean;
+  /** Create the file (empty) when it does not exist. */
+  create?: boolean;
+  /** Device memory of this many bytes (a virtual device's medium), zero-filled. */
+  memoryBytes?: number;
+  /** A Linux TAP interface of this name, opened (created if absent) by the kernel. */
+  tap?: string;
+  /** An existing network interface of this name, reached through an AF_PACKET socket. */
+  packet?: string;
+}
+
+export interface OpenOptions {
+  /** Device memory can be a SharedArrayBuffer (threads); else a tmpfs file (processes). */
+  sharedMemory: boolean;
+}
+
+export function openResource(spec: ResourceSpec, options: OpenOptions): HostResource {
+  if (spec.memoryBytes !== undefined) return openMemory(spec, spec.memoryBytes, options);
+  if (spec.tap !== undefined) {
+    const fd = openTap(spec.tap);
+    return { name: spec.name, fd, path: `tap:${spec.tap}`, sizeBytes: 0, readOnly: false, isBlockDevice: false };
+  }
+  if (spec.packet !== undefined) {
+    const { fd, address, mtu } = openPacket(spec.packet);
+    return { name: spec.name, fd, path: `packet:${spec.packet}`, sizeBytes: 0, readOnly: false, isBlockDevice: false, link: { address, mtu } };
+  }
+  if (spec.path === undefined) throw new Error(`resource ${spec.name} names neither a path nor memoryBytes`);
+  const readOnly = spec.readOnly ?? false;
+  const fd = openSync(spec.path, readOnly ? 'r' : spec.create ? constants.O_RDWR | constants.O_CREAT : 'r+', 0o644);
+  try {
+    const stat = fstatSync(fd);
+    const isBlockDevice = stat.isBlockDevice();
+    const sizeBytes = isBlockDevice ? blockDeviceSize(stat.rdev) : stat.size;
+    return { name: spec.name, fd, path: spec.path, sizeBytes, readOnly, isBlockDevice };
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+}
+
+export function closeResource(resource: HostResource): void {
+  if (resource.fd >= 0) closeSync(resource.fd);
+}
+
+let memorySerial = 0;
+
+function openMemory(spec: ResourceSpec, bytes: number, options: OpenOptions): HostResource {
+  if (!Number.isSafeInteger(bytes) || bytes <= 0) throw new Error(`memoryBytes must be a positive integer`);
+  const base = { name: spec.name, path: `memory:${spec.name}`, sizeBytes: bytes, readOnly: false, isBlockDevice: false };
+  if (options.sharedMemory) return { ...base, fd: -1, memory: new SharedArrayBuffer(bytes) };
+  // A process cannot share a SharedArrayBuffer: the medium is an unlinked tmpfs file whose
+  // descriptor only the kernel (and the driver it lends it to) holds.
+  const dir = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+  const path = join(dir, `shadow-medium-${process.pid}-${++memorySerial}`);
+  const fd = openSync(path, 'w+', 0o600);
+  unlinkSync(path);
+  ftruncateSync(fd, bytes);
+  return { ...base, fd };
+}
+
+/** A block device's size, from sysfs (512-byte sectors); no ioctl needed. */
+function blockDeviceSize(rdev: number): number {
+  const major = Math.floor(rdev / 256) & 0xfff;
+  const minor = (rdev & 0xff) | ((Math.floor(rdev / 2 ** 12)) & 0xfff00);
+  const sectors = Number(readFileSync(`/sys/dev/block/${major}:${minor}/size`, 'utf8').trim());
+  return sectors * 512;
+}

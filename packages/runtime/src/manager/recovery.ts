@@ -1,0 +1,129 @@
+/**
+ * Recovery, as the paper's named phases:
+ *
+ *   stop      the failed driver's domain is gone (it can touch nothing any more)
+ *   release   the object tracker frees what it held; kernel-facing objects are kept
+ *   backoff   the restart policy's delay (0 for a first failure)
+ *   restart   a fresh domain with the driver loaded (the warm standby, when there is one)
+ *   reinit    the shadow calls init as the kernel would and answers the driver's registration
+ *   replay    open objects and settings from the log, in call order
+ *   resubmit  requests in flight: resubmitted if idempotent, else failed with an outcome
+ *   resume    taps back to the driver; calls that waited go through, in order
+ *
+ * A failure in any phase starts recovery over and counts against the restart budget.
+ * Restart-only mode runs the same phases without replay and resubmit.
+ */
+import { initEntry } from '../classes/contract.js';
+import { DriverFailure } from '../errors.js';
+import { kForget } from '../kernel/device.js';
+import type { RecoveryEvent, RecoveryPhase } from '../observe/channels.js';
+import type { Incarnation } from './incarnation.js';
+import type { ManagedDriver, ShadowManager } from './shadow-manager.js';
+
+export class Recovery {
+  readonly #manager: ShadowManager;
+
+  constructor(manager: ShadowManager) {
+    this.#manager = manager;
+  }
+
+  async run(managed: ManagedDriver, failure: DriverFailure): Promise<void> {
+    managed.state = 'recovering';
+    managed.kernelTap.attach(managed.routes.active);
+    managed.shadow?.activate();
+    let attempts = 0;
+    for (;;) {
+      const decision = managed.policy.onFailure();
+      if (decision.action === 'give-up') return this.#manager.giveUp(managed, decision.reason);
+      const { maxAttempts } = managed.policy.options;
+      if (attempts >= maxAttempts) {
+        return this.#manager.giveUp(managed, `${attempts} restarts in a row failed before the driver served again (maxAttempts ${maxAttempts})`);
+      }
+      attempts++;
+      const phases: Partial<Record<RecoveryPhase, number>> = {};
+      try {
+        const report = await this.#attempt(managed, decision.delayMs, phases);
+        if (this.#over(managed)) return;
+        managed.recoveries++;
+        managed.policy.onRecovered();
+        this.#manager.recovered({
+          device: managed.device.name, driver: managed.spec.driver,
+          mode: managed.spec.recovery === 'shadow' ? 'shadow' : 'restart',
+          cause: failure.kind, message: failure.message, call: failure.call, attempts, phases,
+          totalMs: Object.entries(phases).reduce((sum, [k, v]) => (k === 'backoff' ? sum : sum + v), 0),
+          ...report,
+        } satisfies RecoveryEvent);
+        return;
+      } catch {
+        // The new driver failed too (its failure event is already out): start over, and let
+        // the policy count it. Unless the device was detached or given up meanwhile.
+        if (this.#over(managed)) return;
+      }
+    }
+  }
+
+  async #attempt(managed: ManagedDriver, delayMs: number, phases: Partial<Record<RecoveryPhase, number>>) {
+    const clock = this.#manager.clock;
+    const timed = async <T>(phase: RecoveryPhase, step: () => T | Promise<T>): Promise<T> => {
+      const start = clock.now();
+      try { return await step(); } finally { phases[phase] = clock.now() - start; }
+    };
+    const failed = managed.current;
+    await timed('stop', () => this.#stop(managed, failed));
+    await timed('release', () => failed.tracker.releaseAll());
+    if (delayMs > 0) await timed('backoff', () => new Promise<void>((r) => clock.after(delayMs, r)));
+    this.#checkOpen(managed);
+    const { incarnation, warm } = await timed('restart', () => this.#restart(managed));
+    if ((managed.state as string) === 'closed') {
+      // Detached while the new domain was starting: nothing else will ever stop it.
+      await incarnation.stop();
+      throw new Error('device detached during recovery');
+    }
+    managed.current = incarnation;
+    const shadow = managed.shadow;
+    if (shadow) incarnation.serviceTap.attach({ target: shadow.services(incarnation.kernelServices) });
+    await timed('reinit', () => incarnation.call(initEntry(managed.device.contract), managed.initArgs));
+    const replayed = shadow ? await timed('replay', () => shadow.replay(incarnation.call)) : 0;
+    const resubmitted = shadow ? await timed('resubmit', () => shadow.resubmit(incarnation.call)) : 0;
+    this.#checkOpen(managed);
+    await timed('resume', () => {
+      incarnation.serviceTap.attach({ target: incarnation.kernelServices, observer: shadow?.serviceObserver });
+      managed.state = 'running';
+      managed.kernelTap.attach(managed.routes.passive);
+      if (shadow) shadow.resume((entry, args) => managed.kernelTap.invoke(entry, args), incarnation.kernelServices);
+      else managed.device[kForget](); // restart-only: the new driver knows no open object or setting
+    });
+    // The next spare is started after recovery, not inside it: fork() blocks the event loop.
+    setImmediate(() => this.#manager.prepareStandby(managed));
+    return { warmStandby: warm, replayed, resubmitted };
+  }
+
+  async #stop(managed: ManagedDriver, failed: Incarnation): Promise<void> {
+    const stopping = failed.stop();
+    managed.dying.add(stopping);
+    try { await stopping; } finally { managed.dying.delete(stopping); }
+  }
+
+  async #restart(managed: ManagedDriver): Promise<{ incarnation: Incarnation; warm: boolean }> {
+    const standby = managed.standby;
+    managed.standby = undefined;
+    if (standby) {
+      // Warm only if the spare had finished loading before it was needed.
+      const warm = managed.standbyReady === standby;
+      const ready = await standby.catch(() => undefined);
+      if (ready && !ready.channel.failed) return { incarnation: ready, warm };
+    }
+    return { incarnation: await this.#manager.spawn(managed), warm: false };
+  }
+
+  /** Detach during recovery ends it: nothing is restarted for a device that is gone. */
+  #checkOpen(managed: ManagedDriver): void {
+    if ((managed.state as string) === 'closed') throw new Error('device detached during recovery');
+    if ((managed.state as string) === 'gave-up') throw new Error('device given up during recovery');
+  }
+
+  /** Detached, or given up (the driver turned out to fail on every request): recovery ends. */
+  #over(managed: ManagedDriver): boolean {
+    return (managed.state as string) === 'closed' || (managed.state as string) === 'gave-up';
+  }
+}

@@ -1,0 +1,380 @@
+/**
+ * The shadow manager: the one place that wires kernel, taps, shadows and drivers together.
+ * It starts each driver, points its taps, hears of every failure from the isolation layer,
+ * and runs recovery (see recovery.ts) under the restart policy.
+ */
+import { EventEmitter } from 'node:events';
+import { classByName } from '../classes/registry.js';
+import { initEntry } from '../classes/contract.js';
+import { systemClock, type Clock } from '../clock.js';
+import { DriverFailure, ErrorCodes, ShadowError } from '../errors.js';
+import type { InjectedFault } from '../faults/fault-kinds.js';
+import type { DomainKind } from '../isolation/domain.js';
+import { ProcessDomain } from '../isolation/process-domain.js';
+import { SharedPool } from '../isolation/shared-pool.js';
+import { kConnect, kSetStatus, type Device } from '../kernel/device.js';
+import type { Kernel } from '../kernel/kernel.js';
+import type { ResourceSpec } from '../kernel/resources.js';
+import { channels, type FailureEvent, type GaveUpEvent, type QuarantineEvent, type RecoveryEvent } from '../observe/channels.js';
+import { Shadow, type ShadowInstance } from '../shadows/shadow.js';
+import { Tap } from '../taps/tap.js';
+import { Incarnation } from './incarnation.js';
+import { Recovery } from './recovery.js';
+import { RestartPolicy, type RestartPolicyOptions } from './restart-policy.js';
+import { routes, type Routes } from './routes.js';
+import { DriverCatalog, sandboxFor, type ResolvedDriver, type SandboxOption } from './driver-catalog.js';
+
+export type RecoveryMode = 'native' | 'restart' | 'shadow';
+
+export interface DriverSpec {
+  /** The device's name in the kernel's registry. */
+  name: string;
+  className: string;
+  /** A built-in driver name (`ram`, `file`) or the path or URL of a driver module. */
+  driver: string;
+  /**
+   * The driver every later incarnation (standby, recovery) loads instead of `driver`: a
+   * known-good version to fall back to when an updated driver fails. Same class and resources.
+   * The campaign uses it for a fault in the loaded image only (the paper's injector changed the
+   * driver in memory; the driver reloaded by recovery came from its file, without the fault).
+   */
+  fallbackDriver?: string;
+  /** Default `worker`; `native` recovery always runs in domain `none`. */
+  domain?: DomainKind;
+  /** Default `shadow`. */
+  recovery?: RecoveryMode;
+  /** Passed to the driver's init entry point. */
+  config?: Record<string, unknown>;
+  /** Host resources the kernel opens and holds for the device. */
+  resources?: ResourceSpec[];
+  restart?: Partial<RestartPolicyOptions>;
+  /** Keep a pre-started spare domain so recovery does not pay a cold start. */
+  warmStandby?: boolean;
+  memoryLimitMb?: number;
+  /**
+   * Process domains only: run the driver under Node's permission model (default true). It may
+   * read its own code and nothing else, write nothing; extra paths can be allowed here.
+   */
+  sandbox?: SandboxOption;
+  heartbeatMs?: number;
+  heartbeatTimeoutMs?: number;
+  deadlineScale?: number;
+  poisonThreshold?: number;
+  /** Requests quarantined in a row (none completing between) after which the driver is given up. */
+  brokenAfter?: number;
+  bufferLimitBytes?: number;
+}
+
+export type DriverState = 'starting' | 'running' | 'recovering' | 'gave-up' | 'closed';
+
+/** Everything the manager keeps for one shadowed driver. */
+export interface ManagedDriver {
+  spec: Required<Pick<DriverSpec, 'name' | 'driver' | 'domain' | 'recovery'>> & DriverSpec;
+  driver: ResolvedDriver;
+  /** What standby and recovery incarnations load: `fallbackDriver` resolved, or `driver`. */
+  fallback: ResolvedDriver;
+  device: Device;
+  /** Kernel -> driver: the one tap the device calls through, for the device's whole life. */
+  kernelTap: Tap;
+  shadow: ShadowInstance | undefined;
+  routes: Routes;
+  policy: RestartPolicy;
+  current: Incarnation;
+  standby: Promise<Incarnation> | undefined;
+  /** The standby promise once it has resolved (the spare is loaded and waiting). */
+  standbyReady: Promise<Incarnation> | undefined;
+  state: DriverState;
+  /** A failure was published while the device was starting (attach handles it, not recovery). */
+  failedAtStart?: boolean;
+  recoveries: number;
+  initArgs: unknown;
+  /** Domains being taken down; awaited on close so nothing leaks. */
+  dying: Set<Promise<void>>;
+  /** Shared memory for bulk data, reused across the device's incarnations. */
+  pool: SharedPool;
+}
+
+/** What `status()` tells of one device's driver. */
+export interface DriverStatus {
+  device: string;
+  className: string;
+  driver: string;
+  fallbackDriver: string | undefined;
+  domain: DomainKind;
+  /** The driver's process, in a process domain. */
+  pid: number | undefined;
+  recovery: RecoveryMode;
+  state: DriverState;
+  recoveries: number;
+  standby: 'none' | 'starting' | 'ready';
+}
+
+/** The key of the manager's internal record accessor (see `[kManaged]`). */
+export const kManaged = Symbol('shadow.manager.managed');
+
+function statusOf(managed: ManagedDriver): DriverStatus {
+  const domain = managed.current?.channel.domain;
+  return {
+    device: managed.device.name,
+    className: managed.device.contract.name,
+    driver: managed.spec.driver,
+    fallbackDriver: managed.spec.fallbackDriver,
+    domain: managed.spec.domain,
+    pid: domain instanceof ProcessDomain ? domain.pid : undefined,
+    recovery: managed.spec.recovery,
+    state: managed.state,
+    recoveries: managed.recoveries,
+    standby: managed.standby === undefined ? 'none' : managed.standbyReady === managed.standby ? 'ready' : 'starting',
+  };
+}
+
+export interface ManagerOptions {
+  /** The drivers the manager may start by name. */
+  catalog?: DriverCatalog;
+  clock?: Clock;
+  random?: () => number;
+}
+
+export class ShadowManager extends EventEmitter {
+  readonly clock: Clock;
+  readonly random: () => number;
+  readonly catalog: DriverCatalog;
+  readonly #kernel: Kernel;
+  readonly #drivers = new Map<string, ManagedDriver>();
+  readonly #shadows = new Map<string, Shadow>();
+  readonly #recovery: Recovery;
+
+  constructor(kernel: Kernel, options: ManagerOptions = {}) {
+    super();
+    this.#kernel = kernel;
+    this.clock = options.clock ?? systemClock;
+    this.random = options.random ?? Math.random;
+    this.catalog = options.catalog ?? new DriverCatalog();
+    this.#recovery = new Recovery(this);
+  }
+
+  /** Starts a driver for a new device and returns the device object applications hold. */
+  async attach(input: DriverSpec): Promise<Device> {
+    const contract = classByName(input.className);
+    if (!contract) throw new ShadowError(ErrorCodes.NOT_FOUND, `no driver class ${input.className}`);
+    const recovery = input.recovery ?? 'shadow';
+    const spec = { ...input, recovery, domain: recovery === 'native' ? 'none' as const : input.domain ?? 'worker' };
+    const driver = this.catalog.resolve(input.className, input.driver);
+    const fallback = input.fallbackDriver === undefined ? driver : this.catalog.resolve(input.className, input.fallbackDriver);
+    const resources = this.catalog.resources(driver, spec.config ?? {}, spec.resources);
+    const device = this.#kernel.createDevice(spec.name, contract, resources,
+      { sharedMemory: spec.domain !== 'process' });
+    const shadow = recovery === 'shadow' ? this.#shadowFor(contract.name).instance({
+      poisonThreshold: spec.poisonThreshold ?? 3,
+      registered: () => device.state.info,
+      onQuarantine: (record, outcome) => this.publish('quarantine', channels.quarantine,
+        { device: device.name, entry: record.entry, failures: record.failures, outcome } satisfies QuarantineEvent),
+      brokenAfter: spec.brokenAfter ?? 3,
+      onBroken: (count) => {
+        const managed = this.#drivers.get(device.name);
+        if (managed && managed.state !== 'gave-up' && managed.state !== 'closed') {
+          this.giveUp(managed, `${count} requests in a row were quarantined: the driver fails on every request`);
+        }
+      },
+    }) : undefined;
+    const managed = { spec, driver, fallback, device, shadow, state: 'starting', recoveries: 0, dying: new Set(), pool: new SharedPool(),
+      initArgs: { config: spec.config ?? {} },
+      policy: new RestartPolicy(spec.restart ?? {}, () => this.clock.now(), this.random) } as unknown as ManagedDriver;
+    managed.routes = routes(managed);
+    managed.kernelTap = new Tap(`${device.name}:kernel->driver`, managed.routes.passive);
+    this.#drivers.set(device.name, managed);
+    const start = async (resolved: ResolvedDriver) => {
+      managed.current = await this.spawn(managed, resolved);
+      await managed.current.call(initEntry(contract), managed.initArgs);
+      // The class contract: a driver registers its device while it initializes.
+      if (device.state.info === undefined) throw new DriverFailure('contract', 'init completed without registering the device', initEntry(contract));
+    };
+    try {
+      try {
+        await start(driver);
+      } catch (err) {
+        if (fallback === driver) throw err;
+        // The driver failed to start: a failure like any other (published once), and the fallback starts instead.
+        if (!managed.failedAtStart) this.publish('failure', channels.failure, {
+          device: device.name, driver: spec.driver, kind: err instanceof DriverFailure ? err.kind : 'exception',
+          message: (err as Error).message, call: initEntry(contract), duringRecovery: false,
+        } satisfies FailureEvent);
+        await managed.current?.stop();
+        await start(fallback);
+      }
+    } catch (err) {
+      await this.detach(device.name);
+      throw new ShadowError(ErrorCodes.DRIVER_FAILED, `driver ${spec.driver} failed to start: ${(err as Error).message}`, { cause: err });
+    }
+    managed.state = 'running';
+    device[kConnect](managed.kernelTap);
+    this.prepareStandby(managed);
+    return device;
+  }
+
+  /** Injects a fault into the device's current driver, through the real boundary. */
+  inject(name: string, fault: InjectedFault): void {
+    const managed = this.#get(name);
+    const channel = managed.current.channel;
+    if (fault.kind === 'kill' && channel.domain instanceof ProcessDomain) return channel.domain.signal('SIGKILL');
+    if (fault.kind === 'kill') return channel.fail(new DriverFailure('exit', 'driver domain killed from outside'));
+    channel.inject({ t: 'inject', fault });
+  }
+
+  /** A snapshot of one device's driver, for operators and tools (a copy: changing it changes nothing). */
+  status(name: string): DriverStatus | undefined {
+    const managed = this.#drivers.get(name);
+    return managed ? statusOf(managed) : undefined;
+  }
+
+  /** Snapshots of every device's driver, in attach order. */
+  statuses(): DriverStatus[] {
+    return [...this.#drivers.values()].map(statusOf);
+  }
+
+  /** Resolves once the device has a loaded warm standby (at once when it has one). */
+  async standbyReady(name: string): Promise<void> {
+    const managed = this.#get(name);
+    if (!managed.spec.warmStandby) throw new ShadowError(ErrorCodes.INVALID_ARGUMENT, `${name} has no warm standby`);
+    for (;;) {
+      const standby = managed.standby;
+      if (standby) { await standby; if (managed.standby === standby) return; }
+      else await new Promise((resolve) => setImmediate(resolve));
+      if (managed.state === 'closed' || managed.state === 'gave-up') throw new ShadowError(ErrorCodes.CLOSED, `${name} is ${managed.state}`);
+    }
+  }
+
+  /** The manager's own record of a driver: for the runtime's internals and its tests only. */
+  [kManaged](name: string): ManagedDriver | undefined {
+    return this.#drivers.get(name);
+  }
+
+  async detach(name: string): Promise<void> {
+    const managed = this.#drivers.get(name);
+    if (!managed) return;
+    managed.state = 'closed';
+    this.#drivers.delete(name);
+    managed.shadow?.giveUp('the device was detached', ErrorCodes.CLOSED);
+    const standby = managed.standby;
+    managed.standby = undefined;
+    await Promise.allSettled([
+      managed.current?.stop(),
+      standby?.then((s) => s.stop()),
+      ...managed.dying,
+    ]);
+    managed.current?.tracker.releaseAll();
+    this.#kernel.removeDevice(name);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#drivers.keys()].map((name) => this.detach(name)));
+  }
+
+  // --- used by recovery and routes ---
+
+  /** A new incarnation of the driver, loaded but not initialized (by default the fallback's: a standby or a recovery). */
+  async spawn(managed: ManagedDriver, driver = managed.fallback): Promise<Incarnation> {
+    const { spec } = managed;
+    const incarnation = new Incarnation({
+      device: managed.device,
+      driverUrl: driver.url,
+      domain: spec.domain,
+      clock: this.clock,
+      memoryLimitMb: spec.memoryLimitMb ?? 64,
+      sandbox: sandboxFor(spec.sandbox, driver),
+      heartbeatMs: spec.heartbeatMs ?? 100,
+      heartbeatTimeoutMs: spec.heartbeatTimeoutMs ?? 1500,
+      deadlineScale: spec.deadlineScale ?? 1,
+      bufferLimitBytes: spec.bufferLimitBytes ?? 64 * 1024 * 1024,
+      pool: managed.pool,
+      fireTimer: (incarnation, timerId) => this.#fireTimer(managed, incarnation, timerId),
+      failed: (incarnation, failure) => this.#failed(managed, incarnation, failure),
+    });
+    // Passive mode: the shadow also watches the driver->kernel direction (upcalls).
+    if (managed.shadow) incarnation.serviceTap.attach({ target: incarnation.kernelServices, observer: managed.shadow.serviceObserver });
+    try {
+      return await incarnation.load();
+    } catch (err) {
+      await incarnation.stop();
+      throw err;
+    }
+  }
+
+  prepareStandby(managed: ManagedDriver): void {
+    if (!managed.spec.warmStandby || managed.spec.recovery === 'native' || managed.standby) return;
+    if (managed.state === 'closed' || managed.state === 'gave-up') return;
+    const standby = this.spawn(managed);
+    standby.then(
+      () => { if (managed.standby === standby) managed.standbyReady = standby; },
+      () => { if (managed.standby === standby) managed.standby = undefined; },
+    );
+    managed.standby = standby;
+  }
+
+  publish(event: string, channel: { publish(m: unknown): void; hasSubscribers: boolean }, message: unknown): void {
+    if (channel.hasSubscribers) channel.publish(message);
+    this.emit(event, message);
+  }
+
+  /**
+   * A timer (interrupt-like callback) goes into the driver instance that set it: through the
+   * kernel->driver tap while that instance serves, straight to it while recovery is bringing
+   * it up (its flushes may wait on that very interrupt), nowhere once it has failed.
+   */
+  #fireTimer(managed: ManagedDriver, incarnation: Incarnation, timerId: number): void {
+    if (incarnation !== managed.current || incarnation.channel.failed) return;
+    const delivered = managed.state === 'running'
+      ? managed.kernelTap.invoke('$timer', { timerId })
+      : incarnation.call('$timer', { timerId });
+    delivered.catch(() => undefined);
+  }
+
+  #failed(managed: ManagedDriver, incarnation: Incarnation, failure: DriverFailure): void {
+    if (managed.state === 'closed' || managed.state === 'gave-up') return;
+    const isCurrent = incarnation === managed.current;
+    if (!isCurrent) {
+      // A standby that died idle is dropped, not replaced at once (a spare that keeps dying
+      // must not fork in a loop): the next recovery cold-starts and prepares a new one.
+      void incarnation.stop();
+      const standby = managed.standby;
+      standby?.then((s) => { if (s === incarnation && managed.standby === standby) managed.standby = undefined; }, () => undefined);
+      return;
+    }
+    const event: FailureEvent = {
+      device: managed.device.name, driver: managed.spec.driver, kind: failure.kind, message: failure.message,
+      call: failure.call, duringRecovery: managed.state === 'recovering',
+    };
+    this.publish('failure', channels.failure, event);
+    if (managed.state === 'starting') { managed.failedAtStart = true; return; } // attach sees it (and may start the fallback)
+    if (managed.state === 'recovering') return; // the running recovery sees it and starts over
+    if (managed.spec.recovery === 'native') {
+      this.giveUp(managed, `native configuration: ${failure.kind} is not recovered`);
+      return;
+    }
+    void this.#recovery.run(managed, failure);
+  }
+
+  giveUp(managed: ManagedDriver, reason: string): void {
+    managed.state = 'gave-up';
+    managed.device[kSetStatus]('gave-up');
+    managed.kernelTap.attach(managed.routes.gaveUp);
+    managed.shadow?.giveUp(reason);
+    this.publish('gave-up', channels.gaveUp, { device: managed.device.name, driver: managed.spec.driver, reason } satisfies GaveUpEvent);
+  }
+
+  recovered(event: RecoveryEvent): void {
+    this.publish('recovery', channels.recovery, event);
+  }
+
+  #shadowFor(className: string): Shadow {
+    let shadow = this.#shadows.get(className);
+    if (!shadow) this.#shadows.set(className, (shadow = new Shadow(classByName(className)!)));
+    return shadow;
+  }
+
+  #get(name: string): ManagedDriver {
+    const managed = this.#drivers.get(name);
+    if (!managed) throw new ShadowError(ErrorCodes.NOT_FOUND, `no device ${name}`);
+    return managed;
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * The composition root: a kernel and a shadow manager, and typed faces for each class's
+ * devices. This is what applications create.
+ */
+import type { Clock } from './clock.js';
+import type { InjectedFault } from './faults/fault-kinds.js';
+import { BlockDevice } from './kernel/block-device.js';
+import type { Device } from './kernel/device.js';
+import { NetDevice, type NetDeviceOptions } from './kernel/net-device.js';
+import { SoundDevice } from './kernel/sound-device.js';
+import { Kernel } from './kernel/kernel.js';
+import { ShadowManager, type DriverSpec, type DriverStatus } from './manager/shadow-manager.js';
+import { DriverCatalog } from './manager/driver-catalog.js';
+import { builtInDrivers } from './drivers/index.js';
+import type { DriverManifest } from './driver/manifest.js';
+
+export interface RuntimeOptions {
+  clock?: Clock;
+  random?: () => number;
+}
+
+export class Runtime {
+  readonly kernel = new Kernel();
+  readonly manager: ShadowManager;
+  readonly #faces = new WeakMap<Device, BlockDevice>();
+  readonly #nets = new WeakMap<Device, NetDevice>();
+  readonly #netFaces = new Set<NetDevice>();
+  readonly #sounds = new WeakMap<Device, SoundDevice>();
+
+  constructor(options: RuntimeOptions = {}) {
+    const catalog = new DriverCatalog();
+    for (const manifest of builtInDrivers) catalog.register(manifest);
+    this.manager = new ShadowManager(this.kernel, { ...options, catalog });
+  }
+
+  /** Adds a driver that devices can then name in `driver:` (see docs/writing-drivers.md). */
+  registerDriver(manifest: DriverManifest): void {
+    this.manager.catalog.register(manifest);
+  }
+
+  /** A snapshot of one device's driver: its state, domain and pid, recoveries, standby. */
+  status(deviceName: string): DriverStatus | undefined {
+    return this.manager.status(deviceName);
+  }
+
+  /** Snapshots of every device's driver. */
+  statuses(): DriverStatus[] {
+    return this.manager.statuses();
+  }
+
+  /** Resolves once the device has a loaded warm standby. */
+  standbyReady(deviceName: string): Promise<void> {
+    return this.manager.standbyReady(deviceName);
+  }
+
+  attach(spec: DriverSpec): Promise<Device> {
+    return this.manager.attach(spec);
+  }
+
+  /** Attaches a block driver and returns the block device applications use. */
+  async attachBlock(spec: Omit<DriverSpec, 'className'>): Promise<BlockDevice> {
+    return this.block(await this.manager.attach({ ...spec, className: 'block' }));
+  }
+
+  /** The one BlockDevice face of a device (the same object every time). */
+  block(device: Device): BlockDevice {
+    let face = this.#faces.get(device);
+    if (!face) this.#faces.set(device, (face = new BlockDevice(device)));
+    return face;
+  }
+
+  /** Attaches a NIC driver and returns the network device the kernel's stack uses. */
+  async attachNet(spec: Omit<DriverSpec, 'className'>, options: NetDeviceOptions = {}): Promise<NetDevice> {
+    return this.net(await this.manager.attach({ ...spec, className: 'net' }), options);
+  }
+
+  /** The one NetDevice face of a device (the same object every time). */
+  net(device: Device, options: NetDeviceOptions = {}): NetDevice {
+    let face = this.#nets.get(device);
+    if (!face) {
+      this.#nets.set(device, (face = new NetDevice(device, this.manager, options)));
+      this.#netFaces.add(face);
+    }
+    return face;
+  }
+
+  /** Attaches a sound driver and returns the sound device applications use. */
+  async attachSound(spec: Omit<DriverSpec, 'className'>): Promise<SoundDevice> {
+    return this.sound(await this.manager.attach({ ...spec, className: 'sound' }));
+  }
+
+  /** The one SoundDevice face of a device (the same object every time). */
+  sound(device: Device): SoundDevice {
+    let face = this.#sounds.get(device);
+    if (!face) this.#sounds.set(device, (face = new SoundDevice(device)));
+    return face;
+  }
+
+  inject(deviceName: string, fault: InjectedFault): void {
+    this.manager.inject(deviceName, fault);
+  }
+
+  detach(deviceName: string): Promise<void> {
+    return this.manager.detach(deviceName);
+  }
+
+  /** Stops every driver and closes every device; resolves when all domains are gone. */
+  close(): Promise<void> {
+    for (const face of this.#netFaces) face.close();
+    return this.manager.close();
+  }
+}
+
+export function createRuntime(options: RuntimeOptions = {}): Runtime {
+  return new Runtime(options);
+}

@@ -1,2 +1,0 @@
-/** The private PulseAudio server the sound tests use (src/sound/pulse-server.ts). */
-export * from '../../src/sound/pulse-server.js';
