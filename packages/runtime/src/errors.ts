@@ -31,6 +31,8 @@ export const ErrorCodes = {
   DROPPED: 'SD_ERR_DROPPED',
   /** Unknown device, driver, class or entry point. */
   NOT_FOUND: 'SD_ERR_NOT_FOUND',
+  /** The runtime was not set up for this (e.g. fault injection without `faultInjection: true`). */
+  NOT_SUPPORTED: 'SD_ERR_NOT_SUPPORTED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

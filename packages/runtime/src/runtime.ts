@@ -15,6 +15,11 @@ import { builtInDrivers } from './drivers/index.js';
 import type { DriverManifest } from './driver/manifest.js';
 
 export interface RuntimeOptions {
+  /**
+   * Load the fault injector into drivers' domains so that `inject()` works: for tests, the
+   * lab's campaigns and operators' fault drills. Off by default.
+   */
+  faultInjection?: boolean;
   clock?: Clock;
   random?: () => number;
 }

@@ -204,7 +204,7 @@ export async function measureIperf(options: IperfOptions): Promise<IperfResult> 
     return { options: recorded, skipped: missing, runs };
   }
   const iperf3 = execFileSync('iperf3', ['--version'], { encoding: 'utf8' }).split('\n')[0]!.trim();
-  const rt = createRuntime();
+  const rt = createRuntime({ faultInjection: true });
   const paths: Path[] = [];
   const servers: Proc[] = [];
   const procs = new Set<Proc>();

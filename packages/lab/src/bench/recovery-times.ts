@@ -54,7 +54,7 @@ export async function measureRecovery(options: RecoveryOptions): Promise<Recover
 }
 
 async function measureSeries(domain: IsolatedDomain, warmStandby: boolean, options: RecoveryOptions): Promise<RecoverySeries> {
-  const runtime = createRuntime();
+  const runtime = createRuntime({ faultInjection: true });
   const name = `bench-recovery-${domain}-${warmStandby ? 'warm' : 'cold'}`;
   const result: RecoverySeries = { domain, warmStandby, events: [], longestWaitMs: [], ioErrors: 0, lastError: undefined };
   try {

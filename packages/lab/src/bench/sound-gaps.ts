@@ -62,7 +62,7 @@ async function measureSeries(domain: IsolatedDomain, warmStandby: boolean, optio
   const params = streamParams(options.periodFrames);
   const name = `bench-sound-gaps-${domain}-${warmStandby ? 'warm' : 'cold'}`;
   const card = await VirtualSoundCard.create();
-  const runtime = createRuntime();
+  const runtime = createRuntime({ faultInjection: true });
   const result: SoundGapSeries = {
     domain, warmStandby, periodMs: (params.periodFrames * 1000) / params.rate, gaps: [], duplicateFrames: 0, appErrors: 0, lastError: undefined,
   };

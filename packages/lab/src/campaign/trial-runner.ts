@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2]!) as TrialSpec;
   const app = spec.fault.type === 'device' ? deviceScenarios[spec.fault.kind] : campaignApps[spec.app];
   if (!app) throw new Error(`no campaign application ${spec.app}`);
-  const rt = createRuntime();
+  const rt = createRuntime({ faultInjection: true });
   const recoveries: RunnerMessage['recoveries'] = [];
   let failures = 0;
   const faultTimes: number[] = [];

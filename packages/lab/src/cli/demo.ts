@@ -105,7 +105,7 @@ export async function executeDemo(options: DemoRunOptions): Promise<DemoResult> 
   // The disk image never outlives the demo, even when the process exits under us (second ^C).
   const removeImage = () => rmSync(dir, { recursive: true, force: true });
   process.once('exit', removeImage);
-  const rt = createRuntime();
+  const rt = createRuntime({ faultInjection: true });
   let net: NetDemo | undefined;
   let sound: SoundDemo | undefined;
   try {

@@ -157,7 +157,7 @@ function describeShadow(label: string, outcome: Outcome, transfers: number): str
 describe('database: SQLite on a shadowed disk', () => {
   test('shadow: every transfer commits across driver failures, and sqlite3 finds the database sound', async () => {
     const before = snapshot();
-    const rt = createRuntime();
+    const rt = createRuntime({ faultInjection: true });
     // 10,000 run in 35–65 s here, depending on the load on the machine; DATABASE_TRANSFERS sets it.
     const transfers = Number(process.env.DATABASE_TRANSFERS ?? 5000);
     try {
@@ -176,7 +176,7 @@ describe('database: SQLite on a shadowed disk', () => {
     test(`shadow, nbd driver (${domain}) on nbdkit: every transfer commits across failures of every kind`, async () => {
       const before = snapshot();
       const dir = await mkdtemp(join(tmpdir(), 'shadow-bank-nbd-'));
-      const rt = createRuntime();
+      const rt = createRuntime({ faultInjection: true });
       // A process-domain recovery (a new process) takes longer, and faults come as often: fewer
       // transfers keep the test's length near the worker's (25 s and 40 s here).
       const transfers = Number(process.env.DATABASE_NBD_TRANSFERS ?? (domain === 'worker' ? 2000 : 500));
@@ -210,7 +210,7 @@ describe('database: SQLite on a shadowed disk', () => {
     const image = join(dir, 'bank.img');
     await writeFile(image, new Uint8Array(0));
     await truncate(image, 16 << 20);
-    const rt = createRuntime();
+    const rt = createRuntime({ faultInjection: true });
     const transfers = Number(process.env.DATABASE_FILE_TRANSFERS ?? 500);
     try {
       const outcome = await bankUnderFaults(rt, 'bank-file', 'shadow', transfers, 13, {
@@ -229,7 +229,7 @@ describe('database: SQLite on a shadowed disk', () => {
 
   test('restart-only: the same workload sees the driver failures as database errors', async () => {
     const before = snapshot();
-    const rt = createRuntime();
+    const rt = createRuntime({ faultInjection: true });
     const transfers = 2000;
     try {
       const { stats, recoveries, faults, cli, deviceErrors } = await bankUnderFaults(rt, 'bank-restart', 'restart', transfers, 7);

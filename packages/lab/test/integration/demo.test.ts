@@ -138,7 +138,7 @@ for (const domain of ['worker', 'process'] as const) {
 
 test('the network part notices frames lost outside recovery windows', async () => {
   const before = snapshot();
-  const rt = createRuntime();
+  const rt = createRuntime({ faultInjection: true });
   const events = new DeviceEvents(rt.manager);
   // No fault falls in this run (the first would come after hours): every loss is unexplained.
   const net = await NetDemo.create(rt, { domain: 'worker', seed: 1, faultInterval: 3_600_000, events,

@@ -26,7 +26,7 @@ const nbdkit = (name: string, args: string[]) => nbdkitIn(work, name, args);
 
 async function withServer(server: NbdServer, body: (server: NbdServer, rt: Runtime) => Promise<void>): Promise<void> {
   const before = snapshot();
-  const rt = createRuntime();
+  const rt = createRuntime({ faultInjection: true });
   try {
     await server.start();
     await body(server, rt);
@@ -149,7 +149,7 @@ describe('device errors from the NBD server', () => {
   test('a reply for a request never sent is a protocol breach: EIO for what was in flight, the driver keeps serving', async () => {
     const before = snapshot();
     const server = await breachingServer();
-    const rt = createRuntime();
+    const rt = createRuntime({ faultInjection: true });
     try {
       const address = server.address() as { port: number };
       const disk = await rt.attachBlock(spec('nbd-breach', 'worker', { host: '127.0.0.1', port: address.port }));

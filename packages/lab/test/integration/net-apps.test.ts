@@ -62,7 +62,7 @@ interface AppNetwork { rt: Runtime; ports: NetDevice[]; hosts: Host[]; sw: Learn
 async function withAppNetwork(domain: DriverSpec['domain'], monitorDomain: DriverSpec['domain'] | undefined,
   body: (net: AppNetwork) => Promise<void>): Promise<void> {
   const tags = ['a', 'b'];
-  const rt = createRuntime();
+  const rt = createRuntime({ faultInjection: true });
   const dir = mkdtempSync(join(tmpdir(), 'shadow-net-apps-'));
   let sw: LearningSwitch | undefined;
   let monitor: Monitor | undefined;

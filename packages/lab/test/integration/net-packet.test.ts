@@ -31,7 +31,7 @@ async function linkOf(ifname: string): Promise<{ ifindex: number; address: strin
 /** Two veth hosts joined by the switch over `packet` drivers; `body` runs, then everything is removed. */
 async function withPacketNetwork(domain: 'worker' | 'process', body: (net: PacketNetwork) => Promise<void>): Promise<void> {
   const tags = ['pa', 'pb'];
-  const rt = createRuntime();
+  const rt = createRuntime({ faultInjection: true });
   let sw: LearningSwitch | undefined;
   try {
     const ports: NetDevice[] = [];
@@ -99,7 +99,7 @@ test('an interface set down refuses frames without failing its driver, and carri
 
 test('the packet driver needs an interface name, and an interface that exists', { skip: missing }, async () => {
   const before = snapshot();
-  const rt = createRuntime();
+  const rt = createRuntime({ faultInjection: true });
   try {
     await assert.rejects(rt.attachNet({ name: 'p0', driver: 'packet', domain: 'worker', config: {} }), /needs config.ifname/);
     await assert.rejects(rt.attachNet({ name: 'p1', driver: 'packet', domain: 'worker', config: { ifname: 'sdnone0' } }), /no network interface sdnone0/);

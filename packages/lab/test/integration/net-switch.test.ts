@@ -32,7 +32,7 @@ interface Network {
 }
 
 async function twoHosts(domain: DriverSpec['domain']): Promise<Network> {
-  const rt = createRuntime();
+  const rt = createRuntime({ faultInjection: true });
   const nics = [await VirtualNic.create(), await VirtualNic.create()];
   const ports: NetDevice[] = [];
   for (const [i, nic] of nics.entries()) {
@@ -137,7 +137,7 @@ for (const domain of ['worker', 'process'] as const) {
 test('NIC configuration survives 10 driver restarts under the shadow, and is lost without it', async () => {
   const before = snapshot();
   for (const recovery of ['shadow', 'restart'] as const) {
-    const rt = createRuntime();
+    const rt = createRuntime({ faultInjection: true });
     const nic = await VirtualNic.create({ permanentMac: '02:00:00:00:01:01' });
     const peer = new VirtualHost('02:00:00:00:01:02', nic);
     const port = await rt.attachNet({ name: 'nic', driver: 'virtual', domain: 'worker', recovery, config: { socket: nic.socketPath }, ...fast });

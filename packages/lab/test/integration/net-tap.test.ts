@@ -23,7 +23,7 @@ interface TapNetwork { rt: Runtime; ports: NetDevice[]; hosts: Host[]; sw: Learn
 /** Two namespaces joined by the switch; `body` runs, then everything is removed. */
 async function withTapNetwork(domain: 'worker' | 'process', body: (net: TapNetwork) => Promise<void>): Promise<void> {
   const tags = ['a', 'b'];
-  const rt = createRuntime();
+  const rt = createRuntime({ faultInjection: true });
   let sw: LearningSwitch | undefined;
   try {
     const ports: NetDevice[] = [];

@@ -50,7 +50,7 @@ test('MP3 player: a decoded MP3 plays in real time through the pulse driver with
   assert.equal(decoded.rate, 48000);
   assert.equal(decoded.channels, 2);
   const pulse = await PulseServer.start();
-  const rt = createRuntime();
+  const rt = createRuntime({ faultInjection: true });
   try {
     const capture = pulse.capture();
     await capture.ready();
@@ -97,7 +97,7 @@ test('pulse driver: restart-only recovery loses the stream\'s format, rate and p
   const pulse = await PulseServer.start();
   try {
     for (const recovery of ['restart', 'shadow'] as const) {
-      const rt = createRuntime();
+      const rt = createRuntime({ faultInjection: true });
       const capture = pulse.capture();
       try {
         await capture.ready();
@@ -166,7 +166,7 @@ test('speech synthesizer: espeak-ng speech plays at its own rate through the pul
   const params: StreamParams = { format: 's16le', rate: speech.rate, channels: speech.channels, periodFrames: 1024, bufferFrames: 6144 };
   assert.ok(pulseCapabilitiesOffer(params), `espeak-ng speaks at ${speech.rate} Hz, ${speech.channels} channel(s)`);
   const pulse = await PulseServer.start();
-  const rt = createRuntime();
+  const rt = createRuntime({ faultInjection: true });
   try {
     // Recorded at the speech's own rate and channels: PulseAudio converts to the sink and back.
     const capture = pulse.capture({ format: 's16le', rate: speech.rate, channels: speech.channels });
@@ -206,7 +206,7 @@ test('game sound effects: many short overlapping effects, mixed period by period
     at += Math.round(((50 + ((i * 53) % 110)) * params.rate) / 1000);
   }
   const pulse = await PulseServer.start();
-  const rt = createRuntime();
+  const rt = createRuntime({ faultInjection: true });
   try {
     const capture = pulse.capture();
     await capture.ready();
@@ -262,7 +262,7 @@ test('audio recorder: what another program plays into the sink is captured from 
   const source = run('sox', ['-n', '-r', '48000', '-c', '2', '-b', '16', '-e', 'signed', '-t', 'raw', '-', 'synth', String(seconds),
     'sine', '110:1760', 'triangle', '330-220', 'remix', '1,2v0.3', '1v0.3,2', 'tremolo', '3', '40', 'gain', '-6']);
   const pulse = await PulseServer.start();
-  const rt = createRuntime();
+  const rt = createRuntime({ faultInjection: true });
   try {
     const sound = await rt.attachSound({ name: 'rec', driver: 'pulse', domain: 'worker', config: { server: pulse.socket, source: `${pulse.sink}.monitor` }, ...fast });
     const path = join(work, 'recording.wav');
@@ -297,7 +297,7 @@ test('wav driver: a stream written to a WAV file in real time is the source exac
   const leaks = snapshot();
   const params: StreamParams = { format: 's16le', rate: 48000, channels: 2, periodFrames: 960, bufferFrames: 9600 };
   const path = join(work, 'speaker.wav');
-  const rt = createRuntime();
+  const rt = createRuntime({ faultInjection: true });
   try {
     const sound = await rt.attachSound({ name: 'wav', driver: 'wav', domain: 'process', config: { path }, ...fast });
     await sound.open('playback');

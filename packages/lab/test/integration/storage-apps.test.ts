@@ -158,7 +158,7 @@ interface Setup {
 async function applicationsOn(setup: Setup, apps: { compiler: boolean; encoder: boolean; transfers: number; batch: number }): Promise<void> {
   const before = snapshot();
   const dir = await mkdtemp(join(tmpdir(), 'shadow-apps-'));
-  const rt = createRuntime();
+  const rt = createRuntime({ faultInjection: true });
   const runs: Run[] = [];
   const started = Date.now();
   const undo: (() => Promise<void>)[] = [];

@@ -40,7 +40,7 @@ interface Run {
 async function ext4UnderFaults(name: string, run: Run, spec: (dir: string) => Promise<Omit<DriverSpec, 'className' | 'name'>>): Promise<void> {
   const before = snapshot();
   const dir = await mkdtemp(join(tmpdir(), 'shadow-ext4-'));
-  const rt = createRuntime();
+  const rt = createRuntime({ faultInjection: true });
   let faults: ReturnType<typeof faultLoop> | undefined;
   try {
     const disk = await rt.attachBlock({ name, ...(await spec(dir)) });
@@ -109,7 +109,7 @@ test('ext4 on a shadowed disk image (file driver, process domain) while its driv
 });
 
 test('bad input to the userspace ext4 gets typed errors', async () => {
-  const rt = createRuntime();
+  const rt = createRuntime({ faultInjection: true });
   try {
     const small = await rt.attachBlock({ name: 'ext4-small', driver: 'ram', domain: 'worker', config: { sizeBytes: 4 * MiB } });
     await small.open();

@@ -57,7 +57,7 @@ test('a mutant is reproducible from its seed, and seeds spread over sites', () =
 
 test('mutated copies of the ram driver load into worker domains, serve or fail, and are removed', async () => {
   const before = snapshot();
-  const rt = createRuntime();
+  const rt = createRuntime({ faultInjection: true });
   const outcomes: string[] = [];
   try {
     for (let seed = 1; seed <= 12; seed++) {

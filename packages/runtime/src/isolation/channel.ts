@@ -16,6 +16,8 @@ import { toWireError, type FromDomain, type LoadSpec, type ToDomain } from './pr
 export interface ChannelOptions {
   contract: ClassContract;
   driverUrl: string;
+  /** Domain extensions to load beside the driver (URLs). */
+  extensions: string[];
   clock: Clock;
   /** How often the kernel pings the domain, and how long a ping may go unanswered. */
   heartbeatMs: number;
@@ -83,7 +85,7 @@ export class DriverChannel {
   load(): Promise<void> {
     const bulkOut = Object.fromEntries(Object.entries(this.#options.contract.entries)
       .flatMap(([name, e]) => (e.bulkOut ? [[name, e.bulkOut]] : [])));
-    const spec: LoadSpec = { driver: this.#options.driverUrl, bulkOut, resources: this.domain.grants };
+    const spec: LoadSpec = { driver: this.#options.driverUrl, bulkOut, resources: this.domain.grants, extensions: this.#options.extensions };
     this.#loadDeadline = this.#options.clock.now() + LOAD_TIMEOUT_MS;
     this.#startWatchdog();
     return new Promise<void>((resolve, reject) => {
@@ -106,9 +108,9 @@ export class DriverChannel {
     });
   }
 
-  /** Sends a fault into the domain (fault injection). */
-  inject(message: Extract<ToDomain, { t: 'inject' }>): void {
-    this.#post(message);
+  /** Sends a message to a domain extension (the fault injector, when installed). */
+  toExtension(name: string, body: unknown): void {
+    this.#post({ t: 'extension', name, body });
   }
 
   get pendingCount(): number {

@@ -5,8 +5,7 @@
  * DeviceError is reported as a failure, and after a failure it serves nothing more.
  */
 import type { HelperStatus, KernelServices, ResourceGrant } from '../classes/driver-api.js';
-import { applyFault, type FaultContext } from '../faults/in-domain.js';
-import type { InjectedFault } from '../faults/fault-kinds.js';
+import type { CallInterceptor, DomainExtension, DomainExtensionFactory, DomainHooks } from './domain-extension.js';
 import { toWireError, type FromDomain, type LoadSpec, type ToDomain } from './protocol.js';
 
 export interface HostPort {
@@ -30,7 +29,8 @@ export class DomainHost {
   #services = new Map<number, Pending>();
   #nextServiceId = 1;
   #timers = new Map<number, () => unknown>();
-  #armed: InjectedFault | undefined;
+  #intercept: CallInterceptor | undefined;
+  readonly #extensions = new Map<string, DomainExtension>();
   #failed = false;
 
   constructor(port: HostPort) {
@@ -78,12 +78,16 @@ export class DomainHost {
         else pending?.reject(Object.assign(new Error(m.error.message), { code: m.error.code }));
         break;
       }
-      case 'inject': applyFault(m.fault, this.#faultContext()); break;
+      case 'extension': this.#extensions.get(m.name)?.receive(m.body); break;
     }
   }
 
   async #load(spec: LoadSpec): Promise<void> {
     try {
+      for (const url of spec.extensions ?? []) {
+        const extension = ((await import(url)) as { default: DomainExtensionFactory }).default(this.#hooks());
+        this.#extensions.set(extension.name, extension);
+      }
       const module = (await import(spec.driver)) as { default?: unknown };
       if (typeof module.default !== 'function') throw new Error(`${spec.driver} has no default export factory`);
       this.#spec = spec;
@@ -95,9 +99,9 @@ export class DomainHost {
   }
 
   #call(id: number, entry: string, args: unknown): void {
-    const armed = this.#armed;
-    this.#armed = undefined;
-    if (armed?.kind === 'never-answer') return; // the call is swallowed: the deadline must catch it
+    const armed = this.#intercept;
+    this.#intercept = undefined;
+    if (armed?.swallow) return; // the call is swallowed: the deadline must catch it
     let result: unknown;
     try {
       result = entry === '$timer' ? this.#fireTimer(args) : this.#invoke(entry, args, id);
@@ -124,11 +128,11 @@ export class DomainHost {
     return callback?.();
   }
 
-  #settle(id: number, entry: string, result: unknown, armed: InjectedFault | undefined): void {
+  #settle(id: number, entry: string, result: unknown, armed: CallInterceptor | undefined): void {
     Promise.resolve(result).then(
       (value) => {
         if (this.#failed) return;
-        if (armed?.kind === 'contract') return this.#breakContract(id, value, armed);
+        if (armed?.reply) return armed.reply(id, value, (message) => this.#post(message));
         this.#post({ t: 'reply', id, ok: true, value });
       },
       (err: unknown) => {
@@ -141,22 +145,6 @@ export class DomainHost {
         }
       },
     );
-  }
-
-  #breakContract(id: number, value: unknown, fault: InjectedFault): void {
-    const variant = fault.variant ?? (value instanceof Uint8Array ? 'wrong-length' : 'duplicate-reply');
-    switch (variant) {
-      case 'wrong-length':
-        return this.#post({ t: 'reply', id, ok: true, value: value instanceof Uint8Array ? value.subarray(1) : new Uint8Array(1) });
-      case 'wrong-type':
-        return this.#post({ t: 'reply', id, ok: true, value: 'not what the contract says' });
-      case 'unknown-reply':
-        this.#post({ t: 'reply', id: -id - 1_000_000, ok: true, value });
-        return this.#post({ t: 'reply', id, ok: true, value });
-      case 'duplicate-reply':
-        this.#post({ t: 'reply', id, ok: true, value });
-        return this.#post({ t: 'reply', id, ok: true, value });
-    }
   }
 
   #service(name: string, args: unknown): Promise<unknown> {
@@ -193,11 +181,11 @@ export class DomainHost {
     };
   }
 
-  #faultContext(): FaultContext {
+  #hooks(): DomainHooks {
     return {
       exit: (code) => this.#port.exit(code),
       abort: () => this.#port.abort(),
-      arm: (fault) => { this.#armed = fault; },
+      interceptNextCall: (interceptor) => { this.#intercept = interceptor; },
       kernelCall: (name, args) => { void this.#service(name, args).catch(() => undefined); },
     };
   }

@@ -4,7 +4,6 @@
  * send per batch), which is the paper's "deferred calls" batching.
  */
 import type { WireError } from '../errors.js';
-import type { InjectedFault } from '../faults/fault-kinds.js';
 
 /** A host resource the kernel opened and lends to the driver (a disk image, a block device). */
 export interface ResourceGrant {
@@ -28,6 +27,11 @@ export interface LoadSpec {
   bulkOut: Record<string, { arg: string; lengthArg: string }>;
   /** Resources as the domain sees them (fd numbers may differ from the kernel's). */
   resources: ResourceGrant[];
+  /**
+   * Domain extensions the runtime was configured with (URLs), loaded before the driver: each
+   * serves `extension` messages of its name. Fault injection is one, installed only on request.
+   */
+  extensions?: string[];
 }
 
 /** Kernel -> domain. */
@@ -39,7 +43,8 @@ export type ToDomain =
   | { t: 'service-reply'; id: number; ok: true; value: unknown }
   | { t: 'service-reply'; id: number; ok: false; error: WireError }
   | { t: 'ping'; seq: number }
-  | { t: 'inject'; fault: InjectedFault };
+  /** A message for a domain extension (see LoadSpec.extensions); unknown names are ignored. */
+  | { t: 'extension'; name: string; body: unknown };
 
 /** Domain -> kernel. */
 export type FromDomain =

@@ -18,6 +18,8 @@ import { ObjectTracker } from '../tracker/object-tracker.js';
 export interface IncarnationOptions {
   device: Device;
   driverUrl: string;
+  /** Domain extensions loaded beside the driver (the fault injector, when installed). */
+  extensions: string[];
   domain: DomainKind;
   clock: Clock;
   memoryLimitMb: number;
@@ -64,6 +66,7 @@ export class Incarnation {
     this.channel = new DriverChannel(domain, {
       contract: device.contract,
       driverUrl: options.driverUrl,
+      extensions: options.extensions,
       clock: options.clock,
       heartbeatMs: options.heartbeatMs,
       heartbeatTimeoutMs: options.heartbeatTimeoutMs,

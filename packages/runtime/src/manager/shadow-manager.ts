@@ -8,7 +8,8 @@ import { classByName } from '../classes/registry.js';
 import { initEntry } from '../classes/contract.js';
 import { systemClock, type Clock } from '../clock.js';
 import { DriverFailure, ErrorCodes, ShadowError } from '../errors.js';
-import type { InjectedFault } from '../faults/fault-kinds.js';
+import { faultKinds, isFaultKind, type InjectedFault } from '../faults/fault-kinds.js';
+import { INJECTOR, injectorUrl } from '../faults/injector.js';
 import type { DomainKind } from '../isolation/domain.js';
 import { ProcessDomain } from '../isolation/process-domain.js';
 import { SharedPool } from '../isolation/shared-pool.js';
@@ -129,6 +130,12 @@ function statusOf(managed: ManagedDriver): DriverStatus {
 }
 
 export interface ManagerOptions {
+  /**
+   * Load the fault injector into every driver's domain, so that `inject()` works (tests, the
+   * lab's campaigns, operators' fault drills). Off by default: a production domain carries no
+   * fault injection.
+   */
+  faultInjection?: boolean;
   /** The drivers the manager may start by name. */
   catalog?: DriverCatalog;
   clock?: Clock;
@@ -139,6 +146,7 @@ export class ShadowManager extends EventEmitter {
   readonly clock: Clock;
   readonly random: () => number;
   readonly catalog: DriverCatalog;
+  readonly #extensions: string[];
   readonly #kernel: Kernel;
   readonly #drivers = new Map<string, ManagedDriver>();
   readonly #shadows = new Map<string, Shadow>();
@@ -150,6 +158,7 @@ export class ShadowManager extends EventEmitter {
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
     this.catalog = options.catalog ?? new DriverCatalog();
+    this.#extensions = options.faultInjection ? [injectorUrl] : [];
     this.#recovery = new Recovery(this);
   }
 
@@ -215,10 +224,16 @@ export class ShadowManager extends EventEmitter {
   /** Injects a fault into the device's current driver, through the real boundary. */
   inject(name: string, fault: InjectedFault): void {
     const managed = this.#get(name);
+    if (this.#extensions.length === 0) {
+      throw new ShadowError(ErrorCodes.NOT_SUPPORTED, 'fault injection is off: create the runtime with { faultInjection: true }');
+    }
+    if (typeof fault !== 'object' || fault === null || !isFaultKind(String(fault.kind))) {
+      throw new ShadowError(ErrorCodes.INVALID_ARGUMENT, `no fault kind ${String((fault as { kind?: unknown } | null)?.kind)} (known: ${faultKinds.join(', ')})`);
+    }
     const channel = managed.current.channel;
     if (fault.kind === 'kill' && channel.domain instanceof ProcessDomain) return channel.domain.signal('SIGKILL');
     if (fault.kind === 'kill') return channel.fail(new DriverFailure('exit', 'driver domain killed from outside'));
-    channel.inject({ t: 'inject', fault });
+    channel.toExtension(INJECTOR, fault);
   }
 
   /** A snapshot of one device's driver, for operators and tools (a copy: changing it changes nothing). */
@@ -278,6 +293,7 @@ export class ShadowManager extends EventEmitter {
     const incarnation = new Incarnation({
       device: managed.device,
       driverUrl: driver.url,
+      extensions: this.#extensions,
       domain: spec.domain,
       clock: this.clock,
       memoryLimitMb: spec.memoryLimitMb ?? 64,

@@ -15,7 +15,7 @@ import { kManaged } from '../../src/manager/shadow-manager.js';
 test('backoff delays recovery by exactly the policy delay, in fake time', async () => {
   const before = snapshot();
   const clock = new FakeClock();
-  const rt = createRuntime({ clock, random: () => 0.5 });
+  const rt = createRuntime({ clock, random: () => 0.5, faultInjection: true });
   try {
     const disk = await rt.attachBlock({
       name: 'slow', driver: 'ram', config: { sizeBytes: 8 * BLOCK },

@@ -26,7 +26,7 @@ for (const domain of ['worker', 'process'] as const) {
     for (const kind of faultKinds) {
       test(`${kind}: the application sees nothing`, async () => {
         const before = snapshot();
-        const rt = createRuntime();
+        const rt = createRuntime({ faultInjection: true });
         try {
           const disk = await rt.attachBlock({
             name: `disk-${kind}`, driver: 'ram', domain, config: { sizeBytes: 256 * 4096 },
@@ -60,3 +60,27 @@ for (const domain of ['worker', 'process'] as const) {
     }
   });
 }
+
+test('fault injection is opt-in: without it inject() is refused with a code, and the domain carries no injector', async () => {
+  const before = snapshot();
+  const rt = createRuntime();
+  try {
+    const disk = await rt.attachBlock({ name: 'plain', driver: 'ram', config: { sizeBytes: 1 << 20 } });
+    await disk.open();
+    assert.throws(() => rt.inject('plain', { kind: 'throw' }), (err: Error & { code?: string }) => err.code === 'SD_ERR_NOT_SUPPORTED');
+    await disk.write(0, new Uint8Array(4096).fill(7));
+    assert.equal((await disk.read(0, 4096))[0], 7);
+    assert.equal(rt.status('plain')!.recoveries, 0);
+  } finally {
+    await rt.close();
+  }
+  const drills = createRuntime({ faultInjection: true });
+  try {
+    await drills.attachBlock({ name: 'drilled', driver: 'ram', config: { sizeBytes: 1 << 20 } });
+    assert.throws(() => drills.inject('drilled', { kind: 'nosuch' as FaultKind }), (err: Error & { code?: string }) => err.code === 'SD_ERR_INVALID_ARGUMENT');
+    assert.throws(() => drills.inject('nodevice', { kind: 'throw' }), (err: Error & { code?: string }) => err.code === 'SD_ERR_NOT_FOUND');
+  } finally {
+    await drills.close();
+  }
+  await expectNoLeaks(before);
+});

@@ -27,7 +27,7 @@ for (const domain of ['worker', 'process'] as const) {
     writeFileSync(image, Buffer.alloc(0));
     truncateSync(image, BLOCKS * BLOCK);
     const loop = execFileSync('losetup', ['-f', '--show', image], { encoding: 'utf8' }).trim();
-    const rt = createRuntime();
+    const rt = createRuntime({ faultInjection: true });
     try {
       const disk = await rt.attachBlock({
         name: 'loop', driver: 'file', domain, config: { path: loop },

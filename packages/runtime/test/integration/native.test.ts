@@ -11,7 +11,7 @@ import { kManaged } from '../../src/manager/shadow-manager.js';
 
 for (const kind of ['contract', 'bad-kernel-call'] as FaultKind[]) {
   test(`native: a ${kind} fault reaches the application and the device is lost`, async () => {
-    const rt = createRuntime();
+    const rt = createRuntime({ faultInjection: true });
     try {
       const disk = await rt.attachBlock({ name: 'native', driver: 'ram', recovery: 'native', config: { sizeBytes: 8 * BLOCK } });
       assert.equal(rt.manager[kManaged]('native')!.current.channel.domain.kind, 'none');

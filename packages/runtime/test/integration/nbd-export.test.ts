@@ -64,7 +64,7 @@ function client(command: string, args: string[], timeoutMs = 30_000): Promise<Ru
 test('real NBD clients pass against the export while its driver fails', async () => {
   const before = snapshot();
   const dir = mkdtempSync(join(tmpdir(), 'shadow-nbd-'));
-  const rt = createRuntime();
+  const rt = createRuntime({ faultInjection: true });
   let server: NbdServer | undefined;
   try {
     const disk = await rt.attachBlock({
@@ -228,7 +228,7 @@ class RawClient {
 
 test('the export under pipelined unaligned writes, error replies and malformed clients', async () => {
   const before = snapshot();
-  const rt = createRuntime();
+  const rt = createRuntime({ faultInjection: true });
   let server: NbdServer | undefined;
   const clients: RawClient[] = [];
   try {

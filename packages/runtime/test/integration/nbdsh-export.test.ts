@@ -151,7 +151,7 @@ for (const domain of ['worker', 'process'] as const) {
   test(`nbdsh reads, writes, zeroes, trims, flushes and pipelines through the export while its ${domain} driver fails`, { skip: !nbdsh }, async () => {
     const before = snapshot();
     const dir = mkdtempSync(join(tmpdir(), 'shadow-nbdsh-'));
-    const rt = createRuntime();
+    const rt = createRuntime({ faultInjection: true });
     const name = `nbdsh-${domain}`;
     let server: NbdServer | undefined;
     try {

@@ -68,7 +68,7 @@ async function runGroup(disk: Awaited<ReturnType<ReturnType<typeof createRuntime
 
 test('random schedules of requests and faults: exact results or coded outcomes', async () => {
   await fc.assert(fc.asyncProperty(schedule, async ({ groups, intensity }) => {
-    const rt = createRuntime();
+    const rt = createRuntime({ faultInjection: true });
     let gaveUp = false;
     rt.manager.on('gave-up', () => { gaveUp = true; });
     try {

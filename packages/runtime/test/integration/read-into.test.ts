@@ -10,7 +10,7 @@ import { BLOCK, blockContent } from '../../src/testing/workload.js';
 
 for (const [domain, recovery] of [['none', 'native'], ['worker', 'shadow'], ['process', 'shadow']] as const) {
   test(`read into the caller's buffer (${domain})`, async () => {
-    const rt = createRuntime();
+    const rt = createRuntime({ faultInjection: true });
     try {
       const disk = await rt.attachBlock({ name: 'into', driver: 'ram', domain, recovery, config: { sizeBytes: 16 * BLOCK } });
       await disk.open();

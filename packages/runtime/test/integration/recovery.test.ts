@@ -21,7 +21,7 @@ const scratch = () => mkdtempSync(join(tmpdir(), 'shadow-test-'));
 
 test('a request that kills the driver every time is quarantined; the others are served', async () => {
   const before = snapshot();
-  const rt = createRuntime();
+  const rt = createRuntime({ faultInjection: true });
   try {
     const disk = await rt.attachBlock({
       name: 'poisoned', driver: fixture('poison'), config: { sizeBytes: 64 * BLOCK, poisonOffset: 63 * BLOCK },
@@ -60,7 +60,7 @@ test('a request that kills the driver every time is quarantined; the others are 
 test('when the restart budget is spent the device gives up: calls fail fast with a code, none hangs', async () => {
   const before = snapshot();
   const dir = scratch();
-  const rt = createRuntime();
+  const rt = createRuntime({ faultInjection: true });
   try {
     const disk = await rt.attachBlock({
       name: 'doomed', driver: fixture('flaky-init'),
@@ -94,7 +94,7 @@ test('when the restart budget is spent the device gives up: calls fail fast with
 test('a driver that fails while being re-initialized makes recovery start over, unseen by the application', async () => {
   const before = snapshot();
   const dir = scratch();
-  const rt = createRuntime();
+  const rt = createRuntime({ faultInjection: true });
   try {
     const disk = await rt.attachBlock({
       name: 'flaky', driver: fixture('flaky-init'), domain: 'process',
@@ -125,7 +125,7 @@ test('a driver that fails while being re-initialized makes recovery start over, 
 
 test('several drivers failing at once recover independently', async () => {
   const before = snapshot();
-  const rt = createRuntime();
+  const rt = createRuntime({ faultInjection: true });
   try {
     const names = ['a', 'b', 'c'];
     const disks = await Promise.all(names.map((name, i) => rt.attachBlock({
@@ -155,7 +155,7 @@ test('several drivers failing at once recover independently', async () => {
 test('a non-idempotent request in flight is not resubmitted: it fails with an honest outcome', async () => {
   registerClass(counterClass);
   const before = snapshot();
-  const rt = createRuntime();
+  const rt = createRuntime({ faultInjection: true });
   try {
     const counter = await rt.attach({ name: 'counter', className: 'counter', driver: fixture('counter') });
     assert.equal(await counter.call('increment', { by: 1 }), 1);
@@ -177,7 +177,7 @@ test('a non-idempotent request in flight is not resubmitted: it fails with an ho
 
 test('restart-only recovery loses configuration and in-flight calls; the shadow keeps both', async () => {
   const before = snapshot();
-  const rt = createRuntime();
+  const rt = createRuntime({ faultInjection: true });
   try {
     const outcomes: Record<string, { errors: string[]; event: RecoveryEvent }> = {};
     for (const recovery of ['restart', 'shadow'] as const) {
@@ -208,7 +208,7 @@ test('restart-only recovery loses configuration and in-flight calls; the shadow 
 
 test('a warm standby domain takes over without a cold start; recoveries are published on diagnostics_channel', async () => {
   const before = snapshot();
-  const rt = createRuntime();
+  const rt = createRuntime({ faultInjection: true });
   const published: RecoveryEvent[] = [];
   const onRecovery = (message: unknown) => { published.push(message as RecoveryEvent); };
   diagnostics.subscribe('shadow-drivers:recovery', onRecovery);
@@ -247,7 +247,7 @@ async function waitForStandby(rt: ReturnType<typeof createRuntime>, name: string
 test('detaching a device in the middle of recovery: waiting calls fail with SD_ERR_CLOSED and nothing leaks', async () => {
   const before = snapshot();
   const dir = scratch();
-  const rt = createRuntime();
+  const rt = createRuntime({ faultInjection: true });
   try {
     const disk = await rt.attachBlock({
       name: 'leaving', driver: fixture('flaky-init'), domain: 'process',
@@ -276,7 +276,7 @@ test('detaching a device in the middle of recovery: waiting calls fail with SD_E
 
 test('a fallback driver: a driver that crashes on a request is replaced by the fallback, which serves it; the data stays', async () => {
   const before = snapshot();
-  const rt = createRuntime();
+  const rt = createRuntime({ faultInjection: true });
   try {
     const failures: unknown[] = [];
     rt.manager.on('failure', (e) => failures.push(e));
@@ -304,7 +304,7 @@ test('a fallback driver: a driver that crashes on a request is replaced by the f
 test('a fallback driver: a driver that fails to start is replaced by the fallback at attach; the failure is published once', async () => {
   const before = snapshot();
   const dir = scratch();
-  const rt = createRuntime();
+  const rt = createRuntime({ faultInjection: true });
   try {
     const failures: { call: string | undefined }[] = [];
     rt.manager.on('failure', (e) => failures.push(e));
@@ -333,7 +333,7 @@ test('a fallback driver: a driver that fails to start is replaced by the fallbac
 
 test('a driver that answers "no device" for a disk the kernel opened has lost its state: a contract breach, recovered', async () => {
   const before = snapshot();
-  const rt = createRuntime();
+  const rt = createRuntime({ faultInjection: true });
   try {
     const failures: { kind: string; message: string }[] = [];
     rt.manager.on('failure', (e) => failures.push(e));
@@ -366,7 +366,7 @@ test('a driver that answers "no device" for a disk the kernel opened has lost it
 test('a recovery whose new drivers keep failing gives up after maxAttempts restarts in a row, whatever the budget', async () => {
   const before = snapshot();
   const dir = scratch();
-  const rt = createRuntime();
+  const rt = createRuntime({ faultInjection: true });
   try {
     const disk = await rt.attachBlock({
       name: 'relapsing', driver: fixture('flaky-init'),
@@ -393,7 +393,7 @@ test('a recovery whose new drivers keep failing gives up after maxAttempts resta
 
 test('a driver that initializes without registering its device breaks the class contract: it does not attach', async () => {
   const before = snapshot();
-  const rt = createRuntime();
+  const rt = createRuntime({ faultInjection: true });
   try {
     const failures: { kind: string; message: string }[] = [];
     rt.manager.on('failure', (e) => failures.push(e));

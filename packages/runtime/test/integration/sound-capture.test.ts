@@ -59,7 +59,7 @@ for (const domain of ['worker', 'process'] as const) {
   test(`a 48 kHz stereo capture gets every frame once, in order, with faults of every kind in its driver (${domain})`, async () => {
     const before = snapshot();
     const card = await VirtualSoundCard.create();
-    const rt = createRuntime();
+    const rt = createRuntime({ faultInjection: true });
     try {
       const sound = await rt.attachSound({ name: 'cap0', driver: 'virtual', domain, config: { socket: card.socketPath }, ...fast });
       await sound.open('capture');

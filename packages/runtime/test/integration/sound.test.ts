@@ -41,7 +41,7 @@ for (const domain of ['worker', 'process'] as const) {
   test(`a 48 kHz stereo stream plays every frame once, in order, with faults of every kind in its driver (${domain})`, async () => {
     const before = snapshot();
     const card = await VirtualSoundCard.create();
-    const rt = createRuntime();
+    const rt = createRuntime({ faultInjection: true });
     try {
       const sound = await rt.attachSound({ name: 'pcm0', driver: 'virtual', domain, config: { socket: card.socketPath }, ...fast });
       await sound.open('playback');
@@ -92,7 +92,7 @@ test('restart-only recovery loses the stream\'s format, rate and position; the s
   const before = snapshot();
   for (const recovery of ['restart', 'shadow'] as const) {
     const card = await VirtualSoundCard.create();
-    const rt = createRuntime();
+    const rt = createRuntime({ faultInjection: true });
     try {
       const sound = await rt.attachSound({ name: 'pcm1', driver: 'virtual', domain: 'worker', recovery, config: { socket: card.socketPath }, ...fast });
       await sound.open('playback');

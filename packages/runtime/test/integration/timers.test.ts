@@ -14,7 +14,7 @@ import { kManaged } from '../../src/manager/shadow-manager.js';
 for (const domain of ['worker', 'process'] as const) {
   test(`interrupt-driven flushes keep working across a failure (${domain})`, async () => {
     const before = snapshot();
-    const rt = createRuntime();
+    const rt = createRuntime({ faultInjection: true });
     try {
       const disk = await rt.attachBlock({
         name: 'irq', driver: new URL('../fixtures/drivers/interrupt.js', import.meta.url).href, domain,
