@@ -12,6 +12,7 @@ import type { Clock } from '../clock.js';
 import type { Domain } from './domain.js';
 import type { SharedPool } from './shared-pool.js';
 import { toWireError, type FromDomain, type LoadSpec, type ToDomain } from './protocol.js';
+import { decodeBatch } from './decode.js';
 
 export interface ChannelOptions {
   contract: ClassContract;
@@ -50,6 +51,13 @@ const LOAD_TIMEOUT_MS = 15_000;
 /** Messages per batch; measured best at queue depth 32 on two cores. */
 export const BATCH_LIMIT = 8;
 
+/** A driver may send at most this many messages per window: far above any device's need (a
+ * 4 KiB request at memory speed is ~2 messages; 64k of them a second), far below a flood. */
+const RATE_WINDOW_MS = 250;
+const MAX_MESSAGES_PER_WINDOW = 100_000;
+/** Kernel-service calls a driver may have unanswered at once. */
+const MAX_SERVICES_IN_FLIGHT = 4096;
+
 export const CALLBACK_ENTRIES: Record<string, { deadlineMs: number }> = { $timer: { deadlineMs: 1000 } };
 
 export class DriverChannel {
@@ -68,12 +76,16 @@ export class DriverChannel {
   #loaded: { resolve(): void; reject(e: Error): void } | undefined;
   /** Until the domain has loaded the driver, the load deadline applies, not the heartbeat. */
   #loadDeadline: number | undefined;
+  #rateWindowStart = 0;
+  #rateCount = 0;
+  /** Kernel-service calls of this driver not answered yet. */
+  #servicesInFlight = 0;
 
   constructor(domain: Domain, options: ChannelOptions, handlers: ChannelHandlers) {
     this.domain = domain;
     this.#options = options;
     this.#handlers = handlers;
-    domain.onMessage((batch) => { for (const m of batch) this.#receive(m); });
+    domain.onMessage((raw) => this.#receiveBatch(raw));
     domain.onExit((exit) => this.fail(new DriverFailure(exit.kind, exit.message)));
   }
 
@@ -151,6 +163,24 @@ export class DriverChannel {
     for (const call of pending) call.reject(reason);
   }
 
+  /**
+   * Everything a domain sends arrives here first: decoded (a malformed batch is a contract
+   * failure of this driver) and counted (a driver that floods the kernel with messages, faster
+   * than any device needs, is a failure too, before it can starve the other devices).
+   */
+  #receiveBatch(raw: unknown): void {
+    if (this.#failure || this.#closed) return;
+    const decoded = decodeBatch(raw);
+    if (!decoded.ok) return this.fail(new DriverFailure('contract', `malformed message from the driver: ${decoded.problem}`));
+    const now = this.#options.clock.now();
+    if (now - this.#rateWindowStart >= RATE_WINDOW_MS) { this.#rateWindowStart = now; this.#rateCount = 0; }
+    this.#rateCount += decoded.messages.length;
+    if (this.#rateCount > MAX_MESSAGES_PER_WINDOW) {
+      return this.fail(new DriverFailure('contract', `the driver sent over ${MAX_MESSAGES_PER_WINDOW} messages within ${RATE_WINDOW_MS} ms (a flood)`));
+    }
+    for (const m of decoded.messages) this.#receive(m);
+  }
+
   #receive(m: FromDomain): void {
     if (this.#failure || this.#closed) return;
     switch (m.t) {
@@ -213,7 +243,17 @@ export class DriverChannel {
   }
 
   #service(id: number, name: string, args: unknown): void {
-    this.#handlers.service(name, args).then(
+    if (this.#servicesInFlight >= MAX_SERVICES_IN_FLIGHT) {
+      return this.fail(new DriverFailure('bad-kernel-call', `over ${MAX_SERVICES_IN_FLIGHT} kernel-service calls unanswered at once`, name));
+    }
+    this.#servicesInFlight++;
+    let answer: Promise<unknown>;
+    try {
+      answer = this.#handlers.service(name, args);
+    } catch (err) {
+      answer = Promise.reject(err);
+    }
+    answer.finally(() => { this.#servicesInFlight--; }).then(
       (value) => this.#post({ t: 'service-reply', id, ok: true, value }),
       (err: unknown) => {
         if (err instanceof DriverFailure) return this.fail(err);

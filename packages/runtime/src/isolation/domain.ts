@@ -5,7 +5,7 @@
  * kernel's own thread: no isolation, the "native" baseline for experiments only).
  */
 import type { FailureKind } from '../errors.js';
-import type { FromDomain, ResourceGrant, ToDomain } from './protocol.js';
+import type { ResourceGrant, ToDomain } from './protocol.js';
 
 export type DomainKind = 'worker' | 'process' | 'none';
 
@@ -45,7 +45,8 @@ export interface Domain {
   /** The host resources as the code inside the domain sees them. */
   readonly grants: ResourceGrant[];
   send(batch: ToDomain[]): void;
-  onMessage(listener: (batch: FromDomain[]) => void): void;
+  onMessage(listener: (batch: unknown) => void): void;
+  /** Raw batches as the domain sent them: the channel decodes them (decode.ts) before use. */
   /** Called once when the domain ends for any reason other than `kill()`. */
   onExit(listener: (exit: DomainExit) => void): void;
   /** Ends the domain; resolves when it is gone. Safe to call more than once. */

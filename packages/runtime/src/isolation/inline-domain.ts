@@ -5,14 +5,14 @@
  */
 import { DomainHost } from './domain-host.js';
 import { grantsFor, type Domain, type DomainExit, type DomainOptions } from './domain.js';
-import type { FromDomain, ResourceGrant, ToDomain } from './protocol.js';
+import type { ResourceGrant, ToDomain } from './protocol.js';
 
 export class InlineDomain implements Domain {
   readonly kind = 'none' as const;
   readonly sharesMemory = true;
   readonly grants: ResourceGrant[];
   readonly #host: DomainHost;
-  #listener: ((batch: FromDomain[]) => void) | undefined;
+  #listener: ((batch: unknown) => void) | undefined;
   #killed = false;
 
   constructor(options: DomainOptions) {
@@ -28,7 +28,7 @@ export class InlineDomain implements Domain {
     if (!this.#killed) this.#host.receive(batch);
   }
 
-  onMessage(listener: (batch: FromDomain[]) => void): void {
+  onMessage(listener: (batch: unknown) => void): void {
     this.#listener = listener;
   }
 

@@ -6,7 +6,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { grantsFor, type Domain, type DomainExit, type DomainOptions, type Sandbox } from './domain.js';
-import type { FromDomain, ResourceGrant, ToDomain } from './protocol.js';
+import type { ResourceGrant, ToDomain } from './protocol.js';
 
 const entry = fileURLToPath(new URL('./process-entry.js', import.meta.url));
 const FIRST_EXTRA_FD = 4; // 0-2 stdio, 3 the IPC channel
@@ -70,8 +70,8 @@ export class ProcessDomain implements Domain {
     this.#child.send(batch, (err) => { void err; /* a dead child is reported through 'exit' */ });
   }
 
-  onMessage(listener: (batch: FromDomain[]) => void): void {
-    this.#child.on('message', (m) => listener(m as FromDomain[]));
+  onMessage(listener: (batch: unknown) => void): void {
+    this.#child.on('message', (m) => listener(m));
   }
 
   onExit(listener: (exit: DomainExit) => void): void {

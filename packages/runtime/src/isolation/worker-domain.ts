@@ -2,7 +2,7 @@
 import { Worker } from 'node:worker_threads';
 import type { FailureKind } from '../errors.js';
 import { grantsFor, type Domain, type DomainExit, type DomainOptions } from './domain.js';
-import type { FromDomain, ResourceGrant, ToDomain } from './protocol.js';
+import type { ResourceGrant, ToDomain } from './protocol.js';
 
 const entry = new URL('./worker-entry.js', import.meta.url);
 
@@ -40,7 +40,7 @@ export class WorkerDomain implements Domain {
     if (!this.#killed) this.#worker.postMessage(batch);
   }
 
-  onMessage(listener: (batch: FromDomain[]) => void): void {
+  onMessage(listener: (batch: unknown) => void): void {
     this.#worker.on('message', listener);
   }
 

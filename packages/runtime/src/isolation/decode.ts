@@ -1,0 +1,96 @@
+/**
+ * The kernel's decoder for everything a domain sends. Nothing from a driver is read before it
+ * passes here: a batch must be an array of at most MAX_BATCH messages, each message a plain
+ * object of a known type with fields of the declared types. Errors a driver reports are copied
+ * into plain, bounded strings; getters run once, here, inside a try (a throwing getter or a
+ * proxy is a malformed message). Anything else is a contract failure of that driver, never an
+ * exception in the kernel. The `FromDomain` union in protocol.ts is the schema; the decoder
+ * test checks every variant against it.
+ */
+import type { WireError } from '../errors.js';
+import type { FromDomain } from './protocol.js';
+
+/** Messages in one batch: the domain host sends at most 8; room for a slow kernel. */
+export const MAX_BATCH = 1024;
+/** Longest error message kept from a driver (longer ones are cut). */
+export const MAX_ERROR_TEXT = 2000;
+/** Longest kernel-service name. */
+const MAX_NAME = 64;
+
+export type Decoded = { ok: true; messages: FromDomain[] } | { ok: false; problem: string };
+
+class Malformed extends Error {}
+
+function fail(problem: string): never {
+  throw new Malformed(problem);
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function id(v: unknown, what: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) fail(`${what} is not an integer`);
+  return v;
+}
+
+function text(v: unknown, what: string, max: number): string {
+  if (typeof v !== 'string') fail(`${what} is not a string`);
+  return v.length > max ? `${v.slice(0, max)}…` : v;
+}
+
+/** A plain copy of a reported error: message, and code and name when they are strings. */
+export function wireError(v: unknown, what = 'error'): WireError {
+  if (!isRecord(v)) fail(`${what} is not an object`);
+  const message = text(v.message, `${what}.message`, MAX_ERROR_TEXT);
+  const code = v.code;
+  const name = v.name;
+  const out: WireError = { message };
+  if (code !== undefined) out.code = text(code, `${what}.code`, MAX_NAME);
+  if (name !== undefined) out.name = text(name, `${what}.name`, MAX_NAME);
+  return out;
+}
+
+function message(m: unknown, index: number): FromDomain {
+  if (!isRecord(m)) fail(`message ${index} is not an object`);
+  const t = m.t;
+  switch (t) {
+    case 'pong': return { t, seq: id(m.seq, 'pong.seq') };
+    case 'loaded': return { t };
+    case 'load-failed': return { t, error: wireError(m.error, 'load-failed.error') };
+    case 'fault': {
+      const kind = m.kind;
+      if (kind !== 'exception' && kind !== 'rejection') fail('fault.kind is neither exception nor rejection');
+      return { t, kind, error: wireError(m.error, 'fault.error') };
+    }
+    case 'service': {
+      const name = text(m.name, 'service.name', MAX_NAME);
+      return { t, id: id(m.id, 'service.id'), name, args: m.args };
+    }
+    case 'reply': {
+      const replyId = id(m.id, 'reply.id');
+      const ok = m.ok;
+      if (ok === true) return { t, id: replyId, ok, value: m.value };
+      if (ok !== false) fail('reply.ok is not a boolean');
+      const device = m.device;
+      if (typeof device !== 'boolean') fail('reply.device is not a boolean');
+      return { t, id: replyId, ok, error: wireError(m.error, 'reply.error'), device };
+    }
+    default:
+      return fail(`message ${index} has an unknown type ${typeof t === 'string' ? JSON.stringify(t.slice(0, MAX_NAME)) : typeof t}`);
+  }
+}
+
+/** Decodes one batch from a domain. Never throws. */
+export function decodeBatch(raw: unknown): Decoded {
+  try {
+    if (!Array.isArray(raw)) return { ok: false, problem: `a batch that is not an array (${raw === null ? 'null' : typeof raw})` };
+    const length = raw.length;
+    if (length > MAX_BATCH) return { ok: false, problem: `a batch of ${length} messages (at most ${MAX_BATCH})` };
+    const messages: FromDomain[] = [];
+    for (let i = 0; i < length; i++) messages.push(message(raw[i], i));
+    return { ok: true, messages };
+  } catch (err) {
+    return { ok: false, problem: err instanceof Malformed ? err.message : 'a message whose fields could not be read' };
+  }
+}
