@@ -3,9 +3,9 @@
  * drivers' manifests; users add theirs (`runtime.registerDriver`). A driver named by path
  * instead of by manifest gets no resources unless the device's spec lists them.
  */
-import { realpathSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Sandbox } from '../isolation/domain.js';
 import { ErrorCodes, ShadowError } from '../errors.js';
@@ -70,8 +70,10 @@ const runtimeRoot = fileURLToPath(new URL('../../', import.meta.url));
 /** Where a package the drivers use is installed (hoisted or not), to let drivers read it. */
 function packageDir(name: string): string[] {
   try {
-    const main = createRequire(import.meta.url).resolve(`${name}/package.json`);
-    return [dirname(main)];
+    // From the package's entry up to its own folder (its package.json may not be exported).
+    let dir = dirname(createRequire(import.meta.url).resolve(name));
+    while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+    return [dir];
   } catch {
     return [];
   }

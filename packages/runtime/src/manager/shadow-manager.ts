@@ -17,7 +17,7 @@ import { kConnect, kSetStatus, type Device } from '../kernel/device.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { ResourceSpec } from '../kernel/resources.js';
 import { channels, type FailureEvent, type GaveUpEvent, type QuarantineEvent, type RecoveryEvent } from '../observe/channels.js';
-import { Shadow, type ShadowInstance } from '../shadows/shadow.js';
+import { Shadow } from '../shadows/shadow.js';
 import { Tap } from '../taps/tap.js';
 import { Incarnation } from './incarnation.js';
 import { Recovery } from './recovery.js';
@@ -77,7 +77,7 @@ export interface ManagedDriver {
   device: Device;
   /** Kernel -> driver: the one tap the device calls through, for the device's whole life. */
   kernelTap: Tap;
-  shadow: ShadowInstance | undefined;
+  shadow: Shadow | undefined;
   routes: Routes;
   policy: RestartPolicy;
   current: Incarnation;
@@ -149,7 +149,6 @@ export class ShadowManager extends EventEmitter {
   readonly #extensions: string[];
   readonly #kernel: Kernel;
   readonly #drivers = new Map<string, ManagedDriver>();
-  readonly #shadows = new Map<string, Shadow>();
   readonly #recovery: Recovery;
 
   constructor(kernel: Kernel, options: ManagerOptions = {}) {
@@ -173,7 +172,7 @@ export class ShadowManager extends EventEmitter {
     const resources = this.catalog.resources(driver, spec.config ?? {}, spec.resources);
     const device = this.#kernel.createDevice(spec.name, contract, resources,
       { sharedMemory: spec.domain !== 'process' });
-    const shadow = recovery === 'shadow' ? this.#shadowFor(contract.name).instance({
+    const shadow = recovery === 'shadow' ? new Shadow(contract, {
       poisonThreshold: spec.poisonThreshold ?? 3,
       registered: () => device.state.info,
       onQuarantine: (record, outcome) => this.publish('quarantine', channels.quarantine,
@@ -380,12 +379,6 @@ export class ShadowManager extends EventEmitter {
 
   recovered(event: RecoveryEvent): void {
     this.publish('recovery', channels.recovery, event);
-  }
-
-  #shadowFor(className: string): Shadow {
-    let shadow = this.#shadows.get(className);
-    if (!shadow) this.#shadows.set(className, (shadow = new Shadow(classByName(className)!)));
-    return shadow;
   }
 
   #get(name: string): ManagedDriver {

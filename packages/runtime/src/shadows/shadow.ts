@@ -1,8 +1,8 @@
 /**
- * The generic shadow driver. One `Shadow` per class, built from the class contract; one
- * `ShadowInstance` per driver it watches.
+ * The generic shadow driver: one `Shadow` per device, applying its class contract (the policy,
+ * as data) to the driver it watches, across every incarnation of that driver.
  *
- * Passive mode: the kernel->driver tap reports every call and result here; the instance keeps
+ * Passive mode: the kernel->driver tap reports every call and result here; the shadow keeps
  * the bounded log. Active mode: the taps point here; each call is answered by its entry
  * point's declared action (log, busy, suspend, queue, drop, fail), the restarted driver's
  * registration is answered with the preserved device, the log is replayed, and requests that
@@ -44,7 +44,7 @@ const CALLBACK: EntryPoint = {
   kind: 'event', idempotent: false, sideEffects: false, log: { kind: 'none' }, recovery: 'drop', deadlineMs: 1000,
 };
 
-export interface ShadowInstanceOptions {
+export interface ShadowOptions {
   /** A request in flight at this many consecutive failures is quarantined. */
   poisonThreshold: number;
   /** What the kernel knows of the device (the registration the restarted driver must match). */
@@ -66,17 +66,8 @@ interface Waiting {
   settle?: { resolve(value: unknown): void; reject(error: unknown): void };
 }
 
+/** A device's shadow driver: its class's policy (the contract, as data) applied to one device. */
 export class Shadow {
-  readonly contract: ClassContract;
-  constructor(contract: ClassContract) {
-    this.contract = contract;
-  }
-  instance(options: ShadowInstanceOptions): ShadowInstance {
-    return new ShadowInstance(this.contract, options);
-  }
-}
-
-export class ShadowInstance {
   readonly contract: ClassContract;
   readonly log = new ShadowLog();
   /** Class hooks' own state (counters, positions). */
@@ -89,9 +80,9 @@ export class ShadowInstance {
   #quarantineStreak = 0;
   /** Signatures of quarantined requests: the same request again is refused, not re-run. */
   readonly #quarantined = new Map<string, number>();
-  readonly #options: ShadowInstanceOptions;
+  readonly #options: ShadowOptions;
 
-  constructor(contract: ClassContract, options: ShadowInstanceOptions) {
+  constructor(contract: ClassContract, options: ShadowOptions) {
     this.contract = contract;
     this.#options = options;
   }

@@ -107,7 +107,7 @@ test('kernel services check arguments and ownership: a bad call throws', async (
 });
 
 test('resubmission ended early by a barrier that fails the new driver leaves no rejection unhandled', async () => {
-  const shadow = new Shadow(blockClass).instance({ poisonThreshold: 3, registered: () => undefined });
+  const shadow = new Shadow(blockClass, { poisonThreshold: 3, registered: () => undefined });
   const unhandled: unknown[] = [];
   const onUnhandled = (reason: unknown) => { unhandled.push(reason); };
   process.on('unhandledRejection', onUnhandled);

@@ -11,7 +11,7 @@ export const netDrivers: DriverManifest[] = [
     resources: (config) => { requireString(config, 'socket', 'virtual NIC', "a VirtualNic's socketPath"); return []; },
   },
   {
-    class: 'net', name: 'tap', module: here('./tap.js'), nativeCode: true,
+    class: 'net', name: 'tap', module: here('./tap-nic.js'), nativeCode: true,
     description: 'a Linux TAP interface the kernel opens and holds',
     resources: (config) => [{ name: 'tap', tap: requireString(config, 'ifname', 'tap', 'the TAP interface name') }],
   },

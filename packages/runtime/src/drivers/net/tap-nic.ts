@@ -1,5 +1,6 @@
 /**
- * `tap`: the driver of a Linux TAP interface. The kernel opens the TAP (config.ifname) and
+ * `tap` (the TAP NIC driver; not to be confused with the call-interposing `Tap` of taps/):
+ * the driver of a Linux TAP interface. The kernel opens the TAP (config.ifname) and
  * lends its descriptor; the driver reads and writes frames on it. The NIC's own address is
  * derived from the interface name, so every driver instance registers the same one.
  */
