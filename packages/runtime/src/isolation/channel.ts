@@ -253,9 +253,10 @@ export class DriverChannel {
     } catch (err) {
       answer = Promise.reject(err);
     }
-    answer.finally(() => { this.#servicesInFlight--; }).then(
-      (value) => this.#post({ t: 'service-reply', id, ok: true, value }),
+    answer.then(
+      (value) => { this.#servicesInFlight--; this.#post({ t: 'service-reply', id, ok: true, value }); },
       (err: unknown) => {
+        this.#servicesInFlight--;
         if (err instanceof DriverFailure) return this.fail(err);
         if (err instanceof ShadowError) {
           // Kernel-side refusal that is not the driver's fault (e.g. the kernel is closing).

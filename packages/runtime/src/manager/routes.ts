@@ -39,21 +39,25 @@ export function routes(managed: ManagedDriver): Routes {
         gaveUp,
       };
     case 'native':
-      return { passive: { target: toDriver }, active: gaveUp, gaveUp };
+      return { passive: { target: toDriver, observer: failedWithCode(managed, 'the native configuration does not recover') }, active: gaveUp, gaveUp };
   }
 }
 
-/** Nooks-style restart without a shadow: calls caught in a failure fail, and say so. */
-function restartOnly(managed: ManagedDriver): TapObserver<string> {
+/** A call caught in a driver failure reaches the application as a coded error, never a bare DriverFailure. */
+function failedWithCode(managed: ManagedDriver, why: string): TapObserver<string> {
   return {
     before: (entry) => entry,
     after: (_entry, result) => result,
     failed: async (entry, error) => {
       if (!(error instanceof DriverFailure)) throw error;
       const sideEffects = managed.device.contract.entries[entry]?.sideEffects ?? true;
-      throw new ShadowError(ErrorCodes.DRIVER_FAILED,
-        `${entry}: the driver failed (${error.kind}: ${error.message}); restart-only recovery does not resubmit`,
+      throw new ShadowError(ErrorCodes.DRIVER_FAILED, `${entry}: the driver failed (${error.kind}: ${error.message}); ${why}`,
         { outcome: sideEffects ? 'indeterminate' : 'not-executed', cause: error });
     },
   };
+}
+
+/** Nooks-style restart without a shadow: calls caught in a failure fail, and say so. */
+function restartOnly(managed: ManagedDriver): TapObserver<string> {
+  return failedWithCode(managed, 'restart-only recovery does not resubmit');
 }
