@@ -10,6 +10,7 @@ export type { RestartPolicyOptions } from './manager/restart-policy.js';
 export { RestartPolicy, defaultRestartPolicy } from './manager/restart-policy.js';
 export { BlockDevice } from './kernel/block-device.js';
 export { Device } from './kernel/device.js';
+export { formatDriverLog, type DriverLogEvent, type DriverLogSource } from './observe/driver-log.js';
 export { channels, recoveryPhases, type RecoveryEvent, type RecoveryPhase, type FailureEvent, type GaveUpEvent, type QuarantineEvent } from './observe/channels.js';
 export { faultKinds, type FaultKind, type InjectedFault } from './faults/fault-kinds.js';
 export { registerClass, classByName } from './classes/registry.js';

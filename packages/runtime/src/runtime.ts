@@ -13,6 +13,7 @@ import { ShadowManager, type DriverSpec, type DriverStatus } from './manager/sha
 import { DriverCatalog } from './manager/driver-catalog.js';
 import { builtInDrivers } from './drivers/index.js';
 import type { DriverManifest } from './driver/manifest.js';
+import { formatDriverLog, type DriverLogEvent } from './observe/driver-log.js';
 
 export interface RuntimeOptions {
   /**
@@ -22,6 +23,12 @@ export interface RuntimeOptions {
   faultInjection?: boolean;
   clock?: Clock;
   random?: () => number;
+  /**
+   * Where drivers' log lines go besides the manager's `log` event: `stderr` prints each on the
+   * host's stderr as `[device] …` (what `shadowd export` does); `quiet` (the default, for
+   * libraries) prints nothing.
+   */
+  driverLogs?: 'quiet' | 'stderr';
 }
 
 export class Runtime {
@@ -35,7 +42,8 @@ export class Runtime {
   constructor(options: RuntimeOptions = {}) {
     const catalog = new DriverCatalog();
     for (const manifest of builtInDrivers) catalog.register(manifest);
-    this.manager = new ShadowManager(this.kernel, { ...options, catalog });
+    this.manager = new ShadowManager(this.kernel, { clock: options.clock, random: options.random, catalog });
+    if (options.driverLogs === 'stderr') this.manager.on('log', (e: DriverLogEvent) => process.stderr.write(formatDriverLog(e)));
   }
 
   /** Adds a driver that devices can then name in `driver:` (see docs/writing-drivers.md). */

@@ -18,7 +18,7 @@ export interface ExportOptions {
 }
 
 export async function runExport(options: ExportOptions): Promise<number> {
-  const runtime = createRuntime();
+  const runtime = createRuntime({ driverLogs: 'stderr' });
   runtime.manager.on('failure', (e) => console.error(`driver failure: ${e.kind} (${e.message})`));
   runtime.manager.on('recovery', (e) => console.error(`recovered in ${e.totalMs.toFixed(1)} ms`));
   runtime.manager.on('gave-up', (e) => console.error(`gave up: ${e.reason}`));

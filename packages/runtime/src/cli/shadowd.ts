@@ -1,8 +1,14 @@
 /** `shadowd`: the command line of the runtime. */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
+import { templateFor } from './templates.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 const program = new Command();
-program.name('shadowd').description('Shadow drivers for Node.js: applications keep running when drivers fail.');
+program.name('shadowd').description('Shadow drivers for Node.js: applications keep running when drivers fail.')
+  .version(pkg.version, '-V, --version', 'print the version of shadow-drivers');
 
 function positive(value: string): number {
   const n = Number(value);
@@ -23,6 +29,34 @@ program.command('export')
   .action(async (options) => {
     const { runExport } = await import('./export.js');
     process.exitCode = await runExport(options);
+  });
+
+program.command('new-driver')
+  .description('start a new driver from a template: writes driver.ts, manifest.ts and driver.test.ts into <dir>')
+  .argument('<class>', 'driver class (block)')
+  .argument('<dir>', 'directory to write into (created if absent; existing files are not overwritten)')
+  .option('--name <name>', 'the driver\'s name in its manifest (default: the directory\'s name)')
+  .action((className: string, dir: string, options: { name?: string }) => {
+    const name = options.name ?? basename(resolve(dir));
+    if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new InvalidArgumentError(`driver name ${name} must be letters, digits, ".", "_" or "-"`);
+    const files = templateFor(className, name);
+    if (!files) {
+      console.error(`shadowd: no template for class ${className} (templates: block)`);
+      process.exitCode = 2;
+      return;
+    }
+    const clash = files.map((f) => join(dir, f.path)).filter((p) => existsSync(p));
+    if (clash.length > 0) {
+      console.error(`shadowd: not overwriting ${clash.join(', ')}`);
+      process.exitCode = 2;
+      return;
+    }
+    mkdirSync(dir, { recursive: true });
+    for (const f of files) {
+      writeFileSync(join(dir, f.path), f.text);
+      console.log(join(dir, f.path));
+    }
+    console.log('Compile with tsc (module nodenext), then run the test: node --test driver.test.js. See docs/writing-drivers.md.');
   });
 
 await program.parseAsync(process.argv);

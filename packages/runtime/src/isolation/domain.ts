@@ -51,6 +51,11 @@ export interface Domain {
   onExit(listener: (exit: DomainExit) => void): void;
   /** Ends the domain; resolves when it is gone. Safe to call more than once. */
   kill(): Promise<void>;
+  /**
+   * What the driver writes to its stdout and stderr, as text chunks (worker and process
+   * domains capture both: nothing a driver writes reaches the host's output unprefixed).
+   */
+  onOutput?(listener: (stream: 'stdout' | 'stderr', chunk: string) => void): void;
 }
 
 export function grantsFor(resources: HostResource[], fdInDomain: (index: number, r: HostResource) => number): ResourceGrant[] {

@@ -37,19 +37,23 @@ export class ProcessDomain implements Domain {
   #exitListener: ((exit: DomainExit) => void) | undefined;
   #stderrTail = '';
   #killed = false;
+  #output: ((stream: 'stdout' | 'stderr', chunk: string) => void) | undefined;
 
   constructor(options: DomainOptions) {
     const passed = options.resources.filter((r) => r.fd >= 0);
     this.grants = grantsFor(passed, (i) => FIRST_EXTRA_FD + i);
     this.#child = fork(entry, [], {
-      stdio: ['ignore', 'inherit', 'pipe', 'ipc', ...passed.map((r) => r.fd)],
+      // stdout and stderr are captured: the driver's lines reach the operator as log events.
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc', ...passed.map((r) => r.fd)],
       serialization: 'advanced',
       execArgv: [`--max-old-space-size=${options.memoryLimitMb}`, ...sandboxFlags(options.sandbox)],
     });
     // Keep the end of stderr: it tells an out-of-memory death from other aborts.
     this.#child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
       this.#stderrTail = (this.#stderrTail + chunk).slice(-4096);
+      this.#output?.('stderr', chunk);
     });
+    this.#child.stdout?.setEncoding('utf8').on('data', (chunk: string) => this.#output?.('stdout', chunk));
     this.#gone = new Promise((resolve) => {
       this.#child.once('exit', (code, signal) => {
         resolve();
@@ -76,6 +80,10 @@ export class ProcessDomain implements Domain {
 
   onExit(listener: (exit: DomainExit) => void): void {
     this.#exitListener = listener;
+  }
+
+  onOutput(listener: (stream: 'stdout' | 'stderr', chunk: string) => void): void {
+    this.#output = listener;
   }
 
   /** The child's process id (the benchmark reads its CPU time from /proc). */

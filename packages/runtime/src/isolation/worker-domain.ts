@@ -15,13 +15,19 @@ export class WorkerDomain implements Domain {
   #exitListener: ((exit: DomainExit) => void) | undefined;
   #lastError: { kind: FailureKind; message: string } | undefined;
   #killed = false;
+  #output: ((stream: 'stdout' | 'stderr', chunk: string) => void) | undefined;
 
   constructor(options: DomainOptions) {
     // Descriptors are per process, so the worker uses the kernel's own numbers.
     this.grants = grantsFor(options.resources, (_i, r) => r.fd);
     this.#worker = new Worker(entry, {
       resourceLimits: { maxOldGenerationSizeMb: options.memoryLimitMb, maxYoungGenerationSizeMb: 16 },
+      // Captured, not passed to the host's own streams: the driver's lines become log events.
+      stdout: true,
+      stderr: true,
     });
+    this.#worker.stdout.setEncoding('utf8').on('data', (chunk: string) => this.#output?.('stdout', chunk));
+    this.#worker.stderr.setEncoding('utf8').on('data', (chunk: string) => this.#output?.('stderr', chunk));
     this.#worker.on('error', (err: Error & { code?: string }) => {
       this.#lastError = err.code === 'ERR_WORKER_OUT_OF_MEMORY'
         ? { kind: 'memory', message: err.message }
@@ -46,6 +52,10 @@ export class WorkerDomain implements Domain {
 
   onExit(listener: (exit: DomainExit) => void): void {
     this.#exitListener = listener;
+  }
+
+  onOutput(listener: (stream: 'stdout' | 'stderr', chunk: string) => void): void {
+    this.#output = listener;
   }
 
   async kill(): Promise<void> {

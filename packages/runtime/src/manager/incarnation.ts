@@ -11,7 +11,7 @@ import type { SharedPool } from '../isolation/shared-pool.js';
 import type { DomainKind, Sandbox } from '../isolation/domain.js';
 import type { Device } from '../kernel/device.js';
 import { servicesFor } from '../kernel/services.js';
-import { channels } from '../observe/channels.js';
+import { LineSplitter, type DriverLogSource } from '../observe/driver-log.js';
 import { Tap, type CallTarget } from '../taps/tap.js';
 import { ObjectTracker } from '../tracker/object-tracker.js';
 
@@ -32,6 +32,8 @@ export interface IncarnationOptions {
   /** Runs a kernel timer's callback in the driver instance that set it. */
   fireTimer(incarnation: Incarnation, timerId: number): void;
   failed(incarnation: Incarnation, failure: DriverFailure): void;
+  /** A line the driver logged (kernel.log) or wrote to its stdout or stderr; raw, untrusted. */
+  log(level: string, message: string, source: DriverLogSource): void;
 }
 
 let nextIncarnation = 1;
@@ -58,10 +60,15 @@ export class Incarnation {
       sharesMemory: domain.sharesMemory,
       fireTimer: (timerId) => options.fireTimer(this, timerId),
       bufferLimitBytes: options.bufferLimitBytes,
-      log: (level, message) => {
-        if (channels.log.hasSubscribers) channels.log.publish({ device: device.name, level, message });
-      },
+      log: (level, message) => options.log(level, message, 'kernel.log'),
     });
+    if (domain.onOutput) {
+      const lines = {
+        stdout: new LineSplitter((line) => options.log('info', line, 'stdout')),
+        stderr: new LineSplitter((line) => options.log('error', line, 'stderr')),
+      };
+      domain.onOutput((stream, chunk) => lines[stream].push(chunk));
+    }
     this.serviceTap = new Tap(`${device.name}#${this.id}:driver->kernel`, { target: this.kernelServices });
     this.channel = new DriverChannel(domain, {
       contract: device.contract,

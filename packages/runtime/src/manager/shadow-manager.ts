@@ -17,6 +17,7 @@ import { kConnect, kSetStatus, type Device } from '../kernel/device.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { ResourceSpec } from '../kernel/resources.js';
 import { channels, type FailureEvent, type GaveUpEvent, type QuarantineEvent, type RecoveryEvent } from '../observe/channels.js';
+import { cleanLevel, cleanLine, LogLimiter, type DriverLogEvent, type DriverLogSource } from '../observe/driver-log.js';
 import { Shadow } from '../shadows/shadow.js';
 import { Tap } from '../taps/tap.js';
 import { Incarnation } from './incarnation.js';
@@ -93,6 +94,8 @@ export interface ManagedDriver {
   dying: Set<Promise<void>>;
   /** Shared memory for bulk data, reused across the device's incarnations. */
   pool: SharedPool;
+  /** The device's log lines per second, across its incarnations. */
+  logLimiter: LogLimiter;
 }
 
 /** What `status()` tells of one device's driver. */
@@ -108,6 +111,8 @@ export interface DriverStatus {
   state: DriverState;
   recoveries: number;
   standby: 'none' | 'starting' | 'ready';
+  /** The driver's log lines dropped over the rate limit (see the manager's `log` event). */
+  droppedLogLines: number;
 }
 
 /** The key of the manager's internal record accessor (see `[kManaged]`). */
@@ -126,6 +131,7 @@ function statusOf(managed: ManagedDriver): DriverStatus {
     state: managed.state,
     recoveries: managed.recoveries,
     standby: managed.standby === undefined ? 'none' : managed.standbyReady === managed.standby ? 'ready' : 'starting',
+    droppedLogLines: managed.logLimiter.droppedTotal,
   };
 }
 
@@ -186,6 +192,7 @@ export class ShadowManager extends EventEmitter {
       },
     }) : undefined;
     const managed = { spec, driver, fallback, device, shadow, state: 'starting', recoveries: 0, dying: new Set(), pool: new SharedPool(),
+      logLimiter: new LogLimiter(() => this.clock.now()),
       initArgs: { config: spec.config ?? {} },
       policy: new RestartPolicy(spec.restart ?? {}, () => this.clock.now(), this.random) } as unknown as ManagedDriver;
     managed.routes = routes(managed);
@@ -304,6 +311,7 @@ export class ShadowManager extends EventEmitter {
       pool: managed.pool,
       fireTimer: (incarnation, timerId) => this.#fireTimer(managed, incarnation, timerId),
       failed: (incarnation, failure) => this.#failed(managed, incarnation, failure),
+      log: (level, message, source) => this.#driverLog(managed, level, message, source),
     });
     // Passive mode: the shadow also watches the driver->kernel direction (upcalls).
     if (managed.shadow) incarnation.serviceTap.attach({ target: incarnation.kernelServices, observer: managed.shadow.serviceObserver });
@@ -367,6 +375,19 @@ export class ShadowManager extends EventEmitter {
       return;
     }
     void this.#recovery.run(managed, failure);
+  }
+
+  /**
+   * A driver's log line, to the operator: the `log` event (and the `shadow-drivers:driver-log`
+   * channel) with the device's name, cleaned of control characters and under the rate limit.
+   */
+  #driverLog(managed: ManagedDriver, level: string, message: string, source: DriverLogSource): void {
+    if (managed.state === 'closed') return;
+    const dropped = managed.logLimiter.admit();
+    if (dropped === undefined) return;
+    this.publish('log', channels.log, {
+      device: managed.device.name, driver: managed.spec.driver, level: cleanLevel(level), message: cleanLine(message), source, dropped,
+    } satisfies DriverLogEvent);
   }
 
   giveUp(managed: ManagedDriver, reason: string): void {
