@@ -42,7 +42,7 @@ export class Runtime {
   constructor(options: RuntimeOptions = {}) {
     const catalog = new DriverCatalog();
     for (const manifest of builtInDrivers) catalog.register(manifest);
-    this.manager = new ShadowManager(this.kernel, { clock: options.clock, random: options.random, catalog });
+    this.manager = new ShadowManager(this.kernel, { clock: options.clock, random: options.random, faultInjection: options.faultInjection, catalog });
     if (options.driverLogs === 'stderr') this.manager.on('log', (e: DriverLogEvent) => process.stderr.write(formatDriverLog(e)));
   }
 

@@ -100,7 +100,7 @@ for (const domain of ['worker', 'process'] as const) {
     const dir = mkdtempSync(join(tmpdir(), \`\${manifest.name}-test-\`));
     const image = join(dir, 'disk.img');
     writeFileSync(image, new Uint8Array(1 << 20));
-    const runtime = createRuntime();
+    const runtime = createRuntime({ faultInjection: true });
     runtime.registerDriver(manifest);
     try {
       const disk = await runtime.attachBlock({ name: 'disk0', driver: manifest.name, domain, config: { path: image } });

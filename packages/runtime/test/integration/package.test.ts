@@ -52,7 +52,7 @@ const [module, domain] = process.argv.slice(2);
 const dir = mkdtempSync(join(tmpdir(), 'harness-'));
 const image = join(dir, 'disk.img');
 writeFileSync(image, new Uint8Array(1 << 20));
-const runtime = createRuntime();
+const runtime = createRuntime({ faultInjection: true });
 const logs = [];
 runtime.manager.on('log', (e) => logs.push(e));
 try {
@@ -86,7 +86,7 @@ import * as testing from 'shadow-drivers/testing';
 for (const f of [defineBlockDriver, DeviceError, defineNetDriver, defineSoundDriver]) if (typeof f !== 'function') throw new Error('missing export');
 if (!ErrorCodes || !devices || !faults || !testing) throw new Error('missing subpath');
 
-const runtime = createRuntime();
+const runtime = createRuntime({ faultInjection: true });
 try {
   const disk = await runtime.attachBlock({ name: 'ram0', driver: 'ram', domain: 'worker', config: { sizeBytes: 1 << 20 } });
   await disk.open();
