@@ -34,7 +34,10 @@ export class Runtime {
     this.manager = new ShadowManager(this.kernel, { ...options, catalog });
   }
 
-  /** Adds a driver that devices can then name in `driver:` (see docs/writing-drivers.md). */
+  /**
+   * Adds a driver that devices can then name in `driver:` (see docs/writing-drivers.md). A bad
+   * manifest, a class nobody registered or a name the class already has: SD_ERR_INVALID_ARGUMENT.
+   */
   registerDriver(manifest: DriverManifest): void {
     this.manager.catalog.register(manifest);
   }
