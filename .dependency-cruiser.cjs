@@ -102,6 +102,17 @@ module.exports = {
       to: { path: `${RT}manager/` },
     },
 
+    {
+      name: 'mechanisms-without-node',
+      comment:
+        'The class contracts, taps, tracker, shadows and the restart policy use no node: module, ' +
+        'so they run in unit tests without threads, processes or files; node: stays at the edges ' +
+        '(isolation, the kernel\'s resources and services, drivers, nbd, cli).',
+      severity: 'error',
+      from: { path: `${RT}(classes/|taps/|tracker/|shadows/|manager/restart-policy\\.ts$)` },
+      to: { dependencyTypes: ['core'] },
+    },
+
     // --- The two packages -----------------------------------------------------------------------
     {
       name: 'runtime-not-into-lab',

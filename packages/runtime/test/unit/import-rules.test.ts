@@ -47,6 +47,7 @@ test('import rules: every deliberately bad import in the fixture tree is flagged
     `lab-through-package-name: packages/lab/src/app.js -> ${rt}driver/block.js`,
     `lab-only-public-entry-points: packages/lab/src/app.js -> ${rt}driver/block.js`,
     'no-unresolvable: packages/lab/src/app.js -> shadow-drivers/dist/src/kernel/kernel.js',
+    `mechanisms-without-node: ${rt}taps/tap.js -> events`,
   ];
   for (const violation of expected) assert.ok(found.has(violation), `missing ${violation}; found:\n${[...found].join('\n')}`);
   const byRule = (name: string) => violations.filter((v) => v.rule.name === name);
