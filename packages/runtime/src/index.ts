@@ -1,6 +1,7 @@
 export { createRuntime, Runtime, type RuntimeOptions } from './runtime.js';
 export { ShadowError, DriverFailure, ErrorCodes, isShadowError, type ErrorCode, type Outcome, type FailureKind } from './errors.js';
-export type { DriverSpec, RecoveryMode, DriverState, DriverStatus } from './manager/shadow-manager.js';
+export type { DriverSpec, RecoveryMode, DriverState } from './manager/managed.js';
+export type { DriverStatus } from './manager/shadow-manager.js';
 export type { SandboxOption } from './manager/driver-catalog.js';
 export type { DomainKind } from './isolation/domain.js';
 export type { DriverManifest } from './driver/manifest.js';

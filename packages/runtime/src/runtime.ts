@@ -9,7 +9,8 @@ import type { Device } from './kernel/device.js';
 import { NetDevice, type NetDeviceOptions } from './kernel/net-device.js';
 import { SoundDevice } from './kernel/sound-device.js';
 import { Kernel } from './kernel/kernel.js';
-import { ShadowManager, type DriverSpec, type DriverStatus } from './manager/shadow-manager.js';
+import type { DriverSpec } from './manager/managed.js';
+import { ShadowManager, type DriverStatus } from './manager/shadow-manager.js';
 import { DriverCatalog } from './manager/driver-catalog.js';
 import { builtInDrivers } from './drivers/index.js';
 import type { DriverManifest } from './driver/manifest.js';
@@ -46,7 +47,10 @@ export class Runtime {
     if (options.driverLogs === 'stderr') this.manager.on('log', (e: DriverLogEvent) => process.stderr.write(formatDriverLog(e)));
   }
 
-  /** Adds a driver that devices can then name in `driver:` (see docs/writing-drivers.md). */
+  /**
+   * Adds a driver that devices can then name in `driver:` (see docs/writing-drivers.md). A bad
+   * manifest, a class nobody registered or a name the class already has: SD_ERR_INVALID_ARGUMENT.
+   */
   registerDriver(manifest: DriverManifest): void {
     this.manager.catalog.register(manifest);
   }

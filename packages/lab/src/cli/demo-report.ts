@@ -9,7 +9,52 @@ import type { ScheduleStats } from '../faults/schedule.js';
 import type { RecoveryEvent } from 'shadow-drivers';
 import type { NetReport, NicReport } from './demo-apps/net-app.js';
 import type { SoundReport, SoundStreamReport } from './demo-apps/sound-app.js';
-import type { AppReport, DemoResult, DeviceReport } from './demo.js';
+import type { BlockStats, DomainKind } from 'shadow-drivers';
+import type { DatasetStats } from '../apps/checksummed-dataset.js';
+import type { AppOutcome } from './demo-apps/app.js';
+
+/** What the demo reports of every disk, whatever runs on it. */
+export interface DiskReport {
+  device: string;
+  driver: string;
+  faults: ScheduleStats;
+  /** Every recovery of the device (injected faults and any other failure), in order. */
+  recoveries: RecoveryEvent[];
+  /** Failures the runtime detected, by how it detected them. */
+  failures: Partial<Record<FailureKind, number>>;
+  /** The BlockDevice the application held from the start is still the kernel's device face. */
+  sameObject: boolean;
+  gaveUp: string | undefined;
+}
+
+/** A disk with a checksummed data set. */
+export interface DeviceReport extends DiskReport {
+  app: DatasetStats;
+}
+
+/** A disk with an application of its own (the database, the ext4 filesystem). */
+export interface AppReport extends DiskReport {
+  title: string;
+  outcome: AppOutcome;
+  /** The device's own request counts at the end. */
+  requests: BlockStats;
+}
+
+export interface DemoResult {
+  domain: DomainKind;
+  seed: number;
+  elapsedMs: number;
+  devices: DeviceReport[];
+  apps: AppReport[];
+  /** The switch of virtual NICs and the frame streams across it. */
+  network: NetReport;
+  /** The stream played and the stream captured on virtual sound cards. */
+  sound: SoundReport;
+  /** Applications that could not run on this machine, and why. */
+  skipped: { title: string; reason: string }[];
+  /** Why the run failed; empty when it passed. */
+  verdict: string[];
+}
 
 /** What every column shows, whatever runs on the disk. */
 interface Column {

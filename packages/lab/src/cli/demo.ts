@@ -14,23 +14,21 @@
 import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ChecksummedDataset, type DatasetStats } from '../apps/checksummed-dataset.js';
-import { FaultSchedule, faultsFor, mulberry32, type ScheduleStats } from '../faults/schedule.js';
-import type { FailureKind } from 'shadow-drivers';
+import { ChecksummedDataset } from '../apps/checksummed-dataset.js';
+import { FaultSchedule, faultsFor, mulberry32 } from '../faults/schedule.js';
 import type { DomainKind } from 'shadow-drivers';
-import type { BlockStats } from 'shadow-drivers';
 import type { BlockDevice } from 'shadow-drivers';
-import type { RecoveryEvent } from 'shadow-drivers';
 import { createRuntime, type Runtime } from 'shadow-drivers';
 import type { AppOutcome, DemoApp } from './demo-apps/app.js';
 import { DeviceEvents } from './demo-apps/device-events.js';
 import { BankApp } from './demo-apps/bank-app.js';
 import { Ext4App } from './demo-apps/ext4-app.js';
-import { NetDemo, type NetReport } from './demo-apps/net-app.js';
-import { SoundDemo, type SoundReport } from './demo-apps/sound-app.js';
-import { renderReport } from './demo-report.js';
+import { NetDemo } from './demo-apps/net-app.js';
+import { SoundDemo } from './demo-apps/sound-app.js';
+import { renderReport, type AppReport, type DemoResult, type DeviceReport, type DiskReport } from './demo-report.js';
 
 export { percentile, renderReport } from './demo-report.js';
+export type { AppReport, DemoResult, DeviceReport, DiskReport } from './demo-report.js';
 
 export interface DemoOptions { duration: number; domain: string; faultInterval: number; seed?: number }
 
@@ -42,49 +40,6 @@ export interface DemoRunOptions extends DemoOptions {
   /** Live progress, every `progressEveryMs`. */
   onProgress?(line: string): void;
   progressEveryMs?: number;
-}
-
-/** What the demo reports of every disk, whatever runs on it. */
-export interface DiskReport {
-  device: string;
-  driver: string;
-  faults: ScheduleStats;
-  /** Every recovery of the device (injected faults and any other failure), in order. */
-  recoveries: RecoveryEvent[];
-  /** Failures the runtime detected, by how it detected them. */
-  failures: Partial<Record<FailureKind, number>>;
-  /** The BlockDevice the application held from the start is still the kernel's device face. */
-  sameObject: boolean;
-  gaveUp: string | undefined;
-}
-
-/** A disk with a checksummed data set. */
-export interface DeviceReport extends DiskReport {
-  app: DatasetStats;
-}
-
-/** A disk with an application of its own (the database, the ext4 filesystem). */
-export interface AppReport extends DiskReport {
-  title: string;
-  outcome: AppOutcome;
-  /** The device's own request counts at the end. */
-  requests: BlockStats;
-}
-
-export interface DemoResult {
-  domain: DomainKind;
-  seed: number;
-  elapsedMs: number;
-  devices: DeviceReport[];
-  apps: AppReport[];
-  /** The switch of virtual NICs and the frame streams across it. */
-  network: NetReport;
-  /** The stream played and the stream captured on virtual sound cards. */
-  sound: SoundReport;
-  /** Applications that could not run on this machine, and why. */
-  skipped: { title: string; reason: string }[];
-  /** Why the run failed; empty when it passed. */
-  verdict: string[];
 }
 
 interface Disk {

@@ -7,6 +7,7 @@ import { existsSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { classByName, classNames } from '../classes/registry.js';
 import type { Sandbox } from '../isolation/domain.js';
 import { ErrorCodes, ShadowError } from '../errors.js';
 import type { ResourceSpec } from '../kernel/resources.js';
@@ -24,6 +25,10 @@ export class DriverCatalog {
   register(manifest: DriverManifest): void {
     const problem = manifestProblem(manifest);
     if (problem) throw new ShadowError(ErrorCodes.INVALID_ARGUMENT, problem);
+    if (!classByName(manifest.class)) {
+      throw new ShadowError(ErrorCodes.INVALID_ARGUMENT,
+        `no driver class ${manifest.class} (known: ${classNames().join(', ')}; add one with registerClass first)`);
+    }
     const key = `${manifest.class}/${manifest.name}`;
     if (this.#manifests.has(key)) throw new ShadowError(ErrorCodes.INVALID_ARGUMENT, `a ${manifest.class} driver named ${manifest.name} is already registered`);
     this.#manifests.set(key, { ...manifest, module: toUrl(manifest.module) });

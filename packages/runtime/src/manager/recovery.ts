@@ -14,16 +14,27 @@
  * Restart-only mode runs the same phases without replay and resubmit.
  */
 import { initEntry } from '../classes/contract.js';
+import type { Clock } from '../clock.js';
 import { DriverFailure } from '../errors.js';
 import { kForget } from '../kernel/device.js';
 import type { RecoveryEvent, RecoveryPhase } from '../observe/channels.js';
 import type { Incarnation } from './incarnation.js';
-import type { ManagedDriver, ShadowManager } from './shadow-manager.js';
+import type { ManagedDriver } from './managed.js';
+
+/** What recovery needs of the manager (the ShadowManager): its clock and four of its steps. */
+export interface RecoveryHost {
+  readonly clock: Clock;
+  /** A new incarnation of the driver's fallback, loaded but not initialized. */
+  spawn(managed: ManagedDriver): Promise<Incarnation>;
+  prepareStandby(managed: ManagedDriver): void;
+  giveUp(managed: ManagedDriver, reason: string): void;
+  recovered(event: RecoveryEvent): void;
+}
 
 export class Recovery {
-  readonly #manager: ShadowManager;
+  readonly #manager: RecoveryHost;
 
-  constructor(manager: ShadowManager) {
+  constructor(manager: RecoveryHost) {
     this.#manager = manager;
   }
 

@@ -4,16 +4,7 @@
  */
 import { DriverFailure, ErrorCodes, ShadowError } from '../errors.js';
 import type { CallTarget, TapObserver, TapRoute } from '../taps/tap.js';
-import type { ManagedDriver } from './shadow-manager.js';
-
-export interface Routes {
-  /** The driver is serving. */
-  passive: TapRoute;
-  /** The driver is being recovered. */
-  active: TapRoute;
-  /** The restart budget is spent. */
-  gaveUp: TapRoute;
-}
+import type { ManagedDriver, Routes } from './managed.js';
 
 export function routes(managed: ManagedDriver): Routes {
   const toDriver: CallTarget = (entry, args) => managed.current.channel.call(entry, args);

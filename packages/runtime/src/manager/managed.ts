@@ -1,0 +1,96 @@
+/**
+ * The manager's record of one shadowed driver, and the spec it is made from. Its own file so
+ * that recovery and routes, which work on the record, depend on it and not on the manager.
+ */
+import type { DomainKind } from '../isolation/domain.js';
+import type { SharedPool } from '../isolation/shared-pool.js';
+import type { Device } from '../kernel/device.js';
+import type { ResourceSpec } from '../kernel/resources.js';
+import type { LogLimiter } from '../observe/driver-log.js';
+import type { Shadow } from '../shadows/shadow.js';
+import type { Tap, TapRoute } from '../taps/tap.js';
+import type { ResolvedDriver, SandboxOption } from './driver-catalog.js';
+import type { Incarnation } from './incarnation.js';
+import type { RestartPolicy, RestartPolicyOptions } from './restart-policy.js';
+
+export type RecoveryMode = 'native' | 'restart' | 'shadow';
+
+export interface DriverSpec {
+  /** The device's name in the kernel's registry. */
+  name: string;
+  className: string;
+  /** A built-in driver name (`ram`, `file`) or the path or URL of a driver module. */
+  driver: string;
+  /**
+   * The driver every later incarnation (standby, recovery) loads instead of `driver`: a
+   * known-good version to fall back to when an updated driver fails. Same class and resources.
+   * The campaign uses it for a fault in the loaded image only (the paper's injector changed the
+   * driver in memory; the driver reloaded by recovery came from its file, without the fault).
+   */
+  fallbackDriver?: string;
+  /** Default `worker`; `native` recovery always runs in domain `none`. */
+  domain?: DomainKind;
+  /** Default `shadow`. */
+  recovery?: RecoveryMode;
+  /** Passed to the driver's init entry point. */
+  config?: Record<string, unknown>;
+  /** Host resources the kernel opens and holds for the device. */
+  resources?: ResourceSpec[];
+  restart?: Partial<RestartPolicyOptions>;
+  /** Keep a pre-started spare domain so recovery does not pay a cold start. */
+  warmStandby?: boolean;
+  memoryLimitMb?: number;
+  /**
+   * Process domains only: run the driver under Node's permission model (default true). It may
+   * read its own code and nothing else, write nothing; extra paths can be allowed here.
+   */
+  sandbox?: SandboxOption;
+  heartbeatMs?: number;
+  heartbeatTimeoutMs?: number;
+  deadlineScale?: number;
+  poisonThreshold?: number;
+  /** Requests quarantined in a row (none completing between) after which the driver is given up. */
+  brokenAfter?: number;
+  bufferLimitBytes?: number;
+}
+
+export type DriverState = 'starting' | 'running' | 'recovering' | 'gave-up' | 'closed';
+
+/** Where the kernel->driver tap points, per state (routes.ts computes them per recovery mode). */
+export interface Routes {
+  /** The driver is serving. */
+  passive: TapRoute;
+  /** The driver is being recovered. */
+  active: TapRoute;
+  /** The restart budget is spent. */
+  gaveUp: TapRoute;
+}
+
+/** Everything the manager keeps for one shadowed driver. */
+export interface ManagedDriver {
+  spec: Required<Pick<DriverSpec, 'name' | 'driver' | 'domain' | 'recovery'>> & DriverSpec;
+  driver: ResolvedDriver;
+  /** What standby and recovery incarnations load: `fallbackDriver` resolved, or `driver`. */
+  fallback: ResolvedDriver;
+  device: Device;
+  /** Kernel -> driver: the one tap the device calls through, for the device's whole life. */
+  kernelTap: Tap;
+  shadow: Shadow | undefined;
+  routes: Routes;
+  policy: RestartPolicy;
+  current: Incarnation;
+  standby: Promise<Incarnation> | undefined;
+  /** The standby promise once it has resolved (the spare is loaded and waiting). */
+  standbyReady: Promise<Incarnation> | undefined;
+  state: DriverState;
+  /** A failure was published while the device was starting (attach handles it, not recovery). */
+  failedAtStart?: boolean;
+  recoveries: number;
+  initArgs: unknown;
+  /** Domains being taken down; awaited on close so nothing leaks. */
+  dying: Set<Promise<void>>;
+  /** Shared memory for bulk data, reused across the device's incarnations. */
+  pool: SharedPool;
+  /** The device's log lines per second, across its incarnations. */
+  logLimiter: LogLimiter;
+}
