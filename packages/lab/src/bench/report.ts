@@ -46,7 +46,7 @@ function header(result: BenchResult): string {
     '',
     `Machine: \`${m.uname}\`, ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}; ` +
       `1-minute load average at the start ${m.loadAverage}. ` +
-      `Command: \`shadowd bench${plan.quick ? ' --quick' : ''}${only}\`, ${result.seconds.toFixed(0)} s` +
+      `Command: \`shadow-lab bench${plan.quick ? ' --quick' : ''}${only}\`, ${result.seconds.toFixed(0)} s` +
       `${m.commit ? `, commit ${m.commit}${m.commit.endsWith('+') ? ' (+: uncommitted changes)' : ''}` : ''}.`,
     '',
     ...(t ? [`Throughput: ${t.options.rounds} interleaved rounds of ${t.options.durationMs} ms per configuration and row (in a random ` +
@@ -218,7 +218,7 @@ export function documentIntro(): string {
   return [
     '# Benchmarks',
     '',
-    'What `npm run bench` (`shadowd bench [--quick] [--out FILE]`) measures, in one run so that ratios',
+    'What `npm run bench` (`shadow-lab bench [--quick] [--out FILE]`) measures, in one run so that ratios',
     'compare configurations measured side by side on the same machine at the same time:',
     '',
     '- **Block throughput**: 64 KiB sequential read and write, and 4 KiB random read, at queue depth 1',

@@ -1,5 +1,5 @@
 /**
- * `shadowd bench`: runs the benchmark (src/bench/), prints its Markdown report, and with
+ * `shadow-lab bench`: runs the benchmark (src/bench/), prints its Markdown report, and with
  * `--out FILE` appends the report as a dated section (starting the file with its
  * introduction when the file is new).
  */
@@ -16,7 +16,7 @@ export async function runBench(options: BenchOptions): Promise<number> {
   try {
     sections = sectionsOf(options.only);
   } catch (err) {
-    console.error(`shadowd bench: ${(err as Error).message} (${(err as ShadowError).code})`);
+    console.error(`shadow-lab bench: ${(err as Error).message} (${(err as ShadowError).code})`);
     return 2;
   }
   const result = await runBenchmarks(plan(options.quick ?? false, sections), (message) => console.error(`bench: ${message}`));

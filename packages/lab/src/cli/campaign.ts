@@ -1,5 +1,5 @@
 /**
- * `shadowd campaign`: runs the fault campaign (src/campaign/), writes the report, its results
+ * `shadow-lab campaign`: runs the fault campaign (src/campaign/), writes the report, its results
  * as JSON (plan, command, machine, dates, goals, results) and the recovery-time plot beside it,
  * and exits non-zero when a goal the run covers is missed.
  */
@@ -24,7 +24,7 @@ export async function runCampaignCli(options: CampaignCliOptions): Promise<numbe
   const results = await runCampaign(plan, { resultsFile: options.results, jobs, progress: (line) => console.error(`campaign: ${line}`) });
   const finished = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const goals = evaluateGoals(results, plan.quick);
-  const command = ['shadowd campaign', options.quick ? '--quick' : '', options.apps ? `--apps ${options.apps}` : '',
+  const command = ['shadow-lab campaign', options.quick ? '--quick' : '', options.apps ? `--apps ${options.apps}` : '',
     options.mutations ? `--mutations ${options.mutations}` : '', jobs !== 1 ? `--jobs ${jobs}` : ''].filter(Boolean).join(' ');
   const when = `${machine.date.slice(0, 16).replace('T', ' ')} UTC (${machine.cores} cores, load ${machine.loadAverage} at the start, commit ${machine.commit ?? 'unknown'})`;
   const base = options.out?.replace(/\.md$/, '');

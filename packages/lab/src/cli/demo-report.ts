@@ -110,7 +110,7 @@ export function renderReport(result: DemoResult): string {
   row('recovery p99 (ms)', (c) => ms(percentile(times(c), 99)), ms(percentile(all, 99)));
   row('same device object (===)', (c) => (c.sameObject ? 'yes' : 'NO'), cols.every((c) => c.sameObject) ? 'yes' : 'NO');
   const lines = table(rows);
-  const head = `shadowd demo: ${result.domain} domains, ${(result.elapsedMs / 1000).toFixed(1)} s, seed ${result.seed}`;
+  const head = `shadow-lab demo: ${result.domain} domains, ${(result.elapsedMs / 1000).toFixed(1)} s, seed ${result.seed}`;
   const verified = ['every block', ...result.apps.map((a) => (a.title === 'database' ? 'transfer' : 'file'))];
   const verdict = result.verdict.length === 0
     ? `PASS: no application saw an error, ${verified.join(', ').replace(/, ([^,]*)$/, ' and $1')} verified, no frame lost or reordered `

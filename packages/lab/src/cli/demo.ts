@@ -1,5 +1,5 @@
 /**
- * `shadowd demo`: the project's main job on the default virtual devices. Applications write
+ * `shadow-lab demo`: the project's main job on the default virtual devices. Applications write
  * and verify a checksummed data set on a `ram` disk and on a disk-image `file` disk through
  * shadowed drivers, a wa-sqlite bank runs transfers on a `ram` disk of its own and a
  * userspace ext4 writes files on a `file` disk of its own, and hosts on three `virtual` NICs
@@ -159,7 +159,7 @@ async function finish(app: DemoApp): Promise<AppOutcome> {
   }
 }
 
-/** `shadowd demo`: runs, shows progress on stderr, prints the table, returns the exit code. */
+/** `shadow-lab demo`: runs, shows progress on stderr, prints the table, returns the exit code. */
 export async function runDemo(options: DemoOptions): Promise<number> {
   const abort = new AbortController();
   const interrupted = () => {
