@@ -14,6 +14,8 @@ export const causeClasses: readonly CauseClass[] = [
     explains: 'a request kept killing the driver: quarantined after 3 failures and failed alone (a deterministic fault on a request)' },
   { name: 'given up', matches: /SD_ERR_GAVE_UP/,
     explains: 'the driver kept failing: its restart budget or its quarantines ran out and the device fails every call fast' },
+  { name: 'too slow', matches: /served too slowly to finish/,
+    explains: 'the driver kept failing and the shadow kept detecting and recovering it, but the application could not finish within its deadline (a degraded device, not a hang nobody saw)' },
   { name: 'host crash or hang', matches: /the host process|no result within|hang\)/,
     explains: 'the trial\'s host process died or stopped making progress' },
   { name: 'wrong answers', matches: /SD_ERR_IO|device error|differ|mismatch|not the source|out of order|of the source heard|frames received|ping -c/,

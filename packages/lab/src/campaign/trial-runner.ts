@@ -25,13 +25,15 @@ const describe = (m: MutantDriver) => `${m.mutation.file}:${m.mutation.line}: ${
 
 async function main(): Promise<void> {
   // A pulse the trial's parent listens for: when it stops, the host stopped making progress.
-  setInterval(() => process.send?.({}), 250).unref();
+  // It carries the failures detected so far: a trial that misses its deadline still tells a
+  // host that hung unseen from one that kept detecting and recovering failures, only too slowly.
+  let failures = 0;
+  setInterval(() => process.send?.({ failures }), 250).unref();
   const spec = JSON.parse(process.argv[2]!) as TrialSpec;
   const app = spec.fault.type === 'device' ? deviceScenarios[spec.fault.kind] : campaignApps[spec.app];
   if (!app) throw new Error(`no campaign application ${spec.app}`);
   const rt = createRuntime({ faultInjection: true });
   const recoveries: RunnerMessage['recoveries'] = [];
-  let failures = 0;
   const faultTimes: number[] = [];
   let soak: Soak | undefined;
   rt.manager.on('recovery', (e: RecoveryEvent) => {

@@ -15,8 +15,10 @@ import type { AppReport, Outcome, TrialResult, TrialSpec } from './types.js';
 
 const runner = fileURLToPath(new URL('./trial-runner.js', import.meta.url));
 
-export function classify(spec: TrialSpec, app: AppReport | undefined, failures: number): Outcome {
-  if (!app) return 'crash-hang';
+export function classify(spec: TrialSpec, app: AppReport | undefined, failures: number, timedOut = false): Outcome {
+  // Out of time while failures kept being detected and recovered: the host lived and saw them;
+  // the application was served too slowly to finish (a malfunction, not a hang nobody saw).
+  if (!app) return timedOut && failures > 0 ? 'malfunction' : 'crash-hang';
   if (app.finished && app.errors === 0 && app.verified) {
     return spec.fault.type === 'mutation' && failures === 0 ? 'not-manifested' : 'ok';
   }
@@ -54,9 +56,11 @@ export function runTrial(spec: TrialSpec, deadlineMs: number): Promise<TrialResu
       if (child.pid !== undefined) await removeNamespacesOf(child.pid);
       if (message?.mutantDir) rmSync(message.mutantDir, { recursive: true, force: true });
       if (silent && message?.app) message = { ...message, app: undefined }; // it answered, then hung on the way out
-      const outcome = classify(spec, message?.app, message?.failures ?? 0);
+      const outcome = classify(spec, message?.app, message?.failures ?? 0, timedOut && !silent);
       const lastLine = stderr.split('\n').map((l) => l.trim()).filter((l) => l && !/ExperimentalWarning|--trace-warnings/.test(l)).pop();
       const cause = silent ? `the host process stopped making progress (no pulse for ${SILENCE_MS / 1000} s): hang`
+        : timedOut && (message?.failures ?? 0) > 0
+          ? `no result within ${deadlineMs} ms: ${message!.failures} driver failures detected and recovered, the application served too slowly to finish`
         : timedOut ? `no result within ${deadlineMs} ms (hang)`
         : message?.app && outcome !== 'crash-hang' ? message.app.detail
           // Node ends a process whose event loop has nothing left to wait for: the application's

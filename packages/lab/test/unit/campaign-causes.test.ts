@@ -18,14 +18,16 @@ test('causes are classed by what the trial said, first rule first', () => {
   assert.equal(causeOf(trial('a', 'the application stopped: geometry was in flight at 3 consecutive driver failures and was quarantined')), 'poison request');
   assert.equal(causeOf(trial('a', 'the application stopped: device error: the disk is not initialized')), 'wrong answers');
   assert.equal(causeOf(trial('a', '0 of 6101 frames received, 0 lost (0 outside the fault\'s window)')), 'wrong answers');
+  assert.equal(causeOf(trial('a', 'no result within 45000 ms: 14 driver failures detected and recovered, the application served too slowly to finish')), 'too slow');
+  assert.equal(causeOf(trial('a', 'no result within 45000 ms (hang)')), 'host crash or hang');
   assert.equal(causeOf(trial('a', 'something unheard of')), 'other');
 });
 
 test('the table counts each application\'s cases per class and explains every class', () => {
   const lines = causeTable([trial('dataset', 'failed to start'), trial('dataset', 'failed to start'), trial('frames', 'SD_ERR_POISON_REQUEST')]);
   assert.match(lines[0]!, /^\| application \| never started \| poison request \|/);
-  assert.ok(lines.includes('| dataset | 2 |  |  |  |  |  |'), lines.join('\n'));
-  assert.ok(lines.includes('| frames |  | 1 |  |  |  |  |'), lines.join('\n'));
+  assert.ok(lines.includes('| dataset | 2 |  |  |  |  |  |  |'), lines.join('\n'));
+  assert.ok(lines.includes('| frames |  | 1 |  |  |  |  |  |'), lines.join('\n'));
   assert.ok(lines.some((l) => l.startsWith('- **never started**:')));
   assert.deepEqual(causeTable([]), []);
 });

@@ -41,7 +41,15 @@ export class MessageReader {
         return;
       }
       if (buf.length < 5 + length) break;
-      this.#onMessage(type, Uint8Array.prototype.slice.call(buf, 5, 5 + length));
+      try {
+        this.#onMessage(type, Uint8Array.prototype.slice.call(buf, 5, 5 + length));
+      } catch (err) {
+        // A message its receiver could not take (bad JSON, fields of the wrong type): on the
+        // kernel's side that is the driver's fault, never the kernel's; the connection ends.
+        this.#pending = Buffer.alloc(0);
+        this.#onError(`message of type ${type} refused: ${(err as Error)?.message ?? String(err)}`);
+        return;
+      }
       buf = buf.subarray(5 + length);
     }
     this.#pending = buf.length ? Buffer.from(buf) : Buffer.alloc(0);

@@ -76,6 +76,8 @@ export class DriverChannel {
   #loaded: { resolve(): void; reject(e: Error): void } | undefined;
   /** Until the domain has loaded the driver, the load deadline applies, not the heartbeat. */
   #loadDeadline: number | undefined;
+  #requestsIssued = 0;
+  #requestsCompleted = 0;
   #rateWindowStart = 0;
   #rateCount = 0;
   /** Kernel-service calls of this driver not answered yet. */
@@ -112,6 +114,7 @@ export class DriverChannel {
     const declared = this.#options.contract.entries[entry] ?? CALLBACK_ENTRIES[entry];
     if (!declared) return Promise.reject(new ShadowError(ErrorCodes.NOT_FOUND, `no entry point ${entry}`));
     const id = this.#nextId++;
+    if ((declared as { kind?: string }).kind === 'request') this.#requestsIssued++;
     const deadline = this.#options.clock.now() + declared.deadlineMs * this.#options.deadlineScale;
     return new Promise((resolve, reject) => {
       const call: PendingCall = { entry, args, deadline, resolve, reject, lent: undefined, into: undefined };
@@ -123,6 +126,11 @@ export class DriverChannel {
   /** Sends a message to a domain extension (the fault injector, when installed). */
   toExtension(name: string, body: unknown): void {
     this.#post({ t: 'extension', name, body });
+  }
+
+  /** Requests (the class's `request` entry points) sent to this driver, and those it completed. */
+  get progress(): { issued: number; completed: number } {
+    return { issued: this.#requestsIssued, completed: this.#requestsCompleted };
   }
 
   get pendingCount(): number {
@@ -224,6 +232,7 @@ export class DriverChannel {
       this.#pending.set(m.id, call);
       return this.fail(new DriverFailure('contract', breach, call.entry));
     }
+    if (this.#options.contract.entries[call.entry]?.kind === 'request') this.#requestsCompleted++;
     call.resolve(call.lent || call.into ? this.#takeBack(call, m.value) : m.value);
   }
 

@@ -86,6 +86,8 @@ export interface ManagedDriver {
   /** A failure was published while the device was starting (attach handles it, not recovery). */
   failedAtStart?: boolean;
   recoveries: number;
+  /** Driver incarnations in a row that failed with requests in hand and completed none. */
+  withoutProgress?: number;
   initArgs: unknown;
   /** Domains being taken down; awaited on close so nothing leaks. */
   dying: Set<Promise<void>>;

@@ -44,7 +44,7 @@ export class Recovery {
     managed.shadow?.activate();
     let attempts = 0;
     for (;;) {
-      const decision = managed.policy.onFailure();
+      const decision = managed.policy.onFailure(attempts === 0 ? `${failure.kind} in ${failure.call ?? 'no call'}: ${failure.message}` : undefined);
       if (decision.action === 'give-up') return this.#manager.giveUp(managed, decision.reason);
       const { maxAttempts } = managed.policy.options;
       if (attempts >= maxAttempts) {

@@ -10,6 +10,8 @@
  *   the driver is given up.
  * - A recovery whose new drivers keep failing before they serve (`maxAttempts` restarts in a
  *   row) gives up too: backoff alone would keep it under the budget, retrying forever.
+ * - So does a device whose drivers keep failing with requests in hand and none completed
+ *   (`maxWithoutProgress` in a row): it serves nothing, only slowly.
  */
 export interface RestartPolicyOptions {
   intensity: number;
@@ -21,6 +23,17 @@ export interface RestartPolicyOptions {
   stableAfterMs: number;
   /** Restarts in a row within one recovery (each new driver failed before serving) before giving up. */
   maxAttempts: number;
+  /**
+   * Drivers in a row that were given requests and failed without completing one: the device
+   * makes no progress (a stream whose position never advances, a request that kills every
+   * driver without being the same one each time), however slowly backoff spaces the failures.
+   */
+  maxWithoutProgress: number;
+  /**
+   * The same failure (kind, call and message), each time by a driver that failed before it was
+   * stable, this many times in a row: a deterministic bug that restarting cannot outlive.
+   */
+  maxRepeated: number;
 }
 
 export const defaultRestartPolicy: RestartPolicyOptions = {
@@ -31,6 +44,8 @@ export const defaultRestartPolicy: RestartPolicyOptions = {
   jitter: 0.2,
   stableAfterMs: 500,
   maxAttempts: 10,
+  maxWithoutProgress: 6,
+  maxRepeated: 16,
 };
 
 export type RestartDecision =
@@ -44,6 +59,8 @@ export class RestartPolicy {
   #failures: number[] = [];
   #consecutive = 0;
   #upSince: number | undefined;
+  #lastSignature: string | undefined;
+  #repeated = 0;
 
   constructor(options: Partial<RestartPolicyOptions>, now: () => number, random: () => number = Math.random) {
     this.options = { ...defaultRestartPolicy, ...options };
@@ -51,8 +68,11 @@ export class RestartPolicy {
     this.#random = random;
   }
 
-  /** A failure happened: restart after `delayMs`, or give up. */
-  onFailure(): RestartDecision {
+  /**
+   * A failure happened: restart after `delayMs`, or give up. `signature` names a new failure of
+   * a serving driver (not a failed attempt within a recovery), to see the same bug repeat.
+   */
+  onFailure(signature?: string): RestartDecision {
     const now = this.#now();
     const { intensity, periodMs, baseDelayMs, maxDelayMs, jitter, stableAfterMs } = this.options;
     this.#failures = this.#failures.filter((t) => now - t < periodMs);
@@ -60,8 +80,16 @@ export class RestartPolicy {
     if (this.#failures.length > intensity) {
       return { action: 'give-up', reason: `${this.#failures.length} failures within ${periodMs} ms (intensity ${intensity})` };
     }
-    if (this.#upSince !== undefined && now - this.#upSince >= stableAfterMs) this.#consecutive = 0;
+    const stable = this.#upSince !== undefined && now - this.#upSince >= stableAfterMs;
+    if (stable) this.#consecutive = 0;
     this.#upSince = undefined;
+    if (signature !== undefined) {
+      this.#repeated = !stable && signature === this.#lastSignature ? this.#repeated + 1 : 1;
+      this.#lastSignature = signature;
+      if (this.#repeated >= this.options.maxRepeated) {
+        return { action: 'give-up', reason: `the same failure ${this.#repeated} times in a row, each driver failing before it was stable: ${signature}` };
+      }
+    }
     const attempt = ++this.#consecutive;
     if (attempt === 1) return { action: 'restart', delayMs: 0, attempt };
     const raw = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 2));

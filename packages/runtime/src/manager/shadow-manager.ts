@@ -297,6 +297,12 @@ export class ShadowManager extends EventEmitter {
     };
     this.publish('failure', channels.failure, event);
     if (managed.state === 'starting') { managed.failedAtStart = true; return; } // attach sees it (and may start the fallback)
+    const { issued, completed } = incarnation.channel.progress;
+    managed.withoutProgress = issued > 0 && completed === 0 ? (managed.withoutProgress ?? 0) + 1 : 0;
+    if (managed.withoutProgress >= managed.policy.options.maxWithoutProgress && managed.spec.recovery !== 'native') {
+      this.giveUp(managed, `no progress: ${managed.withoutProgress} drivers in a row failed with requests in hand and completed none`);
+      return;
+    }
     if (managed.state === 'recovering') return; // the running recovery sees it and starts over
     if (managed.spec.recovery === 'native') {
       this.giveUp(managed, `native configuration: ${failure.kind} is not recovered`);

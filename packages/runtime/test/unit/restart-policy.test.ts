@@ -49,3 +49,25 @@ test('more than `intensity` failures within `period` gives up; older failures fa
   const fresh = policy({ intensity: 3, periodMs: 1000 });
   for (let i = 0; i < 10; i++) { assert.equal(fresh.p.onFailure().action, 'restart'); fresh.advance(400); }
 });
+
+test('the same failure by drivers that never became stable, maxRepeated times in a row, gives up; a stable driver or another failure starts the count again', () => {
+  const { p, advance } = policy({ maxRepeated: 4 });
+  const sig = 'exception in write: driver threw: boom';
+  for (let i = 0; i < 3; i++) { assert.equal(p.onFailure(sig).action, 'restart'); p.onRecovered(); advance(100); }
+  const fourth = p.onFailure(sig);
+  assert.equal(fourth.action, 'give-up');
+  assert.match(fourth.action === 'give-up' ? fourth.reason : '', /same failure 4 times in a row.*boom/);
+
+  const other = policy({ maxRepeated: 4 });
+  for (let i = 0; i < 10; i++) {
+    // Alternating failures, or a driver that stayed up past stableAfterMs, are not one bug repeating.
+    assert.equal(other.p.onFailure(i % 2 ? sig : 'hang in read: read missed its deadline').action, 'restart');
+    other.p.onRecovered();
+    other.advance(100);
+  }
+  const stable = policy({ maxRepeated: 4 });
+  for (let i = 0; i < 10; i++) { assert.equal(stable.p.onFailure(sig).action, 'restart'); stable.p.onRecovered(); stable.advance(600); }
+  // Failures of attempts within one recovery carry no signature and never count.
+  const attempts = policy({ maxRepeated: 2, maxAttempts: 100 });
+  for (let i = 0; i < 10; i++) assert.equal(attempts.p.onFailure().action, 'restart');
+});

@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { frameBytes, type SoundCapabilities, type StreamParams } from '../../classes/sound/pcm.js';
+import { checkParams, frameBytes, type SoundCapabilities, type StreamParams } from '../../classes/sound/pcm.js';
 import { frameMessage, jsonMessage, MessageReader, parseJson } from '../framing.js';
 import {
   CARD_MESSAGES, CardMessage, dataPayload, MAX_CARD_MESSAGE, parseData,
@@ -146,13 +146,19 @@ export class VirtualSoundCard {
     socket.write(jsonMessage(CardMessage.Hello, hello));
   }
 
+  /** A driver's message; one the card cannot take throws, and the card drops that driver. */
   #message(type: number, payload: Uint8Array): void {
-    if (type === CardMessage.Config) return this.#configure(parseJson<CardConfig>(payload));
+    if (type === CardMessage.Config) return this.#configure(this.#checkConfig(parseJson<CardConfig>(payload)));
     if (type === CardMessage.Data) return this.#data(parseData(payload));
     if (type === CardMessage.Fetch) return this.#fetch(parseJson<CardFetch>(payload));
     if (type === CardMessage.Control) {
       const c = parseJson<CardControl>(payload);
       const s = this.#stream;
+      if (typeof c !== 'object' || c === null) throw new Error('a control message must be an object');
+      if ('volume' in c && (typeof c.volume !== 'number' || !Number.isFinite(c.volume) || c.volume < 0 || c.volume > 16)) {
+        throw new Error('volume must be a number from 0 to 16');
+      }
+      if ('pause' in c && typeof c.pause !== 'boolean') throw new Error('pause must be true or false');
       if ('volume' in c) { this.#volume = c.volume; if (this.output.length) this.output.at(-1)!.volume = c.volume; }
       if ('reset' in c) {
         if (s) Object.assign(s, { queue: [], queuedBytes: 0, received: 0, played: 0, silence: 0, recorded: 0, skew: 0, started: false, fetches: [] });
@@ -162,6 +168,15 @@ export class VirtualSoundCard {
       if ('pause' in c) { s.paused = c.pause; this.#restartClock(s); }
       if ('close' in c) this.#stream = undefined;
     }
+  }
+
+  /** The card's own check of what a driver asks of it: parameters it offers, a known direction. */
+  #checkConfig(config: CardConfig): CardConfig {
+    if (typeof config !== 'object' || config === null) throw new Error('a configuration must be an object');
+    if (config.direction !== 'playback' && config.direction !== 'capture') throw new Error('direction must be playback or capture');
+    const problem = checkParams(config.params, this.capabilities);
+    if (problem) throw new Error(problem);
+    return config;
   }
 
   /** Same parameters and direction: nothing changes (a replay). New ones: a new stream, a new segment. */
@@ -214,6 +229,7 @@ export class VirtualSoundCard {
   }
 
   #data({ at, pcm }: { at: number; pcm: Uint8Array }): void {
+    if (!Number.isSafeInteger(at) || at < 0) throw new Error('a data message must start at a frame index');
     const s = this.#stream;
     if (!s || s.direction !== 'playback' || pcm.length % s.fb !== 0) return;
     let frames = pcm.length / s.fb;
