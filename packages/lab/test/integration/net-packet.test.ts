@@ -97,7 +97,7 @@ test('an interface set down refuses frames without failing its driver, and carri
   await expectNoLeaks(before);
 });
 
-test('the packet driver needs an interface name, and an interface that exists', { skip: missing }, async () => {
+test('the packet driver needs an interface name, and an interface that exists', { skip: requires('root', 'netns') }, async () => {
   const before = snapshot();
   const rt = createRuntime();
   try {
