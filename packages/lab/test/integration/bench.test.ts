@@ -16,11 +16,11 @@ import { iperfMissing, iperfPathIds } from '../../src/bench/net-iperf.js';
 import { soundCpuIds } from '../../src/bench/sound-cpu.js';
 import { renderReport } from '../../src/bench/report.js';
 import { evaluateTargets } from '../../src/bench/targets.js';
-import { expectNoLeaks, snapshot } from 'shadow-drivers/testing';
+import { expectNoLeaks, requires, snapshot } from 'shadow-drivers/testing';
 
 const images = () => readdirSync(tmpdir()).filter((name) => name.startsWith('shadow-bench-'));
 
-test('the quick benchmark measures every configuration, workload, database bank, TCP path, recovery series and sound stream', async () => {
+test('the quick benchmark measures every configuration, workload, database bank, TCP path, recovery series and sound stream', { skip: requires('nbdkit', 'nbdcopy') }, async () => {
   const before = snapshot();
   const imagesBefore = images();
   const quick = plan(true);

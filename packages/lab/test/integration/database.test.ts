@@ -21,7 +21,7 @@ import type { FaultKind } from 'shadow-drivers';
 import { mulberry32 } from '../../src/faults/schedule.js';
 import type { Runtime } from 'shadow-drivers';
 import { waitForEvent } from 'shadow-drivers/testing';
-import { expectNoLeaks, snapshot } from 'shadow-drivers/testing';
+import { expectNoLeaks, requires, snapshot } from 'shadow-drivers/testing';
 import { nbdkit, ONE_THREAD } from '../../src/harness/nbdkit.js';
 
 const kinds: FaultKind[] = ['exit', 'kill', 'throw', 'rejection', 'contract', 'bad-kernel-call', 'abort'];
@@ -155,7 +155,7 @@ function describeShadow(label: string, outcome: Outcome, transfers: number): str
 }
 
 describe('database: SQLite on a shadowed disk', () => {
-  test('shadow: every transfer commits across driver failures, and sqlite3 finds the database sound', async () => {
+  test('shadow: every transfer commits across driver failures, and sqlite3 finds the database sound', { skip: requires('sqlite3') }, async () => {
     const before = snapshot();
     const rt = createRuntime({ faultInjection: true });
     // 10,000 run in 35–65 s here, depending on the load on the machine; DATABASE_TRANSFERS sets it.
@@ -173,7 +173,7 @@ describe('database: SQLite on a shadowed disk', () => {
   // The disk is a real NBD server's: the nbd driver's connection to nbdkit is driver state each
   // recovery brings back, and each of SQLite's syncs is an NBD_CMD_FLUSH on it.
   for (const domain of ['worker', 'process'] as const) {
-    test(`shadow, nbd driver (${domain}) on nbdkit: every transfer commits across failures of every kind`, async () => {
+    test(`shadow, nbd driver (${domain}) on nbdkit: every transfer commits across failures of every kind`, { skip: requires('nbdkit', 'sqlite3') }, async () => {
       const before = snapshot();
       const dir = await mkdtemp(join(tmpdir(), 'shadow-bank-nbd-'));
       const rt = createRuntime({ faultInjection: true });
@@ -204,7 +204,7 @@ describe('database: SQLite on a shadowed disk', () => {
 
   // A disk image the kernel holds, its driver in a process domain: each of SQLite's syncs is an
   // fdatasync of the image through the kernel's sync service.
-  test('shadow, file driver (process) on a disk image: every transfer commits across failures of every kind', async () => {
+  test('shadow, file driver (process) on a disk image: every transfer commits across failures of every kind', { skip: requires('sqlite3') }, async () => {
     const before = snapshot();
     const dir = await mkdtemp(join(tmpdir(), 'shadow-bank-file-'));
     const image = join(dir, 'bank.img');
@@ -227,7 +227,7 @@ describe('database: SQLite on a shadowed disk', () => {
     await expectNoLeaks(before);
   });
 
-  test('restart-only: the same workload sees the driver failures as database errors', async () => {
+  test('restart-only: the same workload sees the driver failures as database errors', { skip: requires('sqlite3') }, async () => {
     const before = snapshot();
     const rt = createRuntime({ faultInjection: true });
     const transfers = 2000;

@@ -11,7 +11,7 @@
  * run ends by its own duration and every wait inside it has a deadline.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { test } from 'node:test';
 import { ChecksummedDataset } from '../../src/apps/checksummed-dataset.js';
@@ -22,7 +22,7 @@ import { FrameCheck } from '../../src/cli/demo-apps/sound-app.js';
 import { createRuntime, sourceFrames, type StreamParams } from 'shadow-drivers';
 import { until } from 'shadow-drivers/testing';
 import type { BlockDevice } from 'shadow-drivers';
-import { expectNoLeaks, snapshot } from 'shadow-drivers/testing';
+import { expectNoLeaks, requires, snapshot } from 'shadow-drivers/testing';
 
 function assertRecoveredTransparently(result: DemoResult): void {
   const report = renderReport(result);
@@ -39,7 +39,7 @@ function assertRecoveredTransparently(result: DemoResult): void {
     assert.equal(d.gaveUp, undefined);
   }
   // The applications on their own disks: the database always, ext4 where e2fsprogs is.
-  const hasE2fsprogs = existsSync('/sbin/e2fsck');
+  const hasE2fsprogs = !requires('mke2fs', 'e2fsck');
   assert.deepEqual(result.apps.map((a) => a.title), hasE2fsprogs ? ['database', 'ext4'] : ['database'], report);
   assert.deepEqual(result.skipped.map((s) => s.title), hasE2fsprogs ? [] : ['ext4']);
   for (const a of result.apps) {

@@ -23,20 +23,18 @@ import {
   createRuntime, faultKinds, LearningSwitch, VirtualNic,
   type DriverSpec, type NetDevice, type RecoveryEvent, type Runtime, type TransmitOutcome,
 } from 'shadow-drivers';
-import { expectNoLeaks, snapshot } from 'shadow-drivers/testing';
+import { expectNoLeaks, requires, snapshot } from 'shadow-drivers/testing';
 import { PcapCapture, readPcap } from '../../src/harness/pcap-writer.js';
 import { faultRotation, sampler } from '../helpers/net-apps.js';
-import { createNamespace, killInside, leftovers, names, namespacesMissing, placeTap, removeNamespace, sh, type Host } from '../../src/harness/netns.js';
-import { startIn, stopAll, toolMissing, within, type Proc } from '../../src/harness/ns-process.js';
+import { createNamespace, killInside, leftovers, names, placeTap, removeNamespace, sh, type Host } from '../../src/harness/netns.js';
+import { startIn, stopAll, within, type Proc } from '../../src/harness/ns-process.js';
 import { recoveryWindows } from 'shadow-drivers/testing';
 
 const PYTHON = '/usr/bin/python3';
 const ECHO_CLIENT = fileURLToPath(new URL('../../src/apps/net/echo-client.js', import.meta.url));
 
-function skipReason(tools: string[]): string | undefined {
-  const why = namespacesMissing() ?? (toolMissing(tools) ? `no ${toolMissing(tools)}` : undefined);
-  return why;
-}
+/** Root, TAPs and namespaces, ping (every test checks its hosts reach each other), and the tools. */
+const skipReason = (tools: string[]) => requires('root', 'tun', 'netns', 'ping', ...tools);
 const skipTransfer = skipReason([PYTHON, 'curl']);
 const skipSession = skipReason(['socat']);
 const skipAnalyzer = skipReason(['socat', 'tshark']);

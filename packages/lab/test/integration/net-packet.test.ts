@@ -10,11 +10,11 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import { createRuntime, faultKinds, LearningSwitch, type NetDevice, type Runtime } from 'shadow-drivers';
-import { expectNoLeaks, snapshot } from 'shadow-drivers/testing';
-import { createVethHost, namespacesMissing, removeVethHost, sh, vethLeftovers, type Host } from '../../src/harness/netns.js';
+import { expectNoLeaks, requires, snapshot } from 'shadow-drivers/testing';
+import { createVethHost, removeVethHost, sh, vethLeftovers, type Host } from '../../src/harness/netns.js';
 import { pingUnderFaults } from '../helpers/ping.js';
 
-const missing = namespacesMissing({ tun: false });
+const missing = requires('root', 'netns', 'ping');
 if (missing) console.error(`\n*** SKIPPING the AF_PACKET network tests: ${missing} ***\n`);
 
 const fast = { heartbeatMs: 50, heartbeatTimeoutMs: 500, deadlineScale: 0.5, restart: { intensity: 10_000 }, warmStandby: true };
@@ -97,7 +97,7 @@ test('an interface set down refuses frames without failing its driver, and carri
   await expectNoLeaks(before);
 });
 
-test('the packet driver needs an interface name, and an interface that exists', { skip: missing }, async () => {
+test('the packet driver needs an interface name, and an interface that exists', { skip: requires('root', 'netns') }, async () => {
   const before = snapshot();
   const rt = createRuntime({ faultInjection: true });
   try {

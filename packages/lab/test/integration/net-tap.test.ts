@@ -9,11 +9,11 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import { createRuntime, faultKinds, LearningSwitch, type NetDevice, type NetStats, type Runtime } from 'shadow-drivers';
-import { expectNoLeaks, snapshot } from 'shadow-drivers/testing';
-import { createNamespace, leftovers, names, namespacesMissing, placeTap, removeNamespace, sh, type Host } from '../../src/harness/netns.js';
+import { expectNoLeaks, requires, snapshot } from 'shadow-drivers/testing';
+import { createNamespace, leftovers, names, placeTap, removeNamespace, sh, type Host } from '../../src/harness/netns.js';
 import { pingUnderFaults } from '../helpers/ping.js';
 
-const missing = namespacesMissing();
+const missing = requires('root', 'tun', 'netns', 'ping');
 if (missing) console.error(`\n*** SKIPPING the TAP network tests: ${missing} ***\n`);
 
 const fast = { heartbeatMs: 50, heartbeatTimeoutMs: 500, deadlineScale: 0.5, restart: { intensity: 10_000 }, warmStandby: true };

@@ -20,11 +20,12 @@ import { parseWav } from '../../src/apps/sound/pcm.js';
 import { pulseCapabilities } from 'shadow-drivers';
 import { createRuntime, frameBytes, type RecoveryEvent, type StreamParams } from 'shadow-drivers';
 import { until, waitForEvent } from 'shadow-drivers/testing';
-import { expectNoLeaks, snapshot } from 'shadow-drivers/testing';
-import { onPath, PulseServer, pulseAvailable, run } from '../helpers/pulse.js';
+import { expectNoLeaks, requires, snapshot } from 'shadow-drivers/testing';
+import { PulseServer, run } from '../helpers/pulse.js';
 import { checkRecording, injectEveryFault, soxStat, withoutSilence } from '../helpers/sound-check.js';
 
-const available = pulseAvailable();
+/** A private PulseAudio server, and its clients: play, record, control. */
+const PULSE = ['pulseaudio', 'pacat', 'parec', 'pactl'];
 const fast = { heartbeatMs: 50, heartbeatTimeoutMs: 500, deadlineScale: 0.5, restart: { intensity: 10_000 }, warmStandby: true };
 const STEREO48: StreamParams = { format: 's16le', rate: 48000, channels: 2, periodFrames: 2400, bufferFrames: 14400 };
 const periodMs = (p: StreamParams) => (p.periodFrames * 1000) / p.rate;
@@ -44,7 +45,7 @@ function makeMp3(seconds: number): Uint8Array {
   return readFileSync(mp3);
 }
 
-test('MP3 player: a decoded MP3 plays in real time through the pulse driver with faults of every kind (process)', { skip: !available || !onPath('lame') }, async () => {
+test('MP3 player: a decoded MP3 plays in real time through the pulse driver with faults of every kind (process)', { skip: requires(...PULSE, 'sox', 'lame') }, async () => {
   const leaks = snapshot();
   const decoded = await decodeMp3(makeMp3(12));
   assert.equal(decoded.rate, 48000);
@@ -92,7 +93,7 @@ async function streamSpec(pulse: PulseServer): Promise<string | undefined> {
   return [...out.matchAll(/Sample Specification: (.+)/g)].at(-1)?.[1]?.trim();
 }
 
-test('pulse driver: restart-only recovery loses the stream\'s format, rate and position; the shadow keeps them', { skip: !available }, async () => {
+test('pulse driver: restart-only recovery loses the stream\'s format, rate and position; the shadow keeps them', { skip: requires(...PULSE) }, async () => {
   const leaks = snapshot();
   const pulse = await PulseServer.start();
   try {
@@ -160,7 +161,7 @@ const TEXT = 'Shadow drivers keep an application running while its driver fails 
   'and sends the requests that were in flight again, so the listener hears only a short pause. ' +
   'This was played through a driver that failed ten times.';
 
-test('speech synthesizer: espeak-ng speech plays at its own rate through the pulse driver with faults of every kind (worker)', { skip: !available || !onPath('espeak-ng') }, async () => {
+test('speech synthesizer: espeak-ng speech plays at its own rate through the pulse driver with faults of every kind (worker)', { skip: requires(...PULSE, 'espeak-ng', 'sox') }, async () => {
   const leaks = snapshot();
   const speech = await synthesize(TEXT);
   const params: StreamParams = { format: 's16le', rate: speech.rate, channels: speech.channels, periodFrames: 1024, bufferFrames: 6144 };
@@ -194,7 +195,7 @@ test('speech synthesizer: espeak-ng speech plays at its own rate through the pul
   await expectNoLeaks(leaks);
 });
 
-test('game sound effects: many short overlapping effects, mixed period by period with low latency, are each heard through the pulse driver with faults of every kind (worker)', { skip: !available }, async () => {
+test('game sound effects: many short overlapping effects, mixed period by period with low latency, are each heard through the pulse driver with faults of every kind (worker)', { skip: requires(...PULSE) }, async () => {
   const leaks = snapshot();
   const params: StreamParams = { format: 's16le', rate: 48000, channels: 2, periodFrames: 480, bufferFrames: 3840 };
   const kinds = ['laser', 'coin', 'explosion', 'jump'] as const;
@@ -255,7 +256,7 @@ test('game sound effects: many short overlapping effects, mixed period by period
   await expectNoLeaks(leaks);
 });
 
-test('audio recorder: what another program plays into the sink is captured from its monitor through the pulse driver into a WAV file, with faults of every kind (worker)', { skip: !available }, async () => {
+test('audio recorder: what another program plays into the sink is captured from its monitor through the pulse driver into a WAV file, with faults of every kind (worker)', { skip: requires(...PULSE, 'sox') }, async () => {
   const leaks = snapshot();
   const params: StreamParams = { format: 's16le', rate: 48000, channels: 2, periodFrames: 960, bufferFrames: 9600 };
   const seconds = 10;

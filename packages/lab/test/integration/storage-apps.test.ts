@@ -11,23 +11,23 @@
  */
 import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { createRuntime, faultKinds, type DriverSpec, type FaultKind } from 'shadow-drivers';
 import { faultLoop } from 'shadow-drivers/testing';
-import { expectNoLeaks, snapshot } from 'shadow-drivers/testing';
+import { expectNoLeaks, requires, snapshot } from 'shadow-drivers/testing';
 import { nbdkit, ONE_THREAD } from '../../src/harness/nbdkit.js';
 import { mounted, mountStack, run, saveImage, type Run } from '../helpers/storage-stack.js';
 
 const MiB = 1024 * 1024;
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
 
-const missing = process.getuid?.() !== 0 ? 'needs root (losetup, mount)'
-  : !existsSync('/dev/fuse') ? 'no /dev/fuse'
-    : !existsSync('/dev/loop-control') ? 'no /dev/loop-control in this kernel' : undefined;
+/** The stack (nbdfuse, a loop device, ext4 mounted), the applications, and e2fsck on the image. */
+const needs = ['root', 'loop', 'fuse', 'nbdfuse', 'fusermount3', 'losetup', 'mkfs.ext4', 'mount', 'e2fsck', 'gcc', 'make', 'sox', 'lame', 'sqlite3'];
+const missing = requires(...needs);
+const missingNbdkit = requires(...needs, 'nbdkit');
 if (missing) console.error(`\n*** SKIPPING the storage application tests: ${missing} ***\n`);
 
 /** Every fault kind, memory exhaustion included. */
@@ -268,7 +268,7 @@ test('compiler, encoder and database on ext4 over a shadowed image file (file dr
 
 // ---- the same applications on the `nbd` driver: an NBD client of a real nbdkit ------------
 
-test('compiler, encoder and database on ext4 over nbdkit\'s memory plugin (nbd driver, worker domain) while its driver fails', { skip: missing }, async () => {
+test('compiler, encoder and database on ext4 over nbdkit\'s memory plugin (nbd driver, worker domain) while its driver fails', { skip: missingNbdkit }, async () => {
   const size = 128 * MiB;
   await applicationsOn({
     name: 'nbd-memory', size,
@@ -282,7 +282,7 @@ test('compiler, encoder and database on ext4 over nbdkit\'s memory plugin (nbd d
   }, { compiler: true, encoder: true, transfers: 1500, batch: 500 });
 });
 
-test('compiler, encoder and database on ext4 over nbdkit\'s file plugin (nbd driver, process domain) while its driver fails', { skip: missing }, async () => {
+test('compiler, encoder and database on ext4 over nbdkit\'s file plugin (nbd driver, process domain) while its driver fails', { skip: missingNbdkit }, async () => {
   const size = 96 * MiB;
   await applicationsOn({
     name: 'nbd-file', size,

@@ -8,7 +8,6 @@
  * device into an image and the real `e2fsck -fn` must find it clean.
  */
 import { strict as assert } from 'node:assert';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,11 +19,11 @@ import type { TreeOptions } from '../../src/apps/ext4/file-tree.js';
 import { formatExt4 } from '../../src/apps/ext4/mkfs.js';
 import { Ext4Workload } from '../../src/apps/ext4/workload.js';
 import { faultLoop } from 'shadow-drivers/testing';
-import { expectNoLeaks, snapshot } from 'shadow-drivers/testing';
+import { expectNoLeaks, requires, snapshot } from 'shadow-drivers/testing';
 
 const MiB = 1024 * 1024;
 const KINDS: FaultKind[] = [...faultKinds];
-const missing = !existsSync('/sbin/e2fsck') ? 'e2fsprogs is not installed (/sbin/e2fsck)' : undefined;
+const missing = requires('mke2fs', 'e2fsck');
 if (missing) console.error(`\n*** SKIPPING the userspace ext4 tests: ${missing} ***\n`);
 
 const fast = { heartbeatMs: 50, heartbeatTimeoutMs: 500, deadlineScale: 0.5, warmStandby: true, restart: { intensity: 10_000 } };

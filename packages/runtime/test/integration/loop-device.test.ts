@@ -6,17 +6,18 @@
  */
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { createRuntime, faultKinds, type RecoveryEvent } from '../../src/index.js';
+import { requires } from '../../src/testing/index.js';
 import { waitForEvent } from '../../src/testing/events.js';
 import { expectNoLeaks, snapshot } from '../../src/testing/leaks.js';
 import { BLOCK, BlockWorkload, blockContent } from '../../src/testing/workload.js';
 
 const BLOCKS = 2048; // 8 MiB
-const missing = process.getuid?.() !== 0 ? 'needs root (losetup)' : !existsSync('/dev/loop-control') ? 'no /dev/loop-control in this kernel' : undefined;
+const missing = requires('root', 'loop', 'losetup', 'cmp');
 if (missing) console.error(`\n*** SKIPPING the loop-device test: ${missing} ***\n`);
 
 for (const domain of ['worker', 'process'] as const) {

@@ -17,6 +17,7 @@ import { createRuntime, type BlockDevice } from '../../src/index.js';
 import { NbdServer, startNbdServer } from '../../src/nbd/server.js';
 import { Command, Errno, IHAVEOPT, Option, REQUEST_MAGIC, Reply, TransmissionFlag } from '../../src/nbd/protocol.js';
 import { SocketReader } from '../../src/nbd/socket-reader.js';
+import { requires } from '../../src/testing/index.js';
 import { waitForEvent } from '../../src/testing/events.js';
 import { faultLoop } from '../../src/testing/fault-loop.js';
 import { expectNoLeaks, snapshot } from '../../src/testing/leaks.js';
@@ -61,7 +62,7 @@ function client(command: string, args: string[], timeoutMs = 30_000): Promise<Ru
 }
 
 
-test('real NBD clients pass against the export while its driver fails', async () => {
+test('real NBD clients pass against the export while its driver fails', { skip: requires('nbdinfo', 'nbdcopy', 'qemu-img', 'qemu-io') }, async () => {
   const before = snapshot();
   const dir = mkdtempSync(join(tmpdir(), 'shadow-nbd-'));
   const rt = createRuntime({ faultInjection: true });
@@ -226,7 +227,7 @@ class RawClient {
   }
 }
 
-test('the export under pipelined unaligned writes, error replies and malformed clients', async () => {
+test('the export under pipelined unaligned writes, error replies and malformed clients', { skip: requires('nbdinfo') }, async () => {
   const before = snapshot();
   const rt = createRuntime({ faultInjection: true });
   let server: NbdServer | undefined;

@@ -10,12 +10,13 @@
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { createRuntime, type BlockDevice, type FaultKind } from '../../src/index.js';
 import { startNbdServer, type NbdServer } from '../../src/nbd/server.js';
+import { findProgram, requires } from '../../src/testing/index.js';
 import { faultLoop } from '../../src/testing/fault-loop.js';
 import { expectNoLeaks, snapshot } from '../../src/testing/leaks.js';
 
@@ -24,8 +25,9 @@ const SIZE = 16 * MiB;
 const KINDS: FaultKind[] = ['exit', 'kill', 'throw', 'rejection', 'contract', 'bad-kernel-call', 'abort', 'busy-loop', 'never-answer'];
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
 
-const nbdsh = (process.env.PATH ?? '').split(delimiter).map((d) => join(d, 'nbdsh')).find((p) => existsSync(p));
-if (!nbdsh) console.error('\n*** SKIPPING the nbdsh test: nbdsh (libnbd\'s Python shell) is not installed ***\n');
+const nbdsh = findProgram('nbdsh');
+const missing = requires('nbdsh');
+if (missing) console.error(`\n*** SKIPPING the nbdsh test: ${missing} (libnbd's Python shell) ***\n`);
 
 /**
  * The client program, run by `nbdsh -u URI -c -` (libnbd's handle is `h`). Its arguments come
@@ -148,7 +150,7 @@ async function readAll(disk: BlockDevice, size: number): Promise<Uint8Array> {
 }
 
 for (const domain of ['worker', 'process'] as const) {
-  test(`nbdsh reads, writes, zeroes, trims, flushes and pipelines through the export while its ${domain} driver fails`, { skip: !nbdsh }, async () => {
+  test(`nbdsh reads, writes, zeroes, trims, flushes and pipelines through the export while its ${domain} driver fails`, { skip: missing }, async () => {
     const before = snapshot();
     const dir = mkdtempSync(join(tmpdir(), 'shadow-nbdsh-'));
     const rt = createRuntime({ faultInjection: true });
