@@ -12,18 +12,18 @@
  * - Errors carry documented codes, each only when its cause happened: SD_ERR_GAVE_UP after a
  *   give-up, SD_ERR_POISON_REQUEST after a quarantine, SD_ERR_CLOSED after a detach. A request
  *   the device accepted and could not carry out says what happened to it (an outcome): reads
- *   `not-executed`, writes and flushes `not-executed` or `indeterminate`.
+ *   `not-executed`, writes, flushes and settings `not-executed` or `indeterminate`.
  */
 import { ErrorCodes, ShadowError } from '../../src/errors.js';
 import { BLOCK, blockContent } from '../../src/testing/workload.js';
 
-export type Op = 'read' | 'write' | 'flush';
+export type Op = 'read' | 'write' | 'flush' | 'configure';
 
 export interface Request {
   id: number;
   op: Op;
   block: number;
-  /** The write's generation (its content is blockContent(block, gen)); 0 for reads and flushes. */
+  /** The write's generation (its content is blockContent(block, gen)); 0 for other requests. */
   gen: number;
   issuedAt: number;
   settledAt: number | undefined;
@@ -98,7 +98,7 @@ export class BlockModel {
   #settled(request: Request, ok: boolean, value: unknown): void {
     request.settledAt = ++this.time;
     request.ok = ok;
-    const name = `${request.op}#${request.id}${request.op === 'flush' ? '' : `(block ${request.block})`}`;
+    const name = `${request.op}#${request.id}${request.op === 'read' || request.op === 'write' ? `(block ${request.block})` : ''}`;
     if (ok) {
       if (request.op !== 'read') return;
       const allowed = this.candidates(request.block, request.issuedAt, request.settledAt);

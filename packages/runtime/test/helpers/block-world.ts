@@ -7,6 +7,7 @@
 import { createRuntime, type Runtime } from '../../src/index.js';
 import { DriverFailure, type FailureKind } from '../../src/errors.js';
 import type { FaultKind } from '../../src/faults/fault-kinds.js';
+import type { FailureEvent } from '../../src/observe/channels.js';
 import type { BlockDevice } from '../../src/kernel/block-device.js';
 import { kManaged } from '../../src/manager/shadow-manager.js';
 import type { ManagedDriver } from '../../src/manager/managed.js';
@@ -33,8 +34,12 @@ export interface WorldConfig {
   intensity: number;
 }
 
-/** Which faults struck in which state (`running`, a recovery phase, `gave-up`), over all runs. */
+/**
+ * Over all runs: which faults struck in which state (`kill@running`, `contract@reinit`, ...),
+ * which failures the manager detected, how often the device gave up.
+ */
 export const coverage = new Map<string, number>();
+const count = (key: string): void => { coverage.set(key, (coverage.get(key) ?? 0) + 1); };
 
 export class BlockWorld {
   readonly clock = new FakeClock();
@@ -53,9 +58,9 @@ export class BlockWorld {
     this.rt = createRuntime({ clock: this.clock, random: () => 0.5, faultInjection: true });
   }
 
-  static async start(blocks: number, config: WorldConfig, options: { tolerateKnownBugs?: boolean } = {}): Promise<BlockWorld> {
+  static async start(blocks: number, config: WorldConfig, options: { tolerateClosedWithoutOutcome?: boolean } = {}): Promise<BlockWorld> {
     const world = new BlockWorld(blocks);
-    world.model.tolerateClosedWithoutOutcome = options.tolerateKnownBugs ?? false;
+    world.model.tolerateClosedWithoutOutcome = options.tolerateClosedWithoutOutcome ?? false;
     gate.reset();
     const { rt, model } = world;
     rt.registerDriver({
@@ -71,6 +76,8 @@ export class BlockWorld {
     world.medium = new Uint8Array(world.disk.device.resources[0]!.memory!);
     rt.manager.on('gave-up', () => { model.gaveUpAt ??= model.time; });
     rt.manager.on('quarantine', () => { model.quarantinedAt ??= model.time; });
+    rt.manager.on('failure', (e: FailureEvent) => count(`detected ${e.kind}${e.duringRecovery ? ' during recovery' : ''}`));
+    rt.manager.on('gave-up', () => count('gave up'));
     // A recovery that reported success onto a driver that had already failed (see
     // model-shadow.test.ts, the todo test): the known bug's signature, so runs can tell it apart.
     rt.manager.on('recovery', () => { if (world.managed.current.channel.failed) world.resumedOnFailedDriver = true; });
@@ -82,7 +89,8 @@ export class BlockWorld {
     const request = this.model.issue(op, block);
     const at = block * BLOCK;
     const promise = op === 'read' ? this.disk.read(at, BLOCK)
-      : op === 'write' ? this.disk.write(at, blockContent(block, request.gen)) : this.disk.flush();
+      : op === 'write' ? this.disk.write(at, blockContent(block, request.gen))
+        : op === 'configure' ? this.disk.configure('writeCache', block % 2 === 0 ? 'writeback' : 'writethrough') : this.disk.flush();
     this.model.track(request, promise);
   }
 
@@ -97,6 +105,7 @@ export class BlockWorld {
     const entries = gate.held.map((h) => h.entry);
     if (entries.includes('init')) return 'reinit';
     if (entries.includes('open')) return 'replay';
+    if (entries.includes('configure') && !entries.some((e) => e === 'read' || e === 'write' || e === 'flush')) return 'replay';
     if (entries.length > 0) return 'resubmit';
     if (this.clock.nextOneShot() !== undefined) return 'backoff';
     return 'recovering (a call swallowed)';
@@ -104,11 +113,16 @@ export class BlockWorld {
 
   fault(kind: FaultKind): void {
     if (this.model.detachedAt !== undefined) return;
-    const key = `${kind}@${this.phase()}`;
-    coverage.set(key, (coverage.get(key) ?? 0) + 1);
+    count(`${kind}@${this.phase()}`);
     const standIn = standIns[kind];
     if (standIn) this.managed.current.channel.fail(new DriverFailure(standIn, `injected ${kind} (stand-in in an inline domain)`));
     else this.rt.inject(NAME, { kind });
+  }
+
+  /** The next driver recovery starts fails to load: a failure in the restart phase. */
+  failNextLoad(): void {
+    count(`load@${this.phase()}`);
+    gate.failNextLoad = true;
   }
 
   async detach(): Promise<void> {
@@ -160,6 +174,8 @@ export class BlockWorld {
   }
 
   async close(): Promise<void> {
+    // A driver that fails to load is no incarnation yet: the manager publishes no failure for it.
+    if (gate.loadsFailed > 0) count('restart failed to load');
     await this.rt.close();
     gate.reset();
   }

@@ -17,6 +17,10 @@ export class Gate {
   /** Let every call through at once (while the test sets the device up). */
   open = true;
   readonly held: HeldCall[] = [];
+  /** The next driver instance fails to load (its module's factory throws): a failed restart. */
+  failNextLoad = false;
+  /** Loads failed so far (only recoveries load a driver once the device is up). */
+  loadsFailed = 0;
   readonly #live = new Set<number>();
   #instances = 0;
 
@@ -63,6 +67,8 @@ export class Gate {
 
   reset(): void {
     this.open = true;
+    this.failNextLoad = false;
+    this.loadsFailed = 0;
     this.held.length = 0;
     this.#live.clear();
   }
