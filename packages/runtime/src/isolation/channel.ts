@@ -110,7 +110,7 @@ export class DriverChannel {
 
   call(entry: string, args: unknown): Promise<unknown> {
     if (this.#failure) return Promise.reject(this.#failure);
-    if (this.#closed) return Promise.reject(new ShadowError(ErrorCodes.CLOSED, 'the driver channel is closed'));
+    if (this.#closed) return Promise.reject(new ShadowError(ErrorCodes.CLOSED, 'the driver channel is closed', { outcome: 'not-executed' }));
     const declared = this.#options.contract.entries[entry] ?? CALLBACK_ENTRIES[entry];
     if (!declared) return Promise.reject(new ShadowError(ErrorCodes.NOT_FOUND, `no entry point ${entry}`));
     const id = this.#nextId++;
@@ -168,7 +168,7 @@ export class DriverChannel {
     this.#loaded = undefined;
     const pending = [...this.#pending.values()];
     this.#pending.clear();
-    for (const call of pending) call.reject(reason);
+    for (const call of pending) call.reject(this.#closedOutcome(call, reason));
   }
 
   /**
@@ -187,6 +187,17 @@ export class DriverChannel {
       return this.fail(new DriverFailure('contract', `the driver sent over ${MAX_MESSAGES_PER_WINDOW} messages within ${RATE_WINDOW_MS} ms (a flood)`));
     }
     for (const m of decoded.messages) this.#receive(m);
+  }
+
+  /**
+   * A call the driver had when the device was closed: an honest outcome, as for any request
+   * that could not be carried out (one with side effects may have been, in part).
+   */
+  #closedOutcome(call: PendingCall, reason: Error): Error {
+    if (!(reason instanceof ShadowError) || reason.code !== ErrorCodes.CLOSED) return reason;
+    const declared = this.#options.contract.entries[call.entry];
+    const outcome = declared?.sideEffects === false ? 'not-executed' : 'indeterminate';
+    return new ShadowError(ErrorCodes.CLOSED, `${call.entry}: ${reason.message} while the driver had it`, { outcome });
   }
 
   #receive(m: FromDomain): void {

@@ -97,6 +97,9 @@ export class Recovery {
     const replayed = shadow ? await timed('replay', () => shadow.replay(incarnation.call)) : 0;
     const resubmitted = shadow ? await timed('resubmit', () => shadow.resubmit(incarnation.call)) : 0;
     this.#checkOpen(managed);
+    // The new driver may have failed after its last answer (a second reply, a bad kernel call):
+    // its failure was left to this recovery, which must start over, never resume onto it.
+    if (incarnation.channel.failed) throw new Error('the new driver failed during recovery');
     await timed('resume', () => {
       incarnation.serviceTap.attach({ target: incarnation.kernelServices, observer: shadow?.serviceObserver });
       managed.state = 'running';

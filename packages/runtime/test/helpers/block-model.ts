@@ -39,11 +39,6 @@ export class BlockModel {
   gaveUpAt: number | undefined;
   quarantinedAt: number | undefined;
   detachedAt: number | undefined;
-  /**
-   * Let pass the known bug of model-shadow.test.ts's todo test: a request in flight at detach
-   * fails SD_ERR_CLOSED without an outcome. The property then goes on finding other bugs.
-   */
-  tolerateClosedWithoutOutcome = false;
   #gen = 0;
 
   constructor(blocks: number) {
@@ -129,7 +124,6 @@ export class BlockModel {
     // A call the device refused at its door after a detach was accepted by nobody: no outcome needed.
     const accepted = this.detachedAt === undefined || request.issuedAt < this.detachedAt;
     if (error.outcome === undefined && !accepted) return undefined;
-    if (error.outcome === undefined && error.code === ErrorCodes.CLOSED && this.tolerateClosedWithoutOutcome) return undefined;
     const honest = request.op === 'read' ? ['not-executed'] : ['not-executed', 'indeterminate'];
     if (!honest.includes(String(error.outcome))) return `${error.code} (${error.message}) with outcome ${String(error.outcome)}`;
     return undefined;

@@ -49,8 +49,6 @@ export class BlockWorld {
   managed!: ManagedDriver;
   /** The device memory behind the disk: what really reached the medium, seen from outside. */
   medium!: Uint8Array;
-  /** A recovery resumed onto a driver that failed during it (a known bug, recorded as a todo test). */
-  resumedOnFailedDriver = false;
 
   private constructor(blocks: number) {
     this.model = new BlockModel(blocks);
@@ -58,9 +56,8 @@ export class BlockWorld {
     this.rt = createRuntime({ clock: this.clock, random: () => 0.5, faultInjection: true });
   }
 
-  static async start(blocks: number, config: WorldConfig, options: { tolerateClosedWithoutOutcome?: boolean } = {}): Promise<BlockWorld> {
+  static async start(blocks: number, config: WorldConfig): Promise<BlockWorld> {
     const world = new BlockWorld(blocks);
-    world.model.tolerateClosedWithoutOutcome = options.tolerateClosedWithoutOutcome ?? false;
     gate.reset();
     const { rt, model } = world;
     rt.registerDriver({
@@ -78,9 +75,6 @@ export class BlockWorld {
     rt.manager.on('quarantine', () => { model.quarantinedAt ??= model.time; });
     rt.manager.on('failure', (e: FailureEvent) => count(`detected ${e.kind}${e.duringRecovery ? ' during recovery' : ''}`));
     rt.manager.on('gave-up', () => count('gave up'));
-    // A recovery that reported success onto a driver that had already failed (see
-    // model-shadow.test.ts, the todo test): the known bug's signature, so runs can tell it apart.
-    rt.manager.on('recovery', () => { if (world.managed.current.channel.failed) world.resumedOnFailedDriver = true; });
     gate.open = false;
     return world;
   }

@@ -84,28 +84,16 @@ const commands: fc.Arbitrary<Command>[] = [
 
 const config: fc.Arbitrary<WorldConfig> = fc.record({ intensity: fc.constantFrom(3, 100) });
 
-/**
- * The property passes over the known bugs of the todo tests below (`dead-driver`,
- * `closed-outcome`), unless SHADOW_KNOWN_BUGS names them (comma-separated, or `all`).
- */
-const reported = new Set((process.env.SHADOW_KNOWN_BUGS ?? '').split(','));
-const tolerate = (bug: string): boolean => !reported.has(bug) && !reported.has('all');
-
 /** Runs the property; on failure, says how to replay it. */
 async function assertModel(numRuns: number): Promise<void> {
   const seed = process.env.SHADOW_SEED === undefined ? undefined : Number(process.env.SHADOW_SEED);
   const path = process.env.SHADOW_PATH;
   const generated = fc.commands(commands, { maxCommands: 40, size: 'medium', replayPath: process.env.SHADOW_REPLAY });
   const property = fc.asyncProperty(config, generated, async (cfg, cmds) => {
-    const world = await BlockWorld.start(BLOCKS, cfg, { tolerateClosedWithoutOutcome: tolerate('closed-outcome') });
+    const world = await BlockWorld.start(BLOCKS, cfg);
     try {
       await fc.asyncModelRun(() => ({ model: world.model, real: world }), cmds);
       await world.finish();
-    } catch (err) {
-      // The known bug of the first todo test below: this run is skipped, not reported again, so
-      // the property goes on finding others. SHADOW_KNOWN_BUGS=dead-driver reports it.
-      if (world.resumedOnFailedDriver && tolerate('dead-driver')) fc.pre(false);
-      throw err;
     } finally {
       await world.close();
     }
@@ -117,8 +105,7 @@ async function assertModel(numRuns: number): Promise<void> {
     const replay = /seed: (-?\d+), path: "([^"]*)"/.exec(message);
     const commandsPath = /replayPath="([^"]*)"/.exec(message);
     if (replay) {
-      const known = process.env.SHADOW_KNOWN_BUGS ? `SHADOW_KNOWN_BUGS=${process.env.SHADOW_KNOWN_BUGS} ` : '';
-      (err as Error).message += `\nReplay: ${known}SHADOW_SEED=${replay[1]} SHADOW_PATH=${replay[2]} SHADOW_REPLAY='${commandsPath?.[1] ?? ''}' ` +
+      (err as Error).message += `\nReplay: SHADOW_SEED=${replay[1]} SHADOW_PATH=${replay[2]} SHADOW_REPLAY='${commandsPath?.[1] ?? ''}' ` +
         'node scripts/run-tests.mjs model-shadow';
     }
     throw err;
@@ -170,10 +157,10 @@ async function scenario(cfg: WorldConfig, steps: Step[]): Promise<void> {
  * failure while `recovering` and leaves it to the running recovery (shadow-manager.ts, #failed),
  * but that recovery awaits no call of the dead driver any more: it resumes onto it and reports a
  * recovery. Every later request fails against the dead channel, is taken over by the shadow for
- * a resubmission no recovery will make, and stays pending for ever.
+ * a resubmission no recovery will make, and stays pending for ever. Fixed: recovery checks its new
+ * driver before it resumes, and starts over when that driver failed (manager/recovery.ts).
  */
 test('a driver that fails during recovery after its step completed is recovered again, and requests after it are served',
-  { todo: 'known bug: recovery resumes onto a driver that failed during it (kill, then contract during re-init, then a write hangs)' },
   async () => {
     await scenario({ intensity: 3 }, [
       (w) => w.fault('kill'), // recovery starts; the new driver's init is held: re-init
@@ -190,10 +177,10 @@ test('a driver that fails during recovery after its step completed is recovered 
  * giveUp) gives outcomes only to requests it had taken over, and forgets the ones still with the
  * driver, which the channel's close then rejects with a bare SD_ERR_CLOSED. For a write the
  * application cannot tell whether it reached the disk; the README promises an honest outcome
- * wherever a request could not be carried out (`indeterminate` here).
+ * wherever a request could not be carried out (`indeterminate` here). Fixed: the channel closes
+ * with an outcome for every call the driver had, and refuses later ones as not executed.
  */
 test('requests in flight at detach fail SD_ERR_CLOSED with an honest outcome',
-  { todo: 'known bug: a request in flight at detach fails SD_ERR_CLOSED without an outcome (write(0), read(0), detach)' },
   async () => {
     await scenario({ intensity: 3 }, [
       (w) => w.issue('write', 0), // held by the driver
