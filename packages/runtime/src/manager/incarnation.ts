@@ -103,4 +103,25 @@ export class Incarnation {
   async stop(): Promise<void> {
     await this.channel.close();
   }
+
+  #retired: Promise<void> | undefined;
+
+  /**
+   * The one way an incarnation ends (detach, recovery, a dead standby, a failed start): its
+   * domain stopped, then everything its tracker holds released. Stopping alone left a failed
+   * start's repeating kernel timer running past close. Idempotent: a second call waits for
+   * the first. `step` times the two phases for recovery.
+   */
+  retire(step: RetireStep = (_phase, run) => run()): Promise<void> {
+    this.#retired ??= (async () => {
+      try {
+        await step('stop', () => this.stop());
+      } finally {
+        await step('release', () => { this.tracker.releaseAll(); });
+      }
+    })();
+    return this.#retired;
+  }
 }
+
+export type RetireStep = (phase: 'stop' | 'release', run: () => void | Promise<void>) => void | Promise<void>;

@@ -18,7 +18,7 @@ import type { Clock } from '../clock.js';
 import { DriverFailure } from '../errors.js';
 import { kForget } from '../kernel/device.js';
 import type { RecoveryEvent, RecoveryPhase } from '../observe/channels.js';
-import type { Incarnation } from './incarnation.js';
+import type { Incarnation, RetireStep } from './incarnation.js';
 import type { ManagedDriver } from './managed.js';
 
 /** What recovery needs of the manager (the ShadowManager): its clock and four of its steps. */
@@ -27,6 +27,8 @@ export interface RecoveryHost {
   /** A new incarnation of the driver's fallback, loaded but not initialized. */
   spawn(managed: ManagedDriver): Promise<Incarnation>;
   prepareStandby(managed: ManagedDriver): void;
+  /** Ends a driver instance: its domain stopped, its tracker's objects released. */
+  retire(managed: ManagedDriver, incarnation: Incarnation, step?: RetireStep): Promise<void>;
   giveUp(managed: ManagedDriver, reason: string): void;
   recovered(event: RecoveryEvent): void;
 }
@@ -79,15 +81,13 @@ export class Recovery {
       const start = clock.now();
       try { return await step(); } finally { phases[phase] = clock.now() - start; }
     };
-    const failed = managed.current;
-    await timed('stop', () => this.#stop(managed, failed));
-    await timed('release', () => failed.tracker.releaseAll());
+    await this.#manager.retire(managed, managed.current, timed);
     if (delayMs > 0) await timed('backoff', () => new Promise<void>((r) => clock.after(delayMs, r)));
     this.#checkOpen(managed);
     const { incarnation, warm } = await timed('restart', () => this.#restart(managed));
     if ((managed.state as string) === 'closed') {
       // Detached while the new domain was starting: nothing else will ever stop it.
-      await incarnation.stop();
+      await this.#manager.retire(managed, incarnation);
       throw new Error('device detached during recovery');
     }
     managed.current = incarnation;
@@ -109,20 +109,19 @@ export class Recovery {
     return { warmStandby: warm, replayed, resubmitted };
   }
 
-  async #stop(managed: ManagedDriver, failed: Incarnation): Promise<void> {
-    const stopping = failed.stop();
-    managed.dying.add(stopping);
-    try { await stopping; } finally { managed.dying.delete(stopping); }
-  }
-
   async #restart(managed: ManagedDriver): Promise<{ incarnation: Incarnation; warm: boolean }> {
     const standby = managed.standby;
     managed.standby = undefined;
+    managed.spare = undefined;
+    managed.spareSince = undefined;
     if (standby) {
       // Warm only if the spare had finished loading before it was needed.
       const warm = managed.standbyReady === standby;
       const ready = await standby.catch(() => undefined);
-      if (ready && !ready.channel.failed) return { incarnation: ready, warm };
+      if (ready && !ready.channel.failed) {
+        managed.standbyDeaths = 0; // the spare served its purpose: earlier deaths are forgiven
+        return { incarnation: ready, warm };
+      }
     }
     return { incarnation: await this.#manager.spawn(managed), warm: false };
   }
