@@ -32,6 +32,14 @@ export type LogRule =
   /** A query: its last answer is kept so the shadow can answer from the log. */
   | { kind: 'answer'; key?: (args: any) => string };
 
+/** Which errno codes are a device's own (see ClassContract.deviceErrors and error-table.ts). */
+export interface DeviceErrorTable {
+  /** The device failed the request (a medium error, full, write-protected). */
+  request: readonly string[];
+  /** The device may be gone (unplugged, its backing removed, its server unreachable for good). */
+  gone: readonly string[];
+}
+
 /** What the kernel knows about a device, for validating application input. */
 export interface DeviceState {
   /** What the driver registered (geometry and the like), `undefined` before registration. */
@@ -100,6 +108,11 @@ export interface ClassContract {
    * failed. It is a contract breach (a driver failure), not an error for the application.
    */
   stateErrors?: readonly string[];
+  /**
+   * Which errno codes are the device's, and which may mean the device is gone; classifyError
+   * (error-table.ts) decides from this table. Default: EIO is the device's; ENXIO, ENODEV gone.
+   */
+  deviceErrors?: DeviceErrorTable;
   /** What `register` must carry, and whether a restarted driver's registration matches. */
   registration: {
     validate(info: any): string | undefined;

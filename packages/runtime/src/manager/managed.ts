@@ -93,6 +93,8 @@ export interface ManagedDriver {
   /** Why no spare is kept any more (spares kept dying), for status(). */
   standbyGaveUp: string | undefined;
   state: DriverState;
+  /** Why the device was given up as gone (the kernel's check of its resources), when it was. */
+  goneReason?: string;
   /** A failure was published while the device was starting (attach handles it, not recovery). */
   failedAtStart?: boolean;
   recoveries: number;

@@ -29,7 +29,9 @@ export interface RecoveryHost {
   prepareStandby(managed: ManagedDriver): void;
   /** Ends a driver instance: its domain stopped, its tracker's objects released. */
   retire(managed: ManagedDriver, incarnation: Incarnation, step?: RetireStep): Promise<void>;
-  giveUp(managed: ManagedDriver, reason: string): void;
+  giveUp(managed: ManagedDriver, reason: string, options?: { deviceGone?: boolean }): void;
+  /** The kernel's own check of the device's resources: why the device is gone, or undefined. */
+  goneReason(managed: ManagedDriver): string | undefined;
   recovered(event: RecoveryEvent): void;
 }
 
@@ -46,6 +48,9 @@ export class Recovery {
     managed.shadow?.activate();
     let attempts = 0;
     for (;;) {
+      // A device that went away fails every driver the same way: restarting cannot help.
+      const gone = this.#manager.goneReason(managed);
+      if (gone !== undefined) return this.#manager.giveUp(managed, gone, { deviceGone: true });
       const decision = managed.policy.onFailure();
       if (decision.action === 'give-up') return this.#manager.giveUp(managed, decision.reason);
       const { maxAttempts } = managed.policy.options;
@@ -94,7 +99,7 @@ export class Recovery {
     const shadow = managed.shadow;
     if (shadow) incarnation.serviceTap.attach({ target: shadow.services(incarnation.kernelServices) });
     await timed('reinit', () => incarnation.call(initEntry(managed.device.contract), managed.initArgs));
-    const replayed = shadow ? await timed('replay', () => shadow.replay(incarnation.call)) : 0;
+    const { replayed, refused } = shadow ? await timed('replay', () => shadow.replay(incarnation.call)) : { replayed: 0, refused: 0 };
     const resubmitted = shadow ? await timed('resubmit', () => shadow.resubmit(incarnation.call)) : 0;
     this.#checkOpen(managed);
     await timed('resume', () => {
@@ -106,7 +111,7 @@ export class Recovery {
     });
     // The next spare is started after recovery, not inside it: fork() blocks the event loop.
     setImmediate(() => this.#manager.prepareStandby(managed));
-    return { warmStandby: warm, replayed, resubmitted };
+    return { warmStandby: warm, replayed, replayRefused: refused, resubmitted };
   }
 
   async #restart(managed: ManagedDriver): Promise<{ incarnation: Incarnation; warm: boolean }> {

@@ -19,7 +19,7 @@ import { channels, type FailureEvent, type GaveUpEvent, type QuarantineEvent, ty
 import { cleanLevel, cleanLine, LogLimiter, type DriverLogEvent, type DriverLogSource } from '../observe/driver-log.js';
 import { Shadow } from '../shadows/shadow.js';
 import { Tap } from '../taps/tap.js';
-import { Incarnation, type RetireStep } from './incarnation.js';
+import { deviceGone, Incarnation, type RetireStep } from './incarnation.js';
 import { Recovery } from './recovery.js';
 import { RestartPolicy } from './restart-policy.js';
 import { routes } from './routes.js';
@@ -44,6 +44,8 @@ export interface DriverStatus {
   standbyPid: number | undefined;
   /** Why the device keeps no spare any more, when `standby` is `gave-up`. */
   standbyReason: string | undefined;
+  /** Why the device was given up as gone (its resources failed the kernel's own check). */
+  deviceGone: string | undefined;
   /** The driver's log lines dropped over the rate limit (see the manager's `log` event). */
   droppedLogLines: number;
 }
@@ -68,6 +70,7 @@ function statusOf(managed: ManagedDriver): DriverStatus {
       : managed.standby === undefined ? 'none' : managed.standbyReady === managed.standby ? 'ready' : 'starting',
     standbyPid: spare instanceof ProcessDomain && managed.standbyReady === managed.standby ? spare.pid : undefined,
     standbyReason: managed.standbyGaveUp,
+    deviceGone: managed.goneReason,
     droppedLogLines: managed.logLimiter.droppedTotal,
   };
 }
@@ -250,6 +253,9 @@ export class ShadowManager extends EventEmitter {
       pool: managed.pool,
       fireTimer: (incarnation, timerId) => this.#fireTimer(managed, incarnation, timerId),
       failed: (incarnation, failure) => this.#failed(managed, incarnation, failure),
+      deviceGone: (incarnation, reason) => {
+        if (incarnation === managed.current) this.giveUp(managed, reason, { deviceGone: true });
+      },
       log: (level, message, source) => this.#driverLog(managed, level, message, source),
     });
     // Passive mode: the shadow also watches the driver->kernel direction (upcalls).
@@ -373,12 +379,34 @@ export class ShadowManager extends EventEmitter {
     } satisfies DriverLogEvent);
   }
 
-  giveUp(managed: ManagedDriver, reason: string): void {
+  /**
+   * The device fails every call fast from now on. `deviceGone`: not the driver's fault, the
+   * device itself went away; the driver (still healthy) and the spare are retired, and calls
+   * fail with SD_ERR_DEVICE_GONE instead of being restarted into a loop.
+   */
+  giveUp(managed: ManagedDriver, reason: string, options: { deviceGone?: boolean } = {}): void {
+    if (managed.state === 'gave-up' || managed.state === 'closed') return;
     managed.state = 'gave-up';
+    if (options.deviceGone) managed.goneReason = reason;
     managed.device[kSetStatus]('gave-up');
     managed.kernelTap.attach(managed.routes.gaveUp);
-    managed.shadow?.giveUp(reason);
-    this.publish('gave-up', channels.gaveUp, { device: managed.device.name, driver: managed.spec.driver, reason } satisfies GaveUpEvent);
+    managed.shadow?.giveUp(options.deviceGone ? `the device is gone: ${reason}` : reason,
+      options.deviceGone ? ErrorCodes.DEVICE_GONE : ErrorCodes.GAVE_UP);
+    managed.standbyRetry?.cancel();
+    if (options.deviceGone) {
+      if (managed.current) void this.retire(managed, managed.current);
+      const standby = managed.standby;
+      managed.standby = undefined;
+      void standby?.then((s) => this.retire(managed, s), () => undefined);
+    }
+    this.publish('gave-up', channels.gaveUp, {
+      device: managed.device.name, driver: managed.spec.driver, reason, deviceGone: options.deviceGone === true,
+    } satisfies GaveUpEvent);
+  }
+
+  /** The kernel's own check of the device's resources: why the device is gone, or undefined. */
+  goneReason(managed: ManagedDriver): string | undefined {
+    return deviceGone(managed.device);
   }
 
   recovered(event: RecoveryEvent): void {

@@ -35,6 +35,8 @@ export interface RecoveryEvent {
   totalMs: number;
   warmStandby: boolean;
   replayed: number;
+  /** Replayed calls the device refused (SD_ERR_IO): logged still, not a failed restart. */
+  replayRefused: number;
   resubmitted: number;
 }
 
@@ -42,6 +44,8 @@ export interface GaveUpEvent {
   device: string;
   driver: string;
   reason: string;
+  /** The device itself is gone (the kernel's own check confirmed it): no driver could serve it. */
+  deviceGone: boolean;
 }
 
 export interface QuarantineEvent {

@@ -11,6 +11,7 @@
 import type { ClassContract, EntryPoint } from '../classes/contract.js';
 import { DriverFailure, ErrorCodes, ShadowError, type ErrorCode, type Outcome } from '../errors.js';
 import type { CallTarget, TapObserver } from '../taps/tap.js';
+import { isDeviceAnswer } from '../classes/error-table.js';
 import { ShadowLog, type CallRecord } from './shadow-log.js';
 
 export type ShadowMode = 'passive' | 'active';
@@ -175,16 +176,26 @@ export class Shadow {
     this.contract.hooks.failed?.(this.memory);
   }
 
-  /** Brings a fresh driver to the logged state: open objects and settings, in call order. */
-  async replay(call: CallTarget): Promise<number> {
+  /**
+   * Brings a fresh driver to the logged state: open objects and settings, in call order. A
+   * call the device refuses (SD_ERR_IO) stays logged and replay goes on: the new driver is
+   * healthy, and a failing disk is no reason to restart it again.
+   */
+  async replay(call: CallTarget): Promise<{ replayed: number; refused: number }> {
     const items = this.log.replayList();
+    let refused = 0;
     for (const item of items) {
       const rule = this.#decl(item.entry).log;
       const args = rule.kind === 'open' && this.contract.hooks.reopen
         ? this.contract.hooks.reopen(rule.object(item.args), item.args, this.memory) : item.args;
-      await call(item.entry, args);
+      try {
+        await call(item.entry, args);
+      } catch (error) {
+        if (!isDeviceAnswer(error)) throw error;
+        refused++;
+      }
     }
-    return items.length;
+    return { replayed: items.length, refused };
   }
 
   /**

@@ -161,6 +161,12 @@ export const blockClass: ClassContract = {
   upcalls: {},
   // "No device": a block driver says it is not initialized or not open.
   stateErrors: ['ENODEV'],
+  deviceErrors: {
+    // Medium errors, a full or write-protected backing, a remote disk's failures.
+    request: ['EIO', 'ENOSPC', 'EDQUOT', 'EROFS', 'EREMOTEIO', 'EBADMSG', 'ETIMEDOUT', 'ENOMEDIUM'],
+    // The device went away: a detached block device, a dead FUSE or network filesystem.
+    gone: ['ENXIO', 'ENODEV', 'ENOTCONN', 'ESTALE', 'ESHUTDOWN'],
+  },
   registration: {
     validate(i: BlockInfo) {
       if (typeof i !== 'object' || i === null) return 'registration must be an object';
