@@ -30,7 +30,17 @@ export type LogRule =
   /** A request: kept while in flight, removed when it completes. */
   | { kind: 'request' }
   /** A query: its last answer is kept so the shadow can answer from the log. */
-  | { kind: 'answer'; key?: (args: any) => string };
+  | { kind: 'answer'; key?: (args: any) => string }
+  /**
+   * A request whose effect the driver may hold in a volatile cache (a write-back cache): once
+   * acknowledged it is kept (arguments copied) until a call of entry `barrier` that was issued
+   * after it completes (the driver said its cache reached the medium), and it is replayed to a
+   * new driver, after open objects and settings, before that driver serves anything. Without
+   * it, a write-back driver that crashed lost acknowledged writes and reads returned old data.
+   * Bounded: past `maxEntries` or `maxBytes` kept, the shadow issues the barrier itself and
+   * acknowledges the request only once the barrier completed (back-pressure).
+   */
+  | { kind: 'until-barrier'; barrier: string; maxEntries: number; maxBytes: number };
 
 /** Which errno codes are a device's own (see ClassContract.deviceErrors and error-table.ts). */
 export interface DeviceErrorTable {

@@ -124,6 +124,10 @@ export class ShadowManager extends EventEmitter {
       onQuarantine: (record, outcome) => this.publish('quarantine', channels.quarantine,
         { device: device.name, entry: record.entry, failures: record.failures, outcome } satisfies QuarantineEvent),
       brokenAfter: spec.brokenAfter ?? 3,
+      issue: (entry, args) => {
+        const managed = this.#drivers.get(device.name);
+        return managed ? managed.kernelTap.invoke(entry, args) : Promise.reject(new ShadowError(ErrorCodes.CLOSED, `${device.name} is closed`));
+      },
       onBroken: (count) => {
         const managed = this.#drivers.get(device.name);
         if (managed && managed.state !== 'gave-up' && managed.state !== 'closed') {

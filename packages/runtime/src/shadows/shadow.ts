@@ -58,6 +58,11 @@ export interface ShadowOptions {
    */
   brokenAfter?: number;
   onBroken?(quarantined: number): void;
+  /**
+   * Issues a call to the driver as the kernel would (through the taps): the barrier the shadow
+   * asks for when requests kept until a barrier reach their bound (back-pressure).
+   */
+  issue?: CallTarget;
 }
 
 interface Waiting {
@@ -82,10 +87,15 @@ export class Shadow {
   /** Signatures of quarantined requests: the same request again is refused, not re-run. */
   readonly #quarantined = new Map<string, number>();
   readonly #options: ShadowOptions;
+  /** Entry points that are some `until-barrier` rule's barrier (flush). */
+  readonly #barriers: Set<string>;
+  /** The barrier the shadow issued for back-pressure, while it runs (one at a time). */
+  #barrierRun: Promise<unknown> | undefined;
 
   constructor(contract: ClassContract, options: ShadowOptions) {
     this.contract = contract;
     this.#options = options;
+    this.#barriers = new Set(Object.values(contract.entries).flatMap((e) => (e.log.kind === 'until-barrier' ? [e.log.barrier] : [])));
   }
 
   get mode(): ShadowMode {
@@ -96,6 +106,7 @@ export class Shadow {
   readonly observer: TapObserver<CallRecord> = {
     before: (entry, args) => {
       const record: CallRecord = { seq: ++this.#seq, entry, args, decl: this.#decl(entry), failures: 0 };
+      if (this.#barriers.has(entry)) record.barrierMark = this.log.completions;
       this.log.inFlight.set(record.seq, record);
       return record;
     },
@@ -182,7 +193,8 @@ export class Shadow {
    * healthy, and a failing disk is no reason to restart it again.
    */
   async replay(call: CallTarget): Promise<{ replayed: number; refused: number }> {
-    const items = this.log.replayList();
+    // Requests a driver may have cached come after the objects and settings they need.
+    const items = [...this.log.replayList(), ...this.log.unflushedList()];
     let refused = 0;
     for (const item of items) {
       const rule = this.#decl(item.entry).log;
@@ -263,7 +275,19 @@ export class Shadow {
     hooks.observe?.(record.entry, record.args, result, this.memory);
     const patched = hooks.patch ? hooks.patch(record.entry, record.args, result, this.memory) : result;
     this.log.completed(record, patched);
+    if (record.barrierMark !== undefined) this.log.barrierCompleted(record.barrierMark);
+    const rule = record.decl.log;
+    if (rule.kind === 'until-barrier' && this.#options.issue &&
+      (this.log.unflushed.size > rule.maxEntries || this.log.unflushedBytes > rule.maxBytes)) {
+      // Back-pressure: this acknowledgment waits until the driver says its cache is on the medium.
+      return this.#barrier(rule.barrier, this.#options.issue).then(() => patched);
+    }
     return patched;
+  }
+
+  #barrier(entry: string, issue: CallTarget): Promise<unknown> {
+    this.#barrierRun ??= issue(entry, {}).finally(() => { this.#barrierRun = undefined; });
+    return this.#barrierRun;
   }
 
   #failed(record: CallRecord, error: unknown): Promise<unknown> {
