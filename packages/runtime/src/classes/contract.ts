@@ -38,9 +38,11 @@ export type LogRule =
    * new driver, after open objects and settings, before that driver serves anything. Without
    * it, a write-back driver that crashed lost acknowledged writes and reads returned old data.
    * Bounded: past `maxEntries` or `maxBytes` kept, the shadow issues the barrier itself and
-   * acknowledges the request only once the barrier completed (back-pressure).
+   * acknowledges the request only once the barrier completed (back-pressure). `key`: a later
+   * request with the same key supersedes a kept one (a rewrite of the same blocks), so that a
+   * replay the device refuses cannot leave an older copy as the last one applied.
    */
-  | { kind: 'until-barrier'; barrier: string; maxEntries: number; maxBytes: number };
+  | { kind: 'until-barrier'; barrier: string; maxEntries: number; maxBytes: number; key?: (args: any) => string };
 
 /** Which errno codes are a device's own (see ClassContract.deviceErrors and error-table.ts). */
 export interface DeviceErrorTable {

@@ -99,7 +99,8 @@ export class Recovery {
     const shadow = managed.shadow;
     if (shadow) incarnation.serviceTap.attach({ target: shadow.services(incarnation.kernelServices) });
     await timed('reinit', () => incarnation.call(initEntry(managed.device.contract), managed.initArgs));
-    const { replayed, refused } = shadow ? await timed('replay', () => shadow.replay(incarnation.call)) : { replayed: 0, refused: 0 };
+    const { replayed, unflushed, refused } = shadow ? await timed('replay', () => shadow.replay(incarnation.call))
+      : { replayed: 0, unflushed: 0, refused: 0 };
     const resubmitted = shadow ? await timed('resubmit', () => shadow.resubmit(incarnation.call)) : 0;
     this.#checkOpen(managed);
     await timed('resume', () => {
@@ -111,7 +112,7 @@ export class Recovery {
     });
     // The next spare is started after recovery, not inside it: fork() blocks the event loop.
     setImmediate(() => this.#manager.prepareStandby(managed));
-    return { warmStandby: warm, replayed, replayRefused: refused, resubmitted };
+    return { warmStandby: warm, replayed, replayedUnflushed: unflushed, replayRefused: refused, resubmitted };
   }
 
   async #restart(managed: ManagedDriver): Promise<{ incarnation: Incarnation; warm: boolean }> {

@@ -34,7 +34,10 @@ export interface RecoveryEvent {
   phases: Partial<Record<RecoveryPhase, number>>;
   totalMs: number;
   warmStandby: boolean;
+  /** Open objects and settings replayed. */
   replayed: number;
+  /** Acknowledged requests not yet behind a barrier (writes since the last flush) replayed. */
+  replayedUnflushed: number;
   /** Replayed calls the device refused (SD_ERR_IO): logged still, not a failed restart. */
   replayRefused: number;
   resubmitted: number;

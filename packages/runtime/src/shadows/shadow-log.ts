@@ -31,6 +31,7 @@ export interface CallRecord extends LogEntry {
 interface KeptEntry extends LogEntry {
   completion: number;
   bytes: number;
+  key: string | undefined;
 }
 
 export class ShadowLog {
@@ -41,6 +42,8 @@ export class ShadowLog {
   /** Completed requests not yet behind a completed barrier, in completion order. */
   readonly unflushed = new Map<number, KeptEntry>();
   #unflushedBytes = 0;
+  /** The kept request of each key (rule `key`): a later one supersedes it. */
+  readonly #keptByKey = new Map<string, number>();
   /** Requests kept so far (a barrier covers those completed before it was issued). */
   completions = 0;
 
@@ -86,16 +89,30 @@ export class ShadowLog {
       }
     }
     const completion = ++this.completions;
-    this.unflushed.set(completion, { seq: record.seq, entry: record.entry, args, completion, bytes });
+    const rule = record.decl.log;
+    const key = rule.kind === 'until-barrier' && rule.key ? rule.key(record.args) : undefined;
+    if (key !== undefined) {
+      const superseded = this.#keptByKey.get(key);
+      if (superseded !== undefined) this.#forget(superseded);
+      this.#keptByKey.set(key, completion);
+    }
+    this.unflushed.set(completion, { seq: record.seq, entry: record.entry, args, completion, bytes, key });
     this.#unflushedBytes += bytes;
+  }
+
+  #forget(completion: number): void {
+    const kept = this.unflushed.get(completion);
+    if (!kept) return;
+    this.unflushed.delete(completion);
+    this.#unflushedBytes -= kept.bytes;
+    if (kept.key !== undefined && this.#keptByKey.get(kept.key) === completion) this.#keptByKey.delete(kept.key);
   }
 
   /** A barrier completed: every kept request completed before it was issued is on the medium. */
   barrierCompleted(mark: number): void {
-    for (const [completion, kept] of this.unflushed) {
+    for (const completion of this.unflushed.keys()) {
       if (completion > mark) break; // completion order: the rest came later
-      this.unflushed.delete(completion);
-      this.#unflushedBytes -= kept.bytes;
+      this.#forget(completion);
     }
   }
 

@@ -192,9 +192,11 @@ export class Shadow {
    * call the device refuses (SD_ERR_IO) stays logged and replay goes on: the new driver is
    * healthy, and a failing disk is no reason to restart it again.
    */
-  async replay(call: CallTarget): Promise<{ replayed: number; refused: number }> {
+  async replay(call: CallTarget): Promise<{ replayed: number; unflushed: number; refused: number }> {
     // Requests a driver may have cached come after the objects and settings they need.
-    const items = [...this.log.replayList(), ...this.log.unflushedList()];
+    const state = this.log.replayList();
+    const unflushed = this.log.unflushedList();
+    const items = [...state, ...unflushed];
     let refused = 0;
     for (const item of items) {
       const rule = this.#decl(item.entry).log;
@@ -207,7 +209,7 @@ export class Shadow {
         refused++;
       }
     }
-    return { replayed: items.length, refused };
+    return { replayed: state.length, unflushed: unflushed.length, refused };
   }
 
   /**
