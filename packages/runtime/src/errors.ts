@@ -27,6 +27,11 @@ export const ErrorCodes = {
   NOT_RESUBMITTED: 'SD_ERR_NOT_RESUBMITTED',
   /** The device reported an I/O error for this request (device-level, not a driver crash). */
   IO: 'SD_ERR_IO',
+  /**
+   * The device itself is gone (a detached disk, a dead filesystem under its image), as the
+   * kernel's own check of its resources confirmed: the device was given up; calls fail fast.
+   */
+  DEVICE_GONE: 'SD_ERR_DEVICE_GONE',
   /** The call was dropped by the recovery policy of its entry point. */
   DROPPED: 'SD_ERR_DROPPED',
   /** Unknown device, driver, class or entry point. */

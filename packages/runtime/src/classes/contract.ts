@@ -30,7 +30,27 @@ export type LogRule =
   /** A request: kept while in flight, removed when it completes. */
   | { kind: 'request' }
   /** A query: its last answer is kept so the shadow can answer from the log. */
-  | { kind: 'answer'; key?: (args: any) => string };
+  | { kind: 'answer'; key?: (args: any) => string }
+  /**
+   * A request whose effect the driver may hold in a volatile cache (a write-back cache): once
+   * acknowledged it is kept (arguments copied) until a call of entry `barrier` that was issued
+   * after it completes (the driver said its cache reached the medium), and it is replayed to a
+   * new driver, after open objects and settings, before that driver serves anything. Without
+   * it, a write-back driver that crashed lost acknowledged writes and reads returned old data.
+   * Bounded: past `maxEntries` or `maxBytes` kept, the shadow issues the barrier itself and
+   * acknowledges the request only once the barrier completed (back-pressure). `key`: a later
+   * request with the same key supersedes a kept one (a rewrite of the same blocks), so that a
+   * replay the device refuses cannot leave an older copy as the last one applied.
+   */
+  | { kind: 'until-barrier'; barrier: string; maxEntries: number; maxBytes: number; key?: (args: any) => string };
+
+/** Which errno codes are a device's own (see ClassContract.deviceErrors and error-table.ts). */
+export interface DeviceErrorTable {
+  /** The device failed the request (a medium error, full, write-protected). */
+  request: readonly string[];
+  /** The device may be gone (unplugged, its backing removed, its server unreachable for good). */
+  gone: readonly string[];
+}
 
 /** What the kernel knows about a device, for validating application input. */
 export interface DeviceState {
@@ -100,6 +120,11 @@ export interface ClassContract {
    * failed. It is a contract breach (a driver failure), not an error for the application.
    */
   stateErrors?: readonly string[];
+  /**
+   * Which errno codes are the device's, and which may mean the device is gone; classifyError
+   * (error-table.ts) decides from this table. Default: EIO is the device's; ENXIO, ENODEV gone.
+   */
+  deviceErrors?: DeviceErrorTable;
   /** What `register` must carry, and whether a restarted driver's registration matches. */
   registration: {
     validate(info: any): string | undefined;

@@ -7,6 +7,7 @@
  * Nothing is ever left pending: every call has a deadline, and a dead domain settles all.
  */
 import type { ClassContract } from '../classes/contract.js';
+import { classifyError, type GoneProbe } from '../classes/error-table.js';
 import { DriverFailure, ErrorCodes, ShadowError, type FailureKind } from '../errors.js';
 import type { Clock } from '../clock.js';
 import type { Domain } from './domain.js';
@@ -27,12 +28,16 @@ export interface ChannelOptions {
   deadlineScale: number;
   /** Shared memory for bulk data (thread domains); one pool serves a device's incarnations. */
   pool: SharedPool;
+  /** The kernel's own check that the device's resources are still there (error-table.ts). */
+  gone: GoneProbe;
 }
 
 export interface ChannelHandlers {
   /** A kernel-service call from the driver; a thrown error fails the driver (bad kernel call). */
   service(name: string, args: unknown): Promise<unknown>;
   failed(failure: DriverFailure): void;
+  /** The device itself is gone (the kernel's check confirmed a driver's or a service's ENXIO). */
+  deviceGone(reason: string): void;
 }
 
 interface PendingCall {
@@ -228,14 +233,19 @@ export class DriverChannel {
     }
     this.#pending.delete(m.id);
     if (!m.ok) {
-      const contract = this.#options.contract;
-      if (m.device && m.error.code !== undefined && contract.stateErrors?.includes(m.error.code)) {
+      if (!m.device) return this.fail(new DriverFailure('exception', m.error.message, call.entry));
+      const verdict = classifyError(this.#options.contract, 'reply', m.error, this.#options.gone);
+      if (verdict.kind === 'driver') {
         this.#pending.set(m.id, call);
-        return this.fail(new DriverFailure('contract', `${call.entry} answered ${m.error.code} (${m.error.message}) after the ` +
-          'kernel initialized the driver and checked the call: the driver lost its own state', call.entry));
+        return this.fail(new DriverFailure(verdict.failure, `${call.entry} ${verdict.message}`, call.entry));
       }
-      if (m.device) return call.reject(new ShadowError(ErrorCodes.IO, `device error: ${m.error.message}`, { cause: m.error }));
-      return this.fail(new DriverFailure('exception', m.error.message, call.entry));
+      if (call.lent) for (const view of call.lent) this.#options.pool.give(view);
+      call.lent = undefined;
+      if (verdict.kind === 'gone') {
+        call.reject(new ShadowError(ErrorCodes.DEVICE_GONE, `the device is gone: ${verdict.reason}`, { cause: m.error, outcome: 'indeterminate' }));
+        return this.#handlers.deviceGone(verdict.reason);
+      }
+      return call.reject(new ShadowError(ErrorCodes.IO, `device error: ${m.error.message}`, { cause: m.error }));
     }
     const breach = this.#options.contract.entries[call.entry]?.check?.(call.args, m.value);
     if (breach) {
@@ -282,7 +292,12 @@ export class DriverChannel {
           // Kernel-side refusal that is not the driver's fault (e.g. the kernel is closing).
           return this.#post({ t: 'service-reply', id, ok: false, error: toWireError(err) });
         }
-        this.fail(new DriverFailure('bad-kernel-call', `${name}: ${(err as Error).message}`, name, err));
+        const error = toWireError(err);
+        const verdict = classifyError(this.#options.contract, 'service', error, this.#options.gone);
+        if (verdict.kind === 'driver') return this.fail(new DriverFailure(verdict.failure, `${name}: ${verdict.message}`, name, err));
+        // The device failed the service (a sync that hit EIO): the driver's answer to give, not its bug.
+        this.#post({ t: 'service-reply', id, ok: false, error, device: true });
+        if (verdict.kind === 'gone') this.#handlers.deviceGone(verdict.reason);
       },
     );
   }

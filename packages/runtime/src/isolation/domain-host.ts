@@ -4,7 +4,7 @@
  * messages. It trusts nothing the driver does: a throw from an entry point that is not a
  * DeviceError is reported as a failure, and after a failure it serves nothing more.
  */
-import type { HelperStatus, KernelServices, ResourceGrant } from '../classes/driver-api.js';
+import { DeviceError, type HelperStatus, type KernelServices, type ResourceGrant } from '../classes/driver-api.js';
 import type { CallInterceptor, DomainExtension, DomainExtensionFactory, DomainHooks } from './domain-extension.js';
 import { toWireError, type FromDomain, type LoadSpec, type ToDomain } from './protocol.js';
 
@@ -75,6 +75,8 @@ export class DomainHost {
         const pending = this.#services.get(m.id);
         this.#services.delete(m.id);
         if (m.ok) pending?.resolve(m.value);
+        // A device's failure the driver can pass on as its own answer; anything else a plain error.
+        else if (m.device) pending?.reject(new DeviceError(m.error.code ?? 'EIO', m.error.message));
         else pending?.reject(Object.assign(new Error(m.error.message), { code: m.error.code }));
         break;
       }

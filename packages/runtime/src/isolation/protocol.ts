@@ -41,7 +41,8 @@ export type ToDomain =
   | { t: 'call'; id: number; entry: string; args: unknown }
   /** Answer to a kernel-service call the driver made. */
   | { t: 'service-reply'; id: number; ok: true; value: unknown }
-  | { t: 'service-reply'; id: number; ok: false; error: WireError }
+  /** `device: true`: the device failed the service (a sync hit EIO): the driver gets a DeviceError. */
+  | { t: 'service-reply'; id: number; ok: false; error: WireError; device?: boolean }
   | { t: 'ping'; seq: number }
   /** A message for a domain extension (see LoadSpec.extensions); unknown names are ignored. */
   | { t: 'extension'; name: string; body: unknown };

@@ -54,6 +54,24 @@ export function openResource(spec: ResourceSpec, options: OpenOptions): HostReso
   }
 }
 
+/**
+ * The kernel's own check that a device's resource is still there, on its own descriptor: why
+ * it is gone, or undefined. A driver's ENXIO or ENODEV counts as "the device is gone" only
+ * when this confirms it (a dead FUSE or network filesystem under an image, a block device
+ * whose medium left); otherwise it is the driver's word alone.
+ */
+export function resourceGone(resource: HostResource): string | undefined {
+  if (resource.fd < 0 || !(resource.isBlockDevice || resource.path.startsWith('/') || !resource.path.includes(':'))) return undefined;
+  try {
+    const stat = fstatSync(resource.fd);
+    if (stat.isBlockDevice() && blockDeviceSize(stat.rdev) === 0) return `${resource.path} has no medium any more (size 0)`;
+    return undefined;
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? 'error';
+    return `${resource.path} cannot be reached any more (${code} on the kernel's own descriptor)`;
+  }
+}
+
 export function closeResource(resource: HostResource): void {
   if (resource.fd >= 0) closeSync(resource.fd);
 }

@@ -10,6 +10,7 @@ import { createDomain } from '../isolation/create-domain.js';
 import type { SharedPool } from '../isolation/shared-pool.js';
 import type { DomainKind, Sandbox } from '../isolation/domain.js';
 import type { Device } from '../kernel/device.js';
+import { resourceGone } from '../kernel/resources.js';
 import { servicesFor } from '../kernel/services.js';
 import { LineSplitter, type DriverLogSource } from '../observe/driver-log.js';
 import { Tap, type CallTarget } from '../taps/tap.js';
@@ -32,6 +33,8 @@ export interface IncarnationOptions {
   /** Runs a kernel timer's callback in the driver instance that set it. */
   fireTimer(incarnation: Incarnation, timerId: number): void;
   failed(incarnation: Incarnation, failure: DriverFailure): void;
+  /** The device itself is gone, as the kernel's own check of its resources confirmed. */
+  deviceGone(incarnation: Incarnation, reason: string): void;
   /** A line the driver logged (kernel.log) or wrote to its stdout or stderr; raw, untrusted. */
   log(level: string, message: string, source: DriverLogSource): void;
 }
@@ -79,9 +82,11 @@ export class Incarnation {
       heartbeatTimeoutMs: options.heartbeatTimeoutMs,
       deadlineScale: options.deadlineScale,
       pool: options.pool,
+      gone: () => deviceGone(device),
     }, {
       service: (name, args) => this.serviceTap.invoke(name, args),
       failed: (failure) => options.failed(this, failure),
+      deviceGone: (reason) => options.deviceGone(this, reason),
     });
   }
 
@@ -103,4 +108,34 @@ export class Incarnation {
   async stop(): Promise<void> {
     await this.channel.close();
   }
+
+  #retired: Promise<void> | undefined;
+
+  /**
+   * The one way an incarnation ends (detach, recovery, a dead standby, a failed start): its
+   * domain stopped, then everything its tracker holds released. Stopping alone left a failed
+   * start's repeating kernel timer running past close. Idempotent: a second call waits for
+   * the first. `step` times the two phases for recovery.
+   */
+  retire(step: RetireStep = (_phase, run) => run()): Promise<void> {
+    this.#retired ??= (async () => {
+      try {
+        await step('stop', () => this.stop());
+      } finally {
+        await step('release', () => { this.tracker.releaseAll(); });
+      }
+    })();
+    return this.#retired;
+  }
 }
+
+/** Why the device's resources are gone, by the kernel's own check of each; undefined while they are there. */
+export function deviceGone(device: Device): string | undefined {
+  for (const resource of device.resources) {
+    const reason = resourceGone(resource);
+    if (reason !== undefined) return reason;
+  }
+  return undefined;
+}
+
+export type RetireStep = (phase: 'stop' | 'release', run: () => void | Promise<void>) => void | Promise<void>;

@@ -82,7 +82,19 @@ export interface ManagedDriver {
   standby: Promise<Incarnation> | undefined;
   /** The standby promise once it has resolved (the spare is loaded and waiting). */
   standbyReady: Promise<Incarnation> | undefined;
+  /** The loaded spare itself (its pid, for operators), while it waits. */
+  spare: Incarnation | undefined;
+  /** When the spare finished loading (a spare that lived `stableAfterMs` is forgiven its predecessors' deaths). */
+  spareSince: number | undefined;
+  /** Spares that died in a row before one was put to use; past `maxAttempts` none is started again. */
+  standbyDeaths: number;
+  /** The backoff timer before a dead spare's replacement starts. */
+  standbyRetry: { cancel(): void } | undefined;
+  /** Why no spare is kept any more (spares kept dying), for status(). */
+  standbyGaveUp: string | undefined;
   state: DriverState;
+  /** Why the device was given up as gone (the kernel's check of its resources), when it was. */
+  goneReason?: string;
   /** A failure was published while the device was starting (attach handles it, not recovery). */
   failedAtStart?: boolean;
   recoveries: number;

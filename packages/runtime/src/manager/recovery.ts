@@ -18,7 +18,7 @@ import type { Clock } from '../clock.js';
 import { DriverFailure } from '../errors.js';
 import { kForget } from '../kernel/device.js';
 import type { RecoveryEvent, RecoveryPhase } from '../observe/channels.js';
-import type { Incarnation } from './incarnation.js';
+import type { Incarnation, RetireStep } from './incarnation.js';
 import type { ManagedDriver } from './managed.js';
 
 /** What recovery needs of the manager (the ShadowManager): its clock and four of its steps. */
@@ -27,7 +27,11 @@ export interface RecoveryHost {
   /** A new incarnation of the driver's fallback, loaded but not initialized. */
   spawn(managed: ManagedDriver): Promise<Incarnation>;
   prepareStandby(managed: ManagedDriver): void;
-  giveUp(managed: ManagedDriver, reason: string): void;
+  /** Ends a driver instance: its domain stopped, its tracker's objects released. */
+  retire(managed: ManagedDriver, incarnation: Incarnation, step?: RetireStep): Promise<void>;
+  giveUp(managed: ManagedDriver, reason: string, options?: { deviceGone?: boolean }): void;
+  /** The kernel's own check of the device's resources: why the device is gone, or undefined. */
+  goneReason(managed: ManagedDriver): string | undefined;
   recovered(event: RecoveryEvent): void;
 }
 
@@ -44,6 +48,9 @@ export class Recovery {
     managed.shadow?.activate();
     let attempts = 0;
     for (;;) {
+      // A device that went away fails every driver the same way: restarting cannot help.
+      const gone = this.#manager.goneReason(managed);
+      if (gone !== undefined) return this.#manager.giveUp(managed, gone, { deviceGone: true });
       const decision = managed.policy.onFailure(attempts === 0 ? `${failure.kind} in ${failure.call ?? 'no call'}: ${failure.message}` : undefined);
       if (decision.action === 'give-up') return this.#manager.giveUp(managed, decision.reason);
       const { maxAttempts } = managed.policy.options;
@@ -79,22 +86,21 @@ export class Recovery {
       const start = clock.now();
       try { return await step(); } finally { phases[phase] = clock.now() - start; }
     };
-    const failed = managed.current;
-    await timed('stop', () => this.#stop(managed, failed));
-    await timed('release', () => failed.tracker.releaseAll());
+    await this.#manager.retire(managed, managed.current, timed);
     if (delayMs > 0) await timed('backoff', () => new Promise<void>((r) => clock.after(delayMs, r)));
     this.#checkOpen(managed);
     const { incarnation, warm } = await timed('restart', () => this.#restart(managed));
     if ((managed.state as string) === 'closed') {
       // Detached while the new domain was starting: nothing else will ever stop it.
-      await incarnation.stop();
+      await this.#manager.retire(managed, incarnation);
       throw new Error('device detached during recovery');
     }
     managed.current = incarnation;
     const shadow = managed.shadow;
     if (shadow) incarnation.serviceTap.attach({ target: shadow.services(incarnation.kernelServices) });
     await timed('reinit', () => incarnation.call(initEntry(managed.device.contract), managed.initArgs));
-    const replayed = shadow ? await timed('replay', () => shadow.replay(incarnation.call)) : 0;
+    const { replayed, unflushed, refused } = shadow ? await timed('replay', () => shadow.replay(incarnation.call))
+      : { replayed: 0, unflushed: 0, refused: 0 };
     const resubmitted = shadow ? await timed('resubmit', () => shadow.resubmit(incarnation.call)) : 0;
     this.#checkOpen(managed);
     // The new driver may have failed after its last answer (a second reply, a bad kernel call):
@@ -109,23 +115,22 @@ export class Recovery {
     });
     // The next spare is started after recovery, not inside it: fork() blocks the event loop.
     setImmediate(() => this.#manager.prepareStandby(managed));
-    return { warmStandby: warm, replayed, resubmitted };
-  }
-
-  async #stop(managed: ManagedDriver, failed: Incarnation): Promise<void> {
-    const stopping = failed.stop();
-    managed.dying.add(stopping);
-    try { await stopping; } finally { managed.dying.delete(stopping); }
+    return { warmStandby: warm, replayed, replayedUnflushed: unflushed, replayRefused: refused, resubmitted };
   }
 
   async #restart(managed: ManagedDriver): Promise<{ incarnation: Incarnation; warm: boolean }> {
     const standby = managed.standby;
     managed.standby = undefined;
+    managed.spare = undefined;
+    managed.spareSince = undefined;
     if (standby) {
       // Warm only if the spare had finished loading before it was needed.
       const warm = managed.standbyReady === standby;
       const ready = await standby.catch(() => undefined);
-      if (ready && !ready.channel.failed) return { incarnation: ready, warm };
+      if (ready && !ready.channel.failed) {
+        managed.standbyDeaths = 0; // the spare served its purpose: earlier deaths are forgiven
+        return { incarnation: ready, warm };
+      }
     }
     return { incarnation: await this.#manager.spawn(managed), warm: false };
   }

@@ -74,7 +74,7 @@ export class RestartPolicy {
    */
   onFailure(signature?: string): RestartDecision {
     const now = this.#now();
-    const { intensity, periodMs, baseDelayMs, maxDelayMs, jitter, stableAfterMs } = this.options;
+    const { intensity, periodMs, stableAfterMs } = this.options;
     this.#failures = this.#failures.filter((t) => now - t < periodMs);
     this.#failures.push(now);
     if (this.#failures.length > intensity) {
@@ -91,10 +91,16 @@ export class RestartPolicy {
       }
     }
     const attempt = ++this.#consecutive;
-    if (attempt === 1) return { action: 'restart', delayMs: 0, attempt };
+    return { action: 'restart', delayMs: this.delayFor(attempt), attempt };
+  }
+
+  /** The backoff before the `attempt`-th restart in a row: 0 for the first, then exponential with jitter. */
+  delayFor(attempt: number): number {
+    if (attempt <= 1) return 0;
+    const { baseDelayMs, maxDelayMs, jitter } = this.options;
     const raw = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 2));
     const factor = 1 + jitter * (2 * this.#random() - 1);
-    return { action: 'restart', delayMs: Math.max(0, Math.min(maxDelayMs, raw * factor)), attempt };
+    return Math.max(0, Math.min(maxDelayMs, raw * factor));
   }
 
   /** The driver is serving again. */

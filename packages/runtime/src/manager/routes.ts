@@ -10,6 +10,10 @@ export function routes(managed: ManagedDriver): Routes {
   const toDriver: CallTarget = (entry, args) => managed.current.channel.call(entry, args);
   const gaveUp: TapRoute = {
     target: async (entry) => {
+      if (managed.goneReason !== undefined) {
+        throw new ShadowError(ErrorCodes.DEVICE_GONE, `${managed.device.name}: ${entry} refused, the device is gone: ${managed.goneReason}`,
+          { outcome: 'not-executed' });
+      }
       throw new ShadowError(ErrorCodes.GAVE_UP, `${managed.device.name}: ${entry} refused, the driver was given up`,
         { outcome: 'not-executed' });
     },

@@ -19,7 +19,7 @@ import { channels, type FailureEvent, type GaveUpEvent, type QuarantineEvent, ty
 import { cleanLevel, cleanLine, LogLimiter, type DriverLogEvent, type DriverLogSource } from '../observe/driver-log.js';
 import { Shadow } from '../shadows/shadow.js';
 import { Tap } from '../taps/tap.js';
-import { Incarnation } from './incarnation.js';
+import { deviceGone, Incarnation, type RetireStep } from './incarnation.js';
 import { Recovery } from './recovery.js';
 import { RestartPolicy } from './restart-policy.js';
 import { routes } from './routes.js';
@@ -38,7 +38,14 @@ export interface DriverStatus {
   recovery: RecoveryMode;
   state: DriverState;
   recoveries: number;
-  standby: 'none' | 'starting' | 'ready';
+  /** `gave-up`: spares kept dying idle, and none is started any more (see `standbyReason`). */
+  standby: 'none' | 'starting' | 'ready' | 'gave-up';
+  /** The loaded spare's process, in a process domain. */
+  standbyPid: number | undefined;
+  /** Why the device keeps no spare any more, when `standby` is `gave-up`. */
+  standbyReason: string | undefined;
+  /** Why the device was given up as gone (its resources failed the kernel's own check). */
+  deviceGone: string | undefined;
   /** The driver's log lines dropped over the rate limit (see the manager's `log` event). */
   droppedLogLines: number;
 }
@@ -48,6 +55,7 @@ export const kManaged = Symbol('shadow.manager.managed');
 
 function statusOf(managed: ManagedDriver): DriverStatus {
   const domain = managed.current?.channel.domain;
+  const spare = managed.spare?.channel.domain;
   return {
     device: managed.device.name,
     className: managed.device.contract.name,
@@ -58,7 +66,11 @@ function statusOf(managed: ManagedDriver): DriverStatus {
     recovery: managed.spec.recovery,
     state: managed.state,
     recoveries: managed.recoveries,
-    standby: managed.standby === undefined ? 'none' : managed.standbyReady === managed.standby ? 'ready' : 'starting',
+    standby: managed.standbyGaveUp !== undefined ? 'gave-up'
+      : managed.standby === undefined ? 'none' : managed.standbyReady === managed.standby ? 'ready' : 'starting',
+    standbyPid: spare instanceof ProcessDomain && managed.standbyReady === managed.standby ? spare.pid : undefined,
+    standbyReason: managed.standbyGaveUp,
+    deviceGone: managed.goneReason,
     droppedLogLines: managed.logLimiter.droppedTotal,
   };
 }
@@ -112,6 +124,10 @@ export class ShadowManager extends EventEmitter {
       onQuarantine: (record, outcome) => this.publish('quarantine', channels.quarantine,
         { device: device.name, entry: record.entry, failures: record.failures, outcome } satisfies QuarantineEvent),
       brokenAfter: spec.brokenAfter ?? 3,
+      issue: (entry, args) => {
+        const managed = this.#drivers.get(device.name);
+        return managed ? managed.kernelTap.invoke(entry, args) : Promise.reject(new ShadowError(ErrorCodes.CLOSED, `${device.name} is closed`));
+      },
       onBroken: (count) => {
         const managed = this.#drivers.get(device.name);
         if (managed && managed.state !== 'gave-up' && managed.state !== 'closed') {
@@ -120,6 +136,7 @@ export class ShadowManager extends EventEmitter {
       },
     }) : undefined;
     const managed = { spec, driver, fallback, device, shadow, state: 'starting', recoveries: 0, dying: new Set(), pool: new SharedPool(),
+      standbyDeaths: 0,
       logLimiter: new LogLimiter(() => this.clock.now()),
       initArgs: { config: spec.config ?? {} },
       policy: new RestartPolicy(spec.restart ?? {}, () => this.clock.now(), this.random) } as unknown as ManagedDriver;
@@ -142,7 +159,7 @@ export class ShadowManager extends EventEmitter {
           device: device.name, driver: spec.driver, kind: err instanceof DriverFailure ? err.kind : 'exception',
           message: (err as Error).message, call: initEntry(contract), duringRecovery: false,
         } satisfies FailureEvent);
-        await managed.current?.stop();
+        if (managed.current) await this.retire(managed, managed.current);
         await start(fallback);
       }
     } catch (err) {
@@ -187,9 +204,10 @@ export class ShadowManager extends EventEmitter {
     if (!managed.spec.warmStandby) throw new ShadowError(ErrorCodes.INVALID_ARGUMENT, `${name} has no warm standby`);
     for (;;) {
       const standby = managed.standby;
-      if (standby) { await standby; if (managed.standby === standby) return; }
+      if (standby) { await standby.catch(() => undefined); if (managed.standby === standby && managed.standbyReady === standby) return; }
       else await new Promise((resolve) => setImmediate(resolve));
       if (managed.state === 'closed' || managed.state === 'gave-up') throw new ShadowError(ErrorCodes.CLOSED, `${name} is ${managed.state}`);
+      if (managed.standbyGaveUp) throw new ShadowError(ErrorCodes.GAVE_UP, `${name} keeps no standby: ${managed.standbyGaveUp}`);
     }
   }
 
@@ -206,12 +224,12 @@ export class ShadowManager extends EventEmitter {
     managed.shadow?.giveUp('the device was detached', ErrorCodes.CLOSED);
     const standby = managed.standby;
     managed.standby = undefined;
+    managed.standbyRetry?.cancel();
     await Promise.allSettled([
-      managed.current?.stop(),
-      standby?.then((s) => s.stop()),
+      managed.current && this.retire(managed, managed.current),
+      standby?.then((s) => this.retire(managed, s)),
       ...managed.dying,
     ]);
-    managed.current?.tracker.releaseAll();
     this.#kernel.removeDevice(name);
   }
 
@@ -239,6 +257,9 @@ export class ShadowManager extends EventEmitter {
       pool: managed.pool,
       fireTimer: (incarnation, timerId) => this.#fireTimer(managed, incarnation, timerId),
       failed: (incarnation, failure) => this.#failed(managed, incarnation, failure),
+      deviceGone: (incarnation, reason) => {
+        if (incarnation === managed.current) this.giveUp(managed, reason, { deviceGone: true });
+      },
       log: (level, message, source) => this.#driverLog(managed, level, message, source),
     });
     // Passive mode: the shadow also watches the driver->kernel direction (upcalls).
@@ -246,20 +267,65 @@ export class ShadowManager extends EventEmitter {
     try {
       return await incarnation.load();
     } catch (err) {
-      await incarnation.stop();
+      await this.retire(managed, incarnation);
       throw err;
     }
+  }
+
+  /**
+   * Every driver instance ends here, whatever ended it (detach, recovery, a dead standby, a
+   * failed start before the fallback): see Incarnation.retire. Closing the device waits for
+   * the ones still going.
+   */
+  retire(managed: ManagedDriver, incarnation: Incarnation, step?: RetireStep): Promise<void> {
+    const retiring = incarnation.retire(step);
+    managed.dying.add(retiring);
+    void retiring.finally(() => managed.dying.delete(retiring)).catch(() => undefined);
+    return retiring;
   }
 
   prepareStandby(managed: ManagedDriver): void {
     if (!managed.spec.warmStandby || managed.spec.recovery === 'native' || managed.standby) return;
     if (managed.state === 'closed' || managed.state === 'gave-up') return;
+    if (managed.standbyGaveUp !== undefined) return;
     const standby = this.spawn(managed);
     standby.then(
-      () => { if (managed.standby === standby) managed.standbyReady = standby; },
-      () => { if (managed.standby === standby) managed.standby = undefined; },
+      (spare) => {
+        if (managed.standby !== standby) return;
+        managed.standbyReady = standby;
+        managed.spare = spare;
+        managed.spareSince = this.clock.now();
+      },
+      () => { if (managed.standby === standby) this.#standbyLost(managed); },
     );
     managed.standby = standby;
+  }
+
+  /**
+   * The spare died (killed from outside, out of memory, or it failed to load): it is replaced,
+   * the first time at once and then with the restart policy's backoff. A spare that keeps
+   * dying (more than `maxAttempts` in a row; one that lived `stableAfterMs` is forgiven) is not
+   * replaced any more, so it cannot fork in a loop; status() says why.
+   */
+  #standbyLost(managed: ManagedDriver): void {
+    managed.standby = undefined;
+    managed.standbyReady = undefined;
+    managed.spare = undefined;
+    if (managed.state === 'closed' || managed.state === 'gave-up') return;
+    const { maxAttempts, stableAfterMs } = managed.policy.options;
+    const now = this.clock.now();
+    if (managed.spareSince !== undefined && now - managed.spareSince >= stableAfterMs) managed.standbyDeaths = 0;
+    managed.spareSince = undefined;
+    const deaths = ++managed.standbyDeaths;
+    if (deaths > maxAttempts) {
+      managed.standbyGaveUp = `${deaths} standbys in a row died before one was used (maxAttempts ${maxAttempts}): recovery cold-starts`;
+      return;
+    }
+    managed.standbyRetry?.cancel();
+    managed.standbyRetry = this.clock.after(managed.policy.delayFor(deaths), () => {
+      managed.standbyRetry = undefined;
+      this.prepareStandby(managed);
+    });
   }
 
   publish(event: string, channel: { publish(m: unknown): void; hasSubscribers: boolean }, message: unknown): void {
@@ -284,11 +350,10 @@ export class ShadowManager extends EventEmitter {
     if (managed.state === 'closed' || managed.state === 'gave-up') return;
     const isCurrent = incarnation === managed.current;
     if (!isCurrent) {
-      // A standby that died idle is dropped, not replaced at once (a spare that keeps dying
-      // must not fork in a loop): the next recovery cold-starts and prepares a new one.
-      void incarnation.stop();
-      const standby = managed.standby;
-      standby?.then((s) => { if (s === incarnation && managed.standby === standby) managed.standby = undefined; }, () => undefined);
+      // A standby that died idle (or an instance already replaced): it ends, and a dead spare
+      // is replaced under backoff (#standbyLost).
+      void this.retire(managed, incarnation);
+      if (managed.spare === incarnation) this.#standbyLost(managed);
       return;
     }
     const event: FailureEvent = {
@@ -324,12 +389,34 @@ export class ShadowManager extends EventEmitter {
     } satisfies DriverLogEvent);
   }
 
-  giveUp(managed: ManagedDriver, reason: string): void {
+  /**
+   * The device fails every call fast from now on. `deviceGone`: not the driver's fault, the
+   * device itself went away; the driver (still healthy) and the spare are retired, and calls
+   * fail with SD_ERR_DEVICE_GONE instead of being restarted into a loop.
+   */
+  giveUp(managed: ManagedDriver, reason: string, options: { deviceGone?: boolean } = {}): void {
+    if (managed.state === 'gave-up' || managed.state === 'closed') return;
     managed.state = 'gave-up';
+    if (options.deviceGone) managed.goneReason = reason;
     managed.device[kSetStatus]('gave-up');
     managed.kernelTap.attach(managed.routes.gaveUp);
-    managed.shadow?.giveUp(reason);
-    this.publish('gave-up', channels.gaveUp, { device: managed.device.name, driver: managed.spec.driver, reason } satisfies GaveUpEvent);
+    managed.shadow?.giveUp(options.deviceGone ? `the device is gone: ${reason}` : reason,
+      options.deviceGone ? ErrorCodes.DEVICE_GONE : ErrorCodes.GAVE_UP);
+    managed.standbyRetry?.cancel();
+    if (options.deviceGone) {
+      if (managed.current) void this.retire(managed, managed.current);
+      const standby = managed.standby;
+      managed.standby = undefined;
+      void standby?.then((s) => this.retire(managed, s), () => undefined);
+    }
+    this.publish('gave-up', channels.gaveUp, {
+      device: managed.device.name, driver: managed.spec.driver, reason, deviceGone: options.deviceGone === true,
+    } satisfies GaveUpEvent);
+  }
+
+  /** The kernel's own check of the device's resources: why the device is gone, or undefined. */
+  goneReason(managed: ManagedDriver): string | undefined {
+    return deviceGone(managed.device);
   }
 
   recovered(event: RecoveryEvent): void {

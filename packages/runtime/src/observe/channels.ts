@@ -34,7 +34,12 @@ export interface RecoveryEvent {
   phases: Partial<Record<RecoveryPhase, number>>;
   totalMs: number;
   warmStandby: boolean;
+  /** Open objects and settings replayed. */
   replayed: number;
+  /** Acknowledged requests not yet behind a barrier (writes since the last flush) replayed. */
+  replayedUnflushed: number;
+  /** Replayed calls the device refused (SD_ERR_IO): logged still, not a failed restart. */
+  replayRefused: number;
   resubmitted: number;
 }
 
@@ -42,6 +47,8 @@ export interface GaveUpEvent {
   device: string;
   driver: string;
   reason: string;
+  /** The device itself is gone (the kernel's own check confirmed it): no driver could serve it. */
+  deviceGone: boolean;
 }
 
 export interface QuarantineEvent {

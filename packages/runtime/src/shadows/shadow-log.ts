@@ -1,8 +1,9 @@
 /**
  * The shadow's passive-mode log: only what a fresh driver needs to reach the failed driver's
- * state. Its size is bounded by (settings + open objects + answers + requests in flight),
- * never by how many calls were made: superseded settings are compacted away, closed objects
- * removed, completed requests forgotten.
+ * state. Its size is bounded by (settings + open objects + answers + requests in flight +
+ * requests not yet behind a barrier, themselves bounded by their rule), never by how many
+ * calls were made: superseded settings are compacted away, closed objects removed, completed
+ * requests forgotten (those a driver may still cache: once a barrier after them completed).
  */
 import type { EntryPoint } from '../classes/contract.js';
 
@@ -22,6 +23,15 @@ export interface CallRecord extends LogEntry {
   failureKind?: string;
   /** The application's promise, once the shadow has taken the call over. */
   settle?: { resolve(value: unknown): void; reject(error: unknown): void };
+  /** A barrier (flush): how many kept requests had completed when it was issued. */
+  barrierMark?: number;
+}
+
+/** A completed request the driver may still hold in a volatile cache. */
+interface KeptEntry extends LogEntry {
+  completion: number;
+  bytes: number;
+  key: string | undefined;
 }
 
 export class ShadowLog {
@@ -29,12 +39,20 @@ export class ShadowLog {
   readonly objects = new Map<string, LogEntry>();
   readonly answers = new Map<string, unknown>();
   readonly inFlight = new Map<number, CallRecord>();
+  /** Completed requests not yet behind a completed barrier, in completion order. */
+  readonly unflushed = new Map<number, KeptEntry>();
+  #unflushedBytes = 0;
+  /** The kept request of each key (rule `key`): a later one supersedes it. */
+  readonly #keptByKey = new Map<string, number>();
+  /** Requests kept so far (a barrier covers those completed before it was issued). */
+  completions = 0;
 
   /** Applies an entry point's log rule to a call that completed. */
   completed(record: CallRecord, result: unknown): void {
     this.inFlight.delete(record.seq);
     const rule = record.decl.log;
     if (rule.kind === 'request' || rule.kind === 'none') return; // the hot path keeps nothing
+    if (rule.kind === 'until-barrier') return this.#keep(record);
     const item: LogEntry = { seq: record.seq, entry: record.entry, args: replayArgs(record) };
     switch (rule.kind) {
       case 'setting': {
@@ -61,6 +79,52 @@ export class ShadowLog {
     }
   }
 
+  /** The application may reuse its buffers once acknowledged: the log keeps its own copies. */
+  #keep(record: CallRecord): void {
+    let bytes = 64;
+    const args = record.args !== null && typeof record.args === 'object' ? { ...(record.args as Record<string, unknown>) } : record.args;
+    if (args !== null && typeof args === 'object') {
+      for (const [key, value] of Object.entries(args)) {
+        if (value instanceof Uint8Array) { (args as Record<string, unknown>)[key] = value.slice(); bytes += value.length; }
+      }
+    }
+    const completion = ++this.completions;
+    const rule = record.decl.log;
+    const key = rule.kind === 'until-barrier' && rule.key ? rule.key(record.args) : undefined;
+    if (key !== undefined) {
+      const superseded = this.#keptByKey.get(key);
+      if (superseded !== undefined) this.#forget(superseded);
+      this.#keptByKey.set(key, completion);
+    }
+    this.unflushed.set(completion, { seq: record.seq, entry: record.entry, args, completion, bytes, key });
+    this.#unflushedBytes += bytes;
+  }
+
+  #forget(completion: number): void {
+    const kept = this.unflushed.get(completion);
+    if (!kept) return;
+    this.unflushed.delete(completion);
+    this.#unflushedBytes -= kept.bytes;
+    if (kept.key !== undefined && this.#keptByKey.get(kept.key) === completion) this.#keptByKey.delete(kept.key);
+  }
+
+  /** A barrier completed: every kept request completed before it was issued is on the medium. */
+  barrierCompleted(mark: number): void {
+    for (const completion of this.unflushed.keys()) {
+      if (completion > mark) break; // completion order: the rest came later
+      this.#forget(completion);
+    }
+  }
+
+  get unflushedBytes(): number {
+    return this.#unflushedBytes;
+  }
+
+  /** Kept requests, in the order they completed: replayed after objects and settings. */
+  unflushedList(): LogEntry[] {
+    return [...this.unflushed.values()];
+  }
+
   answer(entry: string, key: string | undefined): { found: boolean; value: unknown } {
     const k = answerKey(entry, key);
     return { found: this.answers.has(k), value: this.answers.get(k) };
@@ -77,7 +141,7 @@ export class ShadowLog {
   }
 
   get size(): number {
-    return this.settings.size + this.objects.size + this.answers.size + this.inFlight.size;
+    return this.settings.size + this.objects.size + this.answers.size + this.inFlight.size + this.unflushed.size;
   }
 }
 

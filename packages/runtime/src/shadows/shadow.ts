@@ -11,6 +11,7 @@
 import type { ClassContract, EntryPoint } from '../classes/contract.js';
 import { DriverFailure, ErrorCodes, ShadowError, type ErrorCode, type Outcome } from '../errors.js';
 import type { CallTarget, TapObserver } from '../taps/tap.js';
+import { isDeviceAnswer } from '../classes/error-table.js';
 import { ShadowLog, type CallRecord } from './shadow-log.js';
 
 export type ShadowMode = 'passive' | 'active';
@@ -57,6 +58,11 @@ export interface ShadowOptions {
    */
   brokenAfter?: number;
   onBroken?(quarantined: number): void;
+  /**
+   * Issues a call to the driver as the kernel would (through the taps): the barrier the shadow
+   * asks for when requests kept until a barrier reach their bound (back-pressure).
+   */
+  issue?: CallTarget;
 }
 
 interface Waiting {
@@ -81,10 +87,15 @@ export class Shadow {
   /** Signatures of quarantined requests: the same request again is refused, not re-run. */
   readonly #quarantined = new Map<string, number>();
   readonly #options: ShadowOptions;
+  /** Entry points that are some `until-barrier` rule's barrier (flush). */
+  readonly #barriers: Set<string>;
+  /** The barrier the shadow issued for back-pressure, while it runs (one at a time). */
+  #barrierRun: Promise<unknown> | undefined;
 
   constructor(contract: ClassContract, options: ShadowOptions) {
     this.contract = contract;
     this.#options = options;
+    this.#barriers = new Set(Object.values(contract.entries).flatMap((e) => (e.log.kind === 'until-barrier' ? [e.log.barrier] : [])));
   }
 
   get mode(): ShadowMode {
@@ -95,6 +106,7 @@ export class Shadow {
   readonly observer: TapObserver<CallRecord> = {
     before: (entry, args) => {
       const record: CallRecord = { seq: ++this.#seq, entry, args, decl: this.#decl(entry), failures: 0 };
+      if (this.#barriers.has(entry)) record.barrierMark = this.log.completions;
       this.log.inFlight.set(record.seq, record);
       return record;
     },
@@ -175,16 +187,29 @@ export class Shadow {
     this.contract.hooks.failed?.(this.memory);
   }
 
-  /** Brings a fresh driver to the logged state: open objects and settings, in call order. */
-  async replay(call: CallTarget): Promise<number> {
-    const items = this.log.replayList();
+  /**
+   * Brings a fresh driver to the logged state: open objects and settings, in call order. A
+   * call the device refuses (SD_ERR_IO) stays logged and replay goes on: the new driver is
+   * healthy, and a failing disk is no reason to restart it again.
+   */
+  async replay(call: CallTarget): Promise<{ replayed: number; unflushed: number; refused: number }> {
+    // Requests a driver may have cached come after the objects and settings they need.
+    const state = this.log.replayList();
+    const unflushed = this.log.unflushedList();
+    const items = [...state, ...unflushed];
+    let refused = 0;
     for (const item of items) {
       const rule = this.#decl(item.entry).log;
       const args = rule.kind === 'open' && this.contract.hooks.reopen
         ? this.contract.hooks.reopen(rule.object(item.args), item.args, this.memory) : item.args;
-      await call(item.entry, args);
+      try {
+        await call(item.entry, args);
+      } catch (error) {
+        if (!isDeviceAnswer(error)) throw error;
+        refused++;
+      }
     }
-    return items.length;
+    return { replayed: state.length, unflushed: unflushed.length, refused };
   }
 
   /**
@@ -252,7 +277,19 @@ export class Shadow {
     hooks.observe?.(record.entry, record.args, result, this.memory);
     const patched = hooks.patch ? hooks.patch(record.entry, record.args, result, this.memory) : result;
     this.log.completed(record, patched);
+    if (record.barrierMark !== undefined) this.log.barrierCompleted(record.barrierMark);
+    const rule = record.decl.log;
+    if (rule.kind === 'until-barrier' && this.#options.issue &&
+      (this.log.unflushed.size > rule.maxEntries || this.log.unflushedBytes > rule.maxBytes)) {
+      // Back-pressure: this acknowledgment waits until the driver says its cache is on the medium.
+      return this.#barrier(rule.barrier, this.#options.issue).then(() => patched);
+    }
     return patched;
+  }
+
+  #barrier(entry: string, issue: CallTarget): Promise<unknown> {
+    this.#barrierRun ??= issue(entry, {}).finally(() => { this.#barrierRun = undefined; });
+    return this.#barrierRun;
   }
 
   #failed(record: CallRecord, error: unknown): Promise<unknown> {

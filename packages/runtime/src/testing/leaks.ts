@@ -1,8 +1,10 @@
 /**
  * Leak checks: what a test opened must be gone when it ends. Counts open descriptors, child
- * processes, and the event loop's active resources (timers, workers, handles).
+ * processes, the event loop's active resources (timers, workers, handles), and the runtime's
+ * clock timers (repeating ones are unref'd and the event loop does not list them).
  */
 import { promises as fsp, readdirSync, readFileSync } from 'node:fs';
+import { liveClockTimers } from '../clock.js';
 
 // libuv starts its thread pool on first use; start it now so it never counts as a leak.
 await fsp.stat('/');
@@ -13,13 +15,15 @@ export interface Snapshot {
   threads: number;
   children: number[];
   resources: Record<string, number>;
+  /** The runtime's clock timers still armed (kernel timers, watchdogs), unref'd ones included. */
+  timers: number;
 }
 
 export function snapshot(): Snapshot {
   const resources: Record<string, number> = {};
   for (const r of process.getActiveResourcesInfo()) resources[r] = (resources[r] ?? 0) + 1;
   const threads = readdirSync('/proc/self/task').length;
-  return { fds: readdirSync('/proc/self/fd').length, threads, children: childPids(), resources };
+  return { fds: readdirSync('/proc/self/fd').length, threads, children: childPids(), resources, timers: liveClockTimers() };
 }
 
 export function childPids(): number[] {
@@ -42,6 +46,7 @@ export function leaksSince(before: Snapshot, after: Snapshot = snapshot()): stri
   if (after.threads > before.threads) problems.push(`${after.threads - before.threads} threads (workers)`);
   const newChildren = after.children.filter((p) => !before.children.includes(p));
   if (newChildren.length) problems.push(`child processes ${newChildren.join(', ')}`);
+  if (after.timers > before.timers) problems.push(`${after.timers - before.timers} runtime timers (a repeating one is invisible to the event loop's list)`);
   for (const [kind, n] of Object.entries(after.resources)) {
     if (n > (before.resources[kind] ?? 0)) problems.push(`${n - (before.resources[kind] ?? 0)} ${kind}`);
   }

@@ -102,6 +102,10 @@ function checkRange(offset: unknown, length: unknown, state: DeviceState): Shado
 
 const MAX_IO = 16 * 1024 * 1024;
 
+/** Writes and discards stay in the shadow's log until a flush issued after them completes. */
+const untilFlush = (key: (args: any) => string) =>
+  ({ kind: 'until-barrier', barrier: 'flush', maxEntries: 1024, maxBytes: 32 * 1024 * 1024, key }) as const;
+
 const io = (deadlineMs: number): Pick<EntryPoint, 'kind' | 'idempotent' | 'log' | 'recovery' | 'deadlineMs'> => ({
   kind: 'request', idempotent: true, log: { kind: 'request' }, recovery: 'suspend', deadlineMs,
 });
@@ -139,7 +143,7 @@ export const blockClass: ClassContract = {
         ? undefined : `read of ${a.length} bytes returned ${describe(r)}`,
     },
     write: {
-      ...io(2000), sideEffects: true,
+      ...io(2000), sideEffects: true, log: untilFlush((a: BlockCalls['write']) => `${a.offset}:${a.data.length}`),
       validate: (a: BlockCalls['write'], s) => mustBeOpen(s) ?? mustBeWritable(s) ??
         (a?.data instanceof Uint8Array ? checkRange(a.offset, a.data.length, s) : bad('write data must be a Uint8Array')) ??
         (a.data.length > MAX_IO ? bad(`a write may be at most ${MAX_IO} bytes`) : undefined),
@@ -147,7 +151,7 @@ export const blockClass: ClassContract = {
     },
     flush: { ...io(5000), sideEffects: true, barrier: true,
       validate: (_a, s) => mustBeOpen(s) ?? mustBeWritable(s) },
-    discard: { ...io(2000), sideEffects: true,
+    discard: { ...io(2000), sideEffects: true, log: untilFlush((a: BlockCalls['discard']) => `${a.offset}:${a.length}`),
       validate: (a: BlockCalls['discard'], s) => mustBeOpen(s) ?? mustBeWritable(s) ?? checkRange(a?.offset, a?.length, s) },
     geometry: { kind: 'query', idempotent: true, sideEffects: false, log: { kind: 'answer' },
       recovery: 'log', deadlineMs: 1000,
@@ -161,6 +165,12 @@ export const blockClass: ClassContract = {
   upcalls: {},
   // "No device": a block driver says it is not initialized or not open.
   stateErrors: ['ENODEV'],
+  deviceErrors: {
+    // Medium errors, a full or write-protected backing, a remote disk's failures.
+    request: ['EIO', 'ENOSPC', 'EDQUOT', 'EROFS', 'EREMOTEIO', 'EBADMSG', 'ETIMEDOUT', 'ENOMEDIUM'],
+    // The device went away: a detached block device, a dead FUSE or network filesystem.
+    gone: ['ENXIO', 'ENODEV', 'ENOTCONN', 'ESTALE', 'ESHUTDOWN'],
+  },
   registration: {
     validate(i: BlockInfo) {
       if (typeof i !== 'object' || i === null) return 'registration must be an object';

@@ -2,17 +2,49 @@
  * The body both built-in block drivers share: a device reached through a Medium. The driver
  * keeps its own state (open, write cache mode, statistics) like a real driver does, and
  * loses it when it dies; bringing it back is the shadow's job, not the driver's.
+ *
+ * An fs call that fails with the device's errno (EIO from a bad sector, ENOSPC from a full
+ * backing filesystem; the block class's table) is that request's DeviceError: the application
+ * gets SD_ERR_IO for it and the driver keeps serving. Any other throw is a driver bug.
  */
 import {
-  DeviceError, zeroStats, type BlockDriver, type BlockStats, type KernelServices, type WriteCache,
+  blockClass, DeviceError, zeroStats, type BlockDriver, type BlockStats, type KernelServices, type ResourceGrant, type WriteCache,
 } from '../../classes/block/contract.js';
 import { mediumFor, type Medium } from './medium.js';
+
+const { request: DEVICE_ERRNOS, gone: GONE_ERRNOS } = blockClass.deviceErrors!;
+
+/** A system call's device errno as the request's DeviceError; anything else unchanged. */
+function asDeviceError(err: unknown): unknown {
+  if (err instanceof DeviceError || !(err instanceof Error)) return err;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code !== 'string' || !(DEVICE_ERRNOS.includes(code) || GONE_ERRNOS.includes(code))) return err;
+  return new DeviceError(code, err.message);
+}
+
+function onDevice<T>(run: () => T): T {
+  try {
+    return run();
+  } catch (err) {
+    throw asDeviceError(err);
+  }
+}
+
+async function onDeviceAsync(run: () => void | Promise<void>): Promise<void> {
+  try {
+    await run();
+  } catch (err) {
+    throw asDeviceError(err);
+  }
+}
 
 export interface DiskDriverOptions {
   /** The resource that holds the medium. */
   resource: string;
   /** Whether the medium itself is read-only (a read-only image). */
   readOnly(medium: Medium, grantReadOnly: boolean): boolean;
+  /** How the granted resource is reached (default: mediumFor); tests put a failing medium here. */
+  medium?(grant: ResourceGrant, syncByKernel: () => Promise<void>, config: Record<string, unknown>): Medium;
 }
 
 export function diskDriver(kernel: KernelServices, options: DiskDriverOptions): BlockDriver {
@@ -30,7 +62,7 @@ export function diskDriver(kernel: KernelServices, options: DiskDriverOptions): 
   return {
     async init({ config }) {
       const grant = await kernel.acquire(options.resource);
-      medium = mediumFor(grant, () => kernel.sync(options.resource));
+      medium = (options.medium ?? mediumFor)(grant, () => kernel.sync(options.resource), config);
       blockSize = Number(config.blockSize ?? 4096);
       const readOnly = options.readOnly(medium, grant.readOnly);
       const sizeBytes = medium.sizeBytes - (medium.sizeBytes % blockSize);
@@ -42,28 +74,33 @@ export function diskDriver(kernel: KernelServices, options: DiskDriverOptions): 
     close() {
       opened = undefined;
     },
-    configure({ value }) {
+    async configure({ value }) {
+      // Turning the cache off makes what it holds durable first, as a disk does.
+      if (value === 'writethrough' && writeCache === 'writeback' && medium) await onDeviceAsync(() => medium!.sync());
       writeCache = value;
     },
     read({ offset, length, into }) {
-      ready().read(offset, into.subarray(0, length));
+      const m = ready();
+      onDevice(() => m.read(offset, into.subarray(0, length)));
       stats.reads++;
       stats.bytesRead += length;
       return into.length === length ? into : into.subarray(0, length);
     },
     async write({ offset, data }) {
       const m = ready();
-      m.write(offset, data);
-      if (writeCache === 'writethrough') await m.sync();
+      onDevice(() => m.write(offset, data));
+      if (writeCache === 'writethrough') await onDeviceAsync(() => m.sync());
       stats.writes++;
       stats.bytesWritten += data.length;
     },
     async flush() {
-      await ready().sync();
+      const m = ready();
+      await onDeviceAsync(() => m.sync());
       stats.flushes++;
     },
     discard({ offset, length }) {
-      ready().zero(offset, length);
+      const m = ready();
+      onDevice(() => m.zero(offset, length));
       stats.discards++;
     },
     geometry() {
