@@ -43,8 +43,15 @@ function expected(issue: z.core.$ZodIssue): string {
 }
 
 /** The schema's issues as one line each. */
-export function issueLines(source: string, value: unknown, issues: readonly z.core.$ZodIssue[]): string[] {
+export function issueLines(source: string, value: unknown, all: readonly z.core.$ZodIssue[]): string[] {
   const lines: string[] = [];
+  // A wrong `type` or `class` makes every other problem of that object noise (they are measured
+  // against the wrong form): only the discriminator's line is kept.
+  const wrongForm = all.filter((i) => (i.code === 'invalid_value' || i.code === 'invalid_union') && ['type', 'class'].includes(String(i.path.at(-1))))
+    .map((i) => pathText(i.path.slice(0, -1)));
+  const owner = (i: z.core.$ZodIssue) => pathText(i.code === 'unrecognized_keys' ? i.path : i.path.slice(0, -1));
+  const issues = all.filter((i) => wrongForm.includes(owner(i)) ? i.code !== 'unrecognized_keys' && ['type', 'class'].includes(String(i.path.at(-1)))
+    : !wrongForm.some((p) => pathText(i.path).startsWith(`${p}.`)));
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) lines.push(`${source}: ${pathText([...issue.path, key])}: unknown field (expected one of the fields in docs/operations.md, found ${describe(at(value, [...issue.path, key]))})`);

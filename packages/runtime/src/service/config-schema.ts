@@ -10,7 +10,7 @@ const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a name of le
 const positiveInt = z.number().int().positive();
 /** `host:port` (IPv6 in brackets); port 0 asks the system for a free one. */
 export const addressPattern = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
-const address = z.string().regex(addressPattern, 'host:port').refine((a) => Number(addressPattern.exec(a)?.[2]) <= 65535, 'a port from 0 to 65535');
+const address = z.string().refine((a) => addressPattern.test(a) && Number(addressPattern.exec(a)![2]) <= 65535, 'host:port with a port from 0 to 65535');
 
 const restart = z.strictObject({
   intensity: positiveInt.optional(),
