@@ -97,10 +97,14 @@ export function socketAnswers(path: string): Promise<boolean> {
   });
 }
 
-/** What the host says of the config's socket paths (a leftover socket is fine: it is replaced). */
-export async function hostProblems(config: ServiceConfig): Promise<string[]> {
+/**
+ * What the host says of the config's socket paths (a leftover socket is fine: it is replaced).
+ * `own` are the sockets the running service already serves (a reload keeps them).
+ */
+export async function hostProblems(config: ServiceConfig, own: ReadonlySet<string> = new Set()): Promise<string[]> {
   const problems: string[] = [];
   for (const { field, path } of socketPaths(config)) {
+    if (own.has(path)) continue;
     if (!existsSync(dirname(path))) { problems.push(`${field}: expected a path in an existing directory, found ${JSON.stringify(path)} (no directory ${dirname(path)})`); continue; }
     if (Buffer.byteLength(path) > 107) { problems.push(`${field}: expected a socket path of at most 107 bytes, found ${Buffer.byteLength(path)} bytes`); continue; }
     let stat;

@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import type http from 'node:http';
 import { createRuntime } from '../runtime.js';
 import { ConfigError, loadConfig, validate } from './config-load.js';
-import { defaultControlPath, hostProblems, type DriverChecker } from './config-check.js';
+import { defaultControlPath, hostProblems, socketPaths, type DriverChecker } from './config-check.js';
 import type { ServiceConfig } from './config-schema.js';
 import { startControl } from './control-server.js';
 import { defaultConfig } from './default-config.js';
@@ -28,10 +28,10 @@ function drivers(): DriverChecker {
 }
 
 /** The config from the file (or the embedded default), fully checked; throws a ConfigError. */
-export async function readConfig(file: string | undefined, options: RunOptions): Promise<ServiceConfig> {
+export async function readConfig(file: string | undefined, options: RunOptions, running?: ServiceConfig): Promise<ServiceConfig> {
   const config = file === undefined ? validate('(embedded default)', defaultConfig, drivers()) : loadConfig(file, drivers());
   if (options.control !== undefined) config.control = options.control;
-  const problems = await hostProblems(config);
+  const problems = await hostProblems(config, new Set(running ? socketPaths(running).map((s) => s.path) : []));
   if (problems.length > 0) throw new ConfigError(problems.map((p) => `${file ?? '(embedded default)'}: ${p}`));
   return config;
 }
@@ -82,7 +82,7 @@ async function reload(file: string | undefined, options: RunOptions, supervisor:
   if (file === undefined) { log.warn({ event: 'reload' }, 'running the embedded default: nothing to reload'); return { added: [], removed: [], restarted: [], failed: [] }; }
   notify('RELOADING=1');
   try {
-    const config = await readConfig(file, options);
+    const config = await readConfig(file, options, supervisor.config);
     const changes = await supervisor.reload(config);
     log.info({ event: 'reload', ...changes }, `reloaded ${file}`);
     return changes;

@@ -173,6 +173,11 @@ export class Supervisor extends EventEmitter {
     });
   }
 
+  /** The config the devices run on now. */
+  get config(): ServiceConfig {
+    return this.#config;
+  }
+
   /** True once every device of the config serves (for systemd's READY=1). */
   get serving(): boolean {
     return [...this.#devices.values()].every((r) => r.state === 'attached');
