@@ -38,6 +38,8 @@ export const ErrorCodes = {
   NOT_FOUND: 'SD_ERR_NOT_FOUND',
   /** The runtime was not set up for this (e.g. fault injection without `faultInjection: true`). */
   NOT_SUPPORTED: 'SD_ERR_NOT_SUPPORTED',
+  /** The caller may not do this (a control-socket client whose uid is not the service owner's). */
+  PERMISSION: 'SD_ERR_PERMISSION',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

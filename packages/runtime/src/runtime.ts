@@ -117,6 +117,11 @@ export class Runtime {
     this.manager.inject(deviceName, fault);
   }
 
+  /** A planned recovery of the device's driver: stopped and recovered as after a failure. */
+  restart(deviceName: string): void {
+    this.manager.restart(deviceName);
+  }
+
   detach(deviceName: string): Promise<void> {
     return this.manager.detach(deviceName);
   }

@@ -187,6 +187,18 @@ export class ShadowManager extends EventEmitter {
     channel.toExtension(INJECTOR, fault);
   }
 
+  /**
+   * A planned recovery (the operator's `shadowd restart`): the current driver is stopped and
+   * the device recovered exactly as after a failure, so its clients see a pause, not an error.
+   * Works without fault injection; only a running device can be restarted.
+   */
+  restart(name: string): void {
+    const managed = this.#get(name);
+    if (managed.state !== 'running') throw new ShadowError(ErrorCodes.BUSY, `${name} is ${managed.state}, not running: nothing to restart`);
+    if (managed.spec.recovery === 'native') throw new ShadowError(ErrorCodes.NOT_SUPPORTED, `${name} runs with recovery native: a restart would lose it`);
+    managed.current.channel.fail(new DriverFailure('exit', 'planned restart requested by the operator'));
+  }
+
   /** A snapshot of one device's driver, for operators and tools (a copy: changing it changes nothing). */
   status(name: string): DriverStatus | undefined {
     const managed = this.#drivers.get(name);

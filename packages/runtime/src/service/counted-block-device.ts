@@ -1,0 +1,60 @@
+/**
+ * The block device as a frontend uses it, counted: each request, its bytes, its errors by
+ * code and the requests in flight go to the device's stats and the metrics. It is a
+ * BlockDevice over the same kernel device, so the NBD server takes it as it is.
+ */
+import { BlockDevice } from '../kernel/block-device.js';
+import type { Device } from '../kernel/device.js';
+import type { DeviceStats } from './device-stats.js';
+import type { ServiceMetrics } from './metrics.js';
+
+export class CountedBlockDevice extends BlockDevice {
+  readonly #stats: DeviceStats;
+  readonly #metrics: ServiceMetrics;
+
+  constructor(device: Device, stats: DeviceStats, metrics: ServiceMetrics) {
+    super(device);
+    this.#stats = stats;
+    this.#metrics = metrics;
+  }
+
+  async #count<T>(entry: string, bytes: number, direction: 'read' | 'write' | undefined, call: () => Promise<T>): Promise<T> {
+    const device = this.name;
+    this.#stats.inFlight++;
+    this.#metrics.inFlight.inc({ device });
+    try {
+      const result = await call();
+      this.#stats.requests++;
+      this.#metrics.requests.inc({ device, entry });
+      if (direction) {
+        if (direction === 'read') this.#stats.bytesRead += bytes; else this.#stats.bytesWritten += bytes;
+        this.#metrics.bytes.inc({ device, direction }, bytes);
+      }
+      return result;
+    } catch (err) {
+      this.#stats.errors++;
+      this.#metrics.requests.inc({ device, entry });
+      this.#metrics.errors.inc({ device, entry, code: String((err as { code?: unknown }).code ?? 'unknown') });
+      throw err;
+    } finally {
+      this.#stats.inFlight--;
+      this.#metrics.inFlight.dec({ device });
+    }
+  }
+
+  override read(offset: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
+    return this.#count('read', length, 'read', () => super.read(offset, length, into));
+  }
+
+  override write(offset: number, data: Uint8Array): Promise<void> {
+    return this.#count('write', data.length, 'write', () => super.write(offset, data));
+  }
+
+  override flush(): Promise<void> {
+    return this.#count('flush', 0, undefined, () => super.flush());
+  }
+
+  override discard(offset: number, length: number): Promise<void> {
+    return this.#count('discard', 0, undefined, () => super.discard(offset, length));
+  }
+}
