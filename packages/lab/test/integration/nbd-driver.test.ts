@@ -10,7 +10,6 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { createRuntime, ErrorCodes, type DriverSpec, type FaultKind, type RecoveryEvent, type Runtime } from 'shadow-drivers';
 import { faultKinds } from 'shadow-drivers';
 import { until, waitForEvent } from 'shadow-drivers/testing';
@@ -18,7 +17,8 @@ import { nbdkit as nbdkitIn, NbdServer, ONE_THREAD } from '../../src/harness/nbd
 import { expectNoLeaks, snapshot } from 'shadow-drivers/testing';
 import { BLOCK, BlockWorkload } from 'shadow-drivers/testing';
 
-const driver = fileURLToPath(new URL('../../src/drivers/block/nbd.js', import.meta.url));
+/** The built-in driver by its manifest's name: its sandbox gets the network and the server's socket folder. */
+const driver = 'nbd';
 const work = mkdtempSync(join(tmpdir(), 'shadow-nbd-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 

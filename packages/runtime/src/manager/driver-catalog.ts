@@ -94,6 +94,17 @@ function withReal(path: string): string[] {
   }
 }
 
+/**
+ * koffi and its native binary, which koffi 3 ships in a companion package
+ * (`@koromix/koffi-<platform>`) installed beside it: without it a native driver cannot load.
+ */
+function koffiDirs(): string[] {
+  return packageDir('koffi').flatMap((dir) => {
+    const companions = join(dirname(dir), '@koromix');
+    return existsSync(companions) ? [dir, companions] : [dir];
+  });
+}
+
 export type SandboxOption = boolean | {
   allowFsRead?: string[];
   allowFsWrite?: string[];
@@ -121,7 +132,7 @@ export function sandboxFor(option: SandboxOption | undefined, resolved: Resolved
   const extra = typeof option === 'object' ? option : {};
   const driverDir = resolved.url.startsWith('file:') ? dirname(fileURLToPath(resolved.url)) : undefined;
   // Each path once, without a trailing slash: Node 20 aborts at start on a path given twice.
-  const read = [runtimeRoot, ...packageDir('koffi'), ...(driverDir ? [driverDir] : []), ...(extra.allowFsRead ?? [])].map((p) => resolve(p)).flatMap(withReal);
+  const read = [runtimeRoot, ...koffiDirs(), ...(driverDir ? [driverDir] : []), ...(extra.allowFsRead ?? [])].map((p) => resolve(p)).flatMap(withReal);
   return {
     allowFsRead: [...new Set(read)],
     allowFsWrite: extra.allowFsWrite ?? [],
