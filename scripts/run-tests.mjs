@@ -29,7 +29,8 @@ files.sort();
 const dir = mkdtempSync(join(tmpdir(), 'shadow-tests-'));
 const tap = join(dir, 'report.tap');
 const child = spawn(process.execPath, [
-  '--test', '--test-reporter=spec', '--test-reporter-destination=stdout',
+  // A test that hangs fails after 10 minutes instead of holding the whole run (and CI) hostage.
+  '--test', '--test-timeout=600000', '--test-reporter=spec', '--test-reporter-destination=stdout',
   '--test-reporter=tap', `--test-reporter-destination=${tap}`, ...files,
 ], { stdio: ['ignore', 'inherit', 'inherit'] });
 const code = await new Promise((resolve) => child.on('exit', (c, s) => resolve(c ?? (s ? 1 : 0))));

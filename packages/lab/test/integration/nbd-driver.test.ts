@@ -17,7 +17,7 @@ import { nbdkit as nbdkitIn, NbdServer, ONE_THREAD } from '../../src/harness/nbd
 import { expectNoLeaks, requires, snapshot } from 'shadow-drivers/testing';
 import { BLOCK, BlockWorkload } from 'shadow-drivers/testing';
 
-/** The runtime's nbd driver, by its catalog name (the driver lives in shadow-drivers, not here). */
+/** The built-in driver by its manifest's name: its sandbox gets the network and the server's socket folder. */
 const driver = 'nbd';
 const work = mkdtempSync(join(tmpdir(), 'shadow-nbd-'));
 after(() => rmSync(work, { recursive: true, force: true }));

@@ -20,8 +20,21 @@ export interface DriverManifest {
    * SD_ERR_INVALID_ARGUMENT and that message.
    */
   resources?: (config: Record<string, unknown>) => ResourceSpec[];
-  /** The driver loads native code (an addon such as koffi): allowed in its sandbox, and process domains suit it best. */
+  /**
+   * The driver loads native code (an addon such as koffi): allowed in its sandbox, and its
+   * devices run in a process domain unless their spec names another.
+   */
   nativeCode?: boolean;
+  /**
+   * The driver opens network connections of its own (an NBD client reaching a TCP server): in a
+   * process domain it keeps the host's network. Without it, its sandbox has loopback only.
+   */
+  network?: boolean;
+  /**
+   * The unix sockets the driver connects to, from the device's config: in a process domain their
+   * folders are made visible (read-only) in its sandbox. Throw as for `resources`.
+   */
+  sockets?: (config: Record<string, unknown>) => string[];
   /** One line for `shadowd` listings. */
   description?: string;
 }
@@ -35,6 +48,8 @@ export function manifestProblem(value: unknown): string | undefined {
   if (typeof m.module !== 'string' || m.module === '') return 'manifest.module must be the URL or absolute path of the driver module';
   if (m.resources !== undefined && typeof m.resources !== 'function') return 'manifest.resources must be a function of the config';
   if (m.nativeCode !== undefined && typeof m.nativeCode !== 'boolean') return 'manifest.nativeCode must be true or false';
+  if (m.network !== undefined && typeof m.network !== 'boolean') return 'manifest.network must be true or false';
+  if (m.sockets !== undefined && typeof m.sockets !== 'function') return 'manifest.sockets must be a function of the config';
   return undefined;
 }
 

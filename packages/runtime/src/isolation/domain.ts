@@ -24,9 +24,9 @@ export interface DomainOptions {
   /** Heap limit for the driver's domain; exceeding it is a `memory` failure. */
   memoryLimitMb: number;
   /**
-   * Process domains run under Node's permission model: the driver may read only these paths
-   * (its own code) and write none but these. Host resources reach it as open descriptors.
-   * `undefined` runs the process without the permission model.
+   * Process domains run inside bubblewrap (when usable) and under Node's permission model:
+   * the driver may read only these paths (its own code) and write none but these. Host
+   * resources reach it as open descriptors. `undefined` runs the process without a sandbox.
    */
   sandbox: Sandbox | undefined;
 }
@@ -36,7 +36,21 @@ export interface Sandbox {
   allowFsWrite: string[];
   /** Native addons (koffi, for drivers that make system calls on a lent descriptor). */
   allowAddons?: boolean;
+  /** The host's network (the driver's manifest says it needs one); else loopback only, its own. */
+  network?: boolean;
+  /** Unix sockets the driver connects to: their folders are made visible to it. */
+  sockets?: string[];
+  /** Run inside bubblewrap when it is usable here (default true); false: the permission model alone. */
+  bubblewrap?: boolean;
 }
+
+/**
+ * How a domain is walled in: `bubblewrap` (own namespaces, a read-only view, then Node's
+ * permission model inside), `permission-model` (Node's permission model alone: it does not
+ * stop signals, sockets or reading the environment on Node 20), `none` (worker and inline
+ * domains, or a process domain with `sandbox: false`).
+ */
+export type SandboxKind = 'bubblewrap' | 'permission-model' | 'none';
 
 export interface Domain {
   readonly kind: DomainKind;
@@ -44,6 +58,8 @@ export interface Domain {
   readonly sharesMemory: boolean;
   /** The host resources as the code inside the domain sees them. */
   readonly grants: ResourceGrant[];
+  /** The wall around the driver's code (see SandboxKind). */
+  readonly sandbox: SandboxKind;
   send(batch: ToDomain[]): void;
   onMessage(listener: (batch: unknown) => void): void;
   /** Raw batches as the domain sent them: the channel decodes them (decode.ts) before use. */

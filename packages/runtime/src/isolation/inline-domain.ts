@@ -9,6 +9,7 @@ import type { ResourceGrant, ToDomain } from './protocol.js';
 
 export class InlineDomain implements Domain {
   readonly kind = 'none' as const;
+  readonly sandbox = 'none' as const;
   readonly sharesMemory = true;
   readonly grants: ResourceGrant[];
   readonly #host: DomainHost;

@@ -3,9 +3,11 @@
  * out-of-memory of the driver end only the child. The kernel's host resources are passed as
  * inherited descriptors, so the kernel keeps holding them when the child dies.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { grantsFor, type Domain, type DomainExit, type DomainOptions, type Sandbox } from './domain.js';
+import { BWRAP, bubblewrapArgs, bubblewrapUsable } from './bubblewrap.js';
+import { grantsFor, type Domain, type DomainExit, type DomainOptions, type Sandbox, type SandboxKind } from './domain.js';
 import type { ResourceGrant, ToDomain } from './protocol.js';
 
 const entry = fileURLToPath(new URL('./process-entry.js', import.meta.url));
@@ -28,26 +30,63 @@ function sandboxFlags(sandbox: Sandbox | undefined): string[] {
   ];
 }
 
+/** The environment of a sandboxed driver without bubblewrap: none of the host's variables (its secrets). */
+const bareEnv = { PATH: '/usr/bin:/bin', HOME: '/nonexistent' };
+
+let warned = false;
+
+/** Said once per process: the operator should know the outer wall is missing. */
+function warnOnce(): void {
+  if (warned) return;
+  warned = true;
+  process.emitWarning('bubblewrap (/usr/bin/bwrap) is absent or cannot make namespaces here: process-domain drivers run under ' +
+    "Node's permission model alone, which does not stop signals, sockets or reading the environment", { code: 'SD_WARN_NO_BUBBLEWRAP' });
+}
+
+/** Starts the driver's process, walled in as the sandbox asks and this machine allows. */
+function start(options: DomainOptions, stdio: StdioOptions): { child: ChildProcess; sandbox: SandboxKind } {
+  const sandbox = options.sandbox;
+  const execArgv = [`--max-old-space-size=${options.memoryLimitMb}`, ...sandboxFlags(sandbox)];
+  if (sandbox && sandbox.bubblewrap !== false && bubblewrapUsable()) {
+    const args = bubblewrapArgs(sandbox, options.memoryLimitMb, [...execArgv, entry]);
+    return { child: spawn(BWRAP, args, { stdio, serialization: 'advanced', env: {} }), sandbox: 'bubblewrap' };
+  }
+  if (sandbox && sandbox.bubblewrap !== false) warnOnce();
+  return {
+    child: fork(entry, [], { stdio, serialization: 'advanced', execArgv, ...(sandbox ? { env: bareEnv } : {}) }),
+    sandbox: sandbox ? 'permission-model' : 'none',
+  };
+}
+
+function firstChild(pid: number): number | undefined {
+  try {
+    const first = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ')[0];
+    return first ? Number(first) : undefined;
+  } catch {
+    return undefined; // gone meanwhile
+  }
+}
+
 export class ProcessDomain implements Domain {
   readonly kind = 'process' as const;
   readonly sharesMemory = false;
   readonly grants: ResourceGrant[];
+  readonly sandbox: SandboxKind;
   readonly #child: ChildProcess;
   readonly #gone: Promise<void>;
   #exitListener: ((exit: DomainExit) => void) | undefined;
   #stderrTail = '';
   #killed = false;
+  #driverPid: number | undefined;
   #output: ((stream: 'stdout' | 'stderr', chunk: string) => void) | undefined;
 
   constructor(options: DomainOptions) {
     const passed = options.resources.filter((r) => r.fd >= 0);
     this.grants = grantsFor(passed, (i) => FIRST_EXTRA_FD + i);
-    this.#child = fork(entry, [], {
-      // stdout and stderr are captured: the driver's lines reach the operator as log events.
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc', ...passed.map((r) => r.fd)],
-      serialization: 'advanced',
-      execArgv: [`--max-old-space-size=${options.memoryLimitMb}`, ...sandboxFlags(options.sandbox)],
-    });
+    // stdout and stderr are captured: the driver's lines reach the operator as log events.
+    const started = start(options, ['ignore', 'pipe', 'pipe', 'ipc', ...passed.map((r) => r.fd)]);
+    this.#child = started.child;
+    this.sandbox = started.sandbox;
     // Keep the end of stderr: it tells an out-of-memory death from other aborts.
     this.#child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
       this.#stderrTail = (this.#stderrTail + chunk).slice(-4096);
@@ -86,9 +125,20 @@ export class ProcessDomain implements Domain {
     this.#output = listener;
   }
 
-  /** The child's process id (the benchmark reads its CPU time from /proc). */
+  /**
+   * The driver's process id on the host (the benchmark reads its CPU time from /proc): in a
+   * bubblewrap sandbox, node runs under bwrap and its pid-namespace init, so the last of that line.
+   */
   get pid(): number | undefined {
-    return this.#child.pid;
+    const pid = this.#child.pid;
+    if (this.sandbox !== 'bubblewrap' || pid === undefined) return pid;
+    // bwrap, then its pid-namespace init, then node: found once and kept (a line cut short is a
+    // driver starting or already dead, never an intermediate process to report in its place).
+    if (this.#driverPid === undefined) {
+      const init = firstChild(pid);
+      this.#driverPid = init === undefined ? undefined : firstChild(init);
+    }
+    return this.#driverPid;
   }
 
   /** SIGKILL from outside: the way the kernel stops a driver that may be spinning. */

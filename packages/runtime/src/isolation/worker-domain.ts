@@ -8,6 +8,8 @@ const entry = new URL('./worker-entry.js', import.meta.url);
 
 export class WorkerDomain implements Domain {
   readonly kind = 'worker' as const;
+  // Isolates faults, not attacks: the driver shares the host's process, descriptors and environment.
+  readonly sandbox = 'none' as const;
   readonly sharesMemory = true;
   readonly grants: ResourceGrant[];
   readonly #worker: Worker;

@@ -94,18 +94,51 @@ function withReal(path: string): string[] {
   }
 }
 
-export type SandboxOption = boolean | { allowFsRead?: string[]; allowFsWrite?: string[]; allowAddons?: boolean };
+/**
+ * koffi and its native binary, which koffi 3 ships in a companion package
+ * (`@koromix/koffi-<platform>`) installed beside it: without it a native driver cannot load.
+ */
+function koffiDirs(): string[] {
+  return packageDir('koffi').flatMap((dir) => {
+    const companions = join(dirname(dir), '@koromix');
+    return existsSync(companions) ? [dir, companions] : [dir];
+  });
+}
 
-/** Least privilege for a process-domain driver: read its code, write nothing. */
-export function sandboxFor(option: SandboxOption | undefined, resolved: ResolvedDriver): Sandbox | undefined {
+export type SandboxOption = boolean | {
+  allowFsRead?: string[];
+  allowFsWrite?: string[];
+  allowAddons?: boolean;
+  /** false: Node's permission model alone, even where bubblewrap is usable (to compare them). */
+  bubblewrap?: boolean;
+};
+
+/** A manifest's function of the config, whose throw is the operator's bad input. */
+function fromConfig<T>(compute: ((config: Record<string, unknown>) => T) | undefined, config: Record<string, unknown>, fallback: T): T {
+  if (!compute) return fallback;
+  try {
+    return compute(config);
+  } catch (err) {
+    throw new ShadowError(ErrorCodes.INVALID_ARGUMENT, (err as Error).message);
+  }
+}
+
+/**
+ * Least privilege for a process-domain driver: read its code, write nothing, no network and no
+ * sockets but those its manifest asks for with this config.
+ */
+export function sandboxFor(option: SandboxOption | undefined, resolved: ResolvedDriver, config: Record<string, unknown> = {}): Sandbox | undefined {
   if (option === false) return undefined;
   const extra = typeof option === 'object' ? option : {};
   const driverDir = resolved.url.startsWith('file:') ? dirname(fileURLToPath(resolved.url)) : undefined;
   // Each path once, without a trailing slash: Node 20 aborts at start on a path given twice.
-  const read = [runtimeRoot, ...packageDir('koffi'), ...(driverDir ? [driverDir] : []), ...(extra.allowFsRead ?? [])].map((p) => resolve(p)).flatMap(withReal);
+  const read = [runtimeRoot, ...koffiDirs(), ...(driverDir ? [driverDir] : []), ...(extra.allowFsRead ?? [])].map((p) => resolve(p)).flatMap(withReal);
   return {
     allowFsRead: [...new Set(read)],
     allowFsWrite: extra.allowFsWrite ?? [],
     allowAddons: extra.allowAddons ?? resolved.manifest?.nativeCode === true,
+    network: resolved.manifest?.network === true,
+    sockets: fromConfig(resolved.manifest?.sockets, config, []),
+    bubblewrap: extra.bubblewrap ?? true,
   };
 }

@@ -28,7 +28,10 @@ export interface DriverSpec {
    * driver in memory; the driver reloaded by recovery came from its file, without the fault).
    */
   fallbackDriver?: string;
-  /** Default `worker`; `native` recovery always runs in domain `none`. */
+  /**
+   * Default `worker`, or `process` for a driver whose manifest says `nativeCode: true`;
+   * `native` recovery always runs in domain `none`.
+   */
   domain?: DomainKind;
   /** Default `shadow`. */
   recovery?: RecoveryMode;
@@ -41,8 +44,9 @@ export interface DriverSpec {
   warmStandby?: boolean;
   memoryLimitMb?: number;
   /**
-   * Process domains only: run the driver under Node's permission model (default true). It may
-   * read its own code and nothing else, write nothing; extra paths can be allowed here.
+   * Process domains only: run the driver in a sandbox (default true): bubblewrap where it is
+   * usable, and Node's permission model inside. It may read its own code and nothing else,
+   * write nothing; extra paths can be allowed here. `false`: no sandbox at all.
    */
   sandbox?: SandboxOption;
   heartbeatMs?: number;

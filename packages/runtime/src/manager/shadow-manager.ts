@@ -10,7 +10,7 @@ import { systemClock, type Clock } from '../clock.js';
 import { DriverFailure, ErrorCodes, ShadowError } from '../errors.js';
 import { faultKinds, isFaultKind, type InjectedFault } from '../faults/fault-kinds.js';
 import { INJECTOR, injectorUrl } from '../faults/injector.js';
-import type { DomainKind } from '../isolation/domain.js';
+import type { DomainKind, SandboxKind } from '../isolation/domain.js';
 import { ProcessDomain } from '../isolation/process-domain.js';
 import { SharedPool } from '../isolation/shared-pool.js';
 import { kConnect, kSetStatus, type Device } from '../kernel/device.js';
@@ -35,6 +35,12 @@ export interface DriverStatus {
   domain: DomainKind;
   /** The driver's process, in a process domain. */
   pid: number | undefined;
+  /**
+   * The wall around the driver: `bubblewrap` (own namespaces and a read-only view, then Node's
+   * permission model), `permission-model` (bubblewrap absent or unusable here, or turned off),
+   * or `none` (worker and inline domains, `sandbox: false`).
+   */
+  sandbox: SandboxKind;
   recovery: RecoveryMode;
   state: DriverState;
   recoveries: number;
@@ -63,6 +69,7 @@ function statusOf(managed: ManagedDriver): DriverStatus {
     fallbackDriver: managed.spec.fallbackDriver,
     domain: managed.spec.domain,
     pid: domain instanceof ProcessDomain ? domain.pid : undefined,
+    sandbox: domain?.sandbox ?? 'none',
     recovery: managed.spec.recovery,
     state: managed.state,
     recoveries: managed.recoveries,
@@ -112,10 +119,14 @@ export class ShadowManager extends EventEmitter {
     const contract = classByName(input.className);
     if (!contract) throw new ShadowError(ErrorCodes.NOT_FOUND, `no driver class ${input.className}`);
     const recovery = input.recovery ?? 'shadow';
-    const spec = { ...input, recovery, domain: recovery === 'native' ? 'none' as const : input.domain ?? 'worker' };
     const driver = this.catalog.resolve(input.className, input.driver);
+    // Native code can crash or corrupt the process it runs in: by default it gets its own.
+    const domain = recovery === 'native' ? 'none' as const : input.domain ?? (driver.manifest?.nativeCode ? 'process' : 'worker');
+    const spec = { ...input, recovery, domain };
     const fallback = input.fallbackDriver === undefined ? driver : this.catalog.resolve(input.className, input.fallbackDriver);
     const resources = this.catalog.resources(driver, spec.config ?? {}, spec.resources);
+    // A manifest's socket list that cannot read the config is the operator's bad input, said now.
+    if (domain === 'process') sandboxFor(spec.sandbox, driver, spec.config ?? {});
     const device = this.#kernel.createDevice(spec.name, contract, resources,
       { sharedMemory: spec.domain !== 'process' });
     const shadow = recovery === 'shadow' ? new Shadow(contract, {
@@ -261,7 +272,7 @@ export class ShadowManager extends EventEmitter {
       domain: spec.domain,
       clock: this.clock,
       memoryLimitMb: spec.memoryLimitMb ?? 64,
-      sandbox: sandboxFor(spec.sandbox, driver),
+      sandbox: sandboxFor(spec.sandbox, driver, spec.config ?? {}),
       heartbeatMs: spec.heartbeatMs ?? 100,
       heartbeatTimeoutMs: spec.heartbeatTimeoutMs ?? 1500,
       deadlineScale: spec.deadlineScale ?? 1,

@@ -9,6 +9,7 @@ export const netDrivers: DriverManifest[] = [
     class: 'net', name: 'virtual', module: here('./virtual.js'),
     description: 'a virtual NIC whose hardware lives in the kernel (a VirtualNic)',
     resources: (config) => { requireString(config, 'socket', 'virtual NIC', "a VirtualNic's socketPath"); return []; },
+    sockets: (config) => [requireString(config, 'socket', 'virtual NIC', "a VirtualNic's socketPath")],
   },
   {
     class: 'net', name: 'tap', module: here('./tap-nic.js'), nativeCode: true,

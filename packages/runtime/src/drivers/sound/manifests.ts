@@ -9,6 +9,7 @@ export const soundDrivers: DriverManifest[] = [
     class: 'sound', name: 'virtual', module: here('./virtual.js'),
     description: 'a sound card with its own clock in the kernel (a VirtualSoundCard)',
     resources: () => [],
+    sockets: (config) => (typeof config.socket === 'string' ? [config.socket] : []),
   },
   {
     class: 'sound', name: 'pulse', module: here('./pulse.js'),
