@@ -13,7 +13,7 @@ export { BlockDevice } from './kernel/block-device.js';
 export { Device } from './kernel/device.js';
 export { formatDriverLog, type DriverLogEvent, type DriverLogSource } from './observe/driver-log.js';
 export { channels, recoveryPhases, type RecoveryEvent, type RecoveryPhase, type FailureEvent, type GaveUpEvent, type QuarantineEvent } from './observe/channels.js';
-export { faultKinds, type FaultKind, type InjectedFault } from './faults/fault-kinds.js';
+export { faultKinds, nativeFaultKinds, allFaultKinds, type FaultKind, type InjectedFault } from './faults/fault-kinds.js';
 export { registerClass, classByName } from './classes/registry.js';
 export type { ClassContract, EntryPoint, RecoveryAction, LogRule } from './classes/contract.js';
 export { blockClass, type BlockStats, type BlockInfo } from './classes/block/contract.js';
