@@ -10,6 +10,7 @@
  * device. The kernel's own descriptor stays open beside it for the device's whole life, which
  * keeps what arrives while no driver runs in the tty's input queue.
  */
+import { readSync } from 'node:fs';
 import { DEFAULT_SETTINGS, defineSerialDriver, DeviceError, type ModemStatus, type SerialSettings } from '../../classes/serial/contract.js';
 
 /** The parts of bindings-cpp's PortBinding this driver uses (bindings-interface). */
@@ -86,9 +87,17 @@ export default defineSerialDriver((kernel) => {
     async read({ length, waitMs }) {
       const p = mustOpen();
       if (!(await readable(p, waitMs))) return new Uint8Array(0);
+      // The read() system call on the binding's descriptor, made synchronously (the binding's own
+      // read is fs.read on that same descriptor, on the thread pool): bytes leave the tty's queue
+      // and their reply leaves the domain in one task, so no fault injected between two tasks
+      // can take bytes from the queue and drop them.
       const buffer = Buffer.alloc(length);
-      const { bytesRead } = await device('read', () => p.read(buffer, 0, length));
-      return new Uint8Array(buffer.buffer, buffer.byteOffset, bytesRead);
+      try {
+        return new Uint8Array(buffer.buffer, buffer.byteOffset, readSync(p.fd!, buffer, 0, length, null));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EAGAIN') return new Uint8Array(0);
+        throw new DeviceError((err as NodeJS.ErrnoException).code ?? 'EIO', `read: ${(err as Error).message}`);
+      }
     },
     async write({ seq, data }) {
       const p = mustOpen();
