@@ -11,14 +11,15 @@
 import type { ModemLines, ModemStatus, SerialSettings } from '../classes/serial/contract.js';
 import { ErrorCodes, ShadowError } from '../errors.js';
 import type { SerialDevice } from '../kernel/serial-device.js';
-import type { DriverSpec } from '../manager/managed.js';
 import type { Runtime } from '../runtime.js';
+
+type SerialSpec = Parameters<Runtime['attachSerial']>[0];
 
 export interface ShadowBindingOptions {
   /** The driver behind the port (default `serialport`); its config gets `path` added. */
   driver?: string;
   /** Extra fields of the device's spec (domain, recovery, restart policy...). */
-  spec?: Partial<Omit<DriverSpec, 'className' | 'name' | 'driver'>>;
+  spec?: Partial<Omit<SerialSpec, 'name' | 'driver'>>;
   /** The device's name for a path (default `serial-` and the path's last part). */
   name?: (path: string) => string;
   /** How long one read waits for bytes before asking again, ms (default 200). */
