@@ -31,7 +31,7 @@ module.exports = {
         pathNot: [
           `${RT}driver/`,
           `${RT}drivers/`,
-          `${RT}classes/(block|net|sound)/`,
+          `${RT}classes/(block|net|sound|serial)/`,
           `${RT}classes/(contract|driver-api)\\.ts$`,
           `${RT}devices/framing\\.ts$`,
           `${RT}devices/[^/]+/[^/]+-protocol\\.ts$`,
@@ -53,10 +53,11 @@ module.exports = {
     },
     {
       name: 'driver-npm-only-koffi',
-      comment: 'The only package a driver may load is koffi (the FFI the NBD and packet drivers use); node: builtins are free.',
+      comment: 'The only packages a driver may load are koffi (the FFI the NBD and packet drivers use) and, in the ' +
+        'serialport driver, the unmodified driver it shadows (@serialport/bindings-cpp); node: builtins are free.',
       severity: 'error',
       from: { path: `${RT}drivers/` },
-      to: { path: 'node_modules/', pathNot: 'node_modules/koffi/' },
+      to: { path: 'node_modules/', pathNot: ['node_modules/koffi/', 'node_modules/@serialport/bindings-cpp/'] },
     },
 
     // --- The kernel (src/kernel/**) -------------------------------------------------------------
@@ -134,13 +135,13 @@ module.exports = {
       name: 'lab-only-public-entry-points',
       comment:
         'Through the package name, only the entry points package.json exports: ".", ./driver, ' +
-        './driver/{block,net,sound}, ./devices, ./faults, ./testing (never shadow-drivers/dist/...).',
+        './driver/{block,net,sound,serial}, ./devices, ./faults, ./testing, ./serialport (never shadow-drivers/dist/...).',
       severity: 'error',
       from: { path: '^packages/lab/' },
       to: {
         path: '^packages/runtime/',
         pathNot:
-          '^packages/runtime/(dist/src/(index|driver/(index|block|net|sound)|devices/index|faults/index|testing/index)\\.(d\\.ts|js)|package\\.json)$',
+          '^packages/runtime/(dist/src/(index|driver/(index|block|net|sound|serial)|devices/index|faults/index|testing/index|frontends/serialport)\\.(d\\.ts|js)|package\\.json)$',
       },
     },
 

@@ -13,7 +13,7 @@ export { BlockDevice } from './kernel/block-device.js';
 export { Device } from './kernel/device.js';
 export { formatDriverLog, type DriverLogEvent, type DriverLogSource } from './observe/driver-log.js';
 export { channels, recoveryPhases, type RecoveryEvent, type RecoveryPhase, type FailureEvent, type GaveUpEvent, type QuarantineEvent } from './observe/channels.js';
-export { faultKinds, type FaultKind, type InjectedFault } from './faults/fault-kinds.js';
+export { faultKinds, nativeFaultKinds, allFaultKinds, type FaultKind, type InjectedFault } from './faults/fault-kinds.js';
 export { registerClass, classByName } from './classes/registry.js';
 export type { ClassContract, EntryPoint, RecoveryAction, LogRule } from './classes/contract.js';
 export { blockClass, type BlockStats, type BlockInfo } from './classes/block/contract.js';
@@ -21,6 +21,9 @@ export { macToBytes, macAt, sourceOf, destinationOf, isGroupFrame, ETH_HEADER } 
 export { netClass, type NetInfo, type NetStats, type LinkState, type NetDriver, defineNetDriver } from './classes/net/contract.js';
 export { soundClass, defineSoundDriver, DEFAULT_PARAMS, frameBytes, type SoundDriver, type StreamParams, type SoundCapabilities, type SampleFormat, type StreamPosition } from './classes/sound/contract.js';
 export { SoundDevice } from './kernel/sound-device.js';
+export { serialClass, defineSerialDriver, DEFAULT_SETTINGS, type SerialDriver, type SerialSettings, type ModemLines, type ModemStatus } from './classes/serial/contract.js';
+export { SerialDevice } from './kernel/serial-device.js';
+export { VirtualSerialPort, type VirtualSerialOptions } from './devices/serial/virtual-serial.js';
 export { VirtualSoundCard, defaultCapabilities, type CaptureSegment, type PlayedSegment } from './devices/sound/virtual-card.js';
 export { frameIndex, signalPeriod, sourceFrames } from './devices/sound/capture-source.js';
 export { NetDevice, type NetQueueCounters, type NetDeviceOptions, type TransmitOutcome } from './kernel/net-device.js';

@@ -8,6 +8,8 @@ import { BlockDevice } from './kernel/block-device.js';
 import type { Device } from './kernel/device.js';
 import { NetDevice, type NetDeviceOptions } from './kernel/net-device.js';
 import { SoundDevice } from './kernel/sound-device.js';
+import { SerialDevice } from './kernel/serial-device.js';
+import { serialportReads } from './frontends/serial-spec.js';
 import { Kernel } from './kernel/kernel.js';
 import type { DriverSpec } from './manager/managed.js';
 import { ShadowManager, type DriverStatus } from './manager/shadow-manager.js';
@@ -39,6 +41,7 @@ export class Runtime {
   readonly #nets = new WeakMap<Device, NetDevice>();
   readonly #netFaces = new Set<NetDevice>();
   readonly #sounds = new WeakMap<Device, SoundDevice>();
+  readonly #serials = new WeakMap<Device, SerialDevice>();
 
   constructor(options: RuntimeOptions = {}) {
     const catalog = new DriverCatalog();
@@ -113,6 +116,22 @@ export class Runtime {
     return face;
   }
 
+  /**
+   * Attaches a serial driver and returns the serial device applications use. The `serialport`
+   * driver (native code) runs in a process domain unless the spec names another, and may read
+   * the binding's own packages.
+   */
+  async attachSerial(spec: Omit<DriverSpec, 'className'>): Promise<SerialDevice> {
+    return this.serial(await this.manager.attach(serialSpec(spec)));
+  }
+
+  /** The one SerialDevice face of a device (the same object every time). */
+  serial(device: Device): SerialDevice {
+    let face = this.#serials.get(device);
+    if (!face) this.#serials.set(device, (face = new SerialDevice(device)));
+    return face;
+  }
+
   inject(deviceName: string, fault: InjectedFault): void {
     this.manager.inject(deviceName, fault);
   }
@@ -131,6 +150,18 @@ export class Runtime {
     for (const face of this.#netFaces) face.close();
     return this.manager.close();
   }
+}
+
+/**
+ * The `serialport` driver is native code: a process domain unless the spec names another, and
+ * a sandbox that lets it read the binding's packages besides what the spec allows.
+ */
+function serialSpec(spec: Omit<DriverSpec, 'className'>): DriverSpec {
+  if (spec.driver !== 'serialport') return { ...spec, className: 'serial' };
+  const reads = serialportReads();
+  const sandbox = spec.sandbox === undefined || spec.sandbox === true ? { allowFsRead: reads }
+    : spec.sandbox === false ? false : { ...spec.sandbox, allowFsRead: [...(spec.sandbox.allowFsRead ?? []), ...reads] };
+  return { domain: 'process', ...spec, sandbox, className: 'serial' };
 }
 
 export function createRuntime(options: RuntimeOptions = {}): Runtime {

@@ -8,7 +8,7 @@
 import type { EventEmitter } from 'node:events';
 import type { DomainKind } from 'shadow-drivers';
 import type { RecoveryEvent } from 'shadow-drivers';
-import { faultKinds, type FaultKind, type InjectedFault } from 'shadow-drivers';
+import { allFaultKinds, faultKinds, type FaultKind, type InjectedFault } from 'shadow-drivers';
 
 /** mulberry32: a small, fast, seeded PRNG in [0, 1). */
 export function mulberry32(seed: number): () => number {
@@ -25,8 +25,12 @@ export function mulberry32(seed: number): () => number {
 /** Kinds that kill or stall a whole domain only make sense where the domain is not the host. */
 const hostKilling: ReadonlySet<FaultKind> = new Set<FaultKind>(['exit', 'abort', 'kill', 'busy-loop', 'memory']);
 
-/** The fault kinds that can be injected into drivers in a domain of this kind. */
+/**
+ * The fault kinds that can be injected into drivers in a domain of this kind: native ones
+ * (a real SIGSEGV) only into a process, which is the only domain the host survives them in.
+ */
 export function faultsFor(domain: DomainKind): FaultKind[] {
+  if (domain === 'process') return [...allFaultKinds];
   return domain === 'none' ? faultKinds.filter((k) => !hostKilling.has(k)) : [...faultKinds];
 }
 

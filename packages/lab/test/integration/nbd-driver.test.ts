@@ -45,7 +45,7 @@ const expectedCause: Record<FaultKind, RecoveryEvent['cause'][]> = {
   exit: ['exit'], abort: ['exit'], kill: ['exit'], throw: ['exception'], rejection: ['rejection'],
   // A heap being filled stops answering heartbeats and calls: whichever detector fires first.
   'busy-loop': ['no-heartbeat', 'hang'], 'never-answer': ['hang'], memory: ['memory', 'no-heartbeat', 'hang'],
-  'bad-kernel-call': ['bad-kernel-call'], contract: ['contract'],
+  'bad-kernel-call': ['bad-kernel-call'], contract: ['contract'], segfault: ['exit'],
 };
 
 for (const domain of ['worker', 'process'] as const) {

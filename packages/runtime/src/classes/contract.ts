@@ -103,6 +103,11 @@ export interface ClassHooks {
   failed?(memory: Record<string, any>): void;
   /** Rewrites a reply before it reaches the kernel (counters that must not go backwards). */
   patch?(entry: string, args: any, result: unknown, memory: Record<string, any>): unknown;
+  /**
+   * A request declared not idempotent, in flight at a failure, that the class can show never
+   * started on the device (the driver had not announced it): it may be resubmitted once.
+   */
+  resubmittable?(entry: string, args: any, memory: Record<string, any>): boolean;
   /** Arguments to replay for an open object (with its current state, e.g. a position). */
   reopen?(object: string, args: any, memory: Record<string, any>): any;
 }

@@ -2,9 +2,11 @@
 import { blockClass } from './block/contract.js';
 import type { ClassContract } from './contract.js';
 import { netClass } from './net/contract.js';
+import { serialClass } from './serial/contract.js';
 import { soundClass } from './sound/contract.js';
 
-const classes = new Map<string, ClassContract>([[blockClass.name, blockClass], [netClass.name, netClass], [soundClass.name, soundClass]]);
+const classes = new Map<string, ClassContract>([[blockClass.name, blockClass], [netClass.name, netClass], [soundClass.name, soundClass],
+  [serialClass.name, serialClass]]);
 
 export function classByName(name: string): ClassContract | undefined {
   return classes.get(name);

@@ -10,3 +10,5 @@ export { VirtualSoundCard, defaultCapabilities, type CaptureSegment, type Played
 export { frameIndex, signalPeriod, sourceFrames } from './sound/capture-source.js';
 export * from './sound/card-protocol.js';
 export { frameMessage, jsonMessage, parseJson, MessageReader } from './framing.js';
+export { VirtualSerialPort, type VirtualSerialOptions } from './serial/virtual-serial.js';
+export * from './serial/port-protocol.js';

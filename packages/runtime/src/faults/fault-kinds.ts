@@ -16,7 +16,18 @@ export const faultKinds = [
   'contract', // the next reply breaks the class contract (wrong length, duplicate completion)
 ] as const;
 
-export type FaultKind = (typeof faultKinds)[number];
+/**
+ * Faults only native code can have, injectable only where the host survives them (a process
+ * domain): `segfault` is a real SIGSEGV, a null pointer dereferenced inside the driver's
+ * process (a worker thread's SIGSEGV would end the whole host). Kept apart from `faultKinds`,
+ * which every domain takes.
+ */
+export const nativeFaultKinds = ['segfault'] as const;
+
+export type FaultKind = (typeof faultKinds)[number] | (typeof nativeFaultKinds)[number];
+
+/** Every kind, native ones included: what a process domain takes. */
+export const allFaultKinds: readonly FaultKind[] = [...faultKinds, ...nativeFaultKinds];
 
 export interface InjectedFault {
   kind: FaultKind;
@@ -28,5 +39,5 @@ export interface InjectedFault {
 export const actsOnNextCall: ReadonlySet<FaultKind> = new Set<FaultKind>(['never-answer', 'contract']);
 
 export function isFaultKind(value: string): value is FaultKind {
-  return (faultKinds as readonly string[]).includes(value);
+  return (allFaultKinds as readonly string[]).includes(value);
 }

@@ -39,6 +39,23 @@ export function applyFault(fault: InjectedFault, hooks: DomainHooks): void {
       return hooks.interceptNextCall({ swallow: true });
     case 'contract':
       return hooks.interceptNextCall({ reply: (id, value, post) => breakContract(id, value, fault, post) });
+    case 'segfault':
+      void segfault();
+      return;
+  }
+}
+
+/**
+ * A real SIGSEGV: strlen(NULL) through koffi, a null pointer dereferenced in native code. A
+ * sandboxed domain that may not load addons gets the same signal from the kernel instead.
+ */
+async function segfault(): Promise<void> {
+  try {
+    const { default: koffi } = await import('koffi');
+    const strlen = koffi.load('libc.so.6').func('size_t strlen(void *s)') as (p: null) => number;
+    strlen(null);
+  } catch {
+    process.kill(process.pid, 'SIGSEGV');
   }
 }
 

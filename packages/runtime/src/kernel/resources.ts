@@ -1,10 +1,11 @@
 /**
  * Host resources the kernel opens and holds for a device: a disk image, a real block device,
- * the memory of a virtual device, a TAP or a packet socket on a network interface. The kernel's handle outlives every driver instance, so
+ * the memory of a virtual device, a TAP or a packet socket on a network interface, a tty. The kernel's handle outlives every driver instance, so
  * the device keeps its identity (same file, same /dev/loopN, same contents) across restarts.
  */
 import { closeSync, constants, existsSync, fstatSync, ftruncateSync, openSync, readFileSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { isatty } from 'node:tty';
 import { join } from 'node:path';
 import type { HostResource } from '../isolation/domain.js';
 import { openPacket } from './os/packet.js';
@@ -23,6 +24,13 @@ export interface ResourceSpec {
   tap?: string;
   /** An existing network interface of this name, reached through an AF_PACKET socket. */
   packet?: string;
+  /**
+   * A tty (a serial port, a pty's slave end), opened read-write, non-blocking, never as the
+   * controlling terminal. The kernel's descriptor keeps the tty open while drivers come and
+   * go, so what arrives while no driver is running stays in the tty's input queue (a tty whose
+   * last descriptor closes drops it, and a pty's far end sees a hang-up).
+   */
+  tty?: string;
 }
 
 export interface OpenOptions {
@@ -40,6 +48,7 @@ export function openResource(spec: ResourceSpec, options: OpenOptions): HostReso
     const { fd, address, mtu } = openPacket(spec.packet);
     return { name: spec.name, fd, path: `packet:${spec.packet}`, sizeBytes: 0, readOnly: false, isBlockDevice: false, link: { address, mtu } };
   }
+  if (spec.tty !== undefined) return openTty(spec.name, spec.tty);
   if (spec.path === undefined) throw new Error(`resource ${spec.name} names neither a path nor memoryBytes`);
   const readOnly = spec.readOnly ?? false;
   const fd = openSync(spec.path, readOnly ? 'r' : spec.create ? constants.O_RDWR | constants.O_CREAT : 'r+', 0o644);
@@ -74,6 +83,17 @@ export function resourceGone(resource: HostResource): string | undefined {
 
 export function closeResource(resource: HostResource): void {
   if (resource.fd >= 0) closeSync(resource.fd);
+}
+
+function openTty(name: string, path: string): HostResource {
+  const fd = openSync(path, constants.O_RDWR | constants.O_NOCTTY | constants.O_NONBLOCK);
+  try {
+    if (!fstatSync(fd).isCharacterDevice() || !isatty(fd)) throw new Error(`${path} is not a tty`);
+    return { name, fd, path, sizeBytes: 0, readOnly: false, isBlockDevice: false };
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
 }
 
 let memorySerial = 0;

@@ -227,7 +227,7 @@ export class Shadow {
         if (!record.settle) continue; // its failure has not reached the shadow: it re-enters later
         if (record.decl.kind === 'event') { this.#finish(record); record.settle.resolve(undefined); continue; }
         if (record.failures >= this.#options.poisonThreshold) { this.#quarantine(record); continue; }
-        if (!record.decl.idempotent) { this.#refuse(record); continue; }
+        if (!record.decl.idempotent && !this.contract.hooks.resubmittable?.(record.entry, record.args, this.memory)) { this.#refuse(record); continue; }
         count++;
         const done = this.#reissue(record, call);
         if (serial || record.decl.barrier) await done;

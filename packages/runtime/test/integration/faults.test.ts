@@ -6,7 +6,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 import { createRuntime, type FaultKind, type RecoveryEvent } from '../../src/index.js';
-import { faultKinds } from '../../src/faults/fault-kinds.js';
+import { allFaultKinds, faultKinds } from '../../src/faults/fault-kinds.js';
 import { waitForEvent } from '../../src/testing/events.js';
 import { expectNoLeaks, snapshot } from '../../src/testing/leaks.js';
 import { BlockWorkload } from '../../src/testing/workload.js';
@@ -19,11 +19,13 @@ const expectedCause: Record<FaultKind, RecoveryEvent['cause'][]> = {
   // heartbeat may notice before the out-of-memory death does. Both are correct detections.
   memory: ['memory', 'no-heartbeat'],
   'bad-kernel-call': ['bad-kernel-call'], contract: ['contract'],
+  // A real SIGSEGV in native code: the process dies of the signal.
+  segfault: ['exit'],
 };
 
 for (const domain of ['worker', 'process'] as const) {
   describe(`fault kinds in a ${domain} domain`, () => {
-    for (const kind of faultKinds) {
+    for (const kind of domain === 'process' ? allFaultKinds : faultKinds) {
       test(`${kind}: the application sees nothing`, async () => {
         const before = snapshot();
         const rt = createRuntime({ faultInjection: true });
@@ -79,6 +81,9 @@ test('fault injection is opt-in: without it inject() is refused with a code, and
     await drills.attachBlock({ name: 'drilled', driver: 'ram', config: { sizeBytes: 1 << 20 } });
     assert.throws(() => drills.inject('drilled', { kind: 'nosuch' as FaultKind }), (err: Error & { code?: string }) => err.code === 'SD_ERR_INVALID_ARGUMENT');
     assert.throws(() => drills.inject('nodevice', { kind: 'throw' }), (err: Error & { code?: string }) => err.code === 'SD_ERR_NOT_FOUND');
+    // A SIGSEGV in a worker thread would end the host: refused, and the driver keeps running.
+    assert.throws(() => drills.inject('drilled', { kind: 'segfault' }), (err: Error & { code?: string }) => err.code === 'SD_ERR_NOT_SUPPORTED');
+    assert.equal(drills.status('drilled')!.state, 'running');
   } finally {
     await drills.close();
   }

@@ -1,0 +1,109 @@
+/**
+ * `serialport`: the serial driver the Node ecosystem already uses, `@serialport/bindings-cpp`,
+ * unmodified, loaded inside the driver's domain (a process domain by default: it is native
+ * code, and its crashes must end only that process). This file only adapts the binding's API
+ * to the class's entry points.
+ *
+ * The binding opens ports by path and cannot take a descriptor, so it opens
+ * `/proc/self/fd/<n>`, the tty the kernel lent this domain: the same tty, reopened through the
+ * kernel's descriptor, so the driver needs no access to /dev and follows the kernel's choice of
+ * device. The kernel's own descriptor stays open beside it for the device's whole life, which
+ * keeps what arrives while no driver runs in the tty's input queue.
+ */
+import { readSync } from 'node:fs';
+import { DEFAULT_SETTINGS, defineSerialDriver, DeviceError, type ModemStatus, type SerialSettings } from '../../classes/serial/contract.js';
+
+/** The parts of bindings-cpp's PortBinding this driver uses (bindings-interface). */
+interface PortBinding {
+  readonly fd: number | null;
+  readonly poller: { once(event: 'readable', cb: (err: Error | null) => void): void; removeListener(event: string, cb: (err: Error | null) => void): void };
+  close(): Promise<void>;
+  read(buffer: Buffer, offset: number, length: number): Promise<{ bytesRead: number }>;
+  write(buffer: Buffer): Promise<void>;
+  update(options: { baudRate: number }): Promise<void>;
+  set(options: Record<string, boolean>): Promise<void>;
+  get(): Promise<ModemStatus>;
+  getBaudRate(): Promise<{ baudRate: number }>;
+  flush(): Promise<void>;
+  drain(): Promise<void>;
+}
+interface Binding { open(options: Record<string, unknown>): Promise<PortBinding> }
+
+async function loadBinding(): Promise<Binding> {
+  try {
+    const mod = (await import('@serialport/bindings-cpp')) as unknown as { autoDetect(): Binding };
+    return mod.autoDetect();
+  } catch (err) {
+    throw new Error(`the serialport driver needs @serialport/bindings-cpp (npm install @serialport/bindings-cpp@13.0.0): ${(err as Error).message}`);
+  }
+}
+
+/** An error the port reported (no such ioctl on a pty, the far end hung up): the device's, not the driver's. */
+async function device<T>(what: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code || /cannot|Inappropriate ioctl|Input\/output/i.test(e.message)) throw new DeviceError(e.code ?? 'EIO', `${what}: ${e.message}`);
+    throw err;
+  }
+}
+
+export default defineSerialDriver((kernel) => {
+  let binding: Binding | undefined;
+  let path = '';
+  let port: PortBinding | undefined;
+
+  const openPort = async (settings: SerialSettings): Promise<PortBinding> =>
+    // lock: false: the kernel holds the tty for the device; a flock would only keep the next driver out.
+    binding!.open({ ...DEFAULT_SETTINGS, ...settings, path, lock: false });
+  const mustOpen = (): PortBinding => {
+    if (!port) throw new Error('the port is not open in this driver');
+    return port;
+  };
+
+  /** Resolves true once bytes are waiting, false after `waitMs`: nothing leaves the tty's queue meanwhile. */
+  const readable = (p: PortBinding, waitMs: number): Promise<boolean> => new Promise((resolve) => {
+    const onReadable = (err: Error | null) => { clearTimeout(timer); resolve(err === null); };
+    const timer = setTimeout(() => { p.poller.removeListener('readable', onReadable); resolve(false); }, waitMs);
+    p.poller.once('readable', onReadable);
+  });
+
+  return {
+    async init() {
+      binding = await loadBinding();
+      const tty = await kernel.acquire('tty');
+      path = `/proc/self/fd/${tty.fd}`;
+      // A driver's probe resets the line: the class's default settings, then the port is closed.
+      await (await device('reset', () => openPort(DEFAULT_SETTINGS))).close();
+      await kernel.register({ port: tty.path });
+    },
+    async open(settings) { port = await device('open', () => openPort(settings)); },
+    async close() { const p = mustOpen(); port = undefined; await p.close(); },
+    async update(args) { const p = mustOpen(); await device('update', () => p.update({ baudRate: args.baudRate })); },
+    async set(lines) { const p = mustOpen(); await device('set', () => p.set({ ...lines })); },
+    async get() { const p = mustOpen(); return device('get', () => p.get()); },
+    async getBaudRate() { const p = mustOpen(); return device('getBaudRate', () => p.getBaudRate()); },
+    async read({ length, waitMs }) {
+      const p = mustOpen();
+      if (!(await readable(p, waitMs))) return new Uint8Array(0);
+      // The read() system call on the binding's descriptor, made synchronously (the binding's own
+      // read is fs.read on that same descriptor, on the thread pool): bytes leave the tty's queue
+      // and their reply leaves the domain in one task, so no fault injected between two tasks
+      // can take bytes from the queue and drop them.
+      const buffer = Buffer.alloc(length);
+      try {
+        return new Uint8Array(buffer.buffer, buffer.byteOffset, readSync(p.fd!, buffer, 0, length, null));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EAGAIN') return new Uint8Array(0);
+        throw new DeviceError((err as NodeJS.ErrnoException).code ?? 'EIO', `read: ${(err as Error).message}`);
+      }
+    },
+    async write({ seq, data }) {
+      const p = mustOpen();
+      await kernel.upcall('writing', { seq }); // announced before any byte can reach the port
+      await device('write', () => p.write(Buffer.from(data))); },
+    async flush() { const p = mustOpen(); await device('flush', () => p.flush()); },
+    async drain() { const p = mustOpen(); await device('drain', () => p.drain()); },
+  };
+});
