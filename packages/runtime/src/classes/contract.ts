@@ -130,6 +130,13 @@ export interface ClassContract {
    * (error-table.ts) decides from this table. Default: EIO is the device's; ENXIO, ENODEV gone.
    */
   deviceErrors?: DeviceErrorTable;
+  /**
+   * The system's own configuration of the device, by entry point: what the operating system's
+   * scripts set (an interface brought up with its address and MTU, a disk's write cache), as
+   * opposed to what applications set or open. Restart-only recovery models Nooks, whose
+   * user-mode agent re-applied exactly this after restarting a driver; the rest is lost.
+   */
+  agent?: readonly string[];
   /** What `register` must carry, and whether a restarted driver's registration matches. */
   registration: {
     validate(info: any): string | undefined;

@@ -83,10 +83,14 @@ export class Device {
     if (this.#status !== 'closed') this.#status = status;
   }
 
-  /** Restart-only recovery: the driver lost every open object and setting. */
+  /**
+   * Restart-only recovery: the driver lost every open object and setting, except the system's
+   * own configuration (the class's `agent` entries), which the recovery agent re-applied.
+   */
   [kForget](): void {
     this.state.open.clear();
-    this.state.settings.clear();
+    const agent = new Set(this.contract.agent ?? []);
+    for (const [key, setting] of this.state.settings) if (!agent.has(setting.entry)) this.state.settings.delete(key);
   }
 
   #remember(entry: string, args: unknown): void {

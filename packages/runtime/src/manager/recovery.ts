@@ -100,7 +100,7 @@ export class Recovery {
     if (shadow) incarnation.serviceTap.attach({ target: shadow.services(incarnation.kernelServices) });
     await timed('reinit', () => incarnation.call(initEntry(managed.device.contract), managed.initArgs));
     const { replayed, unflushed, refused } = shadow ? await timed('replay', () => shadow.replay(incarnation.call))
-      : { replayed: 0, unflushed: 0, refused: 0 };
+      : { replayed: await timed('replay', () => this.#agent(managed, incarnation)), unflushed: 0, refused: 0 };
     const resubmitted = shadow ? await timed('resubmit', () => shadow.resubmit(incarnation.call)) : 0;
     this.#checkOpen(managed);
     // The new driver may have failed after its last answer (a second reply, a bad kernel call):
@@ -116,6 +116,22 @@ export class Recovery {
     // The next spare is started after recovery, not inside it: fork() blocks the event loop.
     setImmediate(() => this.#manager.prepareStandby(managed));
     return { warmStandby: warm, replayed, replayedUnflushed: unflushed, replayRefused: refused, resubmitted };
+  }
+
+  /**
+   * Restart-only recovery (Nooks): the user-mode agent re-applies the system's own configuration
+   * of the device (the class's `agent` entries, as the system's scripts set them), and nothing
+   * else: open objects, application settings and requests in flight are lost.
+   */
+  async #agent(managed: ManagedDriver, incarnation: Incarnation): Promise<number> {
+    const agent = new Set(managed.device.contract.agent ?? []);
+    let replayed = 0;
+    for (const { entry, args } of managed.device.state.settings.values()) {
+      if (!agent.has(entry)) continue;
+      await incarnation.call(entry, args);
+      replayed++;
+    }
+    return replayed;
   }
 
   async #restart(managed: ManagedDriver): Promise<{ incarnation: Incarnation; warm: boolean }> {

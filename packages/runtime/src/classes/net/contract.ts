@@ -124,6 +124,8 @@ export const netClass: ClassContract = {
     linkState: query((_a, r) => (typeof r === 'object' && r !== null && isMac((r as LinkState).mac)
       && isInt((r as LinkState).mtu) ? undefined : `linkState returned ${describe(r)}`)),
   },
+  // The system's own configuration: the interface brought up with its address and MTU (ifup).
+  agent: ['up', 'down', 'setMac', 'setMtu'],
   upcalls: {
     // Frames that arrive while the driver is down are lost, as on a NIC with no receive ring.
     receive: { recovery: 'drop', validate: (a: NetUpcalls['receive']) =>
