@@ -12,7 +12,7 @@ export { RestartPolicy, defaultRestartPolicy } from './manager/restart-policy.js
 export { BlockDevice } from './kernel/block-device.js';
 export { Device } from './kernel/device.js';
 export { formatDriverLog, type DriverLogEvent, type DriverLogSource } from './observe/driver-log.js';
-export { channels, recoveryPhases, type RecoveryEvent, type RecoveryPhase, type FailureEvent, type GaveUpEvent, type QuarantineEvent } from './observe/channels.js';
+export { channels, recoveryPhases, type RecoveryEvent, type RecoveryPhase, type StateEvent, type FailureEvent, type GaveUpEvent, type QuarantineEvent } from './observe/channels.js';
 export { faultKinds, nativeFaultKinds, allFaultKinds, type FaultKind, type InjectedFault } from './faults/fault-kinds.js';
 export { registerClass, classByName } from './classes/registry.js';
 export type { ClassContract, EntryPoint, RecoveryAction, LogRule } from './classes/contract.js';
@@ -33,3 +33,4 @@ export { DeviceError, type KernelServices } from './classes/driver-api.js';
 export { NbdServer, startNbdServer, type NbdServerOptions, type NbdExport, type NbdAddress, type NbdListenAddress, type NbdServerStats } from './nbd/server.js';
 export { ByteRangeDevice } from './nbd/byte-range-device.js';
 export { builtInDrivers } from './drivers/index.js';
+export { transitions as lifecycleTransitions, type DriverState as LifecycleState } from './manager/lifecycle.js';

@@ -58,7 +58,9 @@ export interface DriverSpec {
   bufferLimitBytes?: number;
 }
 
-export type DriverState = 'starting' | 'running' | 'recovering' | 'gave-up' | 'closed';
+export type { DriverState } from './lifecycle.js';
+import type { DriverState } from './lifecycle.js';
+import type { Lifecycle } from './lifecycle.js';
 
 /** Where the kernel->driver tap points, per state (routes.ts computes them per recovery mode). */
 export interface Routes {
@@ -96,7 +98,9 @@ export interface ManagedDriver {
   standbyRetry: { cancel(): void } | undefined;
   /** Why no spare is kept any more (spares kept dying), for status(). */
   standbyGaveUp: string | undefined;
-  state: DriverState;
+  /** The device's state, owned by `lifecycle` (read here, changed only through `lifecycle.to`). */
+  readonly state: DriverState;
+  lifecycle: Lifecycle;
   /** Why the device was given up as gone (the kernel's check of its resources), when it was. */
   goneReason?: string;
   /** A failure was published while the device was starting (attach handles it, not recovery). */

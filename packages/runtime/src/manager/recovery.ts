@@ -43,7 +43,7 @@ export class Recovery {
   }
 
   async run(managed: ManagedDriver, failure: DriverFailure): Promise<void> {
-    managed.state = 'recovering';
+    managed.lifecycle.to('recovering', `${failure.kind}: ${failure.message}`);
     managed.kernelTap.attach(managed.routes.active);
     managed.shadow?.activate();
     let attempts = 0;
@@ -90,7 +90,7 @@ export class Recovery {
     if (delayMs > 0) await timed('backoff', () => new Promise<void>((r) => clock.after(delayMs, r)));
     this.#checkOpen(managed);
     const { incarnation, warm } = await timed('restart', () => this.#restart(managed));
-    if ((managed.state as string) === 'closed') {
+    if (managed.lifecycle.is('closed')) {
       // Detached while the new domain was starting: nothing else will ever stop it.
       await this.#manager.retire(managed, incarnation);
       throw new Error('device detached during recovery');
@@ -108,7 +108,7 @@ export class Recovery {
     if (incarnation.channel.failed) throw new Error('the new driver failed during recovery');
     await timed('resume', () => {
       incarnation.serviceTap.attach({ target: incarnation.kernelServices, observer: shadow?.serviceObserver });
-      managed.state = 'running';
+      managed.lifecycle.to('running', 'recovered');
       managed.kernelTap.attach(managed.routes.passive);
       if (shadow) shadow.resume((entry, args) => managed.kernelTap.invoke(entry, args), incarnation.kernelServices);
       else managed.device[kForget](); // restart-only: the new driver knows no open object or setting
@@ -153,12 +153,12 @@ export class Recovery {
 
   /** Detach during recovery ends it: nothing is restarted for a device that is gone. */
   #checkOpen(managed: ManagedDriver): void {
-    if ((managed.state as string) === 'closed') throw new Error('device detached during recovery');
-    if ((managed.state as string) === 'gave-up') throw new Error('device given up during recovery');
+    if (managed.lifecycle.is('closed')) throw new Error('device detached during recovery');
+    if (managed.lifecycle.is('gave-up')) throw new Error('device given up during recovery');
   }
 
   /** Detached, or given up (the driver turned out to fail on every request): recovery ends. */
   #over(managed: ManagedDriver): boolean {
-    return (managed.state as string) === 'closed' || (managed.state as string) === 'gave-up';
+    return managed.lifecycle.over;
   }
 }

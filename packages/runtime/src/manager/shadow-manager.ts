@@ -15,9 +15,10 @@ import { ProcessDomain } from '../isolation/process-domain.js';
 import { SharedPool } from '../isolation/shared-pool.js';
 import { kConnect, kSetStatus, type Device } from '../kernel/device.js';
 import type { Kernel } from '../kernel/kernel.js';
-import { channels, type FailureEvent, type GaveUpEvent, type QuarantineEvent, type RecoveryEvent } from '../observe/channels.js';
+import { channels, type StateEvent, type FailureEvent, type GaveUpEvent, type QuarantineEvent, type RecoveryEvent } from '../observe/channels.js';
 import { cleanLevel, cleanLine, LogLimiter, type DriverLogEvent, type DriverLogSource } from '../observe/driver-log.js';
 import { Shadow } from '../shadows/shadow.js';
+import { Lifecycle } from './lifecycle.js';
 import { Tap } from '../taps/tap.js';
 import { deviceGone, Incarnation, type RetireStep } from './incarnation.js';
 import { Recovery } from './recovery.js';
@@ -141,16 +142,18 @@ export class ShadowManager extends EventEmitter {
       },
       onBroken: (count) => {
         const managed = this.#drivers.get(device.name);
-        if (managed && managed.state !== 'gave-up' && managed.state !== 'closed') {
+        if (managed && !managed.lifecycle.over) {
           this.giveUp(managed, `${count} requests in a row were quarantined: the driver fails on every request`);
         }
       },
     }) : undefined;
-    const managed = { spec, driver, fallback, device, shadow, state: 'starting', recoveries: 0, dying: new Set(), pool: new SharedPool(),
+    const lifecycle = new Lifecycle((change) => this.publish('state', channels.state, { device: device.name, ...change } satisfies StateEvent));
+    const managed = { spec, driver, fallback, device, shadow, lifecycle, recoveries: 0, dying: new Set(), pool: new SharedPool(),
       standbyDeaths: 0,
       logLimiter: new LogLimiter(() => this.clock.now()),
       initArgs: { config: spec.config ?? {} },
       policy: new RestartPolicy(spec.restart ?? {}, () => this.clock.now(), this.random) } as unknown as ManagedDriver;
+    Object.defineProperty(managed, 'state', { get: () => lifecycle.state, enumerable: true });
     managed.routes = routes(managed);
     managed.kernelTap = new Tap(`${device.name}:kernel->driver`, managed.routes.passive);
     this.#drivers.set(device.name, managed);
@@ -177,7 +180,7 @@ export class ShadowManager extends EventEmitter {
       await this.detach(device.name);
       throw new ShadowError(ErrorCodes.DRIVER_FAILED, `driver ${spec.driver} failed to start: ${(err as Error).message}`, { cause: err });
     }
-    managed.state = 'running';
+    managed.lifecycle.to('running', 'the driver started');
     device[kConnect](managed.kernelTap);
     this.prepareStandby(managed);
     return device;
@@ -245,7 +248,7 @@ export class ShadowManager extends EventEmitter {
   async detach(name: string): Promise<void> {
     const managed = this.#drivers.get(name);
     if (!managed) return;
-    managed.state = 'closed';
+    managed.lifecycle.to('closed', 'detached');
     this.#drivers.delete(name);
     managed.shadow?.giveUp('the device was detached', ErrorCodes.CLOSED);
     const standby = managed.standby;
@@ -421,8 +424,8 @@ export class ShadowManager extends EventEmitter {
    * fail with SD_ERR_DEVICE_GONE instead of being restarted into a loop.
    */
   giveUp(managed: ManagedDriver, reason: string, options: { deviceGone?: boolean } = {}): void {
-    if (managed.state === 'gave-up' || managed.state === 'closed') return;
-    managed.state = 'gave-up';
+    if (managed.lifecycle.over) return;
+    managed.lifecycle.to('gave-up', reason);
     if (options.deviceGone) managed.goneReason = reason;
     managed.device[kSetStatus]('gave-up');
     managed.kernelTap.attach(managed.routes.gaveUp);

@@ -64,4 +64,13 @@ export const channels = {
   gaveUp: diagnostics.channel('shadow-drivers:gave-up'),
   quarantine: diagnostics.channel('shadow-drivers:quarantine'),
   log: diagnostics.channel('shadow-drivers:driver-log'),
+  state: diagnostics.channel('shadow-drivers:state'),
 };
+
+/** A device's lifecycle moved (manager/lifecycle.ts): from, to, and why. */
+export interface StateEvent {
+  device: string;
+  from: 'starting' | 'running' | 'recovering' | 'gave-up' | 'closed';
+  to: 'starting' | 'running' | 'recovering' | 'gave-up' | 'closed';
+  why: string;
+}

@@ -89,3 +89,20 @@ test('fault injection is opt-in: without it inject() is refused with a code, and
   }
   await expectNoLeaks(before);
 });
+
+test('each lifecycle transition of a device is published, in order: started, recovering, recovered, closed', async () => {
+  const rt = createRuntime({ faultInjection: true });
+  const seen: string[] = [];
+  rt.manager.on('state', (e: { device: string; from: string; to: string }) => { if (e.device === 'life') seen.push(`${e.from}>${e.to}`); });
+  try {
+    const disk = await rt.attachBlock({ name: 'life', driver: 'ram', config: { sizeBytes: 1 << 20 } });
+    await disk.open();
+    const recovered = waitForEvent<RecoveryEvent>(rt.manager, 'recovery', (e) => e.device === 'life');
+    rt.inject('life', { kind: 'throw' });
+    await recovered;
+    await rt.detach('life');
+    assert.deepEqual(seen, ['starting>running', 'running>recovering', 'recovering>running', 'running>closed']);
+  } finally {
+    await rt.close();
+  }
+});
