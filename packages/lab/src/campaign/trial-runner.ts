@@ -13,7 +13,7 @@ import { campaignApps } from './apps/index.js';
 import { deviceScenarios } from './device/index.js';
 import { Soak } from './soak.js';
 import type { AppContext } from './apps/context.js';
-import type { TrialResult, TrialSpec } from './types.js';
+import { NotRunnable, type TrialResult, type TrialSpec } from './types.js';
 
 /**
  * What the runner sends: the mutation and the faults injected as soon as they are known (a
@@ -108,8 +108,10 @@ async function main(): Promise<void> {
     try {
       report = await app.run(context);
     } catch (err) {
-      // The application stopped on an error it could not get past (a device that never attached).
-      report = { finished: false, errors: 1, verified: false, detail: `the application stopped: ${(err as Error).message}` };
+      report = err instanceof NotRunnable
+        ? { finished: false, errors: 0, verified: false, notRun: err.message, detail: `not run: ${err.message}` }
+        // The application stopped on an error it could not get past (a device that never attached).
+        : { finished: false, errors: 1, verified: false, detail: `the application stopped: ${(err as Error).message}` };
     }
     const soakCount = await soak?.stop();
     const message: RunnerMessage = {

@@ -19,6 +19,7 @@ export function classify(spec: TrialSpec, app: AppReport | undefined, failures: 
   // Out of time while failures kept being detected and recovered: the host lived and saw them;
   // the application was served too slowly to finish (a malfunction, not a hang nobody saw).
   if (!app) return timedOut && failures > 0 ? 'malfunction' : 'crash-hang';
+  if (app.notRun !== undefined) return 'not-run';
   if (app.finished && app.errors === 0 && app.verified) {
     return spec.fault.type === 'mutation' && failures === 0 ? 'not-manifested' : 'ok';
   }

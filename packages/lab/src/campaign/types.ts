@@ -30,11 +30,22 @@ export interface TrialSpec {
   seed: number;
 }
 
-/** The paper's classes of outcome, plus "not manifested" for mutations that changed nothing visible. */
-export type Outcome = 'ok' | 'malfunction' | 'crash-hang' | 'not-manifested';
+/**
+ * The paper's classes of outcome, plus "not manifested" for mutations that changed nothing
+ * visible, and "not run" for a trial whose application cannot run on this machine (a tool or
+ * kernel feature missing): never a malfunction, and never evidence for or against a goal.
+ */
+export type Outcome = 'ok' | 'malfunction' | 'crash-hang' | 'not-manifested' | 'not-run';
+
+/** Thrown by an application that cannot run here; the trial's outcome is `not-run`, with the reason. */
+export class NotRunnable extends Error {
+  override readonly name = 'NotRunnable';
+}
 
 /** What the application observed, as its own checks report it. */
 export interface AppReport {
+  /** Set when the application could not run on this machine (the reason): the outcome is `not-run`. */
+  notRun?: string;
   /** The application ran to its end. */
   finished: boolean;
   /** Calls the application saw fail. */

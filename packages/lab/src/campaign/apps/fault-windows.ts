@@ -14,10 +14,13 @@ export class FaultWindows {
     this.#off = () => context.rt.manager.off('recovery', listener);
   }
 
-  /** Each window as [injected, recovered] (Date.now() times; up to now for a fault never recovered from). */
+  /**
+   * Each window as [injected, recovered] (Date.now() times). A fault never recovered from has an
+   * empty window: a recovery that never came excuses no loss after it.
+   */
   spans(): [number, number][] {
     this.#off();
-    return (this.context.faultTimes ?? []).map((t) => [t, this.#recoveries.find((r) => r >= t) ?? Date.now()]);
+    return (this.context.faultTimes ?? []).map((t) => [t, this.#recoveries.find((r) => r >= t) ?? t]);
   }
 
   /**
@@ -25,7 +28,7 @@ export class FaultWindows {
    * periods) after its recovery: what a recorder cannot have heard.
    */
   spansUntil(resumed: readonly number[]): [number, number][] {
-    return this.spans().map(([from, to]) => [from, resumed.find((t) => t >= to) ?? Date.now()]);
+    return this.spans().map(([from, to]) => [from, to === from ? to : resumed.find((t) => t >= to) ?? to]);
   }
 
   /** Each window's length, ms. */

@@ -11,6 +11,7 @@
  * namespace's last process, the kernel would sync the ext4 through it as it exits, and wait
  * forever.
  */
+import { NotRunnable } from '../types.js';
 import { execFile, spawn } from 'node:child_process';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -57,7 +58,7 @@ const missingReason = async (): Promise<string | undefined> => {
 /** Formats the (open) disk as ext4 and mounts it in a namespace of the trial's own. */
 export async function mountKernelExt4(disk: BlockDevice, sizeBytes: number): Promise<KernelExt4> {
   const missing = await missingReason();
-  if (missing) throw new Error(`no kernel file system for this application: ${missing}`);
+  if (missing) throw new NotRunnable(`no kernel file system for this application: ${missing}`);
   const dir = join(tmpdir(), 'ext4');
   const socket = join(dir, 'nbd.sock');
   const fuseFile = join(dir, 'fuse', 'disk');

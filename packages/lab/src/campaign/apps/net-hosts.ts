@@ -9,6 +9,7 @@
  * and the network namespaces go; the TAPs go with the kernel's descriptors. Nothing is named
  * in /run/netns, nothing is left to clean up.
  */
+import { NotRunnable } from '../types.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -131,7 +132,7 @@ function hostIn(inner: number, address: string, ifname: string, programs: Progra
 export async function withSwitchedHosts(context: AppContext, options: { monitor?: (monitor: Monitor) => void; tools: string[] },
   body: (net: SwitchedHosts) => Promise<AppReport>): Promise<AppReport> {
   const missing = await missingReason(options.tools);
-  if (missing) throw new Error(`the hosts cannot be built here: ${missing}`);
+  if (missing) throw new NotRunnable(`the hosts cannot be built here: ${missing}`);
   const holders: { inner: number; stop(): Promise<void> }[] = [];
   const programs: Program[] = [];
   let sw: LearningSwitch | undefined;

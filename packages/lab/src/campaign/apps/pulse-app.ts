@@ -6,6 +6,7 @@
  * in the recording, in order, each discontinuity no longer than the longest window plus a
  * period.
  */
+import { NotRunnable } from '../types.js';
 import type { StreamParams } from 'shadow-drivers';
 import type { SoundDevice } from 'shadow-drivers';
 import type { Alignment } from '../../apps/sound/align.js';
@@ -19,7 +20,7 @@ import { FaultWindows } from './fault-windows.js';
 /** Starts the trial's server; a machine without PulseAudio says so (the trial is not ok). */
 export async function startPulse(): Promise<PulseServer> {
   const missing = ['pulseaudio', 'pacat', 'parec', 'pactl'].filter((p) => !onPath(p));
-  if (missing.length) throw new Error(`PulseAudio is not installed here (${missing.join(', ')} missing): the application cannot run`);
+  if (missing.length) throw new NotRunnable(`PulseAudio is not installed here (${missing.join(', ')} missing): the application cannot run`);
   return PulseServer.start();
 }
 

@@ -1,0 +1,74 @@
+/**
+ * Every goal the campaign report judges can fail: for each, a good made-up result meets it and
+ * a bad one (one trial changed) does not. A trial that could not run (`not-run`) counts for no
+ * goal, either way.
+ */
+import { strict as assert } from 'node:assert';
+import { test } from 'node:test';
+import { evaluateGoals, type Goal } from '../../src/campaign/report.js';
+import type { Configuration, FaultPlan, Outcome, TrialResult } from '../../src/campaign/types.js';
+
+function trial(app: string, configuration: Configuration, fault: FaultPlan, outcome: Outcome, cause = '', faults = 1): TrialResult {
+  const id = `${app}/${configuration}/${fault.type}/${Math.random()}`;
+  return { spec: { id, app, configuration, fault, seed: 1 }, outcome, cause, app: undefined, recoveries: [], failures: faults, faults, elapsedMs: 1 };
+}
+
+const exit: FaultPlan = { type: 'fail-stop', kind: 'exit' };
+const soak: FaultPlan = { type: 'soak', scale: 4, intervalMs: [100, 300] };
+const device: FaultPlan = { type: 'device', kind: 'nbd-eio' };
+const mutant = (seed: number): FaultPlan => ({ type: 'mutation', seed, transient: true });
+
+/** A run that meets every goal: dataset (storage) and frames, all configurations. */
+function good(): TrialResult[] {
+  const rs: TrialResult[] = [];
+  for (const app of ['dataset', 'frames']) {
+    rs.push(trial(app, 'shadow', exit, 'ok'), trial(app, 'native', exit, 'crash-hang', 'the host process exited with code 1'),
+      trial(app, 'restart', exit, 'malfunction', 'the application stopped: SD_ERR_DRIVER_FAILED'), trial(app, 'shadow', soak, 'ok', '', 9_000));
+    for (let i = 0; i < 100; i++) rs.push(trial(app, 'shadow', mutant(i), 'ok'));
+  }
+  rs.push(trial('dataset', 'shadow', device, 'ok'));
+  return rs;
+}
+
+const goalOf = (goals: Goal[], words: string): Goal => {
+  const found = goals.find((g) => g.goal.includes(words));
+  assert.ok(found, `no goal about ${words}`);
+  return found;
+};
+
+/** Each goal, and how one changed trial breaks it. */
+const breakers: [string, (rs: TrialResult[]) => void][] = [
+  ['shadow ok in 100%', (rs) => { rs[0] = { ...rs[0]!, outcome: 'malfunction', cause: 'differ' }; }],
+  ['reproduce the paper', (rs) => { rs[1] = { ...rs[1]!, outcome: 'ok' }; rs[5 + 100] = { ...rs[5 + 100]!, outcome: 'ok' }; }],
+  ['≥ 99% automatic recovery', (rs) => { rs.filter((r) => r.spec.fault.type === 'mutation').slice(0, 2).forEach((r) => { r.outcome = 'malfunction'; r.cause = 'differ'; }); }],
+  ['soak: shadow ok in every soak', (rs) => { rs[3] = { ...rs[3]!, outcome: 'malfunction', cause: 'differ' }; }],
+  ['0 host crashes', (rs) => { rs[3] = { ...rs[3]!, outcome: 'crash-hang', cause: 'the host process exited with code 1' }; }],
+  ['0 lost committed data', (rs) => { rs[0] = { ...rs[0]!, outcome: 'malfunction', cause: 'mismatch' }; }],
+  ['explained by a classified cause', (rs) => { rs[0] = { ...rs[0]!, outcome: 'malfunction', cause: 'something nobody classified' }; }],
+  ['device-level faults', (rs) => { rs[rs.length - 1] = { ...rs[rs.length - 1]!, outcome: 'malfunction', cause: 'SD_ERR_IO' }; }],
+];
+
+test('a good run meets every goal the report judges', () => {
+  const goals = evaluateGoals(good(), false);
+  for (const g of goals) assert.ok(g.covered && g.met, `${g.goal}: ${g.measured}`);
+  assert.equal(goals.length, breakers.length, 'every goal has a breaker below');
+});
+
+for (const [words, breakIt] of breakers) {
+  test(`the goal "${words}" fails on a made-up bad result`, () => {
+    const rs = good();
+    breakIt(rs);
+    const goal = goalOf(evaluateGoals(rs, false), words);
+    assert.equal(goal.met, false, `${goal.goal} still met: ${goal.measured}`);
+  });
+}
+
+test('trials not run count for no goal: they neither meet nor break one', () => {
+  const rs = good();
+  // A native trial that could not run must not count as "native does not run normally" ...
+  const notRun = rs.map((r) => (r.spec.configuration === 'native' ? { ...r, outcome: 'not-run' as const, cause: 'not run: tshark is not installed' } : r));
+  assert.equal(goalOf(evaluateGoals(notRun, false), 'reproduce the paper').met, false);
+  // ... and a shadow trial that could not run is no failure of the shadow.
+  rs.push(trial('dataset', 'shadow', exit, 'not-run', 'not run: nbdfuse is not installed'));
+  assert.equal(goalOf(evaluateGoals(rs, false), 'shadow ok in 100%').met, true);
+});
