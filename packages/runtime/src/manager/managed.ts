@@ -11,6 +11,7 @@ import type { Shadow } from '../shadows/shadow.js';
 import type { Tap, TapRoute } from '../taps/tap.js';
 import type { ResolvedDriver, SandboxOption } from './driver-catalog.js';
 import type { Incarnation } from './incarnation.js';
+import type { UpdateReport } from './update.js';
 import type { RestartPolicy, RestartPolicyOptions } from './restart-policy.js';
 
 export type RecoveryMode = 'native' | 'restart' | 'shadow';
@@ -58,7 +59,8 @@ export interface DriverSpec {
   bufferLimitBytes?: number;
 }
 
-export type DriverState = 'starting' | 'running' | 'recovering' | 'gave-up' | 'closed';
+/** `updating`: a live update holds the device's calls while the old driver quiesces and the new one takes over. */
+export type DriverState = 'starting' | 'running' | 'updating' | 'recovering' | 'gave-up' | 'closed';
 
 /** Where the kernel->driver tap points, per state (routes.ts computes them per recovery mode). */
 export interface Routes {
@@ -105,6 +107,14 @@ export interface ManagedDriver {
   /** Driver incarnations in a row that failed with requests in hand and completed none. */
   withoutProgress?: number;
   initArgs: unknown;
+  /** The recovery running since the last failure (a live update waits for its rollback's). */
+  recovering?: Promise<void>;
+  /** A live update is under way (one at a time). */
+  updating?: boolean;
+  /** What the device's last live update did (status()). */
+  lastUpdate?: UpdateReport;
+  /** Versions (module URLs) that rolled back, and why: not tried again unless forced. */
+  refusedVersions?: Map<string, string>;
   /** Domains being taken down; awaited on close so nothing leaks. */
   dying: Set<Promise<void>>;
   /** Shared memory for bulk data, reused across the device's incarnations. */
