@@ -76,7 +76,7 @@ export function addServiceCommands(program: Command): void {
     .action(async (device: string, options: { driver: string; force?: boolean; probationMs?: number; control?: string; config?: string }) => {
       // A path names a file here, where the operator is, not where the service runs.
       const driver = options.driver.includes('/') || options.driver.endsWith('.js') ? resolve(options.driver) : options.driver;
-      const report = await send(options, { verb: 'update', device, driver, force: options.force === true, probationMs: options.probationMs }) as import('../manager/update.js').UpdateReport;
+      const report = await send(options, { verb: 'update', device, driver, force: options.force === true, probationMs: options.probationMs }) as import('../index.js').UpdateReport;
       if (report.outcome === 'switched') console.log(`updated ${device}: ${report.from} -> ${report.to} (pause ${report.pauseMs?.toFixed(1)} ms)`);
       else { console.log(`rolled back ${device} to ${report.from}: ${report.to} failed in ${report.failedIn}: ${report.cause}`); process.exitCode = 1; }
     });

@@ -11,7 +11,7 @@ import type { Shadow } from '../shadows/shadow.js';
 import type { Tap, TapRoute } from '../taps/tap.js';
 import type { ResolvedDriver, SandboxOption } from './driver-catalog.js';
 import type { Incarnation } from './incarnation.js';
-import type { UpdateReport } from './update.js';
+import type { UpdateFailedIn, UpdatePhase } from '../observe/channels.js';
 import type { RestartPolicy, RestartPolicyOptions } from './restart-policy.js';
 
 export type RecoveryMode = 'native' | 'restart' | 'shadow';
@@ -121,4 +121,19 @@ export interface ManagedDriver {
   pool: SharedPool;
   /** The device's log lines per second, across its incarnations. */
   logLimiter: LogLimiter;
+}
+
+/** What a live update did (manager/update.ts): returned by update() and kept for status(). */
+export interface UpdateReport {
+  device: string;
+  from: string;
+  to: string;
+  outcome: 'switched' | 'rolled-back';
+  phases: Partial<Record<UpdatePhase, number>>;
+  /** Application-visible pause (the tap's hold), when the switch happened. */
+  pauseMs: number | undefined;
+  failedIn?: UpdateFailedIn;
+  cause?: string;
+  /** When it ended (the clock's milliseconds). */
+  at: number;
 }

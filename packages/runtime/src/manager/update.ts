@@ -26,7 +26,9 @@ import {
 } from '../observe/channels.js';
 import type { DriverCatalog, ResolvedDriver } from './driver-catalog.js';
 import type { Incarnation, RetireStep } from './incarnation.js';
-import type { ManagedDriver } from './managed.js';
+import type { ManagedDriver, UpdateReport } from './managed.js';
+
+export type { UpdateReport } from './managed.js';
 
 export interface UpdateOptions {
   /** The new version: a catalogue name or a module path or URL, of the device's class. */
@@ -42,19 +44,6 @@ export interface UpdateOptions {
   probation?: { requests?: number; ms?: number };
 }
 
-export interface UpdateReport {
-  device: string;
-  from: string;
-  to: string;
-  outcome: 'switched' | 'rolled-back';
-  phases: Partial<Record<UpdatePhase, number>>;
-  /** Application-visible pause (the tap's hold), when the switch happened. */
-  pauseMs: number | undefined;
-  failedIn?: UpdateFailedIn;
-  cause?: string;
-  /** When it ended (the clock's milliseconds). */
-  at: number;
-}
 
 /** What an update needs of the manager. */
 export interface UpdateHost extends EventEmitter {
