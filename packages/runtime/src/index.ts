@@ -2,6 +2,7 @@ export { createRuntime, Runtime, type RuntimeOptions } from './runtime.js';
 export { ShadowError, DriverFailure, ErrorCodes, isShadowError, type ErrorCode, type Outcome, type FailureKind } from './errors.js';
 export type { DriverSpec, RecoveryMode, DriverState } from './manager/managed.js';
 export type { DriverStatus } from './manager/shadow-manager.js';
+export type { UpdateOptions, UpdateReport } from './manager/update.js';
 export type { SandboxOption } from './manager/driver-catalog.js';
 export type { DomainKind } from './isolation/domain.js';
 export type { DriverManifest } from './driver/manifest.js';
@@ -12,7 +13,8 @@ export { RestartPolicy, defaultRestartPolicy } from './manager/restart-policy.js
 export { BlockDevice } from './kernel/block-device.js';
 export { Device } from './kernel/device.js';
 export { formatDriverLog, type DriverLogEvent, type DriverLogSource } from './observe/driver-log.js';
-export { channels, recoveryPhases, type RecoveryEvent, type RecoveryPhase, type StateEvent, type FailureEvent, type GaveUpEvent, type QuarantineEvent } from './observe/channels.js';
+export { channels, recoveryPhases, type RecoveryEvent, type RecoveryPhase, type StateEvent, type FailureEvent, type GaveUpEvent, type QuarantineEvent,
+  type UpdateEvent, type UpdateQuiescedEvent, type UpdateSwitchedEvent, type UpdateRolledBackEvent, type UpdatePhase, type UpdateFailedIn } from './observe/channels.js';
 export { faultKinds, nativeFaultKinds, allFaultKinds, type FaultKind, type InjectedFault } from './faults/fault-kinds.js';
 export { registerClass, classByName } from './classes/registry.js';
 export type { ClassContract, EntryPoint, RecoveryAction, LogRule } from './classes/contract.js';

@@ -14,6 +14,7 @@ import { Kernel } from './kernel/kernel.js';
 import type { DriverSpec } from './manager/managed.js';
 import { ShadowManager, type DriverStatus } from './manager/shadow-manager.js';
 import { DriverCatalog } from './manager/driver-catalog.js';
+import type { UpdateOptions, UpdateReport } from './manager/update.js';
 import { builtInDrivers } from './drivers/index.js';
 import type { DriverManifest } from './driver/manifest.js';
 import { formatDriverLog, type DriverLogEvent } from './observe/driver-log.js';
@@ -139,6 +140,14 @@ export class Runtime {
   /** A planned recovery of the device's driver: stopped and recovered as after a failure. */
   restart(deviceName: string): void {
     this.manager.restart(deviceName);
+  }
+
+  /**
+   * Live update: replaces the device's driver with another version (a catalogue name or a
+   * module path) while applications keep going; rolls back by itself if the new one fails.
+   */
+  update(deviceName: string, options: UpdateOptions): Promise<UpdateReport> {
+    return this.manager.update(deviceName, options);
   }
 
   detach(deviceName: string): Promise<void> {

@@ -66,6 +66,21 @@ export function addServiceCommands(program: Command): void {
       });
   }
 
+  program.command('update')
+    .description('a live update: replace DEVICE\'s driver with another version while clients keep going (rolled back by itself if it fails)')
+    .argument('<device>', 'the device')
+    .requiredOption('--driver <path>', 'the new version: a driver module path, or a catalogue name')
+    .option('--force', 'try a version that rolled back before')
+    .option('--probation-ms <ms>', 'how long the new version is on probation (default 10000, or 100 requests first)', Number)
+    .addOption(controlOption()).addOption(configOption())
+    .action(async (device: string, options: { driver: string; force?: boolean; probationMs?: number; control?: string; config?: string }) => {
+      // A path names a file here, where the operator is, not where the service runs.
+      const driver = options.driver.includes('/') || options.driver.endsWith('.js') ? resolve(options.driver) : options.driver;
+      const report = await send(options, { verb: 'update', device, driver, force: options.force === true, probationMs: options.probationMs }) as import('../index.js').UpdateReport;
+      if (report.outcome === 'switched') console.log(`updated ${device}: ${report.from} -> ${report.to} (pause ${report.pauseMs?.toFixed(1)} ms)`);
+      else { console.log(`rolled back ${device} to ${report.from}: ${report.to} failed in ${report.failedIn}: ${report.cause}`); process.exitCode = 1; }
+    });
+
   program.command('reload').description('reload the config file (as SIGHUP does)')
     .addOption(controlOption()).addOption(configOption())
     .action(async (options: { control?: string; config?: string }) => console.log(JSON.stringify(await send(options, { verb: 'reload' }))));

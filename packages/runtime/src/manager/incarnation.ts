@@ -43,6 +43,8 @@ let nextIncarnation = 1;
 
 export class Incarnation {
   readonly id = nextIncarnation++;
+  /** The driver module this instance runs (which version, for status and live update). */
+  readonly driverUrl: string;
   readonly channel: DriverChannel;
   readonly tracker = new ObjectTracker();
   /** Driver -> kernel: where this driver's kernel-service calls go. */
@@ -52,6 +54,7 @@ export class Incarnation {
 
   constructor(options: IncarnationOptions) {
     const { device } = options;
+    this.driverUrl = options.driverUrl;
     const domain = createDomain(options.domain, {
       resources: [...device.resources], memoryLimitMb: options.memoryLimitMb, sandbox: options.sandbox,
     });

@@ -5,18 +5,22 @@
  * instead of leaving a device half in two states (the failure the table prevents: a recovery
  * resuming a device that was detached or given up while it ran).
  *
- *   starting ──► running ◄──► recovering
+ *   starting ──► running ◄──► recovering      running ◄──► updating ──► recovering
  *      │            │              │
  *      └────────────┴──► gave-up ◄─┘      (every state but closed may end in closed)
  *                           │
  *                           ▼
  *                         closed
  */
-export type DriverState = 'starting' | 'running' | 'recovering' | 'gave-up' | 'closed';
+/** `updating`: a live update holds the device's calls while the old driver quiesces and the new one takes over. */
+export type DriverState = 'starting' | 'running' | 'updating' | 'recovering' | 'gave-up' | 'closed';
 
 export const transitions: Readonly<Record<DriverState, readonly DriverState[]>> = {
   starting: ['running', 'gave-up', 'closed'],
-  running: ['recovering', 'gave-up', 'closed'],
+  running: ['recovering', 'updating', 'gave-up', 'closed'],
+  // A live update ends switched (running), or in a recovery (the old driver failed while it
+  // quiesced, or the new one during replay: the previous version comes back through it).
+  updating: ['running', 'recovering', 'gave-up', 'closed'],
   recovering: ['running', 'gave-up', 'closed'],
   'gave-up': ['closed'],
   closed: [],

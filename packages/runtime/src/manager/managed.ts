@@ -11,6 +11,7 @@ import type { Shadow } from '../shadows/shadow.js';
 import type { Tap, TapRoute } from '../taps/tap.js';
 import type { ResolvedDriver, SandboxOption } from './driver-catalog.js';
 import type { Incarnation } from './incarnation.js';
+import type { UpdateFailedIn, UpdatePhase } from '../observe/channels.js';
 import type { RestartPolicy, RestartPolicyOptions } from './restart-policy.js';
 
 export type RecoveryMode = 'native' | 'restart' | 'shadow';
@@ -109,10 +110,33 @@ export interface ManagedDriver {
   /** Driver incarnations in a row that failed with requests in hand and completed none. */
   withoutProgress?: number;
   initArgs: unknown;
+  /** The recovery running since the last failure (a live update waits for its rollback's). */
+  recovering?: Promise<void>;
+  /** A live update is under way (one at a time). */
+  updating?: boolean;
+  /** What the device's last live update did (status()). */
+  lastUpdate?: UpdateReport;
+  /** Versions (module URLs) that rolled back, and why: not tried again unless forced. */
+  refusedVersions?: Map<string, string>;
   /** Domains being taken down; awaited on close so nothing leaks. */
   dying: Set<Promise<void>>;
   /** Shared memory for bulk data, reused across the device's incarnations. */
   pool: SharedPool;
   /** The device's log lines per second, across its incarnations. */
   logLimiter: LogLimiter;
+}
+
+/** What a live update did (manager/update.ts): returned by update() and kept for status(). */
+export interface UpdateReport {
+  device: string;
+  from: string;
+  to: string;
+  outcome: 'switched' | 'rolled-back';
+  phases: Partial<Record<UpdatePhase, number>>;
+  /** Application-visible pause (the tap's hold), when the switch happened. */
+  pauseMs: number | undefined;
+  failedIn?: UpdateFailedIn;
+  cause?: string;
+  /** When it ended (the clock's milliseconds). */
+  at: number;
 }

@@ -26,6 +26,7 @@ import { RestartPolicy } from './restart-policy.js';
 import { routes } from './routes.js';
 import { DriverCatalog, sandboxFor, type ResolvedDriver } from './driver-catalog.js';
 import type { DriverSpec, DriverState, ManagedDriver, RecoveryMode } from './managed.js';
+import { LiveUpdate, runningVersion, versionOf, type UpdateOptions, type UpdateReport } from './update.js';
 
 /** What `status()` tells of one device's driver. */
 export interface DriverStatus {
@@ -55,6 +56,10 @@ export interface DriverStatus {
   deviceGone: string | undefined;
   /** The driver's log lines dropped over the rate limit (see the manager's `log` event). */
   droppedLogLines: number;
+  /** The version the current driver instance runs: its manifest's name, else its module URL. */
+  version: string;
+  /** What the last live update did (see `update()`). */
+  lastUpdate: UpdateReport | undefined;
 }
 
 /** The key of the manager's internal record accessor (see `[kManaged]`). */
@@ -80,6 +85,8 @@ function statusOf(managed: ManagedDriver): DriverStatus {
     standbyReason: managed.standbyGaveUp,
     deviceGone: managed.goneReason,
     droppedLogLines: managed.logLimiter.droppedTotal,
+    version: versionOf(runningVersion(managed)),
+    lastUpdate: managed.lastUpdate && { ...managed.lastUpdate, phases: { ...managed.lastUpdate.phases } },
   };
 }
 
@@ -104,6 +111,7 @@ export class ShadowManager extends EventEmitter {
   readonly #kernel: Kernel;
   readonly #drivers = new Map<string, ManagedDriver>();
   readonly #recovery: Recovery;
+  readonly #update: LiveUpdate = new LiveUpdate(this);
 
   constructor(kernel: Kernel, options: ManagerOptions = {}) {
     super();
@@ -214,6 +222,15 @@ export class ShadowManager extends EventEmitter {
     if (managed.state !== 'running') throw new ShadowError(ErrorCodes.BUSY, `${name} is ${managed.state}, not running: nothing to restart`);
     if (managed.spec.recovery === 'native') throw new ShadowError(ErrorCodes.NOT_SUPPORTED, `${name} runs with recovery native: a restart would lose it`);
     managed.current.channel.fail(new DriverFailure('exit', 'planned restart requested by the operator'));
+  }
+
+  /**
+   * Live update: the device's driver replaced by another version while applications keep
+   * going (see update.ts); rolled back by itself when the new version fails. Resolves when the
+   * update is decided: switched (probation passed) or rolled back (the report says why).
+   */
+  update(name: string, options: UpdateOptions): Promise<UpdateReport> {
+    return this.#update.run(this.#get(name), options);
   }
 
   /** A snapshot of one device's driver, for operators and tools (a copy: changing it changes nothing). */
@@ -402,7 +419,7 @@ export class ShadowManager extends EventEmitter {
       this.giveUp(managed, `native configuration: ${failure.kind} is not recovered`);
       return;
     }
-    void this.#recovery.run(managed, failure);
+    managed.recovering = this.#recovery.run(managed, failure);
   }
 
   /**

@@ -58,6 +58,39 @@ export interface QuarantineEvent {
   outcome: Outcome;
 }
 
+/** A live update's steps: the new version beside the old, then the recovery phases without a failure. */
+export type UpdatePhase = 'load' | 'init' | 'quiesce' | 'stop' | 'release' | 'replay' | 'resubmit' | 'resume' | 'probation';
+
+/** Where a live update stopped, when it rolled back. */
+export type UpdateFailedIn = 'load' | 'init' | 'quiesce' | 'replay' | 'probation';
+
+export interface UpdateEvent {
+  device: string;
+  /** The version that ran before (manifest name, or module URL). */
+  from: string;
+  /** The version asked for. */
+  to: string;
+  /** Milliseconds per phase so far. */
+  phases: Partial<Record<UpdatePhase, number>>;
+}
+
+export interface UpdateQuiescedEvent extends UpdateEvent {
+  /** Requests that were in flight at the old driver and were waited for. */
+  drained: number;
+}
+
+export interface UpdateSwitchedEvent extends UpdateEvent {
+  /** What applications saw: from the tap's hold to the new driver serving. */
+  pauseMs: number;
+  replayed: number;
+  replayedUnflushed: number;
+}
+
+export interface UpdateRolledBackEvent extends UpdateEvent {
+  failedIn: UpdateFailedIn;
+  cause: string;
+}
+
 export const channels = {
   failure: diagnostics.channel('shadow-drivers:failure'),
   recovery: diagnostics.channel('shadow-drivers:recovery'),
@@ -65,12 +98,16 @@ export const channels = {
   quarantine: diagnostics.channel('shadow-drivers:quarantine'),
   log: diagnostics.channel('shadow-drivers:driver-log'),
   state: diagnostics.channel('shadow-drivers:state'),
+  updateStarted: diagnostics.channel('shadow-drivers:update-started'),
+  updateQuiesced: diagnostics.channel('shadow-drivers:update-quiesced'),
+  updateSwitched: diagnostics.channel('shadow-drivers:update-switched'),
+  updateRolledBack: diagnostics.channel('shadow-drivers:update-rolled-back'),
 };
 
 /** A device's lifecycle moved (manager/lifecycle.ts): from, to, and why. */
 export interface StateEvent {
   device: string;
-  from: 'starting' | 'running' | 'recovering' | 'gave-up' | 'closed';
-  to: 'starting' | 'running' | 'recovering' | 'gave-up' | 'closed';
+  from: 'starting' | 'running' | 'updating' | 'recovering' | 'gave-up' | 'closed';
+  to: 'starting' | 'running' | 'updating' | 'recovering' | 'gave-up' | 'closed';
   why: string;
 }

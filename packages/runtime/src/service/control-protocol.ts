@@ -7,6 +7,7 @@ export type ControlRequest =
   | { verb: 'status' }
   | { verb: 'inject'; device: string; kind: string }
   | { verb: 'restart' | 'detach' | 'attach'; device: string }
+  | { verb: 'update'; device: string; driver: string; force?: boolean; probationMs?: number }
   | { verb: 'events'; follow?: boolean }
   | { verb: 'reload' };
 
@@ -15,4 +16,4 @@ export type ControlReply =
   | { ok: false; code: string; message: string }
   | { event: unknown };
 
-export const controlVerbs = ['status', 'inject', 'restart', 'detach', 'attach', 'events', 'reload'] as const;
+export const controlVerbs = ['status', 'inject', 'restart', 'detach', 'attach', 'update', 'events', 'reload'] as const;

@@ -37,6 +37,7 @@ async function answer(request: ControlRequest, options: ControlOptions): Promise
     case 'restart': supervisor.restart(request.device); return { restarted: request.device };
     case 'detach': await supervisor.detach(request.device); return { detached: request.device };
     case 'attach': await supervisor.attach(request.device); return { attached: request.device };
+    case 'update': return supervisor.update(request.device, request.driver, request.force === true, request.probationMs);
     case 'reload': return options.reload();
     case 'events': return supervisor.recent;
     default: throw new ShadowError(ErrorCodes.INVALID_ARGUMENT, `no verb ${String((request as { verb?: unknown }).verb)}`);

@@ -31,6 +31,10 @@ export interface DeviceStatus {
   gaveUp: DeviceStats['gaveUp'] | null;
   standby: string;
   frontend: string[];
+  /** The version the driver runs now (manifest name or module URL), null when detached. */
+  version: string | null;
+  /** The last live update: its outcome, versions, and cause when it rolled back. */
+  lastUpdate: DriverStatus['lastUpdate'] | null;
 }
 
 export function statusOf(name: string, config: DeviceConfig, state: 'attached' | 'detached', stats: DeviceStats,
@@ -48,16 +52,18 @@ export function statusOf(name: string, config: DeviceConfig, state: 'attached' |
     recoveries: Object.values(stats.recoveriesByCause).reduce((a, b) => a + b, 0), recoveriesByCause: { ...stats.recoveriesByCause },
     lastFailure: stats.lastFailure ?? null, quarantined: stats.quarantined, gaveUp: stats.gaveUp ?? null,
     standby: attached ? driver.standby : 'none', frontend: started?.frontend?.addresses ?? [],
+    version: attached ? driver.version : null, lastUpdate: attached ? driver.lastUpdate ?? null : null,
   };
 }
 
 /** The table `shadowd status` prints. */
 export function statusTable(statuses: DeviceStatus[]): string {
-  const rows = [['DEVICE', 'CLASS', 'DRIVER', 'DOMAIN', 'PID', 'STATE', 'UPTIME', 'REQUESTS', 'IN-FLIGHT', 'RECOVERIES', 'LAST FAILURE', 'QUARANTINED', 'STANDBY']];
+  const rows = [['DEVICE', 'CLASS', 'DRIVER', 'DOMAIN', 'PID', 'STATE', 'UPTIME', 'REQUESTS', 'IN-FLIGHT', 'RECOVERIES', 'LAST FAILURE', 'QUARANTINED', 'STANDBY', 'LAST UPDATE']];
   for (const s of statuses) {
     const causes = Object.entries(s.recoveriesByCause).map(([c, n]) => `${c}:${n}`).join(',');
-    rows.push([s.device, s.class, s.driver, s.domain, String(s.pid ?? '-'), s.state, `${s.uptimeSeconds}s`, String(s.requests), String(s.inFlight),
-      s.recoveries ? `${s.recoveries} (${causes})` : '0', s.lastFailure ? `${s.lastFailure.at} ${s.lastFailure.cause}` : '-', String(s.quarantined), s.standby]);
+    const update = s.lastUpdate ? `${s.lastUpdate.outcome} ${s.lastUpdate.from}->${s.lastUpdate.to}${s.lastUpdate.cause ? ` (${s.lastUpdate.cause})` : ''}` : '-';
+    rows.push([s.device, s.class, s.version ?? s.driver, s.domain, String(s.pid ?? '-'), s.state, `${s.uptimeSeconds}s`, String(s.requests), String(s.inFlight),
+      s.recoveries ? `${s.recoveries} (${causes})` : '0', s.lastFailure ? `${s.lastFailure.at} ${s.lastFailure.cause}` : '-', String(s.quarantined), s.standby, update]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');

@@ -58,6 +58,7 @@ export class Supervisor extends EventEmitter {
     follow<RecoveryEvent>('recovery', (e, s) => { onRecovery(s, e); metrics.recovery(e); logEvents.recovery(log, e); });
     follow<QuarantineEvent>('quarantine', (e, s) => { onQuarantine(s, e); metrics.quarantine(e); logEvents.quarantine(log, e); });
     follow<GaveUpEvent>('gave-up', (e, s) => { s.gaveUp = { at: new Date().toISOString(), reason: e.reason }; metrics.gaveUpEvent(e); logEvents.gaveUp(log, e); });
+    for (const type of ['update-started', 'update-quiesced', 'update-switched', 'update-rolled-back']) follow(type, () => undefined);
     follow<DriverLogEvent>('log', (e) => logEvents.driverLog(log, e));
   }
 
@@ -147,6 +148,20 @@ export class Supervisor extends EventEmitter {
   restart(name: string): void {
     if (this.#record(name).state !== 'attached') throw Object.assign(new Error(`${name} is detached`), { code: 'SD_ERR_INVALID_ARGUMENT' });
     this.runtime.restart(name);
+  }
+
+  /**
+   * `shadowd update`: a live update of the device's driver (see Runtime.update); resolves with
+   * the report once the update switched or rolled back. The config file still names the
+   * version it names: a reload that changes the device restarts it from the config.
+   */
+  update(name: string, driver: string, force: boolean, probationMs?: number): Promise<unknown> {
+    if (typeof driver !== 'string' || driver === '') throw Object.assign(new Error('update needs a driver'), { code: 'SD_ERR_INVALID_ARGUMENT' });
+    if (this.#record(name).state !== 'attached') throw Object.assign(new Error(`${name} is detached`), { code: 'SD_ERR_INVALID_ARGUMENT' });
+    if (probationMs !== undefined && !(Number.isSafeInteger(probationMs) && probationMs >= 0)) {
+      throw Object.assign(new Error('probationMs must be a whole number of milliseconds'), { code: 'SD_ERR_INVALID_ARGUMENT' });
+    }
+    return this.runtime.update(name, { driver, force, probation: probationMs === undefined ? undefined : { ms: probationMs } });
   }
 
   /** Applies a new config as a difference; returns what changed. */

@@ -79,6 +79,8 @@ export class Shadow {
   /** Class hooks' own state (counters, positions). */
   readonly memory: Record<string, any> = {};
   #mode: ShadowMode = 'passive';
+  /** A planned switch (live update): calls that would be refused wait instead (nothing failed). */
+  #planned = false;
   #seq = 0;
   #waiting: Waiting[] = [];
   #queuedUpcalls: unknown[] = [];
@@ -151,6 +153,8 @@ export class Shadow {
       if (kept.found) return kept.value;
       return this.#wait(entry, args, decl); // nothing to answer with yet: the caller waits
     }
+    // A live update is planned: an application must see a pause, never a refusal.
+    if (this.#planned && (action === 'busy' || typeof action === 'object')) return this.#wait(entry, args, decl);
     if (action === 'busy') throw new ShadowError(ErrorCodes.BUSY, `${entry}: the driver is recovering`);
     if (action === 'suspend') return this.#wait(entry, args, decl);
     if (action === 'queue') {
@@ -182,8 +186,10 @@ export class Shadow {
     };
   }
 
-  activate(): void {
+  /** `planned`: a live update, not a failure; it lasts until resume(), through a rollback's recovery. */
+  activate(options: { planned?: boolean } = {}): void {
     this.#mode = 'active';
+    if (options.planned) this.#planned = true;
     this.contract.hooks.failed?.(this.memory);
   }
 
@@ -245,6 +251,7 @@ export class Shadow {
   /** Back to passive: calls that waited during recovery go to the driver, in arrival order. */
   resume(issue: CallTarget, kernel: CallTarget): void {
     this.#mode = 'passive';
+    this.#planned = false;
     const waiting = this.#waiting;
     this.#waiting = [];
     const upcalls = this.#queuedUpcalls;

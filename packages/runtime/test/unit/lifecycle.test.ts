@@ -9,7 +9,7 @@ const states = Object.keys(transitions) as DriverState[];
 function at(state: DriverState, changes: StateChange[] = []): Lifecycle {
   const life = new Lifecycle((c) => changes.push(c));
   const path: Record<DriverState, DriverState[]> = {
-    starting: [], running: ['running'], recovering: ['running', 'recovering'], 'gave-up': ['gave-up'], closed: ['closed'],
+    starting: [], running: ['running'], updating: ['running', 'updating'], recovering: ['running', 'recovering'], 'gave-up': ['gave-up'], closed: ['closed'],
   };
   for (const next of path[state]) life.to(next, 'setup');
   assert.equal(life.state, state);
