@@ -25,6 +25,7 @@ import { BankApp } from './demo-apps/bank-app.js';
 import { Ext4App } from './demo-apps/ext4-app.js';
 import { NetDemo } from './demo-apps/net-app.js';
 import { SoundDemo } from './demo-apps/sound-app.js';
+import { HostStalls } from './demo-apps/host-stalls.js';
 import { renderReport, type AppReport, type DemoResult, type DeviceReport, type DiskReport } from './demo-report.js';
 
 export { percentile, renderReport } from './demo-report.js';
@@ -63,6 +64,7 @@ export async function executeDemo(options: DemoRunOptions): Promise<DemoResult> 
   const rt = createRuntime({ faultInjection: true });
   let net: NetDemo | undefined;
   let sound: SoundDemo | undefined;
+  const stalls = new HostStalls();
   try {
     const skipped: DemoResult['skipped'] = [];
     const disks = createDisks(dir, (options.sizeMiB ?? 64) * MiB, seed, skipped);
@@ -70,10 +72,11 @@ export async function executeDemo(options: DemoRunOptions): Promise<DemoResult> 
     const faces = await Promise.all(disks.map((disk) => rt.attachBlock(specFor(disk, domain))));
     net = await NetDemo.create(rt, { domain, seed, faultInterval: options.faultInterval, events,
       attach: (name, socket) => rt.attachNet(specFor({ name, driver: 'virtual', config: { socket } }, domain)) });
-    sound = await SoundDemo.create(rt, { domain, seed, faultInterval: options.faultInterval, events,
+    sound = await SoundDemo.create(rt, { domain, seed, faultInterval: options.faultInterval, events, stalls,
       attach: (name, socket) => rt.attachSound(specFor({ name, driver: 'virtual', config: { socket } }, domain)) });
     return { ...await exercise(rt, { ...options, domain, seed }, disks, faces, events, net, sound), skipped };
   } finally {
+    stalls.stop();
     await rt.close();
     await net?.close(); // the NICs' hardware outlives their drivers
     await sound?.close(); // and so do the sound cards

@@ -9,6 +9,7 @@
  * machine can starve a stream by itself).
  */
 import { frameBytes, type StreamParams } from 'shadow-drivers';
+import type { HostStalls } from './host-stalls.js';
 import { FaultSchedule, faultsFor, mulberry32, type ScheduleStats } from '../../faults/schedule.js';
 import type { DomainKind } from 'shadow-drivers';
 import type { SoundDevice } from 'shadow-drivers';
@@ -44,7 +45,12 @@ export interface SoundStreamReport {
   firstDifference: number;
   /** Each silence heard, or hole captured (ms), and how many fell outside every recovery window. */
   gapsMs: number[];
+  /** Gaps outside every recovery window that a stall of the host explains (the machine's load). */
+  gapsUnderLoad: number;
+  /** Gaps outside every recovery window with no measured cause: these fail the demo. */
   gapsOutside: number;
+  /** The longest of those, ms. */
+  longestOutsideMs: number;
   /** Per recovery: what failed, how long recovery took, and the audio gap in its window. */
   perRecovery: { cause: string; recoveryMs: number; gapMs: number }[];
 }
@@ -59,6 +65,8 @@ export interface SoundDemoOptions {
   seed: number;
   faultInterval: number;
   events: DeviceEvents;
+  /** The host's own stalls: the measured cause a gap outside every recovery window may have. */
+  stalls: HostStalls;
   /** Attaches a shadowed `virtual` sound driver to the card at `socket`. */
   attach(name: string, socket: string): Promise<SoundDevice>;
 }
@@ -103,13 +111,15 @@ interface Part {
 export class SoundDemo {
   readonly #rt: Runtime;
   readonly #events: DeviceEvents;
+  readonly #stalls: HostStalls;
   readonly #parts: Part[];
   #stopping = false;
 
-  private constructor(rt: Runtime, parts: Part[], events: DeviceEvents) {
+  private constructor(rt: Runtime, parts: Part[], events: DeviceEvents, stalls: HostStalls) {
     this.#rt = rt;
     this.#parts = parts;
     this.#events = events;
+    this.#stalls = stalls;
   }
 
   static async create(rt: Runtime, options: SoundDemoOptions): Promise<SoundDemo> {
@@ -131,7 +141,7 @@ export class SoundDemo {
         parts.push({ name, direction, card, device, schedule, check: new FrameCheck(direction === 'playback' ? PLAYBACK : CAPTURE),
           errors: 0, problems: [], written: 0, running: undefined });
       }
-      return new SoundDemo(rt, parts, options.events);
+      return new SoundDemo(rt, parts, options.events, options.stalls);
     } catch (err) {
       await Promise.all(cards.map((card) => card.close()));
       throw err;
@@ -170,6 +180,10 @@ export class SoundDemo {
       if (s.outOfOrder > 0) verdict.push(`${s.device}: ${s.outOfOrder} frames out of order`);
       if (!s.exact) verdict.push(`${s.device}: the card did not play what was written, from frame ${s.firstDifference} on`);
       if (s.frames === 0) verdict.push(`${s.device}: no audio went through`);
+      if (s.gapsOutside > 0) {
+        verdict.push(`${s.device}: ${s.gapsOutside} audio gap(s) outside every recovery window (longest ${s.longestOutsideMs.toFixed(0)} ms) `
+          + 'with no stall of the host to explain them');
+      }
     }
     return { streams, verdict };
   }
@@ -226,6 +240,8 @@ export class SoundDemo {
       return best;
     };
     const owners = gaps.map(owner);
+    const outside = gaps.filter((_g, k) => owners[k]! < 0);
+    const unexplained = outside.filter((g) => !this.#stalls.explains(g));
     const recoveries = this.#events.recoveries(name);
     const device = this.#rt.kernel.device(name);
     return {
@@ -235,7 +251,10 @@ export class SoundDemo {
       heard: check.frames - check.duplicated - check.outOfOrder, duplicated: check.duplicated, outOfOrder: check.outOfOrder,
       exact: firstDifference < 0, firstDifference,
       gapsMs: gaps.map((g) => g.ms),
-      gapsOutside: owners.filter((o) => o < 0).length,
+      // A gap outside every recovery window is the machine's load when the host itself stalled then.
+      gapsUnderLoad: outside.filter((g) => this.#stalls.explains(g)).length,
+      gapsOutside: unexplained.length,
+      longestOutsideMs: Math.max(0, ...unexplained.map((g) => g.ms)),
       perRecovery: recoveries.map((e, i) => ({
         cause: e.cause, recoveryMs: e.totalMs, gapMs: gaps.reduce((n, g, k) => (owners[k] === i ? n + g.ms : n), 0),
       })),
