@@ -59,12 +59,19 @@ async function injectFromPage(page: Page, device: string, kind: string): Promise
   return page.locator('#action-result').innerText();
 }
 
-/** nbdcopy of a random image onto disk0, for request rates in the screenshot (if nbdcopy exists). */
-function traffic(dir: string): Promise<void> {
-  if (requires('nbdcopy')) return Promise.resolve();
+/** nbdcopy of a random image onto disk0 and disk2 over and over, for request rates in the screenshot (if nbdcopy exists). */
+function traffic(dir: string): { stop(): Promise<void> } {
+  if (requires('nbdcopy')) return { stop: async () => undefined };
   const image = join(dir, 'image.raw');
   writeFileSync(image, randomFillSync(Buffer.alloc(16 * 1024 * 1024)));
-  return new Promise((resolve) => spawn('nbdcopy', [image, `nbd+unix:///disk0?socket=${join(dir, 'disk0.sock')}`], { stdio: 'ignore' }).on('exit', () => resolve()));
+  let stopped = false;
+  const loop = async (device: string) => {
+    while (!stopped) {
+      await new Promise((resolve) => spawn('nbdcopy', [image, `nbd+unix:///${device}?socket=${join(dir, `${device}.sock`)}`], { stdio: 'ignore' }).on('exit', resolve));
+    }
+  };
+  const running = Promise.all([loop('disk0'), loop('disk2')]);
+  return { async stop() { stopped = true; await running; } };
 }
 
 test('dashboard: devices, timeline, actions with and without the token, disconnect and reconnect, no console errors',
@@ -117,12 +124,16 @@ test('dashboard: devices, timeline, actions with and without the token, disconne
       const photo = process.env.DASHBOARD_SCREENSHOT;
       if (photo) {
         const load = traffic(dir);
-        for (const [device, kind] of [['disk2', 'throw'], ['disk1', 'kill'], ['disk0', 'rejection'], ['disk2', 'exit'], ['disk1', 'throw']] as const) {
+        for (const [device, kind] of [['disk2', 'throw'], ['disk1', 'kill'], ['disk0', 'rejection'], ['disk2', 'exit'], ['disk1', 'throw'], ['disk0', 'throw'], ['disk2', 'kill']] as const) {
+          const bars = page.locator(`#timeline .bar[data-type="recovery"][data-device="${device}"]`);
+          const seen = await bars.count();
           await shadowdOk(['inject', device, kind, '--control', control]);
-          await page.locator(`#timeline .bar[data-type="recovery"][data-device="${device}"]`).nth(1).waitFor({ timeout: DEADLINE }).catch(() => undefined);
+          await bars.nth(seen).waitFor({ timeout: DEADLINE });
+          await page.waitForFunction(() => document.querySelectorAll('#throughput-chart .u-over').length > 0, undefined, { timeout: DEADLINE });
         }
-        await load;
+        await page.locator('#timeline .bar[data-type="recovery"]').first().focus();
         await page.screenshot({ path: photo, fullPage: true });
+        await load.stop();
       }
 
       // The service dies: the page says so; a new service on the same address: it reconnects by itself.
