@@ -43,12 +43,19 @@ export class SseHub {
   }
 
   #send(res: http.ServerResponse, type: string, data: unknown): void {
-    if (res.writableLength > MAX_BACKLOG) { res.destroy(); return; }
-    res.write(`event: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
+    this.#write(res, `event: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
   }
 
+  #write(res: http.ServerResponse, message: string): void {
+    if (res.writableLength > MAX_BACKLOG) { res.destroy(); return; }
+    res.write(message);
+  }
+
+  /** Serialized once, whatever the number of pages. */
   #broadcast(type: string, data: DashboardEvent | unknown): void {
-    for (const res of this.#clients) this.#send(res, type, data);
+    if (this.#clients.size === 0) return;
+    const message = `event: ${type}\ndata: ${JSON.stringify(data)}\n\n`;
+    for (const res of this.#clients) this.#write(res, message);
   }
 
   #stopTick(): void {
