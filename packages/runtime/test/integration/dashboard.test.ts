@@ -5,6 +5,8 @@
  * with the token and is refused (403, SD_ERR_PERMISSION) without it; killing the service shows
  * "disconnected", starting it again reconnects by itself; the page logs no console error.
  * With DASHBOARD_SCREENSHOT=PATH the page is photographed during the run (docs/dashboard.png).
+ * A second test runs startDashboard (the public subpath the lab's demo uses) on a bare Runtime
+ * and reads its event stream and actions over HTTP, with no browser.
  */
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
@@ -15,6 +17,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { startDashboard, type Dashboard } from '../../src/dashboard/index.js';
+import { createRuntime } from '../../src/index.js';
 import { requires } from '../../src/testing/requires.js';
 import { expectNoLeaks, snapshot } from '../../src/testing/leaks.js';
 import { ServiceProcess, shadowdOk } from '../helpers/service-process.js';
@@ -154,3 +158,70 @@ test('dashboard: devices, timeline, actions with and without the token, disconne
     }
     await expectNoLeaks(before);
   });
+
+/** The event stream of a dashboard, read as a page reads it: each `event:`/`data:` pair. */
+function stream(origin: string): { next(type: string, match?: (data: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>; close(): void } {
+  const seen: { type: string; data: Record<string, unknown> }[] = [];
+  const waiters = new Set<() => void>();
+  const controller = new AbortController();
+  void fetch(`${origin}events`, { signal: controller.signal }).then(async (res) => {
+    let buffered = '';
+    for await (const chunk of res.body!) {
+      buffered += Buffer.from(chunk).toString('utf8');
+      let end: number;
+      while ((end = buffered.indexOf('\n\n')) >= 0) {
+        const block = buffered.slice(0, end);
+        buffered = buffered.slice(end + 2);
+        const type = /^event: (.*)$/m.exec(block)?.[1];
+        const data = /^data: (.*)$/m.exec(block)?.[1];
+        if (type && data) seen.push({ type, data: JSON.parse(data) as Record<string, unknown> });
+      }
+      for (const wake of waiters) wake();
+    }
+  }).catch(() => undefined);
+  return {
+    next: (type, match = () => true) => new Promise((resolve, reject) => {
+      const timer = setTimeout(() => { waiters.delete(check); reject(new Error(`no ${type} event within ${DEADLINE} ms`)); }, DEADLINE);
+      const check = () => {
+        const found = seen.find((e) => e.type === type && match(e.data));
+        if (found) { clearTimeout(timer); waiters.delete(check); resolve(found.data); }
+      };
+      waiters.add(check);
+      check();
+    }),
+    close: () => controller.abort(),
+  };
+}
+
+test('startDashboard on a bare Runtime (shadow-drivers/dashboard): hello with the devices, an action with the token, its recovery pushed; none without it', { timeout: 60_000 }, async () => {
+  const before = snapshot();
+  const runtime = createRuntime({ faultInjection: true });
+  let dashboard: Dashboard | undefined;
+  let events: ReturnType<typeof stream> | undefined;
+  try {
+    await runtime.attachBlock({ name: 'ram0', driver: 'ram', config: { sizeBytes: 1024 * 1024 } });
+    dashboard = await startDashboard(runtime, { token: 'a-token-of-the-test', requests: (device) => (device === 'ram0' ? 42 : undefined) });
+    assert.match(dashboard.url, /^http:\/\/127\.0\.0\.1:\d+\/#token=a-token-of-the-test$/);
+    events = stream(dashboard.origin);
+    const hello = await events.next('hello');
+    assert.deepEqual((hello.devices as { device: string; requests: number; state: string }[]).map((d) => [d.device, d.state, d.requests]), [['ram0', 'running', 42]]);
+    assert.ok((hello.faultKinds as string[]).includes('throw'));
+    const act = (token: string | undefined, body: object) => fetch(`${dashboard!.origin}api/inject`, {
+      method: 'POST', headers: token ? { authorization: `Bearer ${token}` } : {}, body: JSON.stringify(body) });
+    const refused = await act(undefined, { device: 'ram0', kind: 'throw' });
+    assert.deepEqual([refused.status, ((await refused.json()) as { code: string }).code], [403, 'SD_ERR_PERMISSION']);
+    const unknown = await act('a-token-of-the-test', { device: 'nope', kind: 'throw' });
+    assert.deepEqual([unknown.status, ((await unknown.json()) as { code: string }).code], [404, 'SD_ERR_NOT_FOUND']);
+    const done = await act('a-token-of-the-test', { device: 'ram0', kind: 'throw' });
+    assert.equal(done.status, 200);
+    const recovery = await events.next('event', (e) => e.type === 'recovery');
+    assert.equal(recovery.device, 'ram0');
+    assert.equal(recovery.cause, 'exception');
+    assert.equal(runtime.status('ram0')!.recoveries, 1, 'only the action with the token reached the driver');
+  } finally {
+    events?.close();
+    await dashboard?.close();
+    await runtime.close();
+  }
+  await expectNoLeaks(before);
+});
