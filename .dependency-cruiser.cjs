@@ -135,13 +135,13 @@ module.exports = {
       name: 'lab-only-public-entry-points',
       comment:
         'Through the package name, only the entry points package.json exports: ".", ./driver, ' +
-        './driver/{block,net,sound,serial}, ./devices, ./faults, ./testing, ./serialport (never shadow-drivers/dist/...).',
+        './driver/{block,net,sound,serial}, ./devices, ./faults, ./testing, ./serialport, ./dashboard (never shadow-drivers/dist/...).',
       severity: 'error',
       from: { path: '^packages/lab/' },
       to: {
         path: '^packages/runtime/',
         pathNot:
-          '^packages/runtime/(dist/src/(index|driver/(index|block|net|sound|serial)|devices/index|faults/index|testing/index|frontends/serialport)\\.(d\\.ts|js)|package\\.json)$',
+          '^packages/runtime/(dist/src/(index|driver/(index|block|net|sound|serial)|devices/index|faults/index|testing/index|frontends/serialport|dashboard/index)\\.(d\\.ts|js)|package\\.json)$',
       },
     },
 

@@ -19,6 +19,7 @@ import { FaultSchedule, faultsFor, mulberry32 } from '../faults/schedule.js';
 import type { DomainKind } from 'shadow-drivers';
 import type { BlockDevice } from 'shadow-drivers';
 import { createRuntime, type Runtime } from 'shadow-drivers';
+import { startDashboard, type Dashboard } from 'shadow-drivers/dashboard';
 import type { AppOutcome, DemoApp } from './demo-apps/app.js';
 import { DeviceEvents } from './demo-apps/device-events.js';
 import { BankApp } from './demo-apps/bank-app.js';
@@ -31,7 +32,11 @@ import { renderReport, type AppReport, type DemoResult, type DeviceReport, type 
 export { percentile, renderReport } from './demo-report.js';
 export type { AppReport, DemoResult, DeviceReport, DiskReport } from './demo-report.js';
 
-export interface DemoOptions { duration: number; domain: string; faultInterval: number; seed?: number }
+export interface DemoOptions {
+  duration: number; domain: string; faultInterval: number; seed?: number;
+  /** Serve the live dashboard on the demo's devices (127.0.0.1, `dashboardPort` or a free port). */
+  dashboard?: boolean; dashboardPort?: number;
+}
 
 export interface DemoRunOptions extends DemoOptions {
   /** Size of each disk (default 64 MiB). */
@@ -41,6 +46,8 @@ export interface DemoRunOptions extends DemoOptions {
   /** Live progress, every `progressEveryMs`. */
   onProgress?(line: string): void;
   progressEveryMs?: number;
+  /** The dashboard's URL (with its token), once it serves. */
+  onDashboard?(url: string): void;
 }
 
 interface Disk {
@@ -65,7 +72,14 @@ export async function executeDemo(options: DemoRunOptions): Promise<DemoResult> 
   let net: NetDemo | undefined;
   let sound: SoundDemo | undefined;
   const stalls = new HostStalls();
+  let dashboard: Dashboard | undefined;
+  // Requests each data set made so far, for the dashboard's request rates (filled by exercise).
+  const counters = new Map<string, () => number>();
   try {
+    if (options.dashboard) {
+      dashboard = await startDashboard(rt, { port: options.dashboardPort ?? 0, requests: (device) => counters.get(device)?.() });
+      options.onDashboard?.(dashboard.url);
+    }
     const skipped: DemoResult['skipped'] = [];
     const disks = createDisks(dir, (options.sizeMiB ?? 64) * MiB, seed, skipped);
     const events = new DeviceEvents(rt.manager);
@@ -74,9 +88,10 @@ export async function executeDemo(options: DemoRunOptions): Promise<DemoResult> 
       attach: (name, socket) => rt.attachNet(specFor({ name, driver: 'virtual', config: { socket } }, domain)) });
     sound = await SoundDemo.create(rt, { domain, seed, faultInterval: options.faultInterval, events, stalls,
       attach: (name, socket) => rt.attachSound(specFor({ name, driver: 'virtual', config: { socket } }, domain)) });
-    return { ...await exercise(rt, { ...options, domain, seed }, disks, faces, events, net, sound), skipped };
+    return { ...await exercise(rt, { ...options, domain, seed, counters }, disks, faces, events, net, sound), skipped };
   } finally {
     stalls.stop();
+    await dashboard?.close();
     await rt.close();
     await net?.close(); // the NICs' hardware outlives their drivers
     await sound?.close(); // and so do the sound cards
@@ -109,7 +124,7 @@ function createDisks(dir: string, sizeBytes: number, seed: number, skipped: Demo
 }
 
 /** The applications run and the faults fall; then the data set is verified whole. */
-async function exercise(rt: Runtime, options: DemoRunOptions & { domain: DomainKind; seed: number }, disks: Disk[],
+async function exercise(rt: Runtime, options: DemoRunOptions & { domain: DomainKind; seed: number; counters: Map<string, () => number> }, disks: Disk[],
   faces: BlockDevice[], events: DeviceEvents, net: NetDemo, sound: SoundDemo): Promise<Omit<DemoResult, 'skipped'>> {
   const { domain, seed } = options;
   const started = performance.now();
@@ -117,6 +132,7 @@ async function exercise(rt: Runtime, options: DemoRunOptions & { domain: DomainK
   // the timing between devices.
   const datasets = new Map(disks.flatMap((disk, i) => (disk.app ? [] : [[disk, new ChecksummedDataset(faces[i]!, { random: mulberry32(seed + 2 * i), tag: seed + i })] as const])));
   const others = disks.flatMap((disk, i) => (disk.app ? [{ disk, app: disk.app, face: faces[i]! }] : []));
+  for (const [disk, app] of datasets) options.counters.set(disk.name, () => app.stats.reads + app.stats.writes);
   const schedules = disks.map((disk, i) => new FaultSchedule(rt, {
     device: disk.name, kinds: faultsFor(domain), meanIntervalMs: options.faultInterval, random: mulberry32(seed + 2 * i + 1),
   }));
@@ -175,6 +191,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   try {
     const result = await executeDemo({
       ...options, signal: abort.signal, progressEveryMs: tty ? 250 : 5000,
+      onDashboard: (url) => process.stderr.write(`dashboard: ${url}\n  (open it in a browser: every device, failure and recovery, live)\n`),
       onProgress: (line) => process.stderr.write(tty ? `\r${line}\x1b[K` : `${line}\n`),
     });
     if (tty) process.stderr.write('\n');

@@ -16,6 +16,8 @@ program.command('demo')
   .option('--domain <kind>', 'isolation domain of the drivers: worker or process', 'worker')
   .option('--fault-interval <ms>', 'mean time between injected faults per disk', positive, 1000)
   .option('--seed <n>', 'seed of the fault schedule', positive)
+  .option('--dashboard', 'serve the live dashboard on the demo\'s devices (prints its URL)')
+  .option('--dashboard-port <n>', 'the dashboard\'s port on 127.0.0.1 (default: a free one)', positive)
   .action(async (options) => {
     const { runDemo } = await import('./demo.js');
     process.exitCode = await runDemo(options);

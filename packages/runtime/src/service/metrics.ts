@@ -64,10 +64,13 @@ export class ServiceMetrics {
   }
 }
 
-/** Serves /metrics; resolves with the address it listens on. */
-export async function serveMetrics(metrics: ServiceMetrics, host: string, port: number): Promise<{ server: http.Server; url: string }> {
+/** A handler for the other paths of the same server (the dashboard); false when not its path. */
+export type ExtraRoutes = (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
+
+/** Serves /metrics (and `extra`'s paths); resolves with the address it listens on. */
+export async function serveMetrics(metrics: ServiceMetrics, host: string, port: number, extra?: ExtraRoutes): Promise<{ server: http.Server; url: string }> {
   const server = http.createServer((req, res) => {
-    if (req.url !== '/metrics') { res.writeHead(404).end('see /metrics\n'); return; }
+    if (req.url !== '/metrics') { if (!extra?.(req, res)) res.writeHead(404).end('see /metrics\n'); return; }
     metrics.registry.metrics().then(
       (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
       (err: Error) => res.writeHead(500).end(`${err.message}\n`));

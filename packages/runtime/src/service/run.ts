@@ -5,6 +5,9 @@
  * SIGHUP reloads the config file.
  */
 import { resolve } from 'node:path';
+import { dashboardUrl } from '../dashboard/index.js';
+import { newToken, writeTokenFile } from '../dashboard/auth.js';
+import { dashboardRoutes, type DashboardRoutes } from '../dashboard/routes.js';
 import type http from 'node:http';
 import { createRuntime } from '../runtime.js';
 import { ConfigError, loadConfig, validate } from './config-load.js';
@@ -13,6 +16,7 @@ import type { ServiceConfig } from './config-schema.js';
 import { startControl } from './control-server.js';
 import { defaultConfig } from './default-config.js';
 import { splitAddress } from './frontend.js';
+import { supervisorSource } from './dashboard-source.js';
 import { createLogger, type Logger } from './log.js';
 import { ServiceMetrics, serveMetrics } from './metrics.js';
 import { notify, startWatchdog } from './notify.js';
@@ -49,21 +53,33 @@ export async function runService(file: string | undefined, options: RunOptions):
   const controlPath = resolve(config.control ?? defaultControlPath);
   let metricsServer: http.Server | undefined;
   let control: { close(): Promise<void> } | undefined;
+  let dashboard: DashboardRoutes | undefined;
+  let removeToken: (() => void) | undefined;
   const stopAll = async () => {
     await control?.close();
+    removeToken?.();
+    // Open event streams would keep the server from closing; the pages show "disconnected".
+    dashboard?.close();
     await supervisor.close();
-    if (metricsServer) await new Promise((r) => metricsServer!.close(r));
+    if (metricsServer) await new Promise((r) => { metricsServer!.close(r); metricsServer!.closeAllConnections(); });
   };
   try {
     let metricsUrl: string | undefined;
+    let dashboardLink: string | undefined;
     if (config.metrics !== false) {
+      // The dashboard's actions carry the control socket's authority: a token only the
+      // service's output and a 0600 file next to the socket know.
+      const token = newToken();
+      dashboard = dashboardRoutes(supervisorSource(supervisor, config.faultDrills ?? false), token);
       const { host, port } = splitAddress(config.metrics ?? '127.0.0.1:0');
-      ({ server: metricsServer, url: metricsUrl } = await serveMetrics(metrics, host, port));
+      ({ server: metricsServer, url: metricsUrl } = await serveMetrics(metrics, host, port, dashboard.handle));
+      dashboardLink = dashboardUrl(metricsServer.address() as { address: string; port: number }, token).url;
+      removeToken = writeTokenFile(tokenPath(controlPath), token);
     }
     await supervisor.start();
     control = await startControl({ path: controlPath, supervisor, faultDrills: config.faultDrills ?? false, reload: () => reload(file, options, supervisor, log) });
-    log.info({ event: 'ready', control: controlPath, metrics: metricsUrl, devices: supervisor.status().map((s) => ({ device: s.device, frontend: s.frontend })) },
-      `serving ${Object.keys(config.devices).length} devices; control ${controlPath}${metricsUrl ? `; metrics ${metricsUrl}` : ''}`);
+    log.info({ event: 'ready', control: controlPath, metrics: metricsUrl, dashboard: dashboardLink, devices: supervisor.status().map((s) => ({ device: s.device, frontend: s.frontend })) },
+      `serving ${Object.keys(config.devices).length} devices; control ${controlPath}${metricsUrl ? `; metrics ${metricsUrl}; dashboard ${dashboardLink}` : ''}`);
   } catch (err) {
     log.error({ event: 'start-failed', code: (err as { code?: string }).code }, (err as Error).message);
     await stopAll().catch(() => undefined);
@@ -76,6 +92,11 @@ export async function runService(file: string | undefined, options: RunOptions):
     notify('STOPPING=1');
     await stopAll();
   }, config.drainTimeoutMs ?? 30_000);
+}
+
+/** The dashboard token's file: next to the control socket, `shadowd.sock` -> `shadowd.token`. */
+export function tokenPath(controlPath: string): string {
+  return `${controlPath.replace(/\.sock$/, '')}.token`;
 }
 
 async function reload(file: string | undefined, options: RunOptions, supervisor: Supervisor, log: Logger): Promise<unknown> {
