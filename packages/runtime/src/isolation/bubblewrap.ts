@@ -15,7 +15,7 @@
  * access they were opened with.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { Sandbox } from './domain.js';
 
@@ -101,10 +101,18 @@ function mounts(sandbox: Sandbox): string[] {
     if (scope) add(scope, 'ro');
   }
   // The directory of each unix socket, not the socket: a server that restarts makes a new
-  // socket file, and a bind of the old one would keep the driver from reconnecting.
+  // socket file, and a bind of the old one would keep the driver from reconnecting. But never a
+  // directory with mounts beneath it: a bind copies them into the sandbox's mount namespace,
+  // where they live on after the host unmounts them (a loop device that never detaches, a FUSE
+  // server that never exits). There the socket file alone is bound, and a server restarted on
+  // that path is reached by the next driver instance.
+  const mounts = mountPoints();
   for (const socket of sandbox.sockets ?? []) {
-    const dir = dirname(resolve(socket));
-    if (existsSync(dir)) add(dir, 'ro');
+    const path = resolve(socket);
+    const dir = dirname(path);
+    const beneath = mounts.some((m) => m.startsWith(`${dir}${sep}`));
+    if (!beneath && existsSync(dir)) add(dir, 'ro');
+    else if (beneath && existsSync(path)) add(path, 'ro');
   }
   for (const path of sandbox.allowFsWrite.flatMap(bothNames)) {
     // A file still to be created: its folder, when it exists (never a farther ancestor).
@@ -113,6 +121,16 @@ function mounts(sandbox: Sandbox): string[] {
   }
   return [...binds].sort(([a], [b]) => a.split(sep).length - b.split(sep).length)
     .flatMap(([path, mode]) => [mode === 'rw' ? '--bind' : '--ro-bind', path, path]);
+}
+
+/** The host's mount points (from /proc/self/mountinfo, octal escapes decoded). */
+function mountPoints(): string[] {
+  try {
+    return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter(Boolean)
+      .map((line) => line.split(' ')[4]!.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8))));
+  } catch {
+    return [];
+  }
 }
 
 /**
