@@ -18,7 +18,7 @@ export async function startBlockFrontend(disk: CountedBlockDevice, frontend: Blo
   const socket = frontend.socket === undefined ? undefined : resolve(frontend.socket);
   if (socket) { removeLeftoverSocket(socket); listen.push({ path: socket }); }
   if (frontend.address) listen.push(splitAddress(frontend.address));
-  const exported = { device: disk, readOnly };
+  const exported = { device: disk, readOnly, unavailable: () => disk.refusal() };
   const { server, addresses } = await startNbdServer({ exports: { [disk.name]: exported, '': exported }, listen });
   const urls = addresses.map((a) => 'path' in a
     ? `nbd+unix:///${disk.name}?socket=${a.path}`
