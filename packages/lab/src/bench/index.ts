@@ -14,10 +14,11 @@ import { measureNetThroughput, type NetThroughputOptions, type NetThroughputResu
 import { measureSoundCpu, type SoundCpuOptions } from './sound-cpu.js';
 import { measureSoundGaps, type SoundGapOptions } from './sound-gaps.js';
 import type { SoundResult } from './sound-report.js';
+import { measureServiceOverhead, type ServiceOverheadOptions, type ServiceOverheadResult } from './service-overhead.js';
 import { measureSqlite, type SqliteOptions, type SqliteResult } from './sqlite-transactions.js';
 import { measureThroughput, type ThroughputOptions, type ThroughputResult } from './throughput.js';
 
-export const benchSections = ['throughput', 'nbd', 'sqlite', 'network', 'iperf', 'recovery', 'sound'] as const;
+export const benchSections = ['throughput', 'nbd', 'sqlite', 'network', 'iperf', 'recovery', 'sound', 'service'] as const;
 export type BenchSection = (typeof benchSections)[number];
 
 export interface BenchPlan {
@@ -31,6 +32,8 @@ export interface BenchPlan {
   iperf: Omit<IperfOptions, 'progress'>;
   recovery: Omit<RecoveryOptions, 'progress'>;
   sound: { cpu: Omit<SoundCpuOptions, 'progress'>; gaps: Omit<SoundGapOptions, 'progress'> };
+  /** What `shadowd run` adds over `shadowd export`. */
+  service: Omit<ServiceOverheadOptions, 'progress'>;
 }
 
 export interface BenchResult {
@@ -43,6 +46,7 @@ export interface BenchResult {
   iperf: IperfResult | undefined;
   recovery: RecoverySeries[] | undefined;
   sound: SoundResult | undefined;
+  service: ServiceOverheadResult | undefined;
   seconds: number;
 }
 
@@ -69,6 +73,7 @@ export function plan(quick: boolean, sections: BenchSection[] = [...benchSection
       iperf: { rounds: 1, seconds: 1, warmupSeconds: 0, faultSeconds: 2, faultEveryMs: 1000, seed: 1 },
       recovery: { faults: 2, kinds: ['exit', 'throw'], sizeBytes: 4 * MiB, settleRequests: 2 },
       sound: { cpu: { rounds: 2, durationMs: 500, warmupMs: 100, periodFrames: [480], seed: 1 }, gaps: { faults: 2, kinds: soundFaults, periodFrames: 480 } },
+      service: { sizeBytes: 16 * MiB, rounds: 2, timeoutMs: 30_000 },
     }
     : {
       quick,
@@ -80,6 +85,7 @@ export function plan(quick: boolean, sections: BenchSection[] = [...benchSection
       iperf: { rounds: 5, seconds: 5, warmupSeconds: 1, faultSeconds: 10, faultEveryMs: 1000, seed: 1 },
       recovery: { faults: 80, kinds: ['exit', 'throw'], sizeBytes: 16 * MiB, settleRequests: 10 },
       sound: { cpu: { rounds: 5, durationMs: 5000, warmupMs: 500, periodFrames: [480, 48], seed: 1 }, gaps: { faults: 40, kinds: soundFaults, periodFrames: 480 } },
+      service: { sizeBytes: 256 * MiB, rounds: 7, timeoutMs: 120_000 },
     };
 }
 
@@ -99,5 +105,6 @@ export async function runBenchmarks(chosen: BenchPlan, progress?: (message: stri
     gapOptions: chosen.sound.gaps,
     gaps: await measureSoundGaps({ ...chosen.sound.gaps, ...report }),
   } : undefined;
-  return { plan: chosen, machine, throughput, nbdCopy, sqlite, network, iperf, recovery, sound, seconds: (performance.now() - start) / 1000 };
+  const service = on('service') ? await measureServiceOverhead({ ...chosen.service, ...report }) : undefined;
+  return { plan: chosen, machine, throughput, nbdCopy, sqlite, network, iperf, recovery, sound, service, seconds: (performance.now() - start) / 1000 };
 }

@@ -9,6 +9,7 @@ import type { NbdCopyResult } from './nbd-copy.js';
 import { megabits, netRatio, type NetCell, type NetThroughputResult } from './net-throughput.js';
 import type { RecoverySeries } from './recovery-times.js';
 import type { SqliteResult } from './sqlite-transactions.js';
+import type { ServiceOverheadResult } from './service-overhead.js';
 import type { ThroughputResult } from './throughput.js';
 import type { ConfigurationId } from './configurations.js';
 import { groupsOf } from './recovery-times.js';
@@ -23,7 +24,7 @@ import { sqliteRatio, type SqliteSeries } from './sqlite-transactions.js';
 const MiB = 1024 * 1024;
 
 export function renderReport(result: BenchResult, verdicts: TargetVerdict[]): string {
-  const { throughput, nbdCopy, sqlite, network, iperf, recovery, sound } = result;
+  const { throughput, nbdCopy, sqlite, network, iperf, recovery, sound, service } = result;
   const media = throughput ? [...new Set(throughput.cells.map((c) => c.medium))] : [];
   return [
     header(result),
@@ -34,6 +35,7 @@ export function renderReport(result: BenchResult, verdicts: TargetVerdict[]): st
     ...(iperf ? [iperfSection(iperf)] : []),
     ...(recovery ? [recoverySection(result.plan, recovery)] : []),
     ...(sound ? [soundSection(sound)] : []),
+    ...(service ? [serviceSection(service)] : []),
     ...(verdicts.length ? [targetSection(verdicts)] : []),
   ].join('\n');
 }
@@ -79,6 +81,26 @@ function throughputRow(c: Cell): string {
   return `| ${c.workload.label}, ${c.workload.unit} | ${c.queueDepth} | ${v('a')} | ${v('s')} | ${formatRatio(ratio(c, 's', 'a'))} ` +
     `| ${v('b-worker')} | ${v('c-worker')} | ${formatRatio(ratio(c, 'c-worker', 'a'))} | ${formatRatio(ratio(c, 'c-worker', 'b-worker'))} ` +
     `| ${v('b-process')} | ${v('c-process')} | ${formatRatio(ratio(c, 'c-process', 'a'))} | ${formatRatio(ratio(c, 'c-process', 'b-process'))} |`;
+}
+
+function serviceSection(s: ServiceOverheadResult): string {
+  const size = `${s.options.sizeBytes / MiB} MiB`;
+  const row = (label: string, d: { read: number[]; write: number[] }, ratio: string[]) =>
+    `| ${label} | ${formatValue(median(d.read), 'MB/s')} | ${ratio[0]} | ${formatValue(median(d.write), 'MB/s')} | ${ratio[1]} |`;
+  return [
+    `### What the service adds (\`nbdcopy\`, ${size} \`ram\` disk, \`shadowd run\` against \`shadowd export\`)`,
+    '',
+    `${s.client} over a unix socket to each export, both real \`shadowd\` processes with a shadowed \`ram\` driver in a worker ` +
+      'domain and a warm standby: "read" copies the export to `null:`, "write" copies a random file onto it. Both disks are ' +
+      `written in full before the first measured copy. ${s.options.rounds} rounds, alternating which export goes first; ` +
+      'medians over rounds; the ratio is the median of per-round ratios run/export.',
+    '',
+    '| export | read MB/s | run/export | write MB/s | run/export |',
+    '|---|---:|---:|---:|---:|',
+    row('`shadowd export`', s.export, ['–', '–']),
+    row('`shadowd run`', s.run, [s.ratio.read.toFixed(2), s.ratio.write.toFixed(2)]),
+    '',
+  ].join('\n');
 }
 
 function nbdCopySection(nbdCopy: NbdCopyResult): string {
@@ -248,7 +270,7 @@ export function documentIntro(): string {
     '- **Frames through the switch**: the network class\'s `virtual` NICs joined by the kernel\'s learning',
     '  switch; frames/s and Mbit/s for 64- and 1514-byte frames from one host to another with a fixed',
     '  window in flight, in every configuration, interleaved rounds. `--only network` (or any list of',
-    '  throughput, nbd, sqlite, network, iperf, recovery, sound) runs some sections alone.',
+    '  throughput, nbd, sqlite, network, iperf, recovery, sound, service) runs some sections alone.',
     '- **TCP between network namespaces** (`--only iperf`): iperf3, client in one namespace and server in',
     '  another, joined by (k) a Linux bridge (veth pairs into it: the practical limit), or by TAPs whose',
     '  `tap` drivers are ports of the kernel\'s learning switch, (a) in-process and (c) with a shadow in a',

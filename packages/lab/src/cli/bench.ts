@@ -34,7 +34,7 @@ function appendSection(file: string, section: string): void {
 
 /** `--only nbd,network`: the sections to run; every section when absent. */
 export function sectionsOf(only: string | undefined): BenchSection[] {
-  if (!only) return [...benchSections];
+  if (only === undefined) return [...benchSections];
   const named = only.split(',').map((s) => s.trim()).filter(Boolean);
   const unknown = named.filter((n) => !(benchSections as readonly string[]).includes(n));
   if (unknown.length || named.length === 0) {

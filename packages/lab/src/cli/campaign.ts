@@ -3,29 +3,52 @@
  * as JSON (plan, command, machine, dates, goals, results) and the recovery-time plot beside it,
  * and exits non-zero when a goal the run covers is missed.
  */
-import { writeFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import { ErrorCodes } from 'shadow-drivers';
+import { campaignApps } from '../campaign/apps/index.js';
+import { deviceScenarios } from '../campaign/device/index.js';
 import { machineInfo } from '../bench/machine.js';
 import { runCampaign } from '../campaign/campaign.js';
 import { campaignPlan } from '../campaign/plan.js';
 import { writeRecoveryPlot } from '../campaign/plot.js';
 import { evaluateGoals, recoveryGroups, renderEvaluation } from '../campaign/report.js';
 
-export interface CampaignCliOptions { quick?: boolean; results: string; out?: string; apps?: string; mutations?: string; jobs?: string }
+export interface CampaignCliOptions { quick?: boolean; results: string; out?: string; apps?: string; mutations?: number; jobs?: number }
+
+/** The first thing wrong with the options (checked before any trial runs), or undefined. */
+export function optionProblem(options: CampaignCliOptions): string | undefined {
+  const known = [...Object.keys(campaignApps), ...Object.keys(deviceScenarios)];
+  const apps = options.apps?.split(',').map((a) => a.trim());
+  const unknown = apps?.filter((a) => !known.includes(a));
+  if (apps && (apps.length === 0 || unknown!.length > 0)) return `--apps takes names from ${known.join(', ')}; not ${unknown!.join(', ') || '(none)'}`;
+  for (const [option, file] of [['--results', options.results], ['--out', options.out]] as const) {
+    if (file === undefined) continue;
+    const dir = dirname(resolve(file));
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) return `${option}: the directory ${dir} does not exist`;
+    if (existsSync(file) && statSync(file).isDirectory()) return `${option}: ${file} is a directory`;
+  }
+  return undefined;
+}
 
 export async function runCampaignCli(options: CampaignCliOptions): Promise<number> {
+  const problem = optionProblem(options);
+  if (problem) {
+    console.error(`shadow-lab campaign: ${problem} (${ErrorCodes.INVALID_ARGUMENT})`);
+    return 2;
+  }
   const plan = campaignPlan({
     quick: options.quick ?? false,
-    ...(options.apps ? { apps: options.apps.split(',') } : {}),
-    ...(options.mutations ? { mutationsPerApp: Number(options.mutations) } : {}),
+    ...(options.apps ? { apps: options.apps.split(',').map((a) => a.trim()) } : {}),
+    ...(options.mutations !== undefined ? { mutationsPerApp: options.mutations } : {}),
   });
-  const jobs = Number(options.jobs ?? 1);
+  const jobs = options.jobs ?? 1;
   const machine = machineInfo();
   const results = await runCampaign(plan, { resultsFile: options.results, jobs, progress: (line) => console.error(`campaign: ${line}`) });
   const finished = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const goals = evaluateGoals(results, plan.quick);
   const command = ['shadow-lab campaign', options.quick ? '--quick' : '', options.apps ? `--apps ${options.apps}` : '',
-    options.mutations ? `--mutations ${options.mutations}` : '', jobs !== 1 ? `--jobs ${jobs}` : ''].filter(Boolean).join(' ');
+    options.mutations !== undefined ? `--mutations ${options.mutations}` : '', jobs !== 1 ? `--jobs ${jobs}` : ''].filter(Boolean).join(' ');
   const when = `${machine.date.slice(0, 16).replace('T', ' ')} UTC (${machine.cores} cores, load ${machine.loadAverage} at the start, commit ${machine.commit ?? 'unknown'})`;
   const base = options.out?.replace(/\.md$/, '');
   const plot = base ? `${base}-recovery.png` : undefined;

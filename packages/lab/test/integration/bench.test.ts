@@ -25,7 +25,12 @@ test('the quick benchmark measures every configuration, workload, database bank,
   const imagesBefore = images();
   const quick = plan(true);
   const result = await runBenchmarks(quick);
-  assert.ok(result.throughput && result.nbdCopy && result.sqlite && result.network && result.iperf && result.recovery && result.sound, 'a section is missing');
+  assert.ok(result.throughput && result.nbdCopy && result.sqlite && result.network && result.iperf && result.recovery && result.sound && result.service, 'a section is missing');
+  for (const [which, op] of [['run', 'read'], ['run', 'write'], ['export', 'read'], ['export', 'write']] as const) {
+    const values: number[] = result.service![which][op];
+    assert.equal(values.length, quick.service.rounds, `service ${which} ${op}`);
+    for (const value of values) assert.ok(Number.isFinite(value) && value > 0, `service ${which} ${op}: ${value}`);
+  }
 
   const ram = result.throughput!.cells.filter((c) => c.medium === 'ram');
   assert.equal(ram.length, workloads.length * queueDepths.length);
@@ -114,7 +119,7 @@ test('the quick benchmark measures every configuration, workload, database bank,
   const verdicts = evaluateTargets(result);
   assert.equal(verdicts.length, 4);
   const report = renderReport(result, verdicts);
-  for (const heading of ['Block throughput, `ram`', 'Block throughput, `file`', 'through the NBD export', 'SQLite transactions per second', 'learning switch', 'iperf3', 'Recovery time', 'Sound: CPU', 'Sound: audio gap', 'Targets']) {
+  for (const heading of ['Block throughput, `ram`', 'Block throughput, `file`', 'through the NBD export', 'SQLite transactions per second', 'learning switch', 'iperf3', 'Recovery time', 'Sound: CPU', 'Sound: audio gap', 'What the service adds', 'Targets']) {
     assert.ok(report.includes(heading), `the report lacks "${heading}"`);
   }
   assert.doesNotMatch(report, /NaN|undefined/);

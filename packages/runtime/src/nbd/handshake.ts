@@ -26,6 +26,13 @@ export interface ExportView {
   geometry(): Promise<BlockInfo>;
   /** Exported read-only although the device is writable. */
   readOnly: boolean;
+  /** Why the export refuses new clients now (e.g. its driver gave up), or undefined. */
+  unavailable?: () => string | undefined;
+}
+
+/** The refusal a client is told when the export exists but cannot serve (never "no such export"). */
+function refusal(chosen: ExportView, error?: unknown): string {
+  return chosen.unavailable?.() ?? `export "${chosen.name}" is not available: ${(error as Error | undefined)?.message ?? 'no geometry'}`;
 }
 
 export interface Negotiated {
@@ -70,8 +77,9 @@ export async function handshake(ctx: HandshakeContext): Promise<Negotiated | und
         const chosen = ctx.lookup(data.toString('utf8'));
         // No way to report an error to this option: the spec says to close the connection.
         if (!chosen) throw new ProtocolError(`unknown export "${data.toString('utf8')}"`);
-        const info = await chosen.geometry().catch(() => undefined);
-        if (!info) throw new ProtocolError(`export "${chosen.name}" is not available`);
+        const why = chosen.unavailable?.();
+        const info = why === undefined ? await chosen.geometry().catch(() => undefined) : undefined;
+        if (!info) throw new ProtocolError(refusal(chosen));
         const readOnly = chosen.readOnly || info.readOnly;
         ctx.send(encodeExportNameReply(info.sizeBytes, transmissionFlags(readOnly), noZeroes));
         return { export: chosen, info, readOnly };
@@ -110,11 +118,18 @@ async function infoOrGo(data: Buffer, ctx: HandshakeContext, reply: (type: numbe
     reply(Reply.ERR_UNKNOWN, Buffer.from(`unknown export "${request.name}"`));
     return undefined;
   }
+  // The export exists but cannot serve: ERR_SHUTDOWN, not ERR_UNKNOWN, which clients print as
+  // "no export named ..." and send the operator looking for a typo.
+  const why = chosen.unavailable?.();
+  if (why !== undefined) {
+    reply(Reply.ERR_SHUTDOWN, Buffer.from(why));
+    return undefined;
+  }
   let info: BlockInfo;
   try {
     info = await chosen.geometry();
   } catch (e) {
-    reply(Reply.ERR_UNKNOWN, Buffer.from(`export "${chosen.name}" is not available: ${(e as Error).message}`));
+    reply(Reply.ERR_SHUTDOWN, Buffer.from(refusal(chosen, e)));
     return undefined;
   }
   const readOnly = chosen.readOnly || info.readOnly;

@@ -19,6 +19,11 @@ export interface NbdExport {
   /** Export read-only even though the device is writable. */
   readOnly?: boolean;
   description?: string;
+  /**
+   * Why the export takes no new client now (its driver gave up, say), or undefined. A client
+   * is then refused with this reason instead of a misleading "no such export".
+   */
+  unavailable?: () => string | undefined;
 }
 
 export interface NbdServerOptions {
@@ -92,7 +97,7 @@ export class NbdServer {
     if (Buffer.byteLength(name) > 4096) throw new RangeError('an NBD export name is at most 4096 bytes');
     const device = spec.device;
     this.#exports.set(name, {
-      name, device, readOnly: spec.readOnly ?? false, description: spec.description, io: undefined,
+      name, device, readOnly: spec.readOnly ?? false, description: spec.description, io: undefined, unavailable: spec.unavailable,
       geometry: () => device.geometry(),
     });
   }

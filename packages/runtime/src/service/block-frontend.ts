@@ -10,6 +10,7 @@ import { startNbdServer, type NbdListenAddress } from '../nbd/server.js';
 import type { BlockDeviceConfig } from './config-schema.js';
 import type { CountedBlockDevice } from './counted-block-device.js';
 import { removeLeftoverSocket, splitAddress, type Frontend } from './frontend.js';
+import { startKernelDevice, type KernelDevice } from './kernel-device.js';
 
 export async function startBlockFrontend(disk: CountedBlockDevice, frontend: BlockDeviceConfig['frontend']): Promise<Frontend> {
   const readOnly = frontend.readOnly ?? false;
@@ -18,14 +19,27 @@ export async function startBlockFrontend(disk: CountedBlockDevice, frontend: Blo
   const socket = frontend.socket === undefined ? undefined : resolve(frontend.socket);
   if (socket) { removeLeftoverSocket(socket); listen.push({ path: socket }); }
   if (frontend.address) listen.push(splitAddress(frontend.address));
-  const exported = { device: disk, readOnly };
+  const exported = { device: disk, readOnly, unavailable: () => disk.refusal() };
   const { server, addresses } = await startNbdServer({ exports: { [disk.name]: exported, '': exported }, listen });
   const urls = addresses.map((a) => 'path' in a
     ? `nbd+unix:///${disk.name}?socket=${a.path}`
     : `nbd://${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}/${disk.name}`);
+  let kernel: KernelDevice | undefined;
+  if (frontend.kernelDevice) {
+    try {
+      kernel = await startKernelDevice(disk.name, urls[0]!);
+    } catch (err) {
+      await server.close();
+      if (socket) rmSync(socket, { force: true });
+      await disk.close().catch(() => undefined);
+      throw err;
+    }
+  }
   return {
-    addresses: urls,
+    addresses: kernel ? [...urls, kernel.path] : urls,
     async close() {
+      // The kernel's users first (mounts, loop device, FUSE): they are clients of the server.
+      await kernel?.close();
       await server.close();
       if (socket) rmSync(socket, { force: true });
       // What the clients wrote reaches the medium before the driver stops (a device that gave

@@ -68,6 +68,8 @@ const nbdFrontend = z.strictObject({
   socket: z.string().min(1).optional(),
   address: address.optional(),
   readOnly: z.boolean().optional(),
+  /** Also a kernel block device: nbdfuse + losetup give a /dev/loopN (needs root, FUSE, loop). */
+  kernelDevice: z.boolean().optional(),
 }).refine((f) => f.socket !== undefined || f.address !== undefined, { message: 'a socket or an address', path: ['socket'] });
 
 /** Net: the device is a port of a learning switch the service runs (declared under `switches`). */

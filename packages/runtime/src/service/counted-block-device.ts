@@ -5,17 +5,29 @@
  */
 import { BlockDevice } from '../kernel/block-device.js';
 import type { Device } from '../kernel/device.js';
+import { ErrorCodes } from '../errors.js';
 import type { DeviceStats } from './device-stats.js';
+import type { Logger } from './log.js';
 import type { ServiceMetrics } from './metrics.js';
+
+const REFUSED = new Set<unknown>([ErrorCodes.GAVE_UP, ErrorCodes.DEVICE_GONE]);
 
 export class CountedBlockDevice extends BlockDevice {
   readonly #stats: DeviceStats;
   readonly #metrics: ServiceMetrics;
+  readonly #log: Logger;
 
-  constructor(device: Device, stats: DeviceStats, metrics: ServiceMetrics) {
+  constructor(device: Device, stats: DeviceStats, metrics: ServiceMetrics, log: Logger) {
     super(device);
     this.#stats = stats;
     this.#metrics = metrics;
+    this.#log = log;
+  }
+
+  /** Why no new client may use the device (its driver gave up), or undefined while it serves. */
+  refusal(): string | undefined {
+    const gaveUp = this.#stats.gaveUp;
+    return gaveUp ? `${this.name}: the driver gave up (${gaveUp.reason}); no new clients until it is attached again` : undefined;
   }
 
   async #count<T>(entry: string, bytes: number, direction: 'read' | 'write' | undefined, call: () => Promise<T>): Promise<T> {
@@ -34,7 +46,13 @@ export class CountedBlockDevice extends BlockDevice {
     } catch (err) {
       this.#stats.errors++;
       this.#metrics.requests.inc({ device, entry });
-      this.#metrics.errors.inc({ device, entry, code: String((err as { code?: unknown }).code ?? 'unknown') });
+      const code = (err as { code?: unknown }).code;
+      this.#metrics.errors.inc({ device, entry, code: String(code ?? 'unknown') });
+      // Each request a client is refused because the driver gave up says so, naming the device:
+      // the client only sees EIO.
+      if (REFUSED.has(code)) {
+        this.#log.warn({ event: 'request-refused', device, entry, code, reason: this.#stats.gaveUp?.reason }, `${device}: ${entry} answered EIO: ${(err as Error).message}`);
+      }
       throw err;
     } finally {
       this.#stats.inFlight--;

@@ -11,6 +11,7 @@ import { startBlockFrontend } from './block-frontend.js';
 import { startSoundFrontend } from './sound-frontend.js';
 import type { DeviceStats } from './device-stats.js';
 import type { Frontend } from './frontend.js';
+import type { Logger } from './log.js';
 import type { ServiceMetrics } from './metrics.js';
 
 type DriverSpec = Parameters<Runtime['attach']>[0];
@@ -31,13 +32,14 @@ export interface Started {
 }
 
 /** Attaches the device and starts its frontend; a frontend that fails to start detaches it again. */
-export async function startDevice(runtime: Runtime, name: string, device: DeviceConfig, stats: DeviceStats, metrics: ServiceMetrics): Promise<Started> {
+export async function startDevice(runtime: Runtime, name: string, device: DeviceConfig, stats: DeviceStats, metrics: ServiceMetrics,
+  log: Logger): Promise<Started> {
   const spec = driverSpec(name, device);
   if (device.class === 'net') return { frontend: undefined, port: await runtime.attachNet(spec) };
   const attached = await runtime.attach({ ...spec, className: device.class });
   try {
     if (device.class === 'block') {
-      return { frontend: await startBlockFrontend(new CountedBlockDevice(attached, stats, metrics), device.frontend), port: undefined };
+      return { frontend: await startBlockFrontend(new CountedBlockDevice(attached, stats, metrics, log), device.frontend), port: undefined };
     }
     return { frontend: await startSoundFrontend(runtime.sound(attached), device.frontend, stats), port: undefined };
   } catch (err) {

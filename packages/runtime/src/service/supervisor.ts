@@ -85,7 +85,7 @@ export class Supervisor extends EventEmitter {
   async #attach(name: string, config: DeviceConfig, stats = newStats()): Promise<void> {
     const record: Record_ = { config, key: JSON.stringify(config), state: 'detached', started: undefined, stats };
     this.#devices.set(name, record);
-    record.started = await startDevice(this.runtime, name, config, stats, this.#metrics);
+    record.started = await startDevice(this.runtime, name, config, stats, this.#metrics, this.#log);
     record.state = 'attached';
     stats.attachedAt = Date.now();
     this.#metrics.up.set({ device: name }, 1);

@@ -1,0 +1,100 @@
+/**
+ * What the service adds: nbdcopy of a whole `ram` disk through `shadowd run`'s NBD export
+ * (config file, supervisor, counted device, control socket and log) against the same disk
+ * exported by `shadowd export` (one device, no service around it). Both are real processes
+ * of the installed `shadowd`, both a shadowed `ram` driver in a worker domain with a warm
+ * standby. Each disk is written in full once before anything is measured (no first touch is
+ * timed); then rounds alternate which export goes first, a write (from a random file) then a
+ * read (to `null:`) of each. Values are medians over rounds; the ratio is the median of the
+ * per-round ratios run/export (1.00 = no cost).
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomFillSync } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { median } from './stats.js';
+
+export interface ServiceOverheadOptions { sizeBytes: number; rounds: number; timeoutMs: number; progress?(message: string): void }
+
+export interface ServiceOverheadResult {
+  options: Omit<ServiceOverheadOptions, 'progress'>;
+  client: string;
+  /** MB/s (10^6 bytes) per round. */
+  run: { read: number[]; write: number[] };
+  export: { read: number[]; write: number[] };
+  /** Median of per-round run/export ratios. */
+  ratio: { read: number; write: number };
+}
+
+const shadowdBin = join(dirname(createRequire(import.meta.url).resolve('shadow-drivers/package.json')), 'bin', 'shadowd.js');
+
+function run(command: string, args: string[], timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => execFile(command, args, { timeout: timeoutMs, killSignal: 'SIGKILL' }, (e, out, err) =>
+    (e ? reject(new Error(`${command} ${args.join(' ')}: ${e.message} ${err}`)) : resolve(out))));
+}
+
+/** Starts a server process and waits for its unix socket (or its early exit). */
+async function server(args: string[], cwd: string, socket: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [shadowdBin, ...args], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (c: Buffer) => { stderr += c.toString(); });
+  const end = Date.now() + 30_000;
+  while (!existsSync(socket)) {
+    if (child.exitCode !== null) throw new Error(`shadowd ${args[0]} exited ${child.exitCode}: ${stderr}`);
+    if (Date.now() > end) { child.kill('SIGKILL'); throw new Error(`shadowd ${args[0]}: no socket within 30 s`); }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return child;
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function timedCopy(from: string, to: string, options: ServiceOverheadOptions): Promise<number> {
+  const start = performance.now();
+  await run('nbdcopy', [from, to], options.timeoutMs);
+  return options.sizeBytes / ((performance.now() - start) / 1000) / 1e6;
+}
+
+export async function measureServiceOverhead(options: ServiceOverheadOptions): Promise<ServiceOverheadResult> {
+  const { progress, ...recorded } = options;
+  const client = (await run('nbdcopy', ['--version'], 10_000)).split('\n')[0]!.trim();
+  const dir = mkdtempSync(join(tmpdir(), 'shadow-bench-service-'));
+  const children: ChildProcess[] = [];
+  try {
+    const image = join(dir, 'image.raw');
+    const data = Buffer.alloc(options.sizeBytes);
+    randomFillSync(data);
+    writeFileSync(image, data);
+    writeFileSync(join(dir, 'shadowd.yaml'), ['control: ctl.sock', 'metrics: false', 'logLevel: warn', 'devices:', '  disk0:', '    class: block',
+      '    driver: ram', '    domain: worker', '    warmStandby: true', `    config: { sizeBytes: ${options.sizeBytes} }`,
+      '    frontend: { type: nbd, socket: run.sock }', ''].join('\n'));
+    progress?.(`service: starting shadowd run and shadowd export (${options.sizeBytes / 2 ** 20} MiB ram disks)`);
+    children.push(await server(['run', 'shadowd.yaml'], dir, join(dir, 'run.sock')));
+    children.push(await server(['export', '--domain', 'worker', '--size', String(options.sizeBytes), '--socket', join(dir, 'export.sock')], dir, join(dir, 'export.sock')));
+    const uris = { run: `nbd+unix:///disk0?socket=${join(dir, 'run.sock')}`, export: `nbd+unix:///?socket=${join(dir, 'export.sock')}` };
+    for (const uri of Object.values(uris)) await run('nbdcopy', [image, uri], options.timeoutMs);
+    const result = { run: { read: [] as number[], write: [] as number[] }, export: { read: [] as number[], write: [] as number[] } };
+    for (let round = 0; round < options.rounds; round++) {
+      progress?.(`service: round ${round + 1} of ${options.rounds}`);
+      const order = round % 2 === 0 ? (['run', 'export'] as const) : (['export', 'run'] as const);
+      for (const which of order) {
+        result[which].write.push(await timedCopy(image, uris[which], options));
+        result[which].read.push(await timedCopy(uris[which], 'null:', options));
+      }
+    }
+    const ratios = (d: 'read' | 'write') => median(result.run[d].map((v, i) => v / result.export[d][i]!));
+    return { options: recorded, client, ...result, ratio: { read: ratios('read'), write: ratios('write') } };
+  } finally {
+    for (const child of children) await stop(child);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
