@@ -139,7 +139,11 @@ export interface ClassContract {
   agent?: readonly string[];
   /** What `register` must carry, and whether a restarted driver's registration matches. */
   registration: {
-    validate(info: any): string | undefined;
+    /**
+     * `held`: the host resources the kernel holds for the device (their sizes and modes), so a
+     * registration cannot claim more than the medium it drives (4 PiB over a 16 MiB image).
+     */
+    validate(info: any, held?: readonly { name: string; sizeBytes: number; readOnly: boolean }[]): string | undefined;
     compatible(previous: any, next: any): string | undefined;
   };
   hooks: ClassHooks;

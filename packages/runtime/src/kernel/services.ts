@@ -76,7 +76,7 @@ function checkHelperSpec(a: Partial<HelperSpec> | undefined): HelperSpec {
 
 export const kernelServices: Record<string, KernelService> = {
   register(info, { device }) {
-    const problem = device.contract.registration.validate(info);
+    const problem = device.contract.registration.validate(info, device.resources);
     need(problem === undefined, `register: ${problem}`);
     if (device.state.info !== undefined) {
       const mismatch = device.contract.registration.compatible(device.state.info, info);

@@ -28,3 +28,15 @@ test('spawnHelper: a PulseAudio server that is not running is SD_ERR_IO, a path 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('register: a block driver cannot claim more than the medium the kernel holds, nor write to a read-only one', async () => {
+  const { blockClass } = await import('../../src/classes/block/contract.js');
+  const medium = { name: 'medium', sizeBytes: 16 * 1024 * 1024, readOnly: false };
+  assert.equal(blockClass.registration.validate({ sizeBytes: 16 * 1024 * 1024, blockSize: 4096, readOnly: false }, [medium]), undefined);
+  assert.match(blockClass.registration.validate({ sizeBytes: 4 * 2 ** 50, blockSize: 4096, readOnly: false }, [medium]) ?? '',
+    /exceeds the 16777216-byte medium/);
+  assert.match(blockClass.registration.validate({ sizeBytes: 4096, blockSize: 4096, readOnly: false }, [{ ...medium, readOnly: true }]) ?? '',
+    /read-only/);
+  // A device with no medium of its own (an NBD client) is bounded by nothing the kernel holds.
+  assert.equal(blockClass.registration.validate({ sizeBytes: 4 * 2 ** 50, blockSize: 4096, readOnly: false }, []), undefined);
+});

@@ -172,7 +172,7 @@ export const blockClass: ClassContract = {
     gone: ['ENXIO', 'ENODEV', 'ENOTCONN', 'ESTALE', 'ESHUTDOWN'],
   },
   registration: {
-    validate(i: BlockInfo) {
+    validate(i: BlockInfo, held = []) {
       if (typeof i !== 'object' || i === null) return 'registration must be an object';
       if (!isInt(i.blockSize) || i.blockSize < 512 || (i.blockSize & (i.blockSize - 1)) !== 0) {
         return `block size ${String(i.blockSize)} is not a power of two >= 512`;
@@ -181,6 +181,11 @@ export const blockClass: ClassContract = {
         return `size ${String(i.sizeBytes)} is not a positive multiple of the block size`;
       }
       if (typeof i.readOnly !== 'boolean') return 'readOnly must be a boolean';
+      // The medium the kernel holds bounds what a driver of it may claim.
+      for (const medium of held.filter((r) => r.sizeBytes > 0)) {
+        if (i.sizeBytes > medium.sizeBytes) return `size ${i.sizeBytes} exceeds the ${medium.sizeBytes}-byte ${medium.name} the kernel holds`;
+        if (medium.readOnly && !i.readOnly) return `${medium.name} is read-only, but the device registered writable`;
+      }
       return undefined;
     },
     compatible(previous: BlockInfo, next: BlockInfo) {
