@@ -47,6 +47,9 @@ export class Recovery {
     managed.kernelTap.attach(managed.routes.active);
     managed.shadow?.activate();
     let attempts = 0;
+    const detected = this.#manager.clock.now();
+    // Phases summed over every attempt: a recovery that took several reports all it cost.
+    const phases: Partial<Record<RecoveryPhase, number>> = {};
     for (;;) {
       // A device that went away fails every driver the same way: restarting cannot help.
       const gone = this.#manager.goneReason(managed);
@@ -58,7 +61,6 @@ export class Recovery {
         return this.#manager.giveUp(managed, `${attempts} restarts in a row failed before the driver served again (maxAttempts ${maxAttempts})`);
       }
       attempts++;
-      const phases: Partial<Record<RecoveryPhase, number>> = {};
       try {
         const report = await this.#attempt(managed, decision.delayMs, phases);
         if (this.#over(managed)) return;
@@ -69,6 +71,7 @@ export class Recovery {
           mode: managed.spec.recovery === 'shadow' ? 'shadow' : 'restart',
           cause: failure.kind, message: failure.message, call: failure.call, attempts, phases,
           totalMs: Object.entries(phases).reduce((sum, [k, v]) => (k === 'backoff' ? sum : sum + v), 0),
+          pauseMs: this.#manager.clock.now() - detected,
           ...report,
         } satisfies RecoveryEvent);
         return;
@@ -84,7 +87,7 @@ export class Recovery {
     const clock = this.#manager.clock;
     const timed = async <T>(phase: RecoveryPhase, step: () => T | Promise<T>): Promise<T> => {
       const start = clock.now();
-      try { return await step(); } finally { phases[phase] = clock.now() - start; }
+      try { return await step(); } finally { phases[phase] = (phases[phase] ?? 0) + (clock.now() - start); }
     };
     await this.#manager.retire(managed, managed.current, timed);
     if (delayMs > 0) await timed('backoff', () => new Promise<void>((r) => clock.after(delayMs, r)));

@@ -30,9 +30,15 @@ export interface RecoveryEvent {
   call: string | undefined;
   /** Restarts it took (1 unless the new driver failed during recovery). */
   attempts: number;
-  /** Milliseconds per phase, from detection to resume (backoff shown apart). */
+  /** Milliseconds per phase, from detection to resume, summed over every attempt (backoff shown apart). */
   phases: Partial<Record<RecoveryPhase, number>>;
+  /** The recovery's own work: every phase of every attempt but backoff. */
   totalMs: number;
+  /**
+   * From the failure's detection to the device serving again, backoff and failed attempts
+   * included: the pause the application saw (several attempts can take seconds).
+   */
+  pauseMs: number;
   warmStandby: boolean;
   /** Open objects and settings replayed. */
   replayed: number;

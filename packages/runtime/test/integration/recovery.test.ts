@@ -112,6 +112,9 @@ test('a driver that fails while being re-initialized makes recovery start over, 
     const event = await recovered.finally(() => { done = true; });
     await running;
     assert.equal(event.attempts, 3, 'two failed re-initializations, then success');
+    // The pause the application saw covers all three attempts and their backoff, not the last one only.
+    assert.ok(event.pauseMs >= event.totalMs + (event.phases.backoff ?? 0) - 1, `pause ${event.pauseMs} ms, work ${event.totalMs} ms`);
+    assert.ok((event.phases.backoff ?? 0) > 0, 'the backoff between attempts is counted');
     assert.equal(event.cause, 'exception');
     await app.verifyAll();
     assert.deepEqual(app.errors, []);
