@@ -43,6 +43,12 @@ export interface DemoRunOptions extends DemoOptions {
   sizeMiB?: number;
   /** Ends the fault phase early (SIGINT); the data set is still verified and everything cleaned up. */
   signal?: AbortSignal;
+  /**
+   * Run on past `duration` until every disk took this many faults (at most 10 × `duration`): on a
+   * loaded machine recoveries take longer and faults come slower, so a test asks for a count, not
+   * a time.
+   */
+  minFaultsPerDisk?: number;
   /** Live progress, every `progressEveryMs`. */
   onProgress?(line: string): void;
   progressEveryMs?: number;
@@ -145,6 +151,10 @@ async function exercise(rt: Runtime, options: DemoRunOptions & { domain: DomainK
   const progress = () => options.onProgress?.(
     `${progressLine(performance.now() - started, disks, datasets, schedules, events)} | ${net.progress()} | ${sound.progress()}`);
   await runFor(options.duration * 1000, options.signal, options.progressEveryMs ?? 1000, progress);
+  const enough = () => schedules.every((sc) => sc.stats.total >= (options.minFaultsPerDisk ?? 0));
+  for (let extra = 0; !enough() && !options.signal?.aborted && extra < 9 * options.duration; extra++) {
+    await runFor(1000, options.signal, options.progressEveryMs ?? 1000, progress);
+  }
   // Faults stop first, while requests still flow: an armed fault needs a call to show.
   await Promise.all([...schedules.map((s) => s.stop()), net.stopFaults(), sound.stopFaults()]);
   await Promise.all([...[...datasets.values()].map((app) => app.stop()), ...others.map(({ app }) => app.stop())]);

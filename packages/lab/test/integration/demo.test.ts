@@ -127,7 +127,7 @@ for (const domain of ['worker', 'process'] as const) {
     const imagesBefore = demoImages();
     // Seven shadowed drivers (four disks, three NICs) share the machine, and a restart in a
     // process domain is a process start: long enough for 3 faults or more per disk when busy.
-    const result = await executeDemo({ duration: domain === 'process' ? 10 : 6, domain, faultInterval: 500, seed: 2004, sizeMiB: 16 });
+    const result = await executeDemo({ duration: domain === 'process' ? 10 : 6, domain, faultInterval: 500, seed: 2004, sizeMiB: 16, minFaultsPerDisk: 3 });
     assertRecoveredTransparently(result);
     // The whole data set was re-read at the end, on both disks.
     for (const d of result.devices) assert.ok(d.app.blocksVerified >= (16 * 1024 * 1024) / 4096);
