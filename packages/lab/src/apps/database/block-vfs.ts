@@ -10,8 +10,8 @@
  * reads and writes at any byte offset; the device takes whole 4096-byte blocks, so partial
  * blocks are read, modified and written back (pages are 4096 bytes, so the database file is
  * mostly aligned; the journal's page records are not). Writes collect as whole blocks until
- * xSync, which writes them in contiguous runs, then the changed header, then flushes the
- * device: SQLite's commit ordering rests on xSync and on nothing else.
+ * xSync, which writes them in contiguous runs together with the changed header, waits for
+ * them all, then flushes the device: SQLite's commit ordering rests on xSync and on nothing else.
  *
  * Other files SQLite may ask for (temporary tables, statement journals) are refused: the
  * application sets `PRAGMA temp_store=MEMORY`, which keeps them in memory.
@@ -286,19 +286,29 @@ export class BlockVfs extends FacadeVFS {
     return region.recent.get(at) ?? this.disk.read(at, this.blockSize);
   }
 
-  /** Writes the pending blocks, in runs of contiguous blocks, then the header if it changed. */
+  /**
+   * Writes the pending blocks, in runs of contiguous blocks, and the header if it changed, all
+   * at once: they touch distinct blocks, so their order does not matter, and a commit waits
+   * for one crossing to the driver instead of one per run. Each is waited for before this
+   * returns (a flush covers only writes that completed before it was issued), and after a
+   * failure the others are still waited for, so no write of ours is in flight behind
+   * SQLite's back when it rolls back.
+   */
   async #writeOut(region: Region): Promise<void> {
     const offsets = [...region.pending.keys()].sort((a, b) => a - b);
+    const writes: Promise<void>[] = [];
     for (let i = 0; i < offsets.length;) {
       let j = i + 1;
       while (j < offsets.length && offsets[j] === offsets[j - 1]! + this.blockSize) j++;
       const run = new Uint8Array((j - i) * this.blockSize);
       for (let k = i; k < j; k++) run.set(region.pending.get(offsets[k]!)!, (k - i) * this.blockSize);
-      await this.disk.write(offsets[i]!, run);
+      writes.push(this.disk.write(offsets[i]!, run));
       i = j;
     }
     region.recent = region.pending;
     region.pending = new Map();
-    if (region.dirty) await this.#writeHeader(region);
+    if (region.dirty) writes.push(this.#writeHeader(region));
+    const failed = (await Promise.allSettled(writes)).find((w): w is PromiseRejectedResult => w.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 }
