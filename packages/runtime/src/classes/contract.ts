@@ -131,6 +131,12 @@ export interface ClassContract {
    */
   deviceErrors?: DeviceErrorTable;
   /** What `register` must carry, and whether a restarted driver's registration matches. */
+  /**
+   * The flavour of the `contract` fault that shows on this class's replies when the operator
+   * names none. The injector's own pick (a byte dropped from a read) is undetectable where a
+   * short read is legal (serial): a fault drill would then test nothing.
+   */
+  contractFault?: 'wrong-length' | 'duplicate-reply' | 'unknown-reply' | 'wrong-type';
   registration: {
     validate(info: any): string | undefined;
     compatible(previous: any, next: any): string | undefined;

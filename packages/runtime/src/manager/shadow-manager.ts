@@ -198,7 +198,9 @@ export class ShadowManager extends EventEmitter {
     }
     if (fault.kind === 'kill' && channel.domain instanceof ProcessDomain) return channel.domain.signal('SIGKILL');
     if (fault.kind === 'kill') return channel.fail(new DriverFailure('exit', 'driver domain killed from outside'));
-    channel.toExtension(INJECTOR, fault);
+    const contractFault = managed.device.contract.contractFault;
+    channel.toExtension(INJECTOR, fault.kind === 'contract' && fault.variant === undefined && contractFault
+      ? { ...fault, variant: contractFault } : fault);
   }
 
   /**
