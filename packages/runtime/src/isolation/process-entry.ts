@@ -37,8 +37,19 @@ const host = new DomainHost({
   exit: (code) => process.exit(code),
   abort: () => process.abort(),
 });
-process.on('uncaughtException', (err) => host.fatal('exception', err));
-process.on('unhandledRejection', (err) => host.fatal('rejection', err));
+/**
+ * A driver that failed stops at once, once the kernel has been told: left running until the
+ * kernel's SIGKILL lands it goes on taking input from its device (a serial driver's pending read
+ * takes bytes from the tty queue) into replies the kernel no longer accepts, and they are lost.
+ */
+function stop(kind: 'exception' | 'rejection', err: unknown): void {
+  host.fatal(kind, err);
+  const channel = process.channel as unknown as { writeQueueSize?: number } | undefined;
+  if (channel?.writeQueueSize === 0) realExit(70); // the report is in the socket already
+  process.exit(70); // waits until the report is written
+}
+process.on('uncaughtException', (err) => stop('exception', err));
+process.on('unhandledRejection', (err) => stop('rejection', err));
 process.on('message', (batch: ToDomain[]) => host.receive(batch));
 // An orphaned driver must not outlive its kernel.
 process.on('disconnect', () => process.exit(0));

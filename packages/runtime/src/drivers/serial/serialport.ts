@@ -49,14 +49,44 @@ async function device<T>(what: string, call: () => Promise<T>): Promise<T> {
   }
 }
 
+/** What waits in the tty's input queue, read without blocking from `fd` (until EAGAIN). */
+function takeInput(fd: number): Buffer[] {
+  const taken: Buffer[] = [];
+  for (;;) {
+    const buffer = Buffer.alloc(4096);
+    let n: number;
+    try {
+      n = readSync(fd, buffer, 0, buffer.length, null);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') return taken;
+      throw err;
+    }
+    if (n === 0) return taken;
+    taken.push(buffer.subarray(0, n));
+  }
+}
+
 export default defineSerialDriver((kernel) => {
   let binding: Binding | undefined;
   let path = '';
   let port: PortBinding | undefined;
+  /**
+   * bindings-cpp throws the tty's input queue away (tcflush) on every open and baud-rate
+   * update, so a restarted driver's reset and replayed open would drop what arrived while no
+   * driver ran: the very bytes the kernel holds the tty to keep. They are taken out first and
+   * served by the next reads. (Bytes arriving between the take and the flush, microseconds
+   * apart in this one process, are still lost.)
+   */
+  let pending: Buffer[] = [];
+  /** The lent descriptor (the kernel opened it non-blocking; the same tty as the port's). */
+  let lent = -1;
+  const keepInput = () => { pending.push(...takeInput(lent)); };
 
-  const openPort = async (settings: SerialSettings): Promise<PortBinding> =>
+  const openPort = async (settings: SerialSettings): Promise<PortBinding> => {
+    keepInput();
     // lock: false: the kernel holds the tty for the device; a flock would only keep the next driver out.
-    binding!.open({ ...DEFAULT_SETTINGS, ...settings, path, lock: false });
+    return binding!.open({ ...DEFAULT_SETTINGS, ...settings, path, lock: false });
+  };
   const mustOpen = (): PortBinding => {
     if (!port) throw new Error('the port is not open in this driver');
     return port;
@@ -73,6 +103,7 @@ export default defineSerialDriver((kernel) => {
     async init() {
       binding = await loadBinding();
       const tty = await kernel.acquire('tty');
+      lent = tty.fd;
       path = `/proc/self/fd/${tty.fd}`;
       // A driver's probe resets the line: the class's default settings, then the port is closed.
       await (await device('reset', () => openPort(DEFAULT_SETTINGS))).close();
@@ -80,12 +111,21 @@ export default defineSerialDriver((kernel) => {
     },
     async open(settings) { port = await device('open', () => openPort(settings)); },
     async close() { const p = mustOpen(); port = undefined; await p.close(); },
-    async update(args) { const p = mustOpen(); await device('update', () => p.update({ baudRate: args.baudRate })); },
+    async update(args) {
+      const p = mustOpen();
+      keepInput();
+      await device('update', () => p.update({ baudRate: args.baudRate }));
+    },
     async set(lines) { const p = mustOpen(); await device('set', () => p.set({ ...lines })); },
     async get() { const p = mustOpen(); return device('get', () => p.get()); },
     async getBaudRate() { const p = mustOpen(); return device('getBaudRate', () => p.getBaudRate()); },
     async read({ length, waitMs }) {
       const p = mustOpen();
+      if (pending.length > 0) {
+        const all = Buffer.concat(pending);
+        pending = all.length > length ? [all.subarray(length)] : [];
+        return new Uint8Array(all.subarray(0, length));
+      }
       if (!(await readable(p, waitMs))) return new Uint8Array(0);
       // The read() system call on the binding's descriptor, made synchronously (the binding's own
       // read is fs.read on that same descriptor, on the thread pool): bytes leave the tty's queue
@@ -103,7 +143,7 @@ export default defineSerialDriver((kernel) => {
       const p = mustOpen();
       await kernel.upcall('writing', { seq }); // announced before any byte can reach the port
       await device('write', () => p.write(Buffer.from(data))); },
-    async flush() { const p = mustOpen(); await device('flush', () => p.flush()); },
+    async flush() { const p = mustOpen(); pending = []; await device('flush', () => p.flush()); },
     async drain() { const p = mustOpen(); await device('drain', () => p.drain()); },
   };
 });
