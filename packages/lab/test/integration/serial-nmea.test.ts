@@ -21,9 +21,11 @@ const missing = requires('socat');
 
 const runs = [
   { baudRate: 4800, sentences: 40, kinds: ['kill', 'segfault', 'exit', 'contract'] as FaultKind[] },
-  // Known to lose a sentence now and then: one written just after a recovery (seen after the
-  // memory fault) does not arrive; not yet explained.
-  { baudRate: 115200, sentences: 1200, kinds: [...allFaultKinds], todo: 'a sentence written right after a recovery is sometimes lost' },
+  // Known to lose sentences at faults the kernel detects while the driver still runs (a bad
+  // kernel call, a contract breach): the dying driver's pending read takes bytes from the tty
+  // and answers after the kernel stopped accepting its replies. The paper's "one window" is
+  // wider than one read() here until late replies of reads are kept.
+  { baudRate: 115200, sentences: 1200, kinds: [...allFaultKinds], todo: 'bytes a failed but still running driver reads are lost' },
 ];
 
 describe('NMEA reader through the shadowed binding', { skip: missing }, () => {
@@ -41,6 +43,7 @@ describe('NMEA reader through the shadowed binding', { skip: missing }, () => {
         const errors: Error[] = [];
         port.on('error', (err) => errors.push(err));
         const marks: string[] = [];
+        rt.manager.on('failure', (e: FailureEvent) => marks.push(`failed: ${e.kind} @${gps.sent}`));
         const gps = replay(pair.far, log, run.baudRate);
         try {
           for (const kind of run.kinds) {
