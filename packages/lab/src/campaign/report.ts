@@ -113,7 +113,7 @@ export interface RenderExtras {
   jobs?: number;
 }
 
-const classOrder = ['block', 'net', 'sound'];
+const classOrder = ['block', 'net', 'sound', 'serial'];
 
 /** Shadow recoveries (fail-stop and soak trials) per device class and injected fault kind. */
 export function recoveryGroups(results: TrialResult[]): PlotRow[] {

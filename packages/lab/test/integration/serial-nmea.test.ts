@@ -14,7 +14,7 @@ import { ReadlineParser } from '@serialport/parser-readline';
 import { allFaultKinds, createRuntime, type FailureEvent, type FaultKind } from 'shadow-drivers';
 import { expectNoLeaks, requires, snapshot, until, waitForEvent } from 'shadow-drivers/testing';
 import { ptyPair } from '../helpers/pty-pair.js';
-import { gpsLog, nmeaValid, replay } from '../helpers/nmea.js';
+import { gpsLog, nmeaValid, replay } from '../../src/apps/serial/nmea.js';
 import { closePort, openPort } from '../helpers/serial-peers.js';
 
 const missing = requires('socat');
