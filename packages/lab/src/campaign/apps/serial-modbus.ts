@@ -27,7 +27,7 @@ export const serialModbusApp: CampaignApp = {
       await until(() => server.lines.includes('READY') || server.child.exitCode !== null, 20_000);
       if (!server.lines.includes('READY')) throw new Error('the Modbus server did not start (python3-pymodbus, python3-serial-asyncio)');
       // A careful master listens for port errors (without a listener, one ends the process).
-      (client as unknown as NodeJS.EventEmitter).on('error', (err: Error) => { errors++; problem = err.message; });
+      (client as unknown as NodeJS.EventEmitter).on('error', (err: Error) => { errors++; problem = `port: ${err.message}`; });
       await client.connectRTUBuffered(line.near, { baudRate: 115200, binding: bindingFor(context, line.near) } as never);
       client.setID(1);
       client.setTimeout(10_000);
@@ -50,7 +50,7 @@ export const serialModbusApp: CampaignApp = {
           done++;
         } catch (err) {
           errors++;
-          problem = (err as Error).message;
+          problem = problem ? `${problem}; ${(err as Error).message}` : (err as Error).message;
           if (!client.isOpen) break;
         }
       }
