@@ -287,6 +287,8 @@ export class ShadowManager extends EventEmitter {
       pool: managed.pool,
       fireTimer: (incarnation, timerId) => this.#fireTimer(managed, incarnation, timerId),
       failed: (incarnation, failure) => this.#failed(managed, incarnation, failure),
+      // Only the serving driver's late replies: a spare or a driver already replaced has none to give.
+      late: (incarnation, entry, args, value) => { if (incarnation === managed.current) managed.shadow?.late(entry, args, value); },
       deviceGone: (incarnation, reason) => {
         if (incarnation === managed.current) this.giveUp(managed, reason, { deviceGone: true });
       },

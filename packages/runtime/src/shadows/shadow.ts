@@ -182,6 +182,11 @@ export class Shadow {
     };
   }
 
+  /** A reply the failed driver sent too late for its call (see ChannelHandlers.late): the class keeps what it needs. */
+  late(entry: string, args: unknown, value: unknown): void {
+    this.contract.hooks.late?.(entry, args, value, this.memory);
+  }
+
   activate(): void {
     this.#mode = 'active';
     this.contract.hooks.failed?.(this.memory);
