@@ -13,6 +13,15 @@ import { until } from './dataset.js';
 
 export interface Cable { near: string; far: string; close(): Promise<void> }
 
+/**
+ * Starts a helper program that dies with this process: under the native configuration a fault
+ * kills the host before it can stop anything, and socat or the Modbus server would be left
+ * running. `setpriv --pdeathsig KILL` execs the program with the kernel's parent-death signal set.
+ */
+export function spawnTied(command: string, args: string[], stdio: 'ignore' | 'stdout'): ChildProcess {
+  return spawn('setpriv', ['--pdeathsig', 'KILL', '--', command, ...args], { stdio: stdio === 'ignore' ? 'ignore' : ['ignore', 'pipe', 'ignore'] });
+}
+
 async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const gone = new Promise((resolve) => child.once('exit', resolve));
@@ -25,7 +34,7 @@ export async function cable(): Promise<Cable> {
   const dir = mkdtempSync(join(tmpdir(), 'shadow-cable-'));
   const near = join(dir, 'near');
   const far = join(dir, 'far');
-  const socat = spawn('socat', [`pty,raw,echo=0,link=${near}`, `pty,raw,echo=0,link=${far}`], { stdio: 'ignore' });
+  const socat = spawnTied('socat', [`pty,raw,echo=0,link=${near}`, `pty,raw,echo=0,link=${far}`], 'ignore');
   await until(() => existsSync(near) && existsSync(far), 5000);
   if (!existsSync(near) || !existsSync(far)) throw new Error('socat made no pty pair');
   return { near, far, async close() { await stopChild(socat); rmSync(dir, { recursive: true, force: true }); } };
@@ -33,7 +42,7 @@ export async function cable(): Promise<Cable> {
 
 /** A program on the far end; its stdout lines are kept. */
 export function peer(command: string, args: string[]): { lines: string[]; child: ChildProcess; stop(): Promise<void> } {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = spawnTied(command, args, 'stdout');
   const lines: string[] = [];
   let partial = '';
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {

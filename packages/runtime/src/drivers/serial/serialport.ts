@@ -10,7 +10,7 @@
  * device. The kernel's own descriptor stays open beside it for the device's whole life, which
  * keeps what arrives while no driver runs in the tty's input queue.
  */
-import { readSync } from 'node:fs';
+import { readSync, writeSync } from 'node:fs';
 import { DEFAULT_SETTINGS, defineSerialDriver, DeviceError, type ModemStatus, type SerialSettings } from '../../classes/serial/contract.js';
 
 /** The parts of bindings-cpp's PortBinding this driver uses (bindings-interface). */
@@ -64,6 +64,20 @@ function takeInput(fd: number): Buffer[] {
     if (n === 0) return taken;
     taken.push(buffer.subarray(0, n));
   }
+}
+
+/** Writes what the tty takes without blocking; returns the rest. */
+function writeNow(fd: number, data: Buffer): Buffer {
+  let done = 0;
+  while (done < data.length) {
+    try {
+      done += writeSync(fd, data, done, data.length - done);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') break;
+      throw new DeviceError((err as NodeJS.ErrnoException).code ?? 'EIO', `write: ${(err as Error).message}`);
+    }
+  }
+  return data.subarray(done);
 }
 
 export default defineSerialDriver((kernel) => {
@@ -142,7 +156,13 @@ export default defineSerialDriver((kernel) => {
     async write({ seq, data }) {
       const p = mustOpen();
       await kernel.upcall('writing', { seq }); // announced before any byte can reach the port
-      await device('write', () => p.write(Buffer.from(data))); },
+      // The write() system call made synchronously, in the task that got the kernel's answer:
+      // the bytes and their reply leave together, so a fault in the driver's process (another
+      // task) cannot land between them and leave a write that reached the line indeterminate.
+      // What the tty does not take at once goes through the binding's own (async) write.
+      const rest = writeNow(p.fd!, Buffer.from(data.buffer, data.byteOffset, data.length));
+      if (rest.length > 0) await device('write', () => p.write(Buffer.from(rest)));
+    },
     async flush() { const p = mustOpen(); pending = []; await device('flush', () => p.flush()); },
     async drain() { const p = mustOpen(); await device('drain', () => p.drain()); },
   };
