@@ -10,7 +10,7 @@
  * trial takes 5–60 s). The full plan gives the first tier the repeats, soaks and mutants its
  * goals need, and the second what fits in one sitting (see `FULL`).
  */
-import { faultKinds, type FaultKind } from 'shadow-drivers';
+import { allFaultKinds, faultKinds, type FaultKind } from 'shadow-drivers';
 import { campaignApps } from './apps/index.js';
 import { deviceScenarios } from './device/index.js';
 import type { Configuration, FaultPlan, TrialSpec } from './types.js';
@@ -68,6 +68,8 @@ export const configurationsOrder: readonly Configuration[] = ['native', 'restart
  */
 const QUICK_FIRST: FaultKind = 'exit';
 const QUICK_SECOND: FaultKind[] = ['throw', 'busy-loop', 'contract'];
+/** The quick plan's second kind for an application whose driver is native code. */
+const QUICK_NATIVE: FaultKind = 'segfault';
 
 const REAL_DEADLINE_MS = 90_000;
 const VIRTUAL_DEADLINE_MS = 45_000;
@@ -120,7 +122,10 @@ export function campaignPlan(options: PlanOptions): CampaignPlan {
   for (const app of apps) {
     const tier = tiers[tierOf(app)];
     const turn = virtualApps.indexOf(app);
-    const kinds = !quick ? [...faultKinds] : turn >= 0 ? [QUICK_FIRST, QUICK_SECOND[turn % QUICK_SECOND.length]!] : [QUICK_FIRST];
+    const native = campaignApps[app]?.nativeCode === true;
+    // A native-code driver runs in a process domain and has one more kind: a real SIGSEGV.
+    const kinds = !quick ? [...(native ? allFaultKinds : faultKinds)]
+      : native ? [QUICK_FIRST, QUICK_NATIVE] : turn >= 0 ? [QUICK_FIRST, QUICK_SECOND[turn % QUICK_SECOND.length]!] : [QUICK_FIRST];
     for (const configuration of configurationsOrder) {
       for (const kind of kinds) {
         for (let r = 0; r < tier.failStopRepeats; r++) {

@@ -6,7 +6,7 @@
  * missed, or not covered by this run. Faults are counted as injected (`faultsOf`), not as trials.
  */
 import { quantile } from '../bench/stats.js';
-import { faultKinds } from 'shadow-drivers';
+import { allFaultKinds } from 'shadow-drivers';
 import { campaignApps } from './apps/index.js';
 import { causeOf, causeTable } from './causes.js';
 import { deviceSection } from './device/report.js';
@@ -124,7 +124,7 @@ export interface RenderExtras {
   jobs?: number;
 }
 
-const classOrder = ['block', 'net', 'sound'];
+const classOrder = ['block', 'net', 'sound', 'serial'];
 
 /** Shadow recoveries (fail-stop and soak trials) per device class and injected fault kind. */
 export function recoveryGroups(results: TrialResult[]): PlotRow[] {
@@ -140,7 +140,7 @@ export function recoveryGroups(results: TrialResult[]): PlotRow[] {
       groups.set(key, group);
     }
   }
-  const rank = (g: { cls: string; kind: string }) => [classOrder.indexOf(g.cls) + 1 || 99, (faultKinds as readonly string[]).indexOf(g.kind) + 1 || 99];
+  const rank = (g: { cls: string; kind: string }) => [classOrder.indexOf(g.cls) + 1 || 99, (allFaultKinds as readonly string[]).indexOf(g.kind) + 1 || 99];
   return [...groups.values()].sort((a, b) => {
     const [ca, ka] = rank(a);
     const [cb, kb] = rank(b);
@@ -216,7 +216,7 @@ export function renderEvaluation(results: TrialResult[], goals: Goal[], command:
   };
   const table = apps.map((a) => `| ${a.name} | ${a.paperRow} | ${configurationsOrder.map((c) =>
     cell(failStop.filter((r) => r.spec.app === a.name && r.spec.configuration === c))).join(' | ')} | ${paperCell(a.name)} |`);
-  const byKind = faultKinds.filter((k) => failStop.some((r) => r.spec.fault.type === 'fail-stop' && r.spec.fault.kind === k)).map((k) =>
+  const byKind = allFaultKinds.filter((k) => failStop.some((r) => r.spec.fault.type === 'fail-stop' && r.spec.fault.kind === k)).map((k) =>
     `| ${k} | ${configurationsOrder.map((c) => cell(failStop.filter((r) => r.spec.configuration === c && r.spec.fault.type === 'fail-stop' && r.spec.fault.kind === k))).join(' | ')} |`);
 
   // Where our commonest outcome differs from the paper's, cell by cell.

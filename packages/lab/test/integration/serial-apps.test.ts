@@ -27,9 +27,8 @@ const closePort = (port: SerialPort) => new Promise<void>((resolve) => port.clos
 /** Injects `kind` and waits until the driver is back. */
 async function strike(rt: Runtime, device: string, kind: FaultKind): Promise<void> {
   const back = waitForEvent(rt.manager, "recovery", (e: { device: string }) => e.device === device, 20_000).catch((err: Error) => { throw new Error(`${kind}: ${err.message}`); });
-  // A short read is legal on a serial line, so the injector's default contract fault on a read
-  // (a reply one byte short) breaks no rule the kernel can check: the reply is doubled instead.
-  rt.inject(device, kind === 'contract' ? { kind, variant: 'duplicate-reply' } : { kind });
+  // The contract fault is the serial class's own (contractFault: a reply answered twice).
+  rt.inject(device, { kind });
   await back;
 }
 
@@ -54,8 +53,6 @@ describe('serial applications through the shadowed serialport binding', { skip: 
         await new Promise<void>((resolve, reject) => port.write(line, (err) => (err ? reject(err) : resolve())));
         await until(() => received.includes(line), `echo of ${line.trim()}`, 20_000);
         // A fault once the echo is in: it hits the driver while its next read waits on the line.
-        // (Right after the write, a reply the dying process sent can be lost: the process
-        // domain reports the exit before it has read the last messages of the child.)
         if (i % 20 === 5) await strike(rt, device, kinds[(i - 5) / 20]!);
         worst = Math.max(worst, performance.now() - sent);
         await new Promise((resolve) => setTimeout(resolve, 50)); // 20 lines a second, as a person at a prompt

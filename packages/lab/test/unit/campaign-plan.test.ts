@@ -13,15 +13,18 @@ import { faultsOf, type TrialResult, type TrialSpec } from '../../src/campaign/t
 
 const apps = Object.keys(campaignApps);
 
-test('the quick plan: every registered application, 2 kinds × 3 configurations + 1 soak + 2 mutations each (real tools: exit × 3 + 1 soak)', () => {
+test('the quick plan: every registered application, 2 kinds × 3 configurations + 1 soak + 2 mutations each (real tools: exit × 3; native-code drivers: exit and segfault × 3)', () => {
   const plan = campaignPlan({ quick: true });
   assert.equal(new Set(plan.trials.map((t) => t.id)).size, plan.trials.length, 'trial ids are unique');
   for (const app of apps) {
     const real = campaignApps[app]!.realTools === true;
+    // A native-code driver's application also gets a real SIGSEGV in each configuration.
+    const native = campaignApps[app]!.nativeCode === true;
     const mine = plan.trials.filter((t) => t.app === app);
-    assert.equal(mine.length, real ? 3 : 9, `${app}: ${mine.length} trials`);
+    assert.equal(mine.length, native ? 6 : real ? 3 : 9, `${app}: ${mine.length} trials`);
     const failStop = mine.filter((t) => t.fault.type === 'fail-stop');
-    assert.equal(failStop.length, real ? 3 : 6);
+    assert.equal(failStop.length, native ? 6 : real ? 3 : 6);
+    if (native) assert.equal(failStop.filter((t) => t.fault.type === 'fail-stop' && t.fault.kind === 'segfault').length, 3);
     assert.deepEqual(new Set(failStop.map((t) => t.configuration)), new Set(configurationsOrder));
     assert.ok(failStop.some((t) => t.fault.type === 'fail-stop' && t.fault.kind === 'exit'));
     const soaks = mine.filter((t) => t.fault.type === 'soak');
@@ -33,7 +36,8 @@ test('the quick plan: every registered application, 2 kinds × 3 configurations 
   const light = apps.filter((app) => !campaignApps[app]!.realTools).length;
   const v = plan.sizes.tiers.virtual;
   assert.equal(plan.trials.length, light * (plan.sizes.failStopKinds * 3 * v.failStopRepeats + v.mutationsPerApp + v.transientMutationsPerApp + v.soakShadow + v.soakRestart)
-    + (apps.length - light) * 3 * plan.sizes.tiers.realTools.failStopRepeats + plan.sizes.deviceScenarios); // device: shadow only
+    + (apps.length - light) * 3 * plan.sizes.tiers.realTools.failStopRepeats + plan.sizes.deviceScenarios // device: shadow only
+    + apps.filter((app) => campaignApps[app]!.nativeCode).length * 3 * plan.sizes.tiers.realTools.failStopRepeats); // their segfault
 });
 
 test('the full plan: every fault kind in every configuration, each tier its repeats, soaks and mutants', () => {

@@ -101,6 +101,12 @@ export interface ClassHooks {
   upcall?(name: string, args: any, memory: Record<string, any>): void;
   /** Called when the driver fails, before recovery. */
   failed?(memory: Record<string, any>): void;
+  /**
+   * A reply the failed driver sent after the kernel had declared it failed, while it still ran:
+   * its call is being recovered (resubmitted), but the device state the reply carries may be
+   * gone (a serial read took bytes off the line); the class may keep it for `patch` to give out.
+   */
+  late?(entry: string, args: any, result: unknown, memory: Record<string, any>): void;
   /** Rewrites a reply before it reaches the kernel (counters that must not go backwards). */
   patch?(entry: string, args: any, result: unknown, memory: Record<string, any>): unknown;
   /**
@@ -138,6 +144,12 @@ export interface ClassContract {
    */
   agent?: readonly string[];
   /** What `register` must carry, and whether a restarted driver's registration matches. */
+  /**
+   * The flavour of the `contract` fault that shows on this class's replies when the operator
+   * names none. The injector's own pick (a byte dropped from a read) is undetectable where a
+   * short read is legal (serial): a fault drill would then test nothing.
+   */
+  contractFault?: 'wrong-length' | 'duplicate-reply' | 'unknown-reply' | 'wrong-type';
   registration: {
     /**
      * `held`: the host resources the kernel holds for the device (their sizes and modes), so a

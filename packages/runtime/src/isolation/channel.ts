@@ -38,6 +38,12 @@ export interface ChannelHandlers {
   failed(failure: DriverFailure): void;
   /** The device itself is gone (the kernel's check confirmed a driver's or a service's ENXIO). */
   deviceGone(reason: string): void;
+  /**
+   * A reply the driver sent after the kernel had declared it failed, while its domain still ran:
+   * the call was already rejected for recovery, but what the reply carries may be gone from the
+   * device (a serial read took bytes off the line). Given to the class; never to the caller.
+   */
+  late?(entry: string, args: unknown, value: unknown): void;
 }
 
 interface PendingCall {
@@ -84,6 +90,8 @@ export class DriverChannel {
   #requestsIssued = 0;
   #requestsCompleted = 0;
   #rateWindowStart = 0;
+  /** Calls pending at the failure, whose replies are still taken until the domain is gone. */
+  #late: Map<number, PendingCall> | undefined;
   #rateCount = 0;
   /** Kernel-service calls of this driver not answered yet. */
   #servicesInFlight = 0;
@@ -168,7 +176,9 @@ export class DriverChannel {
   #teardown(reason: Error): void {
     this.#watchdog?.cancel();
     this.#watchdog = undefined;
-    void this.domain.kill();
+    if (this.#handlers.late && this.#pending.size > 0 && !this.#closed) this.#late = new Map(this.#pending);
+    // The domain reports its end once every message it sent was received: no late reply after.
+    void this.domain.kill().then(() => { this.#late = undefined; });
     this.#loaded?.reject(reason);
     this.#loaded = undefined;
     const pending = [...this.#pending.values()];
@@ -182,6 +192,7 @@ export class DriverChannel {
    * than any device needs, is a failure too, before it can starve the other devices).
    */
   #receiveBatch(raw: unknown): void {
+    if (this.#late && this.#failure) return this.#receiveLate(raw); // retiring (closed) after its failure, still taken
     if (this.#failure || this.#closed) return;
     const decoded = decodeBatch(raw);
     if (!decoded.ok) return this.fail(new DriverFailure('contract', `malformed message from the driver: ${decoded.problem}`));
@@ -221,6 +232,20 @@ export class DriverChannel {
         return this.fail(new DriverFailure(m.kind, `driver ${m.kind === 'exception' ? 'threw' : 'left a rejection unhandled'}: ${m.error.message}`));
       case 'service': return this.#service(m.id, m.name, m.args);
       case 'reply': return this.#reply(m);
+    }
+  }
+
+  /** After the failure: only replies to calls pending at it, well-formed and within the contract. */
+  #receiveLate(raw: unknown): void {
+    const decoded = decodeBatch(raw);
+    if (!decoded.ok) return;
+    for (const m of decoded.messages) {
+      if (m.t !== 'reply' || !m.ok) continue;
+      const call = this.#late!.get(m.id);
+      this.#late!.delete(m.id);
+      if (!call || this.#options.contract.entries[call.entry]?.check?.(call.args, m.value)) continue;
+      const value = m.value instanceof Uint8Array && m.value.buffer instanceof SharedArrayBuffer ? m.value.slice() : m.value;
+      this.#handlers.late!(call.entry, call.args, value);
     }
   }
 

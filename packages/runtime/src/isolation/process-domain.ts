@@ -94,7 +94,10 @@ export class ProcessDomain implements Domain {
     });
     this.#child.stdout?.setEncoding('utf8').on('data', (chunk: string) => this.#output?.('stdout', chunk));
     this.#gone = new Promise((resolve) => {
-      this.#child.once('exit', (code, signal) => {
+      // 'close', not 'exit': 'exit' may come while the child's stderr and IPC channel still hold
+      // data, so the last reply a driver sent before it died would be lost (its call failed as
+      // if never answered) and the stderr tail that says why it died would be cut short.
+      this.#child.once('close', (code, signal) => {
         resolve();
         if (this.#killed) return;
         const oom = /heap out of memory|Allocation failed/i.test(this.#stderrTail);

@@ -35,6 +35,8 @@ export interface IncarnationOptions {
   failed(incarnation: Incarnation, failure: DriverFailure): void;
   /** The device itself is gone, as the kernel's own check of its resources confirmed. */
   deviceGone(incarnation: Incarnation, reason: string): void;
+  /** A reply this driver sent after it was declared failed (see ChannelHandlers.late). */
+  late?(incarnation: Incarnation, entry: string, args: unknown, value: unknown): void;
   /** A line the driver logged (kernel.log) or wrote to its stdout or stderr; raw, untrusted. */
   log(level: string, message: string, source: DriverLogSource): void;
 }
@@ -90,6 +92,7 @@ export class Incarnation {
       service: (name, args) => this.serviceTap.invoke(name, args),
       failed: (failure) => options.failed(this, failure),
       deviceGone: (reason) => options.deviceGone(this, reason),
+      ...(options.late ? { late: (entry: string, args: unknown, value: unknown) => options.late!(this, entry, args, value) } : {}),
     });
   }
 

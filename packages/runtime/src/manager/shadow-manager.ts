@@ -204,12 +204,16 @@ export class ShadowManager extends EventEmitter {
       throw new ShadowError(ErrorCodes.INVALID_ARGUMENT, `no fault kind ${String((fault as { kind?: unknown } | null)?.kind)} (known: ${faultKinds.join(', ')})`);
     }
     const channel = managed.current.channel;
-    if (fault.kind === 'segfault' && !(channel.domain instanceof ProcessDomain)) {
-      throw new ShadowError(ErrorCodes.NOT_SUPPORTED, `a segfault can be injected only into a process domain (${name} runs in ${managed.spec.domain})`);
+    // A worker's SIGSEGV would end the host its isolation is there to protect. In the host itself
+    // (native recovery, domain none) it does end the host: what the native configuration means.
+    if (fault.kind === 'segfault' && channel.domain.kind === 'worker') {
+      throw new ShadowError(ErrorCodes.NOT_SUPPORTED, `a segfault can be injected only into a process domain, or a native driver in the host (${name} runs in a worker)`);
     }
     if (fault.kind === 'kill' && channel.domain instanceof ProcessDomain) return channel.domain.signal('SIGKILL');
     if (fault.kind === 'kill') return channel.fail(new DriverFailure('exit', 'driver domain killed from outside'));
-    channel.toExtension(INJECTOR, fault);
+    const contractFault = managed.device.contract.contractFault;
+    channel.toExtension(INJECTOR, fault.kind === 'contract' && fault.variant === undefined && contractFault
+      ? { ...fault, variant: contractFault } : fault);
   }
 
   /**
@@ -303,6 +307,8 @@ export class ShadowManager extends EventEmitter {
       pool: managed.pool,
       fireTimer: (incarnation, timerId) => this.#fireTimer(managed, incarnation, timerId),
       failed: (incarnation, failure) => this.#failed(managed, incarnation, failure),
+      // Only the serving driver's late replies: a spare or a driver already replaced has none to give.
+      late: (incarnation, entry, args, value) => { if (incarnation === managed.current) managed.shadow?.late(entry, args, value); },
       deviceGone: (incarnation, reason) => {
         if (incarnation === managed.current) this.giveUp(managed, reason, { deviceGone: true });
       },

@@ -186,6 +186,11 @@ export class Shadow {
     };
   }
 
+  /** A reply the failed driver sent too late for its call (see ChannelHandlers.late): the class keeps what it needs. */
+  late(entry: string, args: unknown, value: unknown): void {
+    this.contract.hooks.late?.(entry, args, value, this.memory);
+  }
+
   /** `planned`: a live update, not a failure; it lasts until resume(), through a rollback's recovery. */
   activate(options: { planned?: boolean } = {}): void {
     this.#mode = 'active';

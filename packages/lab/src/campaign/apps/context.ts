@@ -32,7 +32,7 @@ export interface AppContext {
 export interface CampaignApp {
   name: string;
   /** The device class and the paper's row it stands for. */
-  className: 'block' | 'net' | 'sound';
+  className: 'block' | 'net' | 'sound' | 'serial';
   paperRow: string;
   /**
    * It runs real tools and servers (gcc, PulseAudio, curl in namespaces...): a trial takes
@@ -40,5 +40,11 @@ export interface CampaignApp {
    * plan gives every application the same trials).
    */
   realTools?: boolean;
+  /**
+   * Its driver is native code (the unmodified serialport binding): it runs in a process domain
+   * under restart-only and shadow recovery, and its trials include the faults only native code
+   * has (a SIGSEGV, which under the native configuration kills the application's host).
+   */
+  nativeCode?: boolean;
   run(context: AppContext): Promise<AppReport>;
 }

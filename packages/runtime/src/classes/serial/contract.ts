@@ -11,8 +11,10 @@
  * - Reads are suspended and resubmitted: a read takes the next bytes of the line's input
  *   queue, which the kernel keeps (it holds the tty open for the device's whole life), so a
  *   read issued again to the next driver loses nothing that arrived while the driver was down.
- *   The one window it cannot see: bytes a failing driver had already taken from the queue with
- *   its read() system call and not yet answered (one read call, microseconds).
+ *   A driver the kernel declared failed may still run until its domain is gone, and its pending
+ *   read may take bytes off the queue: its late reply is kept (the `late` hook) and given out
+ *   before anything the next driver reads. The one window left: bytes a driver took with its
+ *   read() system call and died before answering (one read call, microseconds).
  * - Writes are never silently repeated (declared not idempotent). How the kernel tells: every
  *   write carries a sequence number, and a driver announces it (the `writing` upcall, answered
  *   by the kernel) before it hands one byte to the port. A write the driver answered is complete
@@ -114,6 +116,14 @@ export const MAX_READ = 65536;
 export const MAX_WRITE = 1 << 20;
 export const MAX_WAIT_MS = 1000;
 
+const concat = (a: Uint8Array | undefined, b: Uint8Array): Uint8Array => {
+  if (!a || a.length === 0) return b;
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+};
+
 const bad = (message: string) => new ShadowError(ErrorCodes.INVALID_ARGUMENT, message);
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
 const isBool = (v: unknown) => typeof v === 'boolean';
@@ -184,6 +194,9 @@ export const serialClass: ClassContract = {
     drain: { kind: 'request', idempotent: true, sideEffects: false, log: { kind: 'request' }, recovery: 'suspend', barrier: true,
       deadlineMs: 30_000, validate: (_a, s) => mustBeOpen(s), check: nothing },
   },
+  // A read may return fewer bytes than asked, so a read reply one byte short breaks nothing the
+  // kernel can see: the contract fault a drill injects is a reply answered twice, which it sees.
+  contractFault: 'duplicate-reply',
   upcalls: {
     writing: { recovery: 'drop', validate: (a: SerialUpcalls['writing']) => (isInt(a?.seq) ? undefined : 'writing takes { seq }') },
   },
@@ -201,6 +214,23 @@ export const serialClass: ClassContract = {
       const { seq } = args as SerialCalls['write'];
       (memory.started as Set<number> | undefined)?.delete(seq);
       (memory.resubmitted as Set<number> | undefined)?.delete(seq);
+    },
+    // A read the failed driver answered too late: its bytes are off the tty's queue, and the
+    // read is being resubmitted to the next driver. They are kept and given out first.
+    late(entry, _args, result, memory) {
+      if (entry === 'read' && result instanceof Uint8Array && result.length > 0) {
+        memory.unread = concat(memory.unread as Uint8Array | undefined, result);
+      }
+    },
+    patch(entry, args, result, memory) {
+      if (entry === 'flush') memory.unread = undefined; // discarded with the queues
+      const unread = memory.unread as Uint8Array | undefined;
+      if (entry !== 'read' || !unread || !(result instanceof Uint8Array)) return result;
+      // Older bytes first; whatever does not fit this read waits for the next one.
+      const all = concat(unread, result);
+      const { length } = args as SerialCalls['read'];
+      memory.unread = all.length > length ? all.slice(length) : undefined;
+      return all.subarray(0, length);
     },
     // Unannounced: never started. Resubmitted once only: a driver that fails while running the
     // resubmission announces it in recovery, where the kernel does not record upcalls.

@@ -9,6 +9,8 @@ export const serialDrivers: DriverManifest[] = [
     class: 'serial', name: 'virtual', module: here('./virtual.js'),
     description: 'a virtual serial port whose hardware lives in the kernel (a VirtualSerialPort, a loopback plug)',
     resources: (config) => { requireString(config, 'socket', 'virtual serial', "a VirtualSerialPort's socketPath"); return []; },
+    // Without it a process domain's sandbox hides the hardware's socket and the driver cannot start.
+    sockets: (config) => [requireString(config, 'socket', 'virtual serial', "a VirtualSerialPort's socketPath")],
   },
   {
     class: 'serial', name: 'serialport', module: here('./serialport.js'), nativeCode: true,

@@ -10,7 +10,7 @@
  * device. The kernel's own descriptor stays open beside it for the device's whole life, which
  * keeps what arrives while no driver runs in the tty's input queue.
  */
-import { readSync } from 'node:fs';
+import { readSync, writeSync } from 'node:fs';
 import { DEFAULT_SETTINGS, defineSerialDriver, DeviceError, type ModemStatus, type SerialSettings } from '../../classes/serial/contract.js';
 
 /** The parts of bindings-cpp's PortBinding this driver uses (bindings-interface). */
@@ -49,14 +49,58 @@ async function device<T>(what: string, call: () => Promise<T>): Promise<T> {
   }
 }
 
+/** What waits in the tty's input queue, read without blocking from `fd` (until EAGAIN). */
+function takeInput(fd: number): Buffer[] {
+  const taken: Buffer[] = [];
+  for (;;) {
+    const buffer = Buffer.alloc(4096);
+    let n: number;
+    try {
+      n = readSync(fd, buffer, 0, buffer.length, null);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') return taken;
+      throw err;
+    }
+    if (n === 0) return taken;
+    taken.push(buffer.subarray(0, n));
+  }
+}
+
+/** Writes what the tty takes without blocking; returns the rest. */
+function writeNow(fd: number, data: Buffer): Buffer {
+  let done = 0;
+  while (done < data.length) {
+    try {
+      done += writeSync(fd, data, done, data.length - done);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') break;
+      throw new DeviceError((err as NodeJS.ErrnoException).code ?? 'EIO', `write: ${(err as Error).message}`);
+    }
+  }
+  return data.subarray(done);
+}
+
 export default defineSerialDriver((kernel) => {
   let binding: Binding | undefined;
   let path = '';
   let port: PortBinding | undefined;
+  /**
+   * bindings-cpp throws the tty's input queue away (tcflush) on every open and baud-rate
+   * update, so a restarted driver's reset and replayed open would drop what arrived while no
+   * driver ran: the very bytes the kernel holds the tty to keep. They are taken out first and
+   * served by the next reads. (Bytes arriving between the take and the flush, microseconds
+   * apart in this one process, are still lost.)
+   */
+  let pending: Buffer[] = [];
+  /** The lent descriptor (the kernel opened it non-blocking; the same tty as the port's). */
+  let lent = -1;
+  const keepInput = () => { pending.push(...takeInput(lent)); };
 
-  const openPort = async (settings: SerialSettings): Promise<PortBinding> =>
+  const openPort = async (settings: SerialSettings): Promise<PortBinding> => {
+    keepInput();
     // lock: false: the kernel holds the tty for the device; a flock would only keep the next driver out.
-    binding!.open({ ...DEFAULT_SETTINGS, ...settings, path, lock: false });
+    return binding!.open({ ...DEFAULT_SETTINGS, ...settings, path, lock: false });
+  };
   const mustOpen = (): PortBinding => {
     if (!port) throw new Error('the port is not open in this driver');
     return port;
@@ -73,6 +117,7 @@ export default defineSerialDriver((kernel) => {
     async init() {
       binding = await loadBinding();
       const tty = await kernel.acquire('tty');
+      lent = tty.fd;
       path = `/proc/self/fd/${tty.fd}`;
       // A driver's probe resets the line: the class's default settings, then the port is closed.
       await (await device('reset', () => openPort(DEFAULT_SETTINGS))).close();
@@ -80,12 +125,21 @@ export default defineSerialDriver((kernel) => {
     },
     async open(settings) { port = await device('open', () => openPort(settings)); },
     async close() { const p = mustOpen(); port = undefined; await p.close(); },
-    async update(args) { const p = mustOpen(); await device('update', () => p.update({ baudRate: args.baudRate })); },
+    async update(args) {
+      const p = mustOpen();
+      keepInput();
+      await device('update', () => p.update({ baudRate: args.baudRate }));
+    },
     async set(lines) { const p = mustOpen(); await device('set', () => p.set({ ...lines })); },
     async get() { const p = mustOpen(); return device('get', () => p.get()); },
     async getBaudRate() { const p = mustOpen(); return device('getBaudRate', () => p.getBaudRate()); },
     async read({ length, waitMs }) {
       const p = mustOpen();
+      if (pending.length > 0) {
+        const all = Buffer.concat(pending);
+        pending = all.length > length ? [all.subarray(length)] : [];
+        return new Uint8Array(all.subarray(0, length));
+      }
       if (!(await readable(p, waitMs))) return new Uint8Array(0);
       // The read() system call on the binding's descriptor, made synchronously (the binding's own
       // read is fs.read on that same descriptor, on the thread pool): bytes leave the tty's queue
@@ -102,8 +156,14 @@ export default defineSerialDriver((kernel) => {
     async write({ seq, data }) {
       const p = mustOpen();
       await kernel.upcall('writing', { seq }); // announced before any byte can reach the port
-      await device('write', () => p.write(Buffer.from(data))); },
-    async flush() { const p = mustOpen(); await device('flush', () => p.flush()); },
+      // The write() system call made synchronously, in the task that got the kernel's answer:
+      // the bytes and their reply leave together, so a fault in the driver's process (another
+      // task) cannot land between them and leave a write that reached the line indeterminate.
+      // What the tty does not take at once goes through the binding's own (async) write.
+      const rest = writeNow(p.fd!, Buffer.from(data.buffer, data.byteOffset, data.length));
+      if (rest.length > 0) await device('write', () => p.write(Buffer.from(rest)));
+    },
+    async flush() { const p = mustOpen(); pending = []; await device('flush', () => p.flush()); },
     async drain() { const p = mustOpen(); await device('drain', () => p.drain()); },
   };
 });
