@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { expectNoLeaks, requires, snapshot } from 'shadow-drivers/testing';
 import { createNamespace, killInside, leftovers, names, placeTap, removeNamespace, sh } from '../../src/harness/netns.js';
-import { ShadowdService, shadowdOk } from '../helpers/shadowd.js';
+import { ServiceProcess, shadowdOk } from 'shadow-drivers/testing';
 
 const missing = requires('iperf3', 'root', 'netns', 'tun');
 const tags = ['a', 'b'];
@@ -57,7 +57,7 @@ test('an iperf3 TCP stream between two namespaces survives fault drills in both 
   const before = snapshot();
   const dir = mkdtempSync(join(tmpdir(), 'shadowd-net-'));
   const control = join(dir, 'ctl.sock');
-  let service: ShadowdService | undefined;
+  let service: ServiceProcess | undefined;
   let server: Awaited<ReturnType<typeof iperfServer>> | undefined;
   try {
     for (const tag of tags) await createNamespace(names(tag).ns);
@@ -65,7 +65,7 @@ test('an iperf3 TCP stream between two namespaces survives fault drills in both 
       'control: ctl.sock', 'metrics: false', 'faultDrills: true', 'switches:', '  sw0: {}', 'devices:',
       ...tags.flatMap((tag) => [`  tap-${tag}:`, '    class: net', '    driver: tap', '    warmStandby: true', '    restart: { intensity: 1000 }',
         `    config: { ifname: ${names(tag).ifname} }`, '    frontend: { type: switch, switch: sw0 }']), ''].join('\n'));
-    service = new ShadowdService(['run', 'shadowd.yaml'], dir);
+    service = new ServiceProcess(['shadowd.yaml'], { cwd: dir });
     await service.ready();
     const hosts = [];
     for (const [i, tag] of tags.entries()) hosts.push(await placeTap(names(tag).ns, names(tag).ifname, `192.0.2.${i + 1}/24`));

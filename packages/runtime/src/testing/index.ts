@@ -10,3 +10,4 @@ export { faultLoop } from './fault-loop.js';
 export { recoveryWindows } from './recovery-windows.js';
 export { BlockWorkload, blockContent, BLOCK } from './workload.js';
 export { requires, findProgram } from './requires.js';
+export { shadowdBin, shadowd, shadowdOk, ServiceProcess, type LogLine, type Run } from './service-process.js';
