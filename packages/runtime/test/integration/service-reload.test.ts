@@ -12,7 +12,7 @@ import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ServiceProcess, shadowd, shadowdOk } from '../helpers/service-process.js';
+import { ServiceProcess, shadowd, shadowdBin, shadowdOk } from '../helpers/service-process.js';
 
 const MiB = 1024 * 1024;
 const hasTools = ['qemu-img', 'nbdinfo'].filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0);
@@ -86,7 +86,11 @@ test('SIGHUP adds and removes a device while another keeps serving without an er
 });
 
 const noSetpriv = process.getuid?.() !== 0 ? 'needs root to run a client as another uid'
-  : spawnSync('sh', ['-c', 'command -v setpriv']).status !== 0 ? 'no setpriv' : false;
+  : spawnSync('sh', ['-c', 'command -v setpriv']).status !== 0 ? 'no setpriv'
+  // The other uid runs the shadowd client from this checkout: it must be able to read it (a
+  // checkout under a 0700 directory, such as mktemp -d's, is not).
+  : spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'test', '-r', shadowdBin]).status !== 0
+    ? `uid 65534 cannot read ${shadowdBin} (the checkout is not readable by other users)` : false;
 
 test('a client of another uid cannot use the control socket', { skip: noSetpriv, timeout: 60_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'shadowd-owner-'));
