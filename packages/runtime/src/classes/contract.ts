@@ -41,8 +41,14 @@ export type LogRule =
    * acknowledges the request only once the barrier completed (back-pressure). `key`: a later
    * request with the same key supersedes a kept one (a rewrite of the same blocks), so that a
    * replay the device refuses cannot leave an older copy as the last one applied.
+   * `durable`: given what the driver registered, true when it says an acknowledged request is
+   * already beyond its own memory (in a resource the kernel holds, or acknowledged by a server),
+   * so nothing needs keeping: no copy on the request path and nothing to replay at recovery.
    */
-  | { kind: 'until-barrier'; barrier: string; maxEntries: number; maxBytes: number; key?: (args: any) => string };
+  | {
+    kind: 'until-barrier'; barrier: string; maxEntries: number; maxBytes: number;
+    key?: (args: any) => string; durable?: (registration: any) => boolean;
+  };
 
 /** Which errno codes are a device's own (see ClassContract.deviceErrors and error-table.ts). */
 export interface DeviceErrorTable {

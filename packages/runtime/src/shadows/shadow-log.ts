@@ -47,12 +47,15 @@ export class ShadowLog {
   /** Requests kept so far (a barrier covers those completed before it was issued). */
   completions = 0;
 
-  /** Applies an entry point's log rule to a call that completed. */
-  completed(record: CallRecord, result: unknown): void {
+  /**
+   * Applies an entry point's log rule to a call that completed. `durable`: the driver said an
+   * acknowledged request cannot be lost with it (rule `until-barrier`'s `durable`).
+   */
+  completed(record: CallRecord, result: unknown, durable = false): void {
     this.inFlight.delete(record.seq);
     const rule = record.decl.log;
     if (rule.kind === 'request' || rule.kind === 'none') return; // the hot path keeps nothing
-    if (rule.kind === 'until-barrier') return this.#keep(record);
+    if (rule.kind === 'until-barrier') return durable ? undefined : this.#keep(record);
     const item: LogEntry = { seq: record.seq, entry: record.entry, args: replayArgs(record) };
     switch (rule.kind) {
       case 'setting': {

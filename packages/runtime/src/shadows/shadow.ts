@@ -288,9 +288,10 @@ export class Shadow {
     const hooks = this.contract.hooks;
     hooks.observe?.(record.entry, record.args, result, this.memory);
     const patched = hooks.patch ? hooks.patch(record.entry, record.args, result, this.memory) : result;
-    this.log.completed(record, patched);
-    if (record.barrierMark !== undefined) this.log.barrierCompleted(record.barrierMark);
     const rule = record.decl.log;
+    const durable = rule.kind === 'until-barrier' && rule.durable?.(this.#options.registered()) === true;
+    this.log.completed(record, patched, durable);
+    if (record.barrierMark !== undefined) this.log.barrierCompleted(record.barrierMark);
     if (rule.kind === 'until-barrier' && this.#options.issue &&
       (this.log.unflushed.size > rule.maxEntries || this.log.unflushedBytes > rule.maxBytes)) {
       // Back-pressure: this acknowledgment waits until the driver says its cache is on the medium.

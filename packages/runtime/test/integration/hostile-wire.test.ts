@@ -29,8 +29,10 @@ for (const domain of ['worker', 'process'] as const) {
             resources: [{ name: 'medium', memoryBytes: 1 << 20 }] });
           await victim.open();
           await victim.write(0, new Uint8Array(4096).fill(1));
-          const failure = waitForEvent<FailureEvent>(rt.manager, 'failure', (e) => e.device === 'hostile');
-          const recovery = waitForEvent<RecoveryEvent>(rt.manager, 'recovery', (e) => e.device === 'hostile');
+          // Deadlines bound a hang, they time nothing: a process driver's flood of a million
+          // messages takes the loaded machine seconds to refuse and the domain to end.
+          const failure = waitForEvent<FailureEvent>(rt.manager, 'failure', (e) => e.device === 'hostile', 60_000);
+          const recovery = waitForEvent<RecoveryEvent>(rt.manager, 'recovery', (e) => e.device === 'hostile', 60_000);
           // The attack write itself is resubmitted and attacks again until it is quarantined.
           const attackWrite = victim.write(4096, new Uint8Array(4096).fill(0xee)).then(() => 'done', (err: { code?: string }) => err.code);
           const seen = await failure;

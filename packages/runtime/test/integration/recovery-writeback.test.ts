@@ -66,3 +66,48 @@ test('writes kept until a flush are bounded: past the bound the shadow flushes b
     await rt.close();
   }
 });
+
+for (const domain of ['worker', 'process'] as const) {
+  test(`a driver that registers volatileCache: false costs no copies: nothing kept, nothing replayed, every write reads back after crashes (ram, ${domain})`, async () => {
+    const before = snapshot();
+    const rt = createRuntime({ faultInjection: true });
+    try {
+      const name = `durable-${domain}`;
+      const disk = await rt.attachBlock({
+        name, driver: 'ram', domain, config: { sizeBytes: 128 * BLOCK },
+        restart: { intensity: 1000, baseDelayMs: 1, maxDelayMs: 5 },
+      });
+      await disk.open();
+      const log = rt.manager[kManaged](name)!.shadow!.log;
+      const app = new BlockWorkload(disk, 128, 11);
+      await app.fill(); // 128 acknowledged writes, no flush
+      assert.equal(log.unflushed.size, 0, 'the shadow copied writes the driver said are on the medium');
+      const faults = faultLoop(rt, name, disk, ['exit', 'throw', 'kill'], 20);
+      await Promise.race([app.run(8, () => faults.injected.length >= 6), faults.failed]);
+      await faults.stop();
+      await app.verifyAll();
+      assert.deepEqual(app.errors, []);
+      assert.equal(app.mismatches, 0, 'an acknowledged write was lost with the driver');
+      assert.equal(log.unflushed.size, 0);
+      assert.ok(rt.status(name)!.recoveries >= 6);
+    } finally {
+      await rt.close();
+    }
+    await expectNoLeaks(before);
+  });
+}
+
+test('the write-back fixture, registering no volatileCache, has its acknowledged writes kept until a flush', async () => {
+  const rt = createRuntime();
+  try {
+    const disk = await rt.attachBlock({ name: 'kept', driver, resources: [{ name: 'medium', memoryBytes: 64 * BLOCK }] });
+    await disk.open();
+    const log = rt.manager[kManaged]('kept')!.shadow!.log;
+    for (let b = 0; b < 16; b++) await disk.write(b * BLOCK, blockContent(b, 1));
+    assert.equal(log.unflushed.size, 16);
+    await disk.flush();
+    assert.equal(log.unflushed.size, 0);
+  } finally {
+    await rt.close();
+  }
+});

@@ -13,6 +13,15 @@ export interface BlockInfo {
   blockSize: number;
   /** The medium cannot be written at all (a read-only image). */
   readOnly: boolean;
+  /**
+   * Whether a write the driver acknowledged may still sit only in the driver's own memory
+   * (a private write-back cache) until a flush: then the shadow keeps a copy of every
+   * acknowledged write until a flush after it completes, and replays those copies to a
+   * restarted driver. `false` says every acknowledged write is already in a resource the
+   * kernel holds (a disk image, shared memory) or with a server that acknowledged it, so a
+   * driver failure cannot lose it and the shadow keeps nothing. Absent: `true`, the safe side.
+   */
+  volatileCache?: boolean;
 }
 
 export interface BlockOpen {
@@ -103,8 +112,10 @@ function checkRange(offset: unknown, length: unknown, state: DeviceState): Shado
 const MAX_IO = 16 * 1024 * 1024;
 
 /** Writes and discards stay in the shadow's log until a flush issued after them completes. */
-const untilFlush = (key: (args: any) => string) =>
-  ({ kind: 'until-barrier', barrier: 'flush', maxEntries: 1024, maxBytes: 32 * 1024 * 1024, key }) as const;
+const untilFlush = (key: (args: any) => string) => ({
+  kind: 'until-barrier', barrier: 'flush', maxEntries: 1024, maxBytes: 32 * 1024 * 1024, key,
+  durable: (info: BlockInfo | undefined) => info?.volatileCache === false,
+}) as const;
 
 const io = (deadlineMs: number): Pick<EntryPoint, 'kind' | 'idempotent' | 'log' | 'recovery' | 'deadlineMs'> => ({
   kind: 'request', idempotent: true, log: { kind: 'request' }, recovery: 'suspend', deadlineMs,
@@ -181,6 +192,7 @@ export const blockClass: ClassContract = {
         return `size ${String(i.sizeBytes)} is not a positive multiple of the block size`;
       }
       if (typeof i.readOnly !== 'boolean') return 'readOnly must be a boolean';
+      if (i.volatileCache !== undefined && typeof i.volatileCache !== 'boolean') return 'volatileCache must be a boolean when given';
       // The medium the kernel holds bounds what a driver of it may claim.
       for (const medium of held.filter((r) => r.sizeBytes > 0)) {
         if (i.sizeBytes > medium.sizeBytes) return `size ${i.sizeBytes} exceeds the ${medium.sizeBytes}-byte ${medium.name} the kernel holds`;

@@ -66,7 +66,8 @@ export function diskDriver(kernel: KernelServices, options: DiskDriverOptions): 
       blockSize = Number(config.blockSize ?? 4096);
       const readOnly = options.readOnly(medium, grant.readOnly);
       const sizeBytes = medium.sizeBytes - (medium.sizeBytes % blockSize);
-      await kernel.register({ sizeBytes, blockSize, readOnly });
+      // Writes go straight to the medium the kernel holds: none is lost with this driver.
+      await kernel.register({ sizeBytes, blockSize, readOnly, volatileCache: false });
     },
     open({ readOnly }) {
       opened = { readOnly };

@@ -100,6 +100,8 @@ export default defineBlockDriver((kernel) => {
       await kernel.register({
         sizeBytes: info.sizeBytes - (info.sizeBytes % blockSize), blockSize,
         readOnly: readOnlyConfig || can(TransmissionFlags.READ_ONLY),
+        // A write is acknowledged once the server answered it: it is the server's, not ours.
+        volatileCache: false,
       });
     },
     async open({ readOnly }) {
