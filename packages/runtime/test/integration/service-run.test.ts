@@ -1,6 +1,6 @@
 /**
  * `shadowd run` as an operator runs it: a real child process with a real config, used only
- * from outside. A random image goes in through the NBD export with nbdcopy and is checked
+ * from outside. A 1 GiB random image goes in through the NBD export (a 1 GiB `ram` disk) with nbdcopy and is checked
  * with qemu-img compare and read back (sha256) while `shadowd inject`, `shadowd restart` and
  * an external kill -9 of the driver's process hit the driver; then `shadowd status --json`
  * and the metrics endpoint (curl) must tell exactly what happened, systemd's notify socket
@@ -9,14 +9,16 @@
 import { strict as assert } from 'node:assert';
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { alive, childrenOf, ServiceProcess, shadowdOk, until } from '../helpers/service-process.js';
 
 const MiB = 1024 * 1024;
-const SIZE = 128 * MiB;
+/** The Done means' size: 1 GiB, written and hashed in chunks so the test never holds it in memory. */
+const SIZE = 1024 * MiB;
+const CHUNK = 64 * MiB;
 const missing = ['nbdcopy', 'qemu-img', 'curl', 'python3'].filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0);
 
 function run(command: string, args: string[], timeoutMs = 120_000): Promise<string> {
@@ -24,7 +26,26 @@ function run(command: string, args: string[], timeoutMs = 120_000): Promise<stri
     error ? reject(new Error(`${command} ${args.join(' ')}: ${error.message} ${stderr}`)) : resolve(stdout)));
 }
 
-const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+async function sha256(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 4 * MiB })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** A random image of SIZE bytes at `path`, a chunk at a time; returns its sha256. */
+function randomImage(path: string): string {
+  const hash = createHash('sha256');
+  const chunk = Buffer.alloc(CHUNK);
+  const fd = openSync(path, 'w');
+  try {
+    for (let done = 0; done < SIZE; done += CHUNK) {
+      randomFillSync(chunk);
+      hash.update(chunk);
+      writeSync(fd, chunk);
+    }
+  } finally { closeSync(fd); }
+  return hash.digest('hex');
+}
 
 interface Status { device: string; state: string; pid: number | null; requests: number; inFlight: number; failures: number; recoveries: number;
   recoveriesByCause: Record<string, number>; lastFailure: { cause: string } | null; standby: string; bytesWritten: number; bytesRead: number; quarantined: number }
@@ -70,9 +91,7 @@ test('shadowd run: an NBD export survives inject, restart and kill -9; status, m
   let service: ServiceProcess | undefined;
   try {
     const image = join(dir, 'image.raw');
-    const data = Buffer.alloc(SIZE);
-    randomFillSync(data);
-    writeFileSync(image, data);
+    const imageSha = randomImage(image);
     writeFileSync(join(dir, 'shadowd.yaml'), [
       'control: ctl.sock', 'metrics: 127.0.0.1:0', 'faultDrills: true', 'devices:', '  disk0:', '    class: block', '    driver: ram',
       '    domain: process', '    warmStandby: true', '    restart: { intensity: 1000 }', `    config: { sizeBytes: ${SIZE} }`,
@@ -91,7 +110,7 @@ test('shadowd run: an NBD export survives inject, restart and kill -9; status, m
     await compare;
     assert.ok(duringWrite >= 1 && duringCompare >= 1, `faults overlapped the clients: ${duringWrite} during nbdcopy, ${duringCompare} during qemu-img compare`);
     await run('nbdcopy', [url, join(dir, 'back.raw')]);
-    assert.equal(sha256(join(dir, 'back.raw')), sha256(image));
+    assert.equal(await sha256(join(dir, 'back.raw')), imageSha);
 
     const s = await status(control);
     assert.equal(s.state, 'running');
