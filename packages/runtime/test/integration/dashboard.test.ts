@@ -6,13 +6,10 @@
  * (driven from the keyboard: a new version switches in, a broken one rolls back with its
  * cause, each shown on the card and the timeline); killing the service shows
  * "disconnected", starting it again reconnects by itself; the page logs no console error.
- * With DASHBOARD_SCREENSHOT=PATH the page is photographed during the run (docs/dashboard.png).
  * A second test runs startDashboard (the public subpath the lab's demo uses) on a bare Runtime
  * and reads its event stream and actions over HTTP, with no browser.
  */
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
-import { randomFillSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -91,21 +88,6 @@ async function updateFromPage(page: Page, device: string, driver: string): Promi
   return page.locator('#action-result').innerText();
 }
 
-/** nbdcopy of a random image onto disk0 and disk2 over and over, for request rates in the screenshot (if nbdcopy exists). */
-function traffic(dir: string): { stop(): Promise<void> } {
-  if (requires('nbdcopy')) return { stop: async () => undefined };
-  const image = join(dir, 'image.raw');
-  writeFileSync(image, randomFillSync(Buffer.alloc(16 * 1024 * 1024)));
-  let stopped = false;
-  const loop = async (device: string) => {
-    while (!stopped) {
-      await new Promise((resolve) => spawn('nbdcopy', [image, `nbd+unix:///${device}?socket=${join(dir, `${device}.sock`)}`], { stdio: 'ignore' }).on('exit', resolve));
-    }
-  };
-  const running = Promise.all([loop('disk0'), loop('disk2')]);
-  return { async stop() { stopped = true; await running; } };
-}
-
 test('dashboard: devices, timeline, actions with and without the token, disconnect and reconnect, no console errors',
   { skip: requires('chromium'), timeout: 180_000 }, async () => {
     const before = snapshot();
@@ -174,21 +156,6 @@ test('dashboard: devices, timeline, actions with and without the token, disconne
       const updated = afterUpdates.find((s) => s.device === 'disk2')!;
       assert.equal(updated.state, 'running');
       assert.match(updated.version, /ram-v2\.js$/);
-
-      const photo = process.env.DASHBOARD_SCREENSHOT;
-      if (photo) {
-        const load = traffic(dir);
-        for (const [device, kind] of [['disk2', 'throw'], ['disk1', 'kill'], ['disk0', 'rejection'], ['disk2', 'exit'], ['disk1', 'throw'], ['disk0', 'throw'], ['disk2', 'kill']] as const) {
-          const bars = page.locator(`#timeline .bar[data-type="recovery"][data-device="${device}"]`);
-          const seen = await bars.count();
-          await shadowdOk(['inject', device, kind, '--control', control]);
-          await bars.nth(seen).waitFor({ timeout: DEADLINE });
-          await page.waitForFunction(() => document.querySelectorAll('#throughput-chart .u-over').length > 0, undefined, { timeout: DEADLINE });
-        }
-        await page.locator('#timeline .bar[data-type="recovery"]').first().focus();
-        await page.screenshot({ path: photo, fullPage: true });
-        await load.stop();
-      }
 
       // The service dies: the page says so; a new service on the same address: it reconnects by itself.
       outage = true;

@@ -39,13 +39,16 @@ function actions(card: Card, model: Model): HTMLElement {
   // The update: a built-in name offered from the catalogue, or any module path typed in.
   const list = el('datalist', { id: `drivers-${encodeURIComponent(card.device)}` });
   for (const name of model.drivers[card.class] ?? []) list.append(el('option', { value: name }));
-  const driver = el('input', { type: 'text', 'data-role': 'driver', list: list.id, placeholder: 'driver: name or module path', 'aria-label': `new driver for ${card.device}: a built-in name or a module path`, autocomplete: 'off', spellcheck: 'false' });
+  const driver = el('input', { type: 'text', 'data-role': 'driver', list: list.id, placeholder: 'name or path', 'aria-label': `new driver for ${card.device}: a built-in name or a module path`, autocomplete: 'off', spellcheck: 'false' });
   const update = el('button', { type: 'button', 'data-action': 'update' }, 'Update…');
   update.addEventListener('click', () => askUpdate(model, card.device, driver.value));
   driver.addEventListener('keydown', (e) => { if (e.key === 'Enter') { e.preventDefault(); update.click(); } });
   const live = ['running', 'recovering', 'updating'].includes(card.state);
   for (const control of [select, inject, restart, driver, update]) control.toggleAttribute('disabled', !live);
-  box.append(select, inject, restart, driver, list, update);
+  // On a row of its own: a module path needs the card's width.
+  const row = el('div', { class: 'update' });
+  row.append(driver, list, update);
+  box.append(select, inject, restart, row);
   return box;
 }
 
