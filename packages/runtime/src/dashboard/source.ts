@@ -5,7 +5,6 @@
  * operator actions (inject a fault, restart, update the driver).
  */
 import { allFaultKinds } from '../faults/fault-kinds.js';
-import type { UpdateReport } from '../manager/managed.js';
 import type { FailureEvent, GaveUpEvent, QuarantineEvent, RecoveryEvent, UpdateEvent } from '../observe/channels.js';
 import type { Runtime } from '../runtime.js';
 
@@ -28,6 +27,9 @@ export interface DeviceCard {
   /** The last live update: its outcome, versions, and cause when it rolled back. */
   lastUpdate: Pick<UpdateReport, 'outcome' | 'from' | 'to' | 'failedIn' | 'cause'> | null;
 }
+
+/** What a live update did (Runtime.update's report). */
+export type UpdateReport = Awaited<ReturnType<Runtime['update']>>;
 
 /** One failure, recovery, quarantine, give-up, attach or detach; `cause` is the failure's kind. */
 export interface DashboardEvent { at: string; type: string; device: string; [field: string]: unknown }
