@@ -1,8 +1,9 @@
 /**
  * `shadowd run` as an operator runs it: a real child process with a real config, used only
- * from outside. A 1 GiB random image goes in through the NBD export (a 1 GiB `ram` disk) with nbdcopy and is checked
- * with qemu-img compare and read back (sha256) while `shadowd inject`, `shadowd restart` and
- * an external kill -9 of the driver's process hit the driver; then `shadowd status --json`
+ * from outside. A 1 GiB random image goes in through the NBD export of a 1 GiB `ram` disk
+ * with nbdcopy and is checked with qemu-img compare and read back (sha256) while `shadowd
+ * inject`, `shadowd restart` and an external kill -9 of the driver's process hit the driver
+ * (the process domain's child); then `shadowd status --json`
  * and the metrics endpoint (curl) must tell exactly what happened, systemd's notify socket
  * must have heard READY=1, and SIGTERM under load must exit 0 leaving nothing behind.
  */
