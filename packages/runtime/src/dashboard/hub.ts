@@ -1,6 +1,6 @@
 /**
  * The server-sent events hub: every connected page gets, at once, a `hello` (the devices, the
- * recent events, the fault kinds), then each event as it happens and a `devices` snapshot once
+ * recent events, the fault kinds, the catalogue's drivers), then each event as it happens and a `devices` snapshot once
  * a second (uptime, request counts, pids) while at least one page is connected. A slow page
  * that stops reading is dropped rather than buffered without bound.
  */
@@ -31,7 +31,7 @@ export class SseHub {
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive' });
     // A reconnecting page waits 1 s, not the browser's default 3 s.
     res.write('retry: 1000\n\n');
-    this.#send(res, 'hello', { devices: this.#source.devices(), recent: this.#source.recent(), faultKinds: this.#source.faultKinds, now: new Date().toISOString() });
+    this.#send(res, 'hello', { devices: this.#source.devices(), recent: this.#source.recent(), faultKinds: this.#source.faultKinds, drivers: this.#source.driverNames(), now: new Date().toISOString() });
     this.#clients.add(res);
     const drop = () => { this.#clients.delete(res); if (this.#clients.size === 0) this.#stopTick(); };
     req.on('close', drop);

@@ -1,10 +1,10 @@
 /**
  * The dashboard's view of the service: the supervisor's device statuses (with the requests the
  * frontends counted), its event stream, and the actions under the same rules as the control
- * socket (inject only with faultDrills).
+ * socket (inject only with faultDrills; update as `shadowd update` without --force).
  */
 import type { DashboardSource } from '../dashboard/source.js';
-import { normalize } from '../dashboard/source.js';
+import { catalogNames, normalize } from '../dashboard/source.js';
 import { ErrorCodes, ShadowError } from '../errors.js';
 import { allFaultKinds } from '../faults/fault-kinds.js';
 import type { ServiceEvent, Supervisor } from './supervisor.js';
@@ -17,6 +17,7 @@ export function supervisorSource(supervisor: Supervisor, faultDrills: boolean): 
     devices: () => supervisor.status().map((s) => ({
       device: s.device, class: s.class, driver: s.driver, domain: s.domain, pid: s.pid, state: s.state, uptimeSeconds: s.uptimeSeconds,
       requests: s.requests, recoveriesByCause: s.recoveriesByCause, quarantined: s.quarantined, gaveUp: s.gaveUp ?? null,
+      version: s.version, lastUpdate: s.lastUpdate ?? null,
     })),
     recent: () => supervisor.recent.map(asDashboard),
     subscribe(listener) {
@@ -29,5 +30,8 @@ export function supervisorSource(supervisor: Supervisor, faultDrills: boolean): 
       supervisor.runtime.inject(device, { kind: kind as never });
     },
     restart: (device) => supervisor.restart(device),
+    // As the control socket's update verb: the catalogue's name or a module path, with the default probation.
+    update: async (device, driver) => supervisor.update(device, driver, false),
+    driverNames: () => catalogNames(supervisor.runtime),
   };
 }

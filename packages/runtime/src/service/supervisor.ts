@@ -155,7 +155,7 @@ export class Supervisor extends EventEmitter {
    * the report once the update switched or rolled back. The config file still names the
    * version it names: a reload that changes the device restarts it from the config.
    */
-  update(name: string, driver: string, force: boolean, probationMs?: number): Promise<unknown> {
+  update(name: string, driver: string, force: boolean, probationMs?: number): Promise<Awaited<ReturnType<Runtime['update']>>> {
     if (typeof driver !== 'string' || driver === '') throw Object.assign(new Error('update needs a driver'), { code: 'SD_ERR_INVALID_ARGUMENT' });
     if (this.#record(name).state !== 'attached') throw Object.assign(new Error(`${name} is detached`), { code: 'SD_ERR_INVALID_ARGUMENT' });
     if (probationMs !== undefined && !(Number.isSafeInteger(probationMs) && probationMs >= 0)) {

@@ -2,19 +2,19 @@
  * The dashboard as an operator sees it: `shadowd run` (a real child process) with several
  * devices, its page driven in a real headless Chromium. The page shows every device; a fault
  * injected from the CLI appears on the timeline with its cause; the page's inject action works
- * with the token and is refused (403, SD_ERR_PERMISSION) without it; killing the service shows
+ * with the token and is refused (403, SD_ERR_PERMISSION) without it; so is its update action
+ * (driven from the keyboard: a new version switches in, a broken one rolls back with its
+ * cause, each shown on the card and the timeline); killing the service shows
  * "disconnected", starting it again reconnects by itself; the page logs no console error.
- * With DASHBOARD_SCREENSHOT=PATH the page is photographed during the run (docs/dashboard.png).
  * A second test runs startDashboard (the public subpath the lab's demo uses) on a bare Runtime
  * and reads its event stream and actions over HTTP, with no browser.
  */
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
-import { randomFillSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startDashboard, type Dashboard } from '../../src/dashboard/index.js';
@@ -50,6 +50,10 @@ function watchErrors(page: Page, expected: () => RegExp | undefined): string[] {
   return errors;
 }
 
+const fixturePath = (name: string) => fileURLToPath(new URL(`../fixtures/drivers/${name}.js`, import.meta.url));
+/** An update waits for the new version's probation (10 s with no traffic) before it answers. */
+const UPDATE_DEADLINE = 60_000;
+
 const bar = (device: string, cause: string) => `#timeline .bar[data-type="recovery"][data-device="${device}"][data-cause="${cause}"]`;
 
 async function injectFromPage(page: Page, device: string, kind: string): Promise<string> {
@@ -63,19 +67,25 @@ async function injectFromPage(page: Page, device: string, kind: string): Promise
   return page.locator('#action-result').innerText();
 }
 
-/** nbdcopy of a random image onto disk0 and disk2 over and over, for request rates in the screenshot (if nbdcopy exists). */
-function traffic(dir: string): { stop(): Promise<void> } {
-  if (requires('nbdcopy')) return { stop: async () => undefined };
-  const image = join(dir, 'image.raw');
-  writeFileSync(image, randomFillSync(Buffer.alloc(16 * 1024 * 1024)));
-  let stopped = false;
-  const loop = async (device: string) => {
-    while (!stopped) {
-      await new Promise((resolve) => spawn('nbdcopy', [image, `nbd+unix:///${device}?socket=${join(dir, `${device}.sock`)}`], { stdio: 'ignore' }).on('exit', resolve));
-    }
-  };
-  const running = Promise.all([loop('disk0'), loop('disk2')]);
-  return { async stop() { stopped = true; await running; } };
+/**
+ * The page's update action from the keyboard only: focus the card's driver field, type, Tab to
+ * "Update…", Enter; the dialog opens on Cancel, Tab to "Do it", Enter. Returns the result line.
+ */
+async function updateFromPage(page: Page, device: string, driver: string): Promise<string> {
+  const card = page.locator(`.card[data-device="${device}"]`);
+  await page.locator('#action-result').evaluate((n) => { n.textContent = ''; });
+  await card.locator('input[data-role="driver"]').focus();
+  await page.keyboard.type(driver);
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-action')), 'update', 'Tab goes from the field to its button');
+  await page.keyboard.press('Enter');
+  await page.locator('#confirm[open]').waitFor({ timeout: DEADLINE });
+  assert.equal(await page.evaluate(() => (document.activeElement as HTMLButtonElement | null)?.value), 'cancel', 'the dialog opens on its safe choice');
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => /^(updated|rolled back|refused|failed)/.test(document.getElementById('action-result')?.textContent ?? ''), undefined, { timeout: UPDATE_DEADLINE });
+  await card.locator('input[data-role="driver"]').fill('');
+  return page.locator('#action-result').innerText();
 }
 
 test('dashboard: devices, timeline, actions with and without the token, disconnect and reconnect, no console errors',
@@ -121,24 +131,31 @@ test('dashboard: devices, timeline, actions with and without the token, disconne
       assert.equal(((await bare.json()) as { code: string }).code, 'SD_ERR_PERMISSION');
       const wrong = await fetch(`${origin}api/restart`, { method: 'POST', headers: { authorization: 'Bearer not-the-token' }, body: '{"device":"disk2"}' });
       assert.equal(wrong.status, 403);
+      assert.match(await updateFromPage(stranger, 'disk2', fixturePath('ram-v2')), /^refused: SD_ERR_PERMISSION: /);
+      const bareUpdate = await fetch(`${origin}api/update`, { method: 'POST', body: JSON.stringify({ device: 'disk2', driver: fixturePath('ram-v2') }) });
+      assert.deepEqual([bareUpdate.status, ((await bareUpdate.json()) as { code: string }).code], [403, 'SD_ERR_PERMISSION']);
       await stranger.close();
-      const status = JSON.parse(await shadowdOk(['status', '--json', '--control', control])) as { device: string; failures: number }[];
-      assert.equal(status.find((s) => s.device === 'disk2')!.failures, 0, 'a refused action did nothing');
+      const status = JSON.parse(await shadowdOk(['status', '--json', '--control', control])) as { device: string; failures: number; version: string; lastUpdate: unknown }[];
+      const disk2 = status.find((s) => s.device === 'disk2')!;
+      assert.deepEqual([disk2.failures, disk2.version, disk2.lastUpdate], [0, 'ram', null], 'a refused action did nothing');
 
-      const photo = process.env.DASHBOARD_SCREENSHOT;
-      if (photo) {
-        const load = traffic(dir);
-        for (const [device, kind] of [['disk2', 'throw'], ['disk1', 'kill'], ['disk0', 'rejection'], ['disk2', 'exit'], ['disk1', 'throw'], ['disk0', 'throw'], ['disk2', 'kill']] as const) {
-          const bars = page.locator(`#timeline .bar[data-type="recovery"][data-device="${device}"]`);
-          const seen = await bars.count();
-          await shadowdOk(['inject', device, kind, '--control', control]);
-          await bars.nth(seen).waitFor({ timeout: DEADLINE });
-          await page.waitForFunction(() => document.querySelectorAll('#throughput-chart .u-over').length > 0, undefined, { timeout: DEADLINE });
-        }
-        await page.locator('#timeline .bar[data-type="recovery"]').first().focus();
-        await page.screenshot({ path: photo, fullPage: true });
-        await load.stop();
-      }
+      // The update action, with the token: a new version switches in; a broken one rolls back, saying why.
+      assert.match(await updateFromPage(page, 'disk2', fixturePath('ram-v2')), /^updated disk2: ram -> ram-v2\.js \(pause [\d.]+ ms\)$/);
+      await page.locator('#timeline .bar[data-type="update-switched"][data-device="disk2"]').waitFor({ timeout: DEADLINE });
+      const driverField = page.locator('.card[data-device="disk2"] dd[data-field="driver"]');
+      await page.waitForFunction(() => document.querySelector('.card[data-device="disk2"] dd[data-field="driver"]')?.textContent === 'ram-v2.js', undefined, { timeout: DEADLINE });
+      assert.equal(await driverField.innerText(), 'ram-v2.js');
+      assert.match(await updateFromPage(page, 'disk2', fixturePath('unregistered')),
+        /^rolled back disk2 to ram-v2\.js: unregistered\.js failed in init: init completed without registering the device$/);
+      const rolledBack = page.locator('#timeline .bar[data-type="update-rolled-back"][data-device="disk2"]');
+      await rolledBack.waitFor({ timeout: DEADLINE });
+      assert.match(await rolledBack.getAttribute('aria-label') ?? '', /rolled back .*failed in init: init completed without registering the device/);
+      await page.waitForFunction(() => /rolled back \(init: /.test(document.querySelector('.card[data-device="disk2"] dd[data-field="last update"]')?.textContent ?? ''), undefined, { timeout: DEADLINE });
+      assert.equal(await driverField.innerText(), 'ram-v2.js', 'the version that ran before still runs');
+      const afterUpdates = JSON.parse(await shadowdOk(['status', '--json', '--control', control])) as { device: string; state: string; version: string }[];
+      const updated = afterUpdates.find((s) => s.device === 'disk2')!;
+      assert.equal(updated.state, 'running');
+      assert.match(updated.version, /ram-v2\.js$/);
 
       // The service dies: the page says so; a new service on the same address: it reconnects by itself.
       outage = true;
@@ -193,7 +210,7 @@ function stream(origin: string): { next(type: string, match?: (data: Record<stri
   };
 }
 
-test('startDashboard on a bare Runtime (shadow-drivers/dashboard): hello with the devices, an action with the token, its recovery pushed; none without it', { timeout: 60_000 }, async () => {
+test('startDashboard on a bare Runtime (shadow-drivers/dashboard): hello with the devices, actions (inject, update) with the token, their events pushed; none without it', { timeout: 90_000 }, async () => {
   const before = snapshot();
   const runtime = createRuntime({ faultInjection: true });
   let dashboard: Dashboard | undefined;
@@ -218,6 +235,23 @@ test('startDashboard on a bare Runtime (shadow-drivers/dashboard): hello with th
     assert.equal(recovery.device, 'ram0');
     assert.equal(recovery.cause, 'exception');
     assert.equal(runtime.status('ram0')!.recoveries, 1, 'only the action with the token reached the driver');
+
+    // The update action on the bare Runtime: refused without the token or a driver; with both, a live update.
+    const update = (token: string | undefined, body: object) => fetch(`${dashboard!.origin}api/update`, {
+      method: 'POST', headers: token ? { authorization: `Bearer ${token}` } : {}, body: JSON.stringify(body) });
+    const noToken = await update(undefined, { device: 'ram0', driver: fixturePath('ram-v2') });
+    assert.deepEqual([noToken.status, ((await noToken.json()) as { code: string }).code], [403, 'SD_ERR_PERMISSION']);
+    const noDriver = await update('a-token-of-the-test', { device: 'ram0', driver: ' ' });
+    assert.deepEqual([noDriver.status, ((await noDriver.json()) as { code: string }).code], [400, 'SD_ERR_INVALID_ARGUMENT']);
+    assert.deepEqual((hello.drivers as Record<string, string[]>).block.includes('ram'), true, 'the page is offered the catalogue\'s drivers');
+    const switched = await update('a-token-of-the-test', { device: 'ram0', driver: fixturePath('ram-v2') });
+    const report = ((await switched.json()) as { result: { outcome: string; to: string } }).result;
+    assert.equal(switched.status, 200);
+    assert.equal(report.outcome, 'switched');
+    assert.match(report.to, /ram-v2\.js$/);
+    const pushed = await events.next('event', (e) => e.type === 'update-switched');
+    assert.equal(pushed.device, 'ram0');
+    assert.match(runtime.status('ram0')!.version, /ram-v2\.js$/);
   } finally {
     events?.close();
     await dashboard?.close();

@@ -23,7 +23,7 @@ function takeToken(): string | undefined {
 }
 
 const byId = (id: string) => document.getElementById(id)!;
-const model: Model = { devices: [], events: [], faultKinds: [], offsetMs: 0, rates: new Map(), token: takeToken() };
+const model: Model = { devices: [], events: [], faultKinds: [], drivers: {}, offsetMs: 0, rates: new Map(), token: takeToken() };
 byId('authority').textContent = model.token ? 'actions enabled (token from the URL)' : 'view only: open the URL with #token= the service printed to act';
 const charts = new Charts(byId('recovery-chart'), byId('throughput-chart'));
 let last: { at: number; requests: Map<string, number> } | undefined;
@@ -64,8 +64,9 @@ function connect(): void {
     if (source.readyState === EventSource.CLOSED) setTimeout(connect, RECONNECT_MS);
   });
   source.addEventListener('hello', (m) => {
-    const hello = JSON.parse((m as MessageEvent<string>).data) as { devices: Card[]; recent: Event_[]; faultKinds: string[]; now: string };
+    const hello = JSON.parse((m as MessageEvent<string>).data) as { devices: Card[]; recent: Event_[]; faultKinds: string[]; drivers?: Record<string, string[]>; now: string };
     model.faultKinds = hello.faultKinds;
+    model.drivers = hello.drivers ?? {};
     // A reconnect starts from the service's own history: events are not counted twice.
     model.events = hello.recent;
     model.rates.clear();

@@ -1,6 +1,6 @@
-/** One card per device: class, driver, domain and pid, state, uptime, request rate, recoveries by cause, actions. */
-import { el, type Card, type Model } from './model.js';
-import { askInject, askRestart } from './actions.js';
+/** One card per device: class, driver version, domain and pid, state, uptime, request rate, recoveries by cause, last update, actions. */
+import { el, shortVersion, type Card, type Model } from './model.js';
+import { askInject, askRestart, askUpdate } from './actions.js';
 
 function uptime(seconds: number): string {
   if (seconds < 60) return `${seconds.toFixed(0)} s`;
@@ -8,16 +8,23 @@ function uptime(seconds: number): string {
   return `${Math.floor(seconds / 3600)} h ${Math.floor((seconds % 3600) / 60)} min`;
 }
 
+function lastUpdate(u: NonNullable<Card['lastUpdate']>): string {
+  const to = shortVersion(u.to);
+  return u.outcome === 'switched' ? `to ${to}` : `to ${to} rolled back (${u.failedIn}: ${u.cause})`;
+}
+
 function fields(card: Card, model: Model): [string, string][] {
   const causes = Object.entries(card.recoveriesByCause);
   const rate = model.rates.get(card.device);
   return [
-    ['class', card.class], ['driver', card.driver], ['domain', card.pid === null ? card.domain : `${card.domain} (pid ${card.pid})`],
+    // The version running now: a live update changes it.
+    ['class', card.class], ['driver', shortVersion(card.version ?? card.driver)], ['domain', card.pid === null ? card.domain : `${card.domain} (pid ${card.pid})`],
     ['uptime', uptime(card.uptimeSeconds)],
     ['requests/s', card.requests === null ? 'not counted' : rate === undefined ? '…' : rate.toFixed(rate < 10 ? 1 : 0)],
     ['recoveries', causes.length === 0 ? '0' : causes.map(([cause, n]) => `${cause} ${n}`).join(', ')],
     ...(card.quarantined > 0 ? [['quarantined', String(card.quarantined)] as [string, string]] : []),
     ...(card.gaveUp ? [['gave up', card.gaveUp.reason] as [string, string]] : []),
+    ...(card.lastUpdate ? [['last update', lastUpdate(card.lastUpdate)] as [string, string]] : []),
   ];
 }
 
@@ -29,9 +36,19 @@ function actions(card: Card, model: Model): HTMLElement {
   inject.addEventListener('click', () => askInject(model, card.device, select.value));
   const restart = el('button', { type: 'button', 'data-action': 'restart' }, 'Restart…');
   restart.addEventListener('click', () => askRestart(model, card.device));
-  const live = card.state === 'running' || card.state === 'recovering';
-  for (const control of [select, inject, restart]) control.toggleAttribute('disabled', !live);
-  box.append(select, inject, restart);
+  // The update: a built-in name offered from the catalogue, or any module path typed in.
+  const list = el('datalist', { id: `drivers-${encodeURIComponent(card.device)}` });
+  for (const name of model.drivers[card.class] ?? []) list.append(el('option', { value: name }));
+  const driver = el('input', { type: 'text', 'data-role': 'driver', list: list.id, placeholder: 'name or path', 'aria-label': `new driver for ${card.device}: a built-in name or a module path`, autocomplete: 'off', spellcheck: 'false' });
+  const update = el('button', { type: 'button', 'data-action': 'update' }, 'Update…');
+  update.addEventListener('click', () => askUpdate(model, card.device, driver.value));
+  driver.addEventListener('keydown', (e) => { if (e.key === 'Enter') { e.preventDefault(); update.click(); } });
+  const live = ['running', 'recovering', 'updating'].includes(card.state);
+  for (const control of [select, inject, restart, driver, update]) control.toggleAttribute('disabled', !live);
+  // On a row of its own: a module path needs the card's width.
+  const row = el('div', { class: 'update' });
+  row.append(driver, list, update);
+  box.append(select, inject, restart, row);
   return box;
 }
 
@@ -66,7 +83,7 @@ export function renderCards(root: HTMLElement, model: Model): void {
     const wanted = fields(card, model);
     if (list.children.length !== wanted.length * 2) list.replaceChildren(...wanted.flatMap(([n, v]) => [el('dt', {}, n), el('dd', { 'data-field': n }, v)]));
     else wanted.forEach(([, value], k) => { if (list.children[2 * k + 1]!.textContent !== value) list.children[2 * k + 1]!.textContent = value; });
-    const live = card.state === 'running' || card.state === 'recovering';
-    for (const control of node.querySelectorAll('select, button')) control.toggleAttribute('disabled', !live);
+    const live = ['running', 'recovering', 'updating'].includes(card.state);
+    for (const control of node.querySelectorAll('select, input, button')) control.toggleAttribute('disabled', !live);
   });
 }
