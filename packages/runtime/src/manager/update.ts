@@ -27,6 +27,8 @@ import {
 import type { DriverCatalog, ResolvedDriver } from './driver-catalog.js';
 import type { Incarnation, RetireStep } from './incarnation.js';
 import type { ManagedDriver, UpdateReport } from './managed.js';
+import type { LogEntry, ReplayMark } from '../shadows/shadow-log.js';
+import { carryState } from './update-state.js';
 
 export type { UpdateReport } from './managed.js';
 
@@ -65,6 +67,18 @@ export function runningVersion(managed: ManagedDriver): ResolvedDriver {
   const url = managed.current?.driverUrl;
   return [managed.driver, managed.fallback].find((d) => d.url === url) ?? managed.driver;
 }
+
+type Timed = <T>(phase: UpdatePhase, step: () => T | Promise<T>) => Promise<T>;
+
+/** The old driver quiesced: when the pause began, and the log entries to replay in it. */
+interface Held {
+  old: Incarnation;
+  pauseStart: number;
+  changed: LogEntry[] | undefined;
+}
+
+/** Attempts at an update whose replay ahead an application keeps invalidating (open, close, open...). */
+const AHEAD_ATTEMPTS = 3;
 
 class RolledBack extends Error {
   constructor(readonly failedIn: UpdateFailedIn, cause: string, readonly blame = true) {
@@ -122,38 +136,112 @@ export class LiveUpdate {
   async #switch(managed: ManagedDriver, next: ResolvedDriver, previous: ResolvedDriver, options: UpdateOptions,
     base: UpdateEvent, failure: () => FailureEvent | undefined): Promise<{ pauseMs: number }> {
     const clock = this.#host.clock;
-    const shadow = managed.shadow!;
-    const timed = async <T>(phase: UpdatePhase, step: () => T | Promise<T>): Promise<T> => {
+    const timed: Timed = async (phase, step) => {
       const start = clock.now();
       try { return await step(); } finally { base.phases[phase] = clock.now() - start; }
     };
-    const old = managed.current;
     const initArgs = options.config === undefined ? managed.initArgs : { config: options.config };
-    const incarnation = await this.#prepare(managed, next, initArgs, timed);
+    for (let attempt = 1; ; attempt++) {
+      // Everything that can be done while the old driver serves is done before the quiesce.
+      const spare = await this.#prepare(managed, next, initArgs, timed);
+      const mark = await this.#replayAhead(managed, spare, timed);
+      const held = await this.#quiesce(managed, spare, mark, base, failure, timed);
+      if (held.changed) return this.#commit(managed, next, previous, options, base, failure, spare, held, initArgs, timed);
+      // An object closed or reopened, or a setting reset, since the replay ahead: the spare's
+      // state would diverge. The old driver serves on (nothing stopped it); start over.
+      this.#release(managed, held.old, 'the device\'s state changed under the update: starting over');
+      await this.#host.retire(managed, spare);
+      if (attempt >= AHEAD_ATTEMPTS) {
+        throw new RolledBack('quiesce', `the device's open objects or settings changed during each of ${attempt} attempts`, false);
+      }
+    }
+  }
 
-    // Quiesce: new calls wait in the shadow; the old driver finishes what it holds.
-    const pauseStart = clock.now();
-    managed.lifecycle.to('updating', `live update to ${versionOf(next)}`);
+  /**
+   * The replay ahead: the new version gets the logged open objects and settings (idempotent
+   * configuration) while the old one still serves, so that the pause replays only what changed.
+   */
+  async #replayAhead(managed: ManagedDriver, spare: Incarnation, timed: Timed): Promise<ReplayMark> {
+    try {
+      const mark = await timed('replay-ahead', () => managed.shadow!.replayAhead(spare.call));
+      if (spare.channel.failed) throw new Error('the new driver failed while replaying');
+      return mark;
+    } catch (err) {
+      await this.#host.retire(managed, spare);
+      throw new RolledBack('replay-ahead', describeError(err));
+    }
+  }
+
+  /**
+   * Quiesce: new calls wait in the shadow; the old driver finishes what it holds; then the
+   * driver's own state (exportState / importState) is carried. Returns what the log gained
+   * since the replay ahead (undefined: the state replayed ahead no longer holds).
+   */
+  async #quiesce(managed: ManagedDriver, spare: Incarnation, mark: ReplayMark, base: UpdateEvent,
+    failure: () => FailureEvent | undefined, timed: Timed): Promise<Held> {
+    const old = managed.current;
+    const pauseStart = this.#host.clock.now();
+    managed.lifecycle.to('updating', `live update to ${base.to}`);
     managed.kernelTap.attach(managed.routes.active);
-    shadow.activate({ planned: true });
+    managed.shadow!.activate({ planned: true });
     const drained = old.channel.pendingCount;
     await timed('quiesce', () => this.#drain(old));
-    if (old.channel.failed || managed.current !== old) {
+    let carried: unknown;
+    if (!this.#oldFailed(managed, old)) {
+      this.#host.publish('update-quiesced', channels.updateQuiesced, { ...base, phases: { ...base.phases }, drained });
+      // Both are answers of a driver that serves on if the update rolls back: a device error
+      // leaves the kept requests to replay; anything else is the old driver failing (recovery).
+      await timed('write-back', () => managed.shadow!.writeBack(old.call)).catch(() => undefined);
+      if (!this.#oldFailed(managed, old)) {
+        carried = await timed('carry-state', () => carryState(managed.device.contract, old, spare)).catch((err: unknown) => err);
+      }
+    }
+    if (this.#oldFailed(managed, old)) {
       // A request that never completed (or any failure): the ordinary recovery took over.
-      await this.#host.retire(managed, incarnation);
+      await this.#host.retire(managed, spare);
       await managed.recovering;
       throw new RolledBack('quiesce', `the running driver failed while quiescing (${describe(failure())}): recovered as after a failure`, false);
     }
-    this.#host.publish('update-quiesced', channels.updateQuiesced, { ...base, phases: { ...base.phases }, drained });
+    if (carried instanceof Error || spare.channel.failed) {
+      this.#release(managed, old, 'the update rolled back: the old version serves on');
+      await this.#host.retire(managed, spare);
+      throw new RolledBack('carry-state', carried instanceof Error ? carried.message : `the new driver failed: ${describe(failure())}`);
+    }
+    return { old, pauseStart, changed: managed.shadow!.changedSince(mark) };
+  }
 
-    // Switch: a failure from here on is recovered into the previous version (the rollback).
+  #oldFailed(managed: ManagedDriver, old: Incarnation): boolean {
+    return old.channel.failed || managed.current !== old;
+  }
+
+  /** Back to the old driver, which never stopped: the calls that waited go to it, in order. */
+  #release(managed: ManagedDriver, old: Incarnation, why: string): void {
+    managed.lifecycle.to('running', why);
+    managed.kernelTap.attach(managed.routes.passive);
+    managed.shadow!.resume((entry, args) => managed.kernelTap.invoke(entry, args), old.kernelServices);
+  }
+
+  /**
+   * Switch: the tap points at the new driver; the old one is stopped, but waited for only after
+   * the resume (it holds nothing: its calls were drained, its replies are no longer taken).
+   * A failure from here on is recovered into the previous version (the rollback).
+   */
+  async #commit(managed: ManagedDriver, next: ResolvedDriver, previous: ResolvedDriver, options: UpdateOptions,
+    base: UpdateEvent, failure: () => FailureEvent | undefined, incarnation: Incarnation, held: Held,
+    initArgs: unknown, timed: Timed): Promise<{ pauseMs: number }> {
+    const clock = this.#host.clock;
+    const shadow = managed.shadow!;
     const before = { driver: managed.driver, fallback: managed.fallback, specDriver: managed.spec.driver };
     managed.fallback = previous;
     managed.driver = next;
     managed.spec.driver = options.driver;
     managed.recovering = undefined;
     managed.current = incarnation;
+    shadow.replaced();
+    // Stopping is issued now (the old domain can touch nothing from here on); its end is awaited below.
+    const retiring = this.#host.retire(managed, held.old, timed as RetireStep).catch(() => undefined);
     const rollback = async (failedIn: UpdateFailedIn, fallbackCause: string): Promise<never> => {
+      await retiring;
       await managed.recovering;
       Object.assign(managed, { driver: before.driver, fallback: before.fallback });
       managed.spec.driver = before.specDriver;
@@ -161,9 +249,8 @@ export class LiveUpdate {
     };
     let report;
     try {
-      await this.#host.retire(managed, old, timed as RetireStep);
       incarnation.serviceTap.attach({ target: shadow.services(incarnation.kernelServices) });
-      report = await timed('replay', () => shadow.replay(incarnation.call));
+      report = await timed('replay', () => shadow.replay(incarnation.call, held.changed));
       await timed('resubmit', () => shadow.resubmit(incarnation.call));
       if (incarnation.channel.failed) throw new Error('the new driver failed while replaying');
     } catch (err) {
@@ -179,7 +266,8 @@ export class LiveUpdate {
       managed.kernelTap.attach(managed.routes.passive);
       shadow.resume((entry, args) => managed.kernelTap.invoke(entry, args), incarnation.kernelServices);
     });
-    const pauseMs = clock.now() - pauseStart;
+    const pauseMs = clock.now() - held.pauseStart;
+    await retiring;
     this.#host.publish('update-switched', channels.updateSwitched, {
       ...base, phases: { ...base.phases }, pauseMs, replayed: report.replayed, replayedUnflushed: report.unflushed,
     } satisfies UpdateSwitchedEvent);
@@ -196,7 +284,7 @@ export class LiveUpdate {
 
   /** Load and init the new version beside the old one, which keeps serving. */
   async #prepare(managed: ManagedDriver, next: ResolvedDriver, initArgs: unknown,
-    timed: <T>(phase: UpdatePhase, step: () => T | Promise<T>) => Promise<T>): Promise<Incarnation> {
+    timed: Timed): Promise<Incarnation> {
     let incarnation: Incarnation | undefined;
     let registration: 'none' | 'ok' | string = 'none';
     try {
@@ -231,8 +319,7 @@ export class LiveUpdate {
 
   /** Until the old driver holds no request (each has its deadline: a hang fails the channel). */
   async #drain(old: Incarnation): Promise<void> {
-    const clock = this.#host.clock;
-    while (old.channel.pendingCount > 0 && !old.channel.failed) await new Promise<void>((r) => clock.after(1, r));
+    await old.channel.idle();
     // The completions' observers (the shadow's log) run before replay reads the log.
     await new Promise<void>((r) => setImmediate(r));
   }
