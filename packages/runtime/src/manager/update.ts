@@ -1,20 +1,29 @@
 /**
  * Live update (Swift et al., "Live Update for Device Drivers", 2008): a *planned* recovery. The
- * same phases as recovery.ts, in another order, because nothing failed:
+ * same phases as recovery.ts, in another order, because nothing failed; everything that can be
+ * done while the old driver serves is done before applications are made to wait:
  *
- *   load, init  the new version starts in a spare domain while the old one keeps serving; its
- *               registration must keep the device's identity (the class's `compatible` check)
- *   quiesce     the tap holds new calls in the shadow (they wait: a planned switch refuses
- *               nothing); requests in flight at the old driver complete, under their deadlines
- *   stop, release  the old driver retires through the one retire path
- *   replay      the class log brings the new driver to the old one's state: open objects,
- *               settings, writes not yet behind a flush (nothing is in flight to resubmit)
- *   resume      the tap points at the new driver; the calls that waited go to it, in order
- *   probation   the new version serves; a failure now is an ordinary recovery whose driver is
- *               the previous version (managed.fallback), which is the rollback
+ *   load, init    the new version starts in a spare domain while the old one keeps serving; its
+ *                 registration must keep the device's identity (the class's `compatible` check)
+ *   replay ahead  the log's open objects and settings (idempotent configuration) are replayed
+ *                 into the spare, still while the old driver serves
+ *   -- the pause: new calls wait at the tap --
+ *   quiesce       the tap holds new calls in the shadow (a planned switch refuses nothing);
+ *                 requests in flight at the old driver complete, under their deadlines
+ *   write back    the old driver writes back what it caches (the class's barrier), so the
+ *                 requests kept for it need no replay
+ *   carry state   the old version's exportState() to the new one's importState(), if both have them
+ *   stop          the old domain is told to stop (it can touch nothing from here on)
+ *   replay        only what the log gained since the replay ahead
+ *   resume        the tap points at the new driver; the calls that waited go to it, in order
+ *   -- applications run again --
+ *   release       the old domain's end is waited for, its holdings released
+ *   probation     the new version serves; a failure now is an ordinary recovery whose driver is
+ *                 the previous version (managed.fallback), which is the rollback
  *
- * A version that fails to load, init or register costs the application nothing (the old driver
- * never stopped). One that fails later rolls back through recovery: applications see a pause.
+ * A version that fails to load, init, replay ahead or carry the state costs the application
+ * nothing but the pause (the old driver never stopped, and serves on). One that fails later
+ * rolls back through recovery: applications see a recovery's pause, never an error.
  */
 import { EventEmitter } from 'node:events';
 import { initEntry } from '../classes/contract.js';
@@ -249,6 +258,9 @@ export class LiveUpdate {
     };
     let report;
     try {
+      // A device that raises upcalls is one stream: the new driver opens it only once the old
+      // one can no longer take from it. A disk's old driver holds nothing: its end is not waited for.
+      if (Object.keys(managed.device.contract.upcalls).length > 0) await retiring;
       incarnation.serviceTap.attach({ target: shadow.services(incarnation.kernelServices) });
       report = await timed('replay', () => shadow.replay(incarnation.call, held.changed));
       await timed('resubmit', () => shadow.resubmit(incarnation.call));

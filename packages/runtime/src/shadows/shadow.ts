@@ -223,7 +223,9 @@ export class Shadow {
    * Requests kept until a barrier are not replayed ahead: the old driver may still cache them.
    */
   async replayAhead(call: CallTarget): Promise<ReplayMark> {
-    const state = this.log.replayList();
+    // A device that raises upcalls (frames, periods) starts streaming once opened or brought up:
+    // two drivers taking from one stream would split it. Its whole state is replayed in the pause.
+    const state = Object.keys(this.contract.upcalls).length > 0 ? [] : this.log.replayList();
     // An object reopened from state that moves (a stream's position) is replayed in the pause,
     // and so is everything logged after it (its settings need it open).
     const moving = this.contract.hooks.reopen
