@@ -5,7 +5,6 @@
 import type { UpdatePhase } from 'shadow-drivers';
 import { groupsOf } from './recovery-times.js';
 import { spread, type Spread } from './stats.js';
-import type { TargetVerdict } from './targets.js';
 import type { UpdatePauseResult, UpdateSeries } from './update-pause.js';
 
 /** The phases an application waits through (the others run while the old driver serves, or after). */
@@ -56,6 +55,14 @@ export function updateSection(result: UpdatePauseResult): string {
     ...phaseRows,
     '',
   ].join('\n');
+}
+
+/** A target's verdict, as targets.ts reports it (declared here: targets.ts imports this module). */
+interface TargetVerdict {
+  target: string;
+  met: boolean;
+  measured: string;
+  why: string | undefined;
 }
 
 /** Issue 17's goal, per domain: the update's p99 pause below the warm-standby recovery's p50. */
