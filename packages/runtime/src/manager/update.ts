@@ -171,14 +171,24 @@ export class LiveUpdate {
    * configuration) while the old one still serves, so that the pause replays only what changed.
    */
   async #replayAhead(managed: ManagedDriver, spare: Incarnation, timed: Timed): Promise<ReplayMark> {
+    const shadow = managed.shadow!;
+    const old = managed.current;
+    let mark: ReplayMark;
     try {
-      const mark = await timed('replay-ahead', () => managed.shadow!.replayAhead(spare.call));
+      mark = await timed('replay-ahead', () => shadow.replayAhead(spare.call));
       if (spare.channel.failed) throw new Error('the new driver failed while replaying');
-      return mark;
     } catch (err) {
       await this.#host.retire(managed, spare);
       throw new RolledBack('replay-ahead', describeError(err));
     }
+    // The old driver writes back its cache now, so that the pause's write-back finds little or
+    // nothing kept. A device error leaves the kept requests for the pause.
+    await shadow.writeBack(old.call).catch(() => undefined);
+    if (managed.state !== 'running' || managed.current !== old || old.channel.failed) {
+      await this.#host.retire(managed, spare);
+      throw new RolledBack('replay-ahead', `the device became ${managed.state} while the new version started`, false);
+    }
+    return mark;
   }
 
   /**
@@ -194,7 +204,7 @@ export class LiveUpdate {
     managed.kernelTap.attach(managed.routes.active);
     managed.shadow!.activate({ planned: true });
     const drained = old.channel.pendingCount;
-    await timed('quiesce', () => this.#drain(old));
+    await timed('quiesce', () => this.#drain(managed, old));
     let carried: unknown;
     if (!this.#oldFailed(managed, old)) {
       this.#host.publish('update-quiesced', channels.updateQuiesced, { ...base, phases: { ...base.phases }, drained });
@@ -330,10 +340,14 @@ export class LiveUpdate {
   }
 
   /** Until the old driver holds no request (each has its deadline: a hang fails the channel). */
-  async #drain(old: Incarnation): Promise<void> {
+  async #drain(managed: ManagedDriver, old: Incarnation): Promise<void> {
     await old.channel.idle();
-    // The completions' observers (the shadow's log) run before replay reads the log.
-    await new Promise<void>((r) => setImmediate(r));
+    // The completions' observers (the shadow's log) run before replay reads the log: they are
+    // promise continuations, a few microtasks behind the last reply. Bounded: a record that
+    // never leaves the log must not starve the event loop; one turn of it settles the rest.
+    const inFlight = managed.shadow!.log.inFlight;
+    for (let i = 0; i < 64 && inFlight.size > 0; i++) await Promise.resolve();
+    if (inFlight.size > 0) await new Promise<void>((r) => setImmediate(r));
   }
 
   /** True when the new version served its probation; false when it failed inside it. */
