@@ -28,6 +28,8 @@ export interface UpdateSeries {
   /** Per update: its pause (ms), the longest application wait across it, its phases. */
   pauseMs: number[];
   longestWaitMs: number[];
+  /** The same, over windows as long as each update, with no update: what the load sees anyway. */
+  baselineWaitMs: number[];
   phases: Partial<Record<UpdatePhase, number>>[];
   rolledBack: number;
   ioErrors: number;
@@ -75,7 +77,7 @@ function registerV2(runtime: Runtime): void {
 async function updateSeries(domain: IsolatedDomain, options: UpdatePauseOptions): Promise<UpdateSeries> {
   const runtime = createRuntime();
   const name = `bench-update-${domain}`;
-  const series: UpdateSeries = { domain, pauseMs: [], longestWaitMs: [], phases: [], rolledBack: 0, ioErrors: 0, lastError: undefined };
+  const series: UpdateSeries = { domain, pauseMs: [], longestWaitMs: [], baselineWaitMs: [], phases: [], rolledBack: 0, ioErrors: 0, lastError: undefined };
   try {
     registerV2(runtime);
     const disk = await runtime.attachBlock({
@@ -84,6 +86,7 @@ async function updateSeries(domain: IsolatedDomain, options: UpdatePauseOptions)
     await disk.open();
     const load = new BackgroundLoad(disk, options.sizeBytes);
     load.start(2);
+    const lasted: number[] = [];
     try {
       for (let i = 0; i < options.updates; i++) {
         await load.completions(options.settleRequests);
@@ -96,6 +99,15 @@ async function updateSeries(domain: IsolatedDomain, options: UpdatePauseOptions)
         series.pauseMs.push(report.pauseMs!);
         series.longestWaitMs.push(load.longestWaitSince(since));
         series.phases.push(report.phases);
+        lasted.push(performance.now() - since);
+      }
+      // What the application waits anyway on this loaded machine, over windows as long.
+      for (const ms of lasted) {
+        await load.completions(options.settleRequests);
+        const since = performance.now();
+        await new Promise((resolve) => setTimeout(resolve, ms));
+        await load.completions(2);
+        series.baselineWaitMs.push(load.longestWaitSince(since));
       }
     } finally {
       await load.stop();

@@ -166,8 +166,20 @@ export class DriverChannel {
    * update's pause, while applications wait at the tap.
    */
   idle(): Promise<void> {
-    if (this.#pending.size === 0 || this.#failure || this.#closed) return Promise.resolve();
-    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+    return new Promise((resolve) => { this.whenIdle(resolve); });
+  }
+
+  /**
+   * `idle()` as a callback, run synchronously by the reply that empties the channel (or at once):
+   * before any continuation of that reply can issue another call. Returns its cancel.
+   */
+  whenIdle(callback: () => void): () => void {
+    if (this.#pending.size === 0 || this.#failure || this.#closed) {
+      callback();
+      return () => undefined;
+    }
+    this.#idleWaiters.push(callback);
+    return () => { this.#idleWaiters = this.#idleWaiters.filter((w) => w !== callback); };
   }
 
   #wakeIdle(): void {

@@ -6,18 +6,19 @@
  *   load, init    the new version starts in a spare domain while the old one keeps serving; its
  *                 registration must keep the device's identity (the class's `compatible` check)
  *   replay ahead  the log's open objects and settings (idempotent configuration) are replayed
- *                 into the spare, still while the old driver serves
+ *                 into the spare, and the old driver writes back its cache, still serving
  *   -- the pause: new calls wait at the tap --
- *   quiesce       the tap holds new calls in the shadow (a planned switch refuses nothing);
- *                 requests in flight at the old driver complete, under their deadlines
- *   write back    the old driver writes back what it caches (the class's barrier), so the
- *                 requests kept for it need no replay
+ *   quiesce       the tap holds new calls in the shadow (a planned switch refuses nothing), at a
+ *                 moment the old driver holds no request and nothing is kept for it, if one
+ *                 comes soon; else requests in flight complete, under their deadlines
+ *   write back    what the old driver still caches (the class's barrier), so the requests
+ *                 kept for it need no replay
  *   carry state   the old version's exportState() to the new one's importState(), if both have them
- *   stop          the old domain is told to stop (it can touch nothing from here on)
+ *   fence         the old driver's kernel services refuse (it holds no request, gets no timer)
  *   replay        only what the log gained since the replay ahead
  *   resume        the tap points at the new driver; the calls that waited go to it, in order
  *   -- applications run again --
- *   release       the old domain's end is waited for, its holdings released
+ *   stop, release the old domain is stopped, its holdings released
  *   probation     the new version serves; a failure now is an ordinary recovery whose driver is
  *                 the previous version (managed.fallback), which is the rollback
  *
@@ -85,6 +86,9 @@ interface Held {
   pauseStart: number;
   changed: LogEntry[] | undefined;
 }
+
+/** How long an update waits, the device serving, for a moment its old driver holds no request. */
+const QUIET_WAIT_MS = 100;
 
 /** Attempts at an update whose replay ahead an application keeps invalidating (open, close, open...). */
 const AHEAD_ATTEMPTS = 3;
@@ -199,10 +203,14 @@ export class LiveUpdate {
   async #quiesce(managed: ManagedDriver, spare: Incarnation, mark: ReplayMark, base: UpdateEvent,
     failure: () => FailureEvent | undefined, timed: Timed): Promise<Held> {
     const old = managed.current;
-    const pauseStart = this.#host.clock.now();
-    managed.lifecycle.to('updating', `live update to ${base.to}`);
-    managed.kernelTap.attach(managed.routes.active);
-    managed.shadow!.activate({ planned: true });
+    const held = await this.#hold(managed, old, base);
+    if (held === undefined) {
+      // Failed, detached or given up while a quiet moment was awaited: nothing was held.
+      await this.#host.retire(managed, spare);
+      await managed.recovering;
+      throw new RolledBack('quiesce', `the device became ${managed.state} before it was quiesced (${describe(failure()) ?? 'no failure'})`, false);
+    }
+    const pauseStart = held;
     const drained = old.channel.pendingCount;
     await timed('quiesce', () => this.#drain(managed, old));
     let carried: unknown;
@@ -227,6 +235,58 @@ export class LiveUpdate {
       throw new RolledBack('carry-state', carried instanceof Error ? carried.message : `the new driver failed: ${describe(failure())}`);
     }
     return { old, pauseStart, changed: managed.shadow!.changedSince(mark) };
+  }
+
+  /**
+   * The tap starts holding calls at a moment the old driver holds no request and nothing is
+   * kept for it (its cache written back), from the reply that empties its channel,
+   * synchronously, so that no call slips in: then the pause neither drains nor writes back.
+   * The device serves while such a moment is awaited: up to QUIET_WAIT_MS / 2 for one with
+   * nothing kept (writing back between tries), then up to QUIET_WAIT_MS for any idle one;
+   * after that (a device never idle) it holds at once and the pause drains. Returns when the
+   * pause began, or undefined when the device stopped running first.
+   */
+  async #hold(managed: ManagedDriver, old: Incarnation, base: UpdateEvent): Promise<number | undefined> {
+    const clock = this.#host.clock;
+    const shadow = managed.shadow!;
+    const start = clock.now();
+    for (;;) {
+      const choosy = clock.now() - start < QUIET_WAIT_MS / 2;
+      const held = await this.#atQuietMoment(managed, old, base, start + QUIET_WAIT_MS,
+        choosy ? () => shadow.log.unflushed.size === 0 : undefined);
+      if (held !== false) return held;
+      await shadow.writeBack(old.call).catch(() => undefined);
+    }
+  }
+
+  /** See #hold. False: an idle moment came with requests still kept (`quiet` said no). */
+  #atQuietMoment(managed: ManagedDriver, old: Incarnation, base: UpdateEvent, deadline: number,
+    quiet: (() => boolean) | undefined): Promise<number | undefined | false> {
+    const clock = this.#host.clock;
+    return new Promise((resolve) => {
+      let done = false;
+      let timer: { cancel(): void } | undefined;
+      let cancel: (() => void) | undefined;
+      const finish = (value: number | undefined | false) => {
+        if (done) return; // the moment and the timer may both come
+        done = true;
+        timer?.cancel();
+        cancel?.();
+        resolve(value);
+      };
+      const moment = (idle: boolean) => {
+        if (done) return;
+        if (managed.state !== 'running' || managed.current !== old || old.channel.failed) return finish(undefined);
+        if (idle && quiet && !quiet()) return finish(false);
+        const pauseStart = clock.now();
+        managed.lifecycle.to('updating', `live update to ${base.to}`);
+        managed.kernelTap.attach(managed.routes.active);
+        managed.shadow!.activate({ planned: true });
+        finish(pauseStart);
+      };
+      timer = clock.after(Math.max(0, deadline - clock.now()), () => moment(false));
+      cancel = old.channel.whenIdle(() => moment(true));
+    });
   }
 
   #oldFailed(managed: ManagedDriver, old: Incarnation): boolean {
@@ -257,10 +317,14 @@ export class LiveUpdate {
     managed.recovering = undefined;
     managed.current = incarnation;
     shadow.replaced();
-    // Stopping is issued now (the old domain can touch nothing from here on); its end is awaited below.
-    const retiring = this.#host.retire(managed, held.old, timed as RetireStep).catch(() => undefined);
+    // The old driver is fenced now: it holds no request, its timers go nowhere (it is not the
+    // current driver) and its kernel services refuse. Its domain is stopped after the resume:
+    // terminating a worker can block the event loop for milliseconds, inside the pause.
+    held.old.serviceTap.attach({ target: async (name) => { throw new Error(`${name}: this driver was replaced by a live update`); } });
+    let stopping: Promise<void> | undefined;
+    const retiring = () => (stopping ??= this.#host.retire(managed, held.old, timed as RetireStep).catch(() => undefined));
     const rollback = async (failedIn: UpdateFailedIn, fallbackCause: string): Promise<never> => {
-      await retiring;
+      await retiring();
       await managed.recovering;
       Object.assign(managed, { driver: before.driver, fallback: before.fallback });
       managed.spec.driver = before.specDriver;
@@ -270,7 +334,7 @@ export class LiveUpdate {
     try {
       // A device that raises upcalls is one stream: the new driver opens it only once the old
       // one can no longer take from it. A disk's old driver holds nothing: its end is not waited for.
-      if (Object.keys(managed.device.contract.upcalls).length > 0) await retiring;
+      if (Object.keys(managed.device.contract.upcalls).length > 0) await retiring();
       incarnation.serviceTap.attach({ target: shadow.services(incarnation.kernelServices) });
       report = await timed('replay', () => shadow.replay(incarnation.call, held.changed));
       await timed('resubmit', () => shadow.resubmit(incarnation.call));
@@ -289,7 +353,7 @@ export class LiveUpdate {
       shadow.resume((entry, args) => managed.kernelTap.invoke(entry, args), incarnation.kernelServices);
     });
     const pauseMs = clock.now() - held.pauseStart;
-    await retiring;
+    await retiring();
     this.#host.publish('update-switched', channels.updateSwitched, {
       ...base, phases: { ...base.phases }, pauseMs, replayed: report.replayed, replayedUnflushed: report.unflushed,
     } satisfies UpdateSwitchedEvent);
