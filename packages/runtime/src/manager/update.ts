@@ -26,19 +26,20 @@
  * nothing but the pause (the old driver never stopped, and serves on). One that fails later
  * rolls back through recovery: applications see a recovery's pause, never an error.
  */
-import { EventEmitter } from 'node:events';
-import { initEntry } from '../classes/contract.js';
-import type { Clock } from '../clock.js';
 import { DriverFailure, ErrorCodes, ShadowError } from '../errors.js';
 import {
-  channels, type FailureEvent, type UpdateEvent, type UpdateFailedIn, type UpdatePhase, type UpdateRolledBackEvent,
+  channels, type FailureEvent, type UpdateEvent, type UpdateFailedIn, type UpdateRolledBackEvent,
   type UpdateSwitchedEvent,
 } from '../observe/channels.js';
-import type { DriverCatalog, ResolvedDriver } from './driver-catalog.js';
+import type { ResolvedDriver } from './driver-catalog.js';
 import type { Incarnation, RetireStep } from './incarnation.js';
-import type { ManagedDriver, UpdateReport } from './managed.js';
 import type { LogEntry, ReplayMark } from '../shadows/shadow-log.js';
+import type { ManagedDriver, UpdateReport } from './managed.js';
 import { carryState } from './update-state.js';
+import {
+  describe, describeError, drain, holdAtQuietMoment, prepareSpare, probation, releaseTo, replaceStandby, RolledBack,
+  type Timed, type UpdateHost,
+} from './update-steps.js';
 
 export type { UpdateReport } from './managed.js';
 
@@ -57,15 +58,7 @@ export interface UpdateOptions {
 }
 
 
-/** What an update needs of the manager. */
-export interface UpdateHost extends EventEmitter {
-  readonly clock: Clock;
-  readonly catalog: DriverCatalog;
-  spawn(managed: ManagedDriver, driver: ResolvedDriver): Promise<Incarnation>;
-  retire(managed: ManagedDriver, incarnation: Incarnation, step?: RetireStep): Promise<void>;
-  prepareStandby(managed: ManagedDriver): void;
-  publish(event: string, channel: { publish(m: unknown): void; hasSubscribers: boolean }, message: unknown): void;
-}
+export type { UpdateHost } from './update-steps.js';
 
 /** A version as operators name it: its manifest's name, else its module URL. */
 export function versionOf(driver: ResolvedDriver): string {
@@ -78,8 +71,6 @@ export function runningVersion(managed: ManagedDriver): ResolvedDriver {
   return [managed.driver, managed.fallback].find((d) => d.url === url) ?? managed.driver;
 }
 
-type Timed = <T>(phase: UpdatePhase, step: () => T | Promise<T>) => Promise<T>;
-
 /** The old driver quiesced: when the pause began, and the log entries to replay in it. */
 interface Held {
   old: Incarnation;
@@ -87,17 +78,8 @@ interface Held {
   changed: LogEntry[] | undefined;
 }
 
-/** How long an update waits, the device serving, for a moment its old driver holds no request. */
-const QUIET_WAIT_MS = 100;
-
 /** Attempts at an update whose replay ahead an application keeps invalidating (open, close, open...). */
 const AHEAD_ATTEMPTS = 3;
-
-class RolledBack extends Error {
-  constructor(readonly failedIn: UpdateFailedIn, cause: string, readonly blame = true) {
-    super(cause);
-  }
-}
 
 export class LiveUpdate {
   readonly #host: UpdateHost;
@@ -156,13 +138,13 @@ export class LiveUpdate {
     const initArgs = options.config === undefined ? managed.initArgs : { config: options.config };
     for (let attempt = 1; ; attempt++) {
       // Everything that can be done while the old driver serves is done before the quiesce.
-      const spare = await this.#prepare(managed, next, initArgs, timed);
+      const spare = await prepareSpare(this.#host, managed, next, initArgs, timed);
       const mark = await this.#replayAhead(managed, spare, timed);
       const held = await this.#quiesce(managed, spare, mark, base, failure, timed);
       if (held.changed) return this.#commit(managed, next, previous, options, base, failure, spare, held, initArgs, timed);
       // An object closed or reopened, or a setting reset, since the replay ahead: the spare's
       // state would diverge. The old driver serves on (nothing stopped it); start over.
-      this.#release(managed, held.old, 'the device\'s state changed under the update: starting over');
+      releaseTo(managed, held.old, 'the device\'s state changed under the update: starting over');
       await this.#host.retire(managed, spare);
       if (attempt >= AHEAD_ATTEMPTS) {
         throw new RolledBack('quiesce', `the device's open objects or settings changed during each of ${attempt} attempts`, false);
@@ -203,7 +185,7 @@ export class LiveUpdate {
   async #quiesce(managed: ManagedDriver, spare: Incarnation, mark: ReplayMark, base: UpdateEvent,
     failure: () => FailureEvent | undefined, timed: Timed): Promise<Held> {
     const old = managed.current;
-    const held = await this.#hold(managed, old, base);
+    const held = await holdAtQuietMoment(this.#host.clock, managed, old, base.to);
     if (held === undefined) {
       // Failed, detached or given up while a quiet moment was awaited: nothing was held.
       await this.#host.retire(managed, spare);
@@ -212,7 +194,7 @@ export class LiveUpdate {
     }
     const pauseStart = held;
     const drained = old.channel.pendingCount;
-    await timed('quiesce', () => this.#drain(managed, old));
+    await timed('quiesce', () => drain(managed, old));
     let carried: unknown;
     if (!this.#oldFailed(managed, old)) {
       this.#host.publish('update-quiesced', channels.updateQuiesced, { ...base, phases: { ...base.phases }, drained });
@@ -230,74 +212,15 @@ export class LiveUpdate {
       throw new RolledBack('quiesce', `the running driver failed while quiescing (${describe(failure())}): recovered as after a failure`, false);
     }
     if (carried instanceof Error || spare.channel.failed) {
-      this.#release(managed, old, 'the update rolled back: the old version serves on');
+      releaseTo(managed, old, 'the update rolled back: the old version serves on');
       await this.#host.retire(managed, spare);
       throw new RolledBack('carry-state', carried instanceof Error ? carried.message : `the new driver failed: ${describe(failure())}`);
     }
     return { old, pauseStart, changed: managed.shadow!.changedSince(mark) };
   }
 
-  /**
-   * The tap starts holding calls at a moment the old driver holds no request and nothing is
-   * kept for it (its cache written back), from the reply that empties its channel,
-   * synchronously, so that no call slips in: then the pause neither drains nor writes back.
-   * The device serves while such a moment is awaited: up to QUIET_WAIT_MS / 2 for one with
-   * nothing kept (writing back between tries), then up to QUIET_WAIT_MS for any idle one;
-   * after that (a device never idle) it holds at once and the pause drains. Returns when the
-   * pause began, or undefined when the device stopped running first.
-   */
-  async #hold(managed: ManagedDriver, old: Incarnation, base: UpdateEvent): Promise<number | undefined> {
-    const clock = this.#host.clock;
-    const shadow = managed.shadow!;
-    const start = clock.now();
-    for (;;) {
-      const choosy = clock.now() - start < QUIET_WAIT_MS / 2;
-      const held = await this.#atQuietMoment(managed, old, base, start + QUIET_WAIT_MS,
-        choosy ? () => shadow.log.unflushed.size === 0 : undefined);
-      if (held !== false) return held;
-      await shadow.writeBack(old.call).catch(() => undefined);
-    }
-  }
-
-  /** See #hold. False: an idle moment came with requests still kept (`quiet` said no). */
-  #atQuietMoment(managed: ManagedDriver, old: Incarnation, base: UpdateEvent, deadline: number,
-    quiet: (() => boolean) | undefined): Promise<number | undefined | false> {
-    const clock = this.#host.clock;
-    return new Promise((resolve) => {
-      let done = false;
-      let timer: { cancel(): void } | undefined;
-      let cancel: (() => void) | undefined;
-      const finish = (value: number | undefined | false) => {
-        if (done) return; // the moment and the timer may both come
-        done = true;
-        timer?.cancel();
-        cancel?.();
-        resolve(value);
-      };
-      const moment = (idle: boolean) => {
-        if (done) return;
-        if (managed.state !== 'running' || managed.current !== old || old.channel.failed) return finish(undefined);
-        if (idle && quiet && !quiet()) return finish(false);
-        const pauseStart = clock.now();
-        managed.lifecycle.to('updating', `live update to ${base.to}`);
-        managed.kernelTap.attach(managed.routes.active);
-        managed.shadow!.activate({ planned: true });
-        finish(pauseStart);
-      };
-      timer = clock.after(Math.max(0, deadline - clock.now()), () => moment(false));
-      cancel = old.channel.whenIdle(() => moment(true));
-    });
-  }
-
   #oldFailed(managed: ManagedDriver, old: Incarnation): boolean {
     return old.channel.failed || managed.current !== old;
-  }
-
-  /** Back to the old driver, which never stopped: the calls that waited go to it, in order. */
-  #release(managed: ManagedDriver, old: Incarnation, why: string): void {
-    managed.lifecycle.to('running', why);
-    managed.kernelTap.attach(managed.routes.passive);
-    managed.shadow!.resume((entry, args) => managed.kernelTap.invoke(entry, args), old.kernelServices);
   }
 
   /**
@@ -358,98 +281,13 @@ export class LiveUpdate {
       ...base, phases: { ...base.phases }, pauseMs, replayed: report.replayed, replayedUnflushed: report.unflushed,
     } satisfies UpdateSwitchedEvent);
 
-    const passed = await timed('probation', () => this.#probation(managed, incarnation, options.probation));
+    const passed = await timed('probation', () => probation(this.#host.clock, managed, incarnation, options.probation));
     if (!passed) return rollback('probation', 'the new version failed on probation');
     // Accepted: the new version is what recovery restarts from now on, with its config.
     managed.fallback = next;
     managed.initArgs = initArgs;
     if (options.config !== undefined) managed.spec.config = options.config;
-    this.#replaceStandby(managed);
+    replaceStandby(this.#host, managed);
     return { pauseMs };
   }
-
-  /** Load and init the new version beside the old one, which keeps serving. */
-  async #prepare(managed: ManagedDriver, next: ResolvedDriver, initArgs: unknown,
-    timed: Timed): Promise<Incarnation> {
-    let incarnation: Incarnation | undefined;
-    let registration: 'none' | 'ok' | string = 'none';
-    try {
-      incarnation = await timed('load', () => this.#host.spawn(managed, next));
-      const spare = incarnation;
-      const services = managed.shadow!.services(spare.kernelServices);
-      spare.serviceTap.attach({
-        target: async (name, args) => {
-          // The old driver serves the device: the new one's upcalls (frames) are not the device's yet.
-          if (name === 'upcall') return undefined;
-          if (name !== 'register') return spare.kernelServices(name, args);
-          // The check a restarted driver's registration passes: the class's identity must be kept.
-          try { await services(name, args); registration = 'ok'; } catch (err) { registration = (err as Error).message; throw err; }
-          return undefined;
-        },
-      });
-      await timed('init', () => spare.call(initEntry(managed.device.contract), initArgs));
-      if (registration === 'none') throw new Error('init completed without registering the device');
-      if (registration !== 'ok') throw new Error(registration);
-    } catch (err) {
-      if (incarnation) await this.#host.retire(managed, incarnation);
-      const failedIn = incarnation ? 'init' : 'load';
-      const why = registration !== 'none' && registration !== 'ok' ? `registration refused: ${registration}` : describeError(err);
-      throw new RolledBack(failedIn, why);
-    }
-    if (managed.state !== 'running' || managed.current === undefined) {
-      await this.#host.retire(managed, incarnation);
-      throw new RolledBack('init', `the device became ${managed.state} while the new version started`, false);
-    }
-    return incarnation;
-  }
-
-  /** Until the old driver holds no request (each has its deadline: a hang fails the channel). */
-  async #drain(managed: ManagedDriver, old: Incarnation): Promise<void> {
-    await old.channel.idle();
-    // The completions' observers (the shadow's log) run before replay reads the log: they are
-    // promise continuations, a few microtasks behind the last reply. Bounded: a record that
-    // never leaves the log must not starve the event loop; one turn of it settles the rest.
-    const inFlight = managed.shadow!.log.inFlight;
-    for (let i = 0; i < 64 && inFlight.size > 0; i++) await Promise.resolve();
-    if (inFlight.size > 0) await new Promise<void>((r) => setImmediate(r));
-  }
-
-  /** True when the new version served its probation; false when it failed inside it. */
-  #probation(managed: ManagedDriver, incarnation: Incarnation, options: UpdateOptions['probation']): Promise<boolean> {
-    const requests = options?.requests ?? 100;
-    const ms = options?.ms ?? 10_000;
-    const clock = this.#host.clock;
-    const start = clock.now();
-    const first = incarnation.channel.progress.completed;
-    return new Promise((resolve) => {
-      const check = () => {
-        const failed = managed.current !== incarnation || incarnation.channel.failed || managed.state !== 'running';
-        if (!failed && incarnation.channel.progress.completed - first < requests && clock.now() - start < ms) return;
-        timer.cancel();
-        resolve(!failed || managed.state === 'closed');
-      };
-      const timer = clock.every(5, check);
-    });
-  }
-
-  /** The warm standby runs the previous version: replaced by one of the accepted version. */
-  #replaceStandby(managed: ManagedDriver): void {
-    const standby = managed.standby;
-    if (!standby) return;
-    managed.standby = undefined;
-    managed.standbyReady = undefined;
-    managed.spare = undefined;
-    managed.spareSince = undefined;
-    void standby.then((s) => this.#host.retire(managed, s), () => undefined);
-    this.#host.prepareStandby(managed);
-  }
-}
-
-function describe(failure: FailureEvent | undefined): string | undefined {
-  return failure && `${failure.kind}${failure.call ? ` in ${failure.call}` : ''}: ${failure.message}`;
-}
-
-function describeError(err: unknown): string {
-  if (err instanceof DriverFailure) return `${err.kind}${err.call ? ` in ${err.call}` : ''}: ${err.message}`;
-  return (err as Error).message;
 }
