@@ -14,12 +14,15 @@ export class CarryFailed extends Error {}
 
 const MAX_PROBLEM = 200;
 
+/** Nothing to carry: the old version has no exportState, or the new one no importState. */
+export const NOTHING = Symbol('nothing to carry');
+
 /**
- * Carries the old driver's exported state into the spare. Called while quiesced (the old driver
- * holds no request, so what it exports is final). Returns the bytes carried (0: nothing to carry).
+ * The old driver's exported state, checked and copied, for the spare's importState. Called
+ * while quiesced (the old driver holds no request, so what it exports is final).
  */
-export async function carryState(contract: ClassContract, old: Incarnation, spare: Incarnation): Promise<number> {
-  if (!old.channel.hasHook('exportState') || !spare.channel.hasHook('importState')) return 0;
+export async function exportState(contract: ClassContract, old: Incarnation, spare: Incarnation): Promise<unknown> {
+  if (!old.channel.hasHook('exportState') || !spare.channel.hasHook('importState')) return NOTHING;
   const answer = await old.call('exportState', undefined).catch((err: unknown) => {
     throw new CarryFailed(`exportState failed: ${short(err)}`);
   });
@@ -33,10 +36,15 @@ export async function carryState(contract: ClassContract, old: Incarnation, spar
   const { maxBytes } = liveStateOf(contract);
   if (bytes.length > maxBytes) throw new CarryFailed(`exportState returned ${bytes.length} bytes, more than the class's ${maxBytes}`);
   // A copy: in an in-process domain the new version must not share objects with the old one.
-  await spare.call('importState', v8.deserialize(bytes)).catch((err: unknown) => {
+  return v8.deserialize(bytes);
+}
+
+/** The exported state into the new version (after its init, before it serves). */
+export async function importState(spare: Incarnation, state: unknown): Promise<void> {
+  if (state === NOTHING) return;
+  await spare.call('importState', state).catch((err: unknown) => {
     throw new CarryFailed(`importState failed: ${short(err)}`);
   });
-  return bytes.length;
 }
 
 /** The domain's envelope ({ ok, state } or { ok: false, problem }), checked like any driver answer. */

@@ -128,6 +128,7 @@ export async function prepareSpare(host: UpdateHost, managed: ManagedDriver, nex
   try {
     incarnation = await timed('load', () => host.spawn(managed, next));
     const spare = incarnation;
+    if (streams(managed)) return checkStill(host, managed, spare); // initialised once the old driver is stopped
     const services = managed.shadow!.services(spare.kernelServices);
     spare.serviceTap.attach({
       target: async (name, args) => {
@@ -148,11 +149,25 @@ export async function prepareSpare(host: UpdateHost, managed: ManagedDriver, nex
     const why = registration !== 'none' && registration !== 'ok' ? `registration refused: ${registration}` : describeError(err);
     throw new RolledBack(failedIn, why);
   }
+  return checkStill(host, managed, incarnation);
+}
+
+async function checkStill(host: UpdateHost, managed: ManagedDriver, spare: Incarnation): Promise<Incarnation> {
   if (managed.state !== 'running' || managed.current === undefined) {
-    await host.retire(managed, incarnation);
+    await host.retire(managed, spare);
     throw new RolledBack('init', `the device became ${managed.state} while the new version started`, false);
   }
-  return incarnation;
+  return spare;
+}
+
+/**
+ * A device that raises upcalls (frames, audio periods) is a stream one driver at a time: a
+ * sound card takes one connection, and opening it again closes the old driver's, which then
+ * fails. Its new version is loaded ahead but initialised, given the state and opened only once
+ * the old one is stopped, inside the pause, as a recovery with a warm standby does.
+ */
+export function streams(managed: ManagedDriver): boolean {
+  return Object.keys(managed.device.contract.upcalls).length > 0;
 }
 
 /** The warm standby runs the previous version: replaced by one of the accepted version. */

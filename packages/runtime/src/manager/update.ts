@@ -26,6 +26,7 @@
  * nothing but the pause (the old driver never stopped, and serves on). One that fails later
  * rolls back through recovery: applications see a recovery's pause, never an error.
  */
+import { initEntry } from '../classes/contract.js';
 import { DriverFailure, ErrorCodes, ShadowError } from '../errors.js';
 import {
   channels, type FailureEvent, type UpdateEvent, type UpdateFailedIn, type UpdateRolledBackEvent,
@@ -35,9 +36,9 @@ import type { ResolvedDriver } from './driver-catalog.js';
 import type { Incarnation, RetireStep } from './incarnation.js';
 import type { LogEntry, ReplayMark } from '../shadows/shadow-log.js';
 import type { ManagedDriver, UpdateReport } from './managed.js';
-import { carryState } from './update-state.js';
+import { exportState, importState, NOTHING } from './update-state.js';
 import {
-  describe, describeError, drain, holdAtQuietMoment, prepareSpare, probation, releaseTo, replaceStandby, RolledBack,
+  describe, describeError, drain, holdAtQuietMoment, prepareSpare, probation, releaseTo, replaceStandby, RolledBack, streams,
   type Timed, type UpdateHost,
 } from './update-steps.js';
 
@@ -76,6 +77,16 @@ interface Held {
   old: Incarnation;
   pauseStart: number;
   changed: LogEntry[] | undefined;
+  /** What the old version exported, for a streaming device's new version to import once initialised. */
+  state: unknown;
+}
+
+/** Carrying the driver's state failed (the exported state itself may be anything, an Error too). */
+class CarryFailure {
+  readonly message: string;
+  constructor(err: unknown) {
+    this.message = err instanceof Error ? err.message : String(err);
+  }
 }
 
 /** Attempts at an update whose replay ahead an application keeps invalidating (open, close, open...). */
@@ -202,7 +213,13 @@ export class LiveUpdate {
       // leaves the kept requests to replay; anything else is the old driver failing (recovery).
       await timed('write-back', () => managed.shadow!.writeBack(old.call)).catch(() => undefined);
       if (!this.#oldFailed(managed, old)) {
-        carried = await timed('carry-state', () => carryState(managed.device.contract, old, spare)).catch((err: unknown) => err);
+        carried = await timed('carry-state', async () => {
+          const state = await exportState(managed.device.contract, old, spare);
+          // A streaming device's new version is initialised only once the old one is stopped: it imports then.
+          if (streams(managed)) return state;
+          await importState(spare, state);
+          return NOTHING;
+        }).catch((err: unknown) => new CarryFailure(err));
       }
     }
     if (this.#oldFailed(managed, old)) {
@@ -211,12 +228,27 @@ export class LiveUpdate {
       await managed.recovering;
       throw new RolledBack('quiesce', `the running driver failed while quiescing (${describe(failure())}): recovered as after a failure`, false);
     }
-    if (carried instanceof Error || spare.channel.failed) {
+    if (carried instanceof CarryFailure || spare.channel.failed) {
       releaseTo(managed, old, 'the update rolled back: the old version serves on');
       await this.#host.retire(managed, spare);
-      throw new RolledBack('carry-state', carried instanceof Error ? carried.message : `the new driver failed: ${describe(failure())}`);
+      throw new RolledBack('carry-state', carried instanceof CarryFailure ? carried.message : `the new driver failed: ${describe(failure())}`);
     }
-    return { old, pauseStart, changed: managed.shadow!.changedSince(mark) };
+    return { old, pauseStart, changed: managed.shadow!.changedSince(mark), state: carried };
+  }
+
+  /** A streaming device's new version: init, its registration answered by the shadow (the identity check). */
+  async #initInPause(managed: ManagedDriver, incarnation: Incarnation, initArgs: unknown, timed: Timed): Promise<void> {
+    const services = managed.shadow!.services(incarnation.kernelServices);
+    let registered = false;
+    incarnation.serviceTap.attach({
+      target: async (name, args) => {
+        const result = await services(name, args);
+        if (name === 'register') registered = true;
+        return result;
+      },
+    });
+    await timed('init', () => incarnation.call(initEntry(managed.device.contract), initArgs));
+    if (!registered) throw new Error('init completed without registering the device');
   }
 
   #oldFailed(managed: ManagedDriver, old: Incarnation): boolean {
@@ -254,18 +286,26 @@ export class LiveUpdate {
       throw new RolledBack(failedIn, describe(failure()) ?? fallbackCause);
     };
     let report;
+    let phase: UpdateFailedIn = 'replay';
     try {
-      // A device that raises upcalls is one stream: the new driver opens it only once the old
-      // one can no longer take from it. A disk's old driver holds nothing: its end is not waited for.
-      if (Object.keys(managed.device.contract.upcalls).length > 0) await retiring();
-      incarnation.serviceTap.attach({ target: shadow.services(incarnation.kernelServices) });
+      if (streams(managed)) {
+        // One stream, one driver: the new one is initialised and opens it once the old one is gone.
+        await retiring();
+        phase = 'init';
+        await this.#initInPause(managed, incarnation, initArgs, timed);
+        phase = 'carry-state';
+        await timed('carry-state', () => importState(incarnation, held.state));
+        phase = 'replay';
+      } else {
+        incarnation.serviceTap.attach({ target: shadow.services(incarnation.kernelServices) });
+      }
       report = await timed('replay', () => shadow.replay(incarnation.call, held.changed));
       await timed('resubmit', () => shadow.resubmit(incarnation.call));
-      if (incarnation.channel.failed) throw new Error('the new driver failed while replaying');
+      if (incarnation.channel.failed) throw new Error(`the new driver failed (${phase})`);
     } catch (err) {
       // Not a driver failure (nothing started a recovery): fail it, so that one does.
-      if (!incarnation.channel.failed) incarnation.channel.fail(new DriverFailure('contract', `replay failed: ${(err as Error).message}`));
-      return rollback('replay', (err as Error).message);
+      if (!incarnation.channel.failed) incarnation.channel.fail(new DriverFailure('contract', `${phase} failed: ${(err as Error).message}`));
+      return rollback(phase, (err as Error).message);
     }
     if (managed.state !== 'updating') return rollback('replay', `the device is ${managed.state}`);
     // Resume, as recovery's resume phase: the tap points at the new driver, waiting calls go to it.
