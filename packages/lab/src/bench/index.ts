@@ -2,7 +2,8 @@
  * The benchmark: block throughput of the paper's three configurations side by side, whole-disk
  * copies by nbdcopy through the kernel's NBD export, SQLite transactions per second, frames per
  * second through the kernel's switch, TCP throughput by iperf3 between network namespaces joined
- * by `tap` drivers and by a Linux bridge, recovery times with and without a warm standby, and the
+ * by `tap` drivers and by a Linux bridge, recovery times with and without a warm standby, a live
+ * update's pause beside a warm-standby recovery and a restart without a shadow, and the
  * CPU and audio gaps of a real-time sound stream.
  * `plan` sizes a full or a quick run, of every section or of those named.
  */
@@ -17,8 +18,9 @@ import type { SoundResult } from './sound-report.js';
 import { measureServiceOverhead, type ServiceOverheadOptions, type ServiceOverheadResult } from './service-overhead.js';
 import { measureSqlite, type SqliteOptions, type SqliteResult } from './sqlite-transactions.js';
 import { measureThroughput, type ThroughputOptions, type ThroughputResult } from './throughput.js';
+import { measureUpdatePause, updatePlan, type UpdatePauseOptions, type UpdatePauseResult } from './update-pause.js';
 
-export const benchSections = ['throughput', 'nbd', 'sqlite', 'network', 'iperf', 'recovery', 'sound', 'service'] as const;
+export const benchSections = ['throughput', 'nbd', 'sqlite', 'network', 'iperf', 'recovery', 'update', 'sound', 'service'] as const;
 export type BenchSection = (typeof benchSections)[number];
 
 export interface BenchPlan {
@@ -31,6 +33,8 @@ export interface BenchPlan {
   network: Omit<NetThroughputOptions, 'progress'>;
   iperf: Omit<IperfOptions, 'progress'>;
   recovery: Omit<RecoveryOptions, 'progress'>;
+  /** A live update's pause beside a warm-standby recovery and a restart without a shadow. */
+  update: Omit<UpdatePauseOptions, 'progress'>;
   sound: { cpu: Omit<SoundCpuOptions, 'progress'>; gaps: Omit<SoundGapOptions, 'progress'> };
   /** What `shadowd run` adds over `shadowd export`. */
   service: Omit<ServiceOverheadOptions, 'progress'>;
@@ -45,6 +49,7 @@ export interface BenchResult {
   network: NetThroughputResult | undefined;
   iperf: IperfResult | undefined;
   recovery: RecoverySeries[] | undefined;
+  update: UpdatePauseResult | undefined;
   sound: SoundResult | undefined;
   service: ServiceOverheadResult | undefined;
   seconds: number;
@@ -72,6 +77,7 @@ export function plan(quick: boolean, sections: BenchSection[] = [...benchSection
       network: { rounds: 2, durationMs: 50, warmupMs: 20, frameSizes: [64, 1514], window: 128, seed: 1 },
       iperf: { rounds: 1, seconds: 1, warmupSeconds: 0, faultSeconds: 2, faultEveryMs: 1000, seed: 1 },
       recovery: { faults: 2, kinds: ['exit', 'throw'], sizeBytes: 4 * MiB, settleRequests: 2 },
+      update: updatePlan.quick,
       sound: { cpu: { rounds: 2, durationMs: 500, warmupMs: 100, periodFrames: [480], seed: 1 }, gaps: { faults: 2, kinds: soundFaults, periodFrames: 480 } },
       service: { sizeBytes: 16 * MiB, rounds: 2, timeoutMs: 30_000 },
     }
@@ -84,6 +90,7 @@ export function plan(quick: boolean, sections: BenchSection[] = [...benchSection
       network: { rounds: 9, durationMs: 500, warmupMs: 300, frameSizes: [64, 1514], window: 256, seed: 1 },
       iperf: { rounds: 5, seconds: 5, warmupSeconds: 1, faultSeconds: 10, faultEveryMs: 1000, seed: 1 },
       recovery: { faults: 80, kinds: ['exit', 'throw'], sizeBytes: 16 * MiB, settleRequests: 10 },
+      update: updatePlan.full,
       sound: { cpu: { rounds: 5, durationMs: 5000, warmupMs: 500, periodFrames: [480, 48], seed: 1 }, gaps: { faults: 40, kinds: soundFaults, periodFrames: 480 } },
       service: { sizeBytes: 256 * MiB, rounds: 7, timeoutMs: 120_000 },
     };
@@ -100,11 +107,12 @@ export async function runBenchmarks(chosen: BenchPlan, progress?: (message: stri
   const network = on('network') ? await measureNetThroughput({ ...chosen.network, ...report }) : undefined;
   const iperf = on('iperf') ? await measureIperf({ ...chosen.iperf, ...report }) : undefined;
   const recovery = on('recovery') ? await measureRecovery({ ...chosen.recovery, ...report }) : undefined;
+  const update = on('update') ? await measureUpdatePause({ ...chosen.update, ...report }) : undefined;
   const sound = on('sound') ? {
     cpu: await measureSoundCpu({ ...chosen.sound.cpu, ...report }),
     gapOptions: chosen.sound.gaps,
     gaps: await measureSoundGaps({ ...chosen.sound.gaps, ...report }),
   } : undefined;
   const service = on('service') ? await measureServiceOverhead({ ...chosen.service, ...report }) : undefined;
-  return { plan: chosen, machine, throughput, nbdCopy, sqlite, network, iperf, recovery, sound, service, seconds: (performance.now() - start) / 1000 };
+  return { plan: chosen, machine, throughput, nbdCopy, sqlite, network, iperf, recovery, update, sound, service, seconds: (performance.now() - start) / 1000 };
 }

@@ -53,7 +53,7 @@ export async function measureRecovery(options: RecoveryOptions): Promise<Recover
   return series;
 }
 
-async function measureSeries(domain: IsolatedDomain, warmStandby: boolean, options: RecoveryOptions): Promise<RecoverySeries> {
+export async function measureSeries(domain: IsolatedDomain, warmStandby: boolean, options: RecoveryOptions): Promise<RecoverySeries> {
   const runtime = createRuntime({ faultInjection: true });
   const name = `bench-recovery-${domain}-${warmStandby ? 'warm' : 'cold'}`;
   const result: RecoverySeries = { domain, warmStandby, events: [], longestWaitMs: [], ioErrors: 0, lastError: undefined };

@@ -19,12 +19,13 @@ import { ratio, type Cell, type Ratio } from './throughput.js';
 import type { MediumKind } from './configurations.js';
 import { copyRatio, type NbdCopyTarget } from './nbd-copy.js';
 import { soundSection } from './sound-report.js';
+import { updateSection } from './update-report.js';
 import { sqliteRatio, type SqliteSeries } from './sqlite-transactions.js';
 
 const MiB = 1024 * 1024;
 
 export function renderReport(result: BenchResult, verdicts: TargetVerdict[]): string {
-  const { throughput, nbdCopy, sqlite, network, iperf, recovery, sound, service } = result;
+  const { throughput, nbdCopy, sqlite, network, iperf, recovery, update, sound, service } = result;
   const media = throughput ? [...new Set(throughput.cells.map((c) => c.medium))] : [];
   return [
     header(result),
@@ -34,6 +35,7 @@ export function renderReport(result: BenchResult, verdicts: TargetVerdict[]): st
     ...(network ? [networkSection(network)] : []),
     ...(iperf ? [iperfSection(iperf)] : []),
     ...(recovery ? [recoverySection(result.plan, recovery)] : []),
+    ...(update ? [updateSection(update)] : []),
     ...(sound ? [soundSection(sound)] : []),
     ...(service ? [serviceSection(service)] : []),
     ...(verdicts.length ? [targetSection(verdicts)] : []),
@@ -270,7 +272,7 @@ export function documentIntro(): string {
     '- **Frames through the switch**: the network class\'s `virtual` NICs joined by the kernel\'s learning',
     '  switch; frames/s and Mbit/s for 64- and 1514-byte frames from one host to another with a fixed',
     '  window in flight, in every configuration, interleaved rounds. `--only network` (or any list of',
-    '  throughput, nbd, sqlite, network, iperf, recovery, sound, service) runs some sections alone.',
+    '  throughput, nbd, sqlite, network, iperf, recovery, update, sound, service) runs some sections alone.',
     '- **TCP between network namespaces** (`--only iperf`): iperf3, client in one namespace and server in',
     '  another, joined by (k) a Linux bridge (veth pairs into it: the practical limit), or by TAPs whose',
     '  `tap` drivers are ports of the kernel\'s learning switch, (a) in-process and (c) with a shadow in a',
@@ -281,6 +283,10 @@ export function documentIntro(): string {
     '- **Recovery time**: faults injected one at a time into a shadowed `ram` disk under a small load,',
     '  for each domain, with a cold restart and with a warm standby; the distribution of',
     '  RecoveryEvent.totalMs and of each recovery phase, and the longest wait an application saw.',
+    '- **Live update** (`--only update`): the pause of `runtime.update` (v1 → v2 → v1 … on a shadowed',
+    '  `ram` disk under the same load), worker and process, beside as many warm-standby crash',
+    '  recoveries and restarts without a shadow (detach, attach the new version, reopen), with the',
+    '  update\'s phases split into those applications wait through and those they do not.',
   ...soundIntro,
     '',
     'Each run appends a dated section below (`--out docs/benchmarks.md`). Numbers from different',

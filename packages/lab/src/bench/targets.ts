@@ -8,6 +8,7 @@ import type { BenchResult } from './index.js';
 import { groupsOf, type RecoverySeries } from './recovery-times.js';
 import { netRatio, type NetThroughputResult } from './net-throughput.js';
 import { geometricMean, median } from './stats.js';
+import { updateTargets } from './update-report.js';
 import { addedMicroseconds, microsecondsPerRequest, ratio, type Cell, type ThroughputResult } from './throughput.js';
 
 export interface TargetVerdict {
@@ -20,11 +21,12 @@ export interface TargetVerdict {
 
 /** The verdicts of the targets this run measured (a run of some sections judges only those). */
 export function evaluateTargets(result: BenchResult): TargetVerdict[] {
-  const { throughput, network, recovery } = result;
+  const { throughput, network, recovery, update } = result;
   return [
     ...(throughput ? [isolationTarget(throughput), loggingTarget(throughput)] : []),
     ...(network ? [networkTarget(network)] : []),
     ...(recovery ? [recoveryTarget(recovery)] : []),
+    ...(update ? updateTargets(update) : []),
   ];
 }
 

@@ -25,7 +25,7 @@ test('the quick benchmark measures every configuration, workload, database bank,
   const imagesBefore = images();
   const quick = plan(true);
   const result = await runBenchmarks(quick);
-  assert.ok(result.throughput && result.nbdCopy && result.sqlite && result.network && result.iperf && result.recovery && result.sound && result.service, 'a section is missing');
+  assert.ok(result.throughput && result.nbdCopy && result.sqlite && result.network && result.iperf && result.recovery && result.update && result.sound && result.service, 'a section is missing');
   for (const [which, op] of [['run', 'read'], ['run', 'write'], ['export', 'read'], ['export', 'write']] as const) {
     const values: number[] = result.service![which][op];
     assert.equal(values.length, quick.service.rounds, `service ${which} ${op}`);
@@ -58,6 +58,19 @@ test('the quick benchmark measures every configuration, workload, database bank,
     assert.equal(series.samples.length, quick.sqlite.rounds, `sqlite ${series.medium} ${series.id}`);
     for (const value of series.samples) assert.ok(Number.isFinite(value) && value > 0, `sqlite ${series.medium} ${series.id}: ${value}`);
   }
+
+  const update = result.update!;
+  assert.deepEqual(update.updates.map((s) => s.domain), ['worker', 'process']);
+  for (const series of update.updates) {
+    assert.equal(series.pauseMs.length + series.rolledBack, quick.update.updates, `update ${series.domain}`);
+    assert.equal(series.rolledBack, 0, `update ${series.domain}: a good version rolled back`);
+    assert.equal(series.ioErrors, 0, `update ${series.domain}: ${series.lastError}`);
+    for (const pause of series.pauseMs) assert.ok(Number.isFinite(pause) && pause >= 0, `update ${series.domain}: pause ${pause}`);
+  }
+  assert.deepEqual(update.recoveries.map((s) => `${s.domain}/${s.warmStandby}/${s.events.length}`),
+    [`worker/true/${quick.update.updates}`, `process/true/${quick.update.updates}`]);
+  assert.deepEqual(update.restarts.map((s) => `${s.domain}/${s.downMs.length}`),
+    [`worker/${quick.update.updates}`, `process/${quick.update.updates}`]);
 
   assert.deepEqual(result.recovery!.map((s) => `${s.domain}/${s.warmStandby}`),
     ['worker/false', 'worker/true', 'process/false', 'process/true']);
@@ -117,9 +130,9 @@ test('the quick benchmark measures every configuration, workload, database bank,
   }
 
   const verdicts = evaluateTargets(result);
-  assert.equal(verdicts.length, 4);
+  assert.equal(verdicts.length, 6);
   const report = renderReport(result, verdicts);
-  for (const heading of ['Block throughput, `ram`', 'Block throughput, `file`', 'through the NBD export', 'SQLite transactions per second', 'learning switch', 'iperf3', 'Recovery time', 'Sound: CPU', 'Sound: audio gap', 'What the service adds', 'Targets']) {
+  for (const heading of ['Block throughput, `ram`', 'Block throughput, `file`', 'through the NBD export', 'SQLite transactions per second', 'learning switch', 'iperf3', 'Recovery time', 'Live update', 'Sound: CPU', 'Sound: audio gap', 'What the service adds', 'Targets']) {
     assert.ok(report.includes(heading), `the report lacks "${heading}"`);
   }
   assert.doesNotMatch(report, /NaN|undefined/);

@@ -165,6 +165,44 @@ export interface ClassContract {
     compatible(previous: any, next: any): string | undefined;
   };
   hooks: ClassHooks;
+  /**
+   * Live update's optional driver hooks (exportState / importState): what a driver may carry
+   * from its old version to the new one beyond the class log (a cache). Absent: the defaults.
+   */
+  liveState?: LiveState;
+}
+
+/**
+ * The optional pair of driver entry points a live update calls, declared as data: the old
+ * version's `exportState()` after it is quiesced, its result checked at the boundary (at most
+ * `maxBytes` once serialized, structured-clonable), then the new version's `importState(state)`
+ * before it serves. A driver that has neither is carried by the class log alone.
+ */
+export interface LiveState {
+  maxBytes: number;
+  exportDeadlineMs: number;
+  importDeadlineMs: number;
+}
+
+export const liveStateEntries = ['exportState', 'importState'] as const;
+export type LiveStateEntry = (typeof liveStateEntries)[number];
+
+/** 1 MiB: a cache's index or a few counters, not a disk's contents (that is the medium's). */
+export const defaultLiveState: LiveState = { maxBytes: 1024 * 1024, exportDeadlineMs: 2000, importDeadlineMs: 2000 };
+
+export function liveStateOf(contract: ClassContract): LiveState {
+  return contract.liveState ?? defaultLiveState;
+}
+
+/** The two hooks as the channel issues them: queries the shadow never logs nor answers. */
+export function liveStateEntry(contract: ClassContract, entry: string): EntryPoint | undefined {
+  if (!(liveStateEntries as readonly string[]).includes(entry)) return undefined;
+  const state = liveStateOf(contract);
+  const exporting = entry === 'exportState';
+  return {
+    kind: exporting ? 'query' : 'configure', idempotent: exporting, sideEffects: !exporting, log: { kind: 'none' },
+    recovery: 'suspend', deadlineMs: exporting ? state.exportDeadlineMs : state.importDeadlineMs,
+  };
 }
 
 export function entryOf(contract: ClassContract, name: string): EntryPoint | undefined {

@@ -76,5 +76,18 @@ export class DeviceError extends Error {
   }
 }
 
+/**
+ * Optional in every class (live update): a driver that holds more than the class log keeps (a
+ * cache, counters) hands it from its old version to the new one. `exportState` runs on the old
+ * version once it is quiesced and must not change it (if the update rolls back, the old
+ * version goes on serving); its result must be structured-clonable and at most the class's
+ * `liveState.maxBytes` (1 MiB by default) serialized, or the update rolls back. `importState`
+ * runs on the new version after its init, before it serves; a throw there rolls the update back.
+ */
+export interface LiveStateHooks {
+  exportState?(): unknown;
+  importState?(state: unknown): void | Promise<void>;
+}
+
 /** A driver module's default export. */
 export type DriverFactory<D> = (kernel: KernelServices) => D;

@@ -6,7 +6,7 @@
  * with the DriverFailure (so the shadow can take it over) and the failure listener is told.
  * Nothing is ever left pending: every call has a deadline, and a dead domain settles all.
  */
-import type { ClassContract } from '../classes/contract.js';
+import { liveStateEntry, type ClassContract } from '../classes/contract.js';
 import { classifyError, type GoneProbe } from '../classes/error-table.js';
 import { DriverFailure, ErrorCodes, ShadowError, type FailureKind } from '../errors.js';
 import type { Clock } from '../clock.js';
@@ -95,6 +95,10 @@ export class DriverChannel {
   #rateCount = 0;
   /** Kernel-service calls of this driver not answered yet. */
   #servicesInFlight = 0;
+  /** Live update's optional entry points this driver has (as it said when loaded). */
+  #hooks = new Set<string>();
+  /** Who waits for this driver to hold no call (a live update's quiesce). */
+  #idleWaiters: (() => void)[] = [];
 
   constructor(domain: Domain, options: ChannelOptions, handlers: ChannelHandlers) {
     this.domain = domain;
@@ -124,7 +128,8 @@ export class DriverChannel {
   call(entry: string, args: unknown): Promise<unknown> {
     if (this.#failure) return Promise.reject(this.#failure);
     if (this.#closed) return Promise.reject(new ShadowError(ErrorCodes.CLOSED, 'the driver channel is closed', { outcome: 'not-executed' }));
-    const declared = this.#options.contract.entries[entry] ?? CALLBACK_ENTRIES[entry];
+    const declared = this.#options.contract.entries[entry] ?? CALLBACK_ENTRIES[entry] ??
+      (this.#hooks.has(entry) ? liveStateEntry(this.#options.contract, entry) : undefined);
     if (!declared) return Promise.reject(new ShadowError(ErrorCodes.NOT_FOUND, `no entry point ${entry}`));
     const id = this.#nextId++;
     if ((declared as { kind?: string }).kind === 'request') this.#requestsIssued++;
@@ -146,8 +151,40 @@ export class DriverChannel {
     return { issued: this.#requestsIssued, completed: this.#requestsCompleted };
   }
 
+  /** Whether the driver has one of live update's optional entry points (exportState, importState). */
+  hasHook(entry: string): boolean {
+    return this.#hooks.has(entry);
+  }
+
   get pendingCount(): number {
     return this.#pending.size;
+  }
+
+  /**
+   * Resolves once this driver holds no call, or has failed or closed (every call then has its
+   * outcome). Woken by the reply that empties it: a poll would add up to its period to a live
+   * update's pause, while applications wait at the tap.
+   */
+  idle(): Promise<void> {
+    return new Promise((resolve) => { this.whenIdle(resolve); });
+  }
+
+  /**
+   * `idle()` as a callback, run synchronously by the reply that empties the channel (or at once):
+   * before any continuation of that reply can issue another call. Returns its cancel.
+   */
+  whenIdle(callback: () => void): () => void {
+    if (this.#pending.size === 0 || this.#failure || this.#closed) {
+      callback();
+      return () => undefined;
+    }
+    this.#idleWaiters.push(callback);
+    return () => { this.#idleWaiters = this.#idleWaiters.filter((w) => w !== callback); };
+  }
+
+  #wakeIdle(): void {
+    if (this.#idleWaiters.length === 0 || (this.#pending.size > 0 && !this.#failure && !this.#closed)) return;
+    for (const wake of this.#idleWaiters.splice(0)) wake();
   }
 
   /** Fail-stop. Idempotent: only the first failure counts. */
@@ -184,6 +221,7 @@ export class DriverChannel {
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     for (const call of pending) call.reject(this.#closedOutcome(call, reason));
+    this.#wakeIdle();
   }
 
   /**
@@ -221,6 +259,7 @@ export class DriverChannel {
     switch (m.t) {
       case 'pong': this.#lastPong = this.#options.clock.now(); return;
       case 'loaded':
+        this.#hooks = new Set(m.hooks);
         this.#loadDeadline = undefined;
         this.#lastPong = this.#options.clock.now();
         this.#loaded?.resolve();
@@ -231,7 +270,7 @@ export class DriverChannel {
       case 'fault':
         return this.fail(new DriverFailure(m.kind, `driver ${m.kind === 'exception' ? 'threw' : 'left a rejection unhandled'}: ${m.error.message}`));
       case 'service': return this.#service(m.id, m.name, m.args);
-      case 'reply': return this.#reply(m);
+      case 'reply': this.#reply(m); return this.#wakeIdle();
     }
   }
 

@@ -9,6 +9,7 @@
  */
 import type { WireError } from '../errors.js';
 import type { FromDomain } from './protocol.js';
+import { liveStateEntries } from '../classes/contract.js';
 
 /** Messages in one batch: the domain host sends at most 8; room for a slow kernel. */
 export const MAX_BATCH = 1024;
@@ -56,7 +57,12 @@ function message(m: unknown, index: number): FromDomain {
   const t = m.t;
   switch (t) {
     case 'pong': return { t, seq: id(m.seq, 'pong.seq') };
-    case 'loaded': return { t };
+    case 'loaded': {
+      // Only names the kernel knows are kept: a driver cannot make the kernel call anything else.
+      if (m.hooks === undefined) return { t };
+      if (!Array.isArray(m.hooks) || m.hooks.length > liveStateEntries.length) fail('loaded.hooks is not a short list');
+      return { t, hooks: liveStateEntries.filter((name) => (m.hooks as unknown[]).includes(name)) };
+    }
     case 'load-failed': return { t, error: wireError(m.error, 'load-failed.error') };
     case 'fault': {
       const kind = m.kind;

@@ -5,6 +5,7 @@
  * DeviceError is reported as a failure, and after a failure it serves nothing more.
  */
 import { DeviceError, type HelperStatus, type KernelServices, type ResourceGrant } from '../classes/driver-api.js';
+import { liveStateEntries } from '../classes/contract.js';
 import type { CallInterceptor, DomainExtension, DomainExtensionFactory, DomainHooks } from './domain-extension.js';
 import { toWireError, type FromDomain, type LoadSpec, type ToDomain } from './protocol.js';
 
@@ -94,7 +95,8 @@ export class DomainHost {
       if (typeof module.default !== 'function') throw new Error(`${spec.driver} has no default export factory`);
       this.#spec = spec;
       this.#driver = module.default(this.#kernelServices()) as Driver;
-      this.#post({ t: 'loaded' });
+      const hooks = liveStateEntries.filter((name) => typeof this.#driver?.[name] === 'function');
+      this.#post(hooks.length > 0 ? { t: 'loaded', hooks } : { t: 'loaded' });
     } catch (err) {
       this.#post({ t: 'load-failed', error: toWireError(err) });
     }
@@ -117,6 +119,7 @@ export class DomainHost {
     const driver = this.#driver;
     const method = driver?.[entry];
     if (typeof method !== 'function') throw new Error(`driver has no entry point ${entry}`);
+    if (entry === 'exportState') return exported(() => method.call(driver, undefined, { requestId: id }));
     const bulk = this.#spec?.bulkOut[entry];
     if (bulk && args && typeof args === 'object' && !(bulk.arg in args)) {
       const length = (args as Record<string, number>)[bulk.lengthArg] ?? 0;
@@ -206,5 +209,20 @@ export class DomainHost {
     const batch = this.#outbox;
     this.#outbox = [];
     this.#port.send(batch);
+  }
+}
+
+/**
+ * exportState's answer, as a value whatever happened: a throw, or a result that cannot cross
+ * the boundary, fails the live update (which rolls back), not the old driver, which goes on
+ * serving. Sending a function or a symbol would have thrown in this domain's own post.
+ */
+async function exported(run: () => unknown): Promise<{ ok: true; state: unknown } | { ok: false; problem: string }> {
+  try {
+    const state = await run();
+    structuredClone(state);
+    return { ok: true, state };
+  } catch (err) {
+    return { ok: false, problem: err instanceof Error ? `${err.name}: ${err.message}` : `threw ${String(err)}` };
   }
 }

@@ -49,7 +49,8 @@ export type ToDomain =
 
 /** Domain -> kernel. */
 export type FromDomain =
-  | { t: 'loaded' }
+  /** `hooks`: which of live update's optional entry points (exportState, importState) the driver has. */
+  | { t: 'loaded'; hooks?: string[] }
   | { t: 'load-failed'; error: WireError }
   | { t: 'reply'; id: number; ok: true; value: unknown }
   /** `device: true` marks an error the device reported (EIO), not a driver failure. */

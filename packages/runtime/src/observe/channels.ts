@@ -65,10 +65,10 @@ export interface QuarantineEvent {
 }
 
 /** A live update's steps: the new version beside the old, then the recovery phases without a failure. */
-export type UpdatePhase = 'load' | 'init' | 'quiesce' | 'stop' | 'release' | 'replay' | 'resubmit' | 'resume' | 'probation';
+export type UpdatePhase = 'load' | 'init' | 'replay-ahead' | 'quiesce' | 'write-back' | 'carry-state' | 'stop' | 'release' | 'replay' | 'resubmit' | 'resume' | 'probation';
 
 /** Where a live update stopped, when it rolled back. */
-export type UpdateFailedIn = 'load' | 'init' | 'quiesce' | 'replay' | 'probation';
+export type UpdateFailedIn = 'load' | 'init' | 'replay-ahead' | 'quiesce' | 'carry-state' | 'replay' | 'probation';
 
 export interface UpdateEvent {
   device: string;

@@ -27,6 +27,14 @@ export interface CallRecord extends LogEntry {
   barrierMark?: number;
 }
 
+/** The open objects and settings a live update replayed ahead, as they were logged then. */
+export interface ReplayMark {
+  objects: Map<string, LogEntry>;
+  settings: Map<string, LogEntry>;
+  /** The newest call replayed ahead: an older one completing later was missed. */
+  lastSeq: number;
+}
+
 /** A completed request the driver may still hold in a volatile cache. */
 interface KeptEntry extends LogEntry {
   completion: number;

@@ -12,7 +12,7 @@ import type { ClassContract, EntryPoint } from '../classes/contract.js';
 import { DriverFailure, ErrorCodes, ShadowError, type ErrorCode, type Outcome } from '../errors.js';
 import type { CallTarget, TapObserver } from '../taps/tap.js';
 import { isDeviceAnswer } from '../classes/error-table.js';
-import { ShadowLog, type CallRecord } from './shadow-log.js';
+import { ShadowLog, type CallRecord, type LogEntry, type ReplayMark } from './shadow-log.js';
 
 export type ShadowMode = 'passive' | 'active';
 
@@ -195,6 +195,13 @@ export class Shadow {
   activate(options: { planned?: boolean } = {}): void {
     this.#mode = 'active';
     if (options.planned) this.#planned = true;
+    // A planned switch may still go back to the old driver (whose counters did not restart):
+    // the class hears that its driver is replaced only when it is (replaced()).
+    else this.contract.hooks.failed?.(this.memory);
+  }
+
+  /** A live update committed to the new driver: the class's hooks see a fresh driver, as after a failure. */
+  replaced(): void {
     this.contract.hooks.failed?.(this.memory);
   }
 
@@ -203,11 +210,72 @@ export class Shadow {
    * call the device refuses (SD_ERR_IO) stays logged and replay goes on: the new driver is
    * healthy, and a failing disk is no reason to restart it again.
    */
-  async replay(call: CallTarget): Promise<{ replayed: number; unflushed: number; refused: number }> {
+  async replay(call: CallTarget, state: LogEntry[] = this.log.replayList()): Promise<{ replayed: number; unflushed: number; refused: number }> {
     // Requests a driver may have cached come after the objects and settings they need.
-    const state = this.log.replayList();
     const unflushed = this.log.unflushedList();
-    const items = [...state, ...unflushed];
+    const { refused } = await this.#replayItems(call, [...state, ...unflushed]);
+    return { replayed: state.length, unflushed: unflushed.length, refused };
+  }
+
+  /**
+   * Live update, ahead of the quiesce: the new version gets the open objects and settings while
+   * the old one still serves, so that the pause replays only what changed since (`changedSince`).
+   * Requests kept until a barrier are not replayed ahead: the old driver may still cache them.
+   */
+  async replayAhead(call: CallTarget): Promise<ReplayMark> {
+    // A device that raises upcalls (frames, periods) starts streaming once opened or brought up:
+    // two drivers taking from one stream would split it. Its whole state is replayed in the pause.
+    const state = Object.keys(this.contract.upcalls).length > 0 ? [] : this.log.replayList();
+    // An object reopened from state that moves (a stream's position) is replayed in the pause,
+    // and so is everything logged after it (its settings need it open).
+    const moving = this.contract.hooks.reopen
+      ? state.findIndex((item) => this.#decl(item.entry).log.kind === 'open') : -1;
+    const ahead = new Set(moving < 0 ? state : state.slice(0, moving));
+    const pick = (log: Map<string, LogEntry>) => new Map([...log].filter(([, item]) => ahead.has(item)));
+    const mark: ReplayMark = { objects: pick(this.log.objects), settings: pick(this.log.settings), lastSeq: 0 };
+    for (const item of ahead) mark.lastSeq = Math.max(mark.lastSeq, item.seq);
+    await this.#replayItems(call, [...ahead]);
+    return mark;
+  }
+
+  /**
+   * The open objects and settings logged since `mark`, in call order; undefined when the
+   * state replayed ahead no longer holds (an object closed or reopened, a setting reset, or a
+   * call older than the mark completed late): replaying on top of it would diverge.
+   */
+  changedSince(mark: ReplayMark): LogEntry[] | undefined {
+    const { objects, settings } = this.log;
+    for (const [key, item] of mark.objects) if (objects.get(key) !== item) return undefined;
+    for (const key of mark.settings.keys()) if (!settings.has(key)) return undefined;
+    const changed = [
+      ...[...objects].filter(([key]) => !mark.objects.has(key)).map(([, item]) => item),
+      ...[...settings].filter(([key, item]) => mark.settings.get(key) !== item).map(([, item]) => item),
+    ].sort((a, b) => a.seq - b.seq);
+    return changed.some((item) => item.seq < mark.lastSeq) ? undefined : changed;
+  }
+
+  /**
+   * Live update, while quiesced: the old driver writes back what it caches (the class's
+   * barrier, a flush), so that the requests kept for it need no replay into the new one, a
+   * round trip each in the pause. Kept requests a barrier refused (SD_ERR_IO) stay for replay.
+   */
+  async writeBack(call: CallTarget): Promise<number> {
+    const kept = this.log.unflushed.size;
+    if (kept === 0) return 0;
+    for (const barrier of this.#barriers) {
+      const mark = this.log.completions;
+      try {
+        await call(barrier, {});
+      } catch (error) {
+        if (!isDeviceAnswer(error)) throw error;
+        continue;
+      }
+      this.log.barrierCompleted(mark);
+    }
+    return kept - this.log.unflushed.size;
+  }
+
+  async #replayItems(call: CallTarget, items: LogEntry[]): Promise<{ refused: number }> {
     let refused = 0;
     for (const item of items) {
       const rule = this.#decl(item.entry).log;
@@ -220,7 +288,7 @@ export class Shadow {
         refused++;
       }
     }
-    return { replayed: state.length, unflushed: unflushed.length, refused };
+    return { refused };
   }
 
   /**

@@ -5,6 +5,7 @@
  */
 import { ErrorCodes, ShadowError } from '../../errors.js';
 import type { ClassContract, DeviceState, EntryPoint } from '../contract.js';
+import type { LiveStateHooks } from '../driver-api.js';
 
 export interface BlockInfo {
   /** Capacity in bytes; a multiple of `blockSize`. */
@@ -55,7 +56,7 @@ export interface BlockCalls {
 }
 
 /** What a block driver implements. It never sees the shadow. */
-export interface BlockDriver {
+export interface BlockDriver extends LiveStateHooks {
   init(args: BlockCalls['init']): Promise<void> | void;
   open(args: BlockOpen): Promise<void> | void;
   close(args: BlockCalls['close']): Promise<void> | void;

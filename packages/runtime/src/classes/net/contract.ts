@@ -7,6 +7,7 @@
  */
 import { ErrorCodes, ShadowError } from '../../errors.js';
 import type { ClassContract, DeviceState, EntryPoint } from '../contract.js';
+import type { LiveStateHooks } from '../driver-api.js';
 import { checkFrames, describe, isMac, isMulticastMac, MAX_BATCH, MAX_MTU, MIN_MTU } from './frames.js';
 import { netStatsHooks } from './stats.js';
 
@@ -53,7 +54,7 @@ export interface NetUpcalls {
 }
 
 /** What a NIC driver implements. It never sees the shadow. */
-export interface NetDriver {
+export interface NetDriver extends LiveStateHooks {
   init(args: NetCalls['init']): Promise<void> | void;
   up(args: NetCalls['up']): Promise<void> | void;
   down(args: NetCalls['down']): Promise<void> | void;

@@ -30,6 +30,7 @@
  */
 import { ErrorCodes, ShadowError } from '../../errors.js';
 import type { ClassContract, DeviceState, EntryPoint } from '../contract.js';
+import type { LiveStateHooks } from '../driver-api.js';
 
 export type Parity = 'none' | 'even' | 'odd';
 
@@ -92,7 +93,7 @@ export interface SerialUpcalls {
   writing: { seq: number };
 }
 
-export interface SerialDriver {
+export interface SerialDriver extends LiveStateHooks {
   init(args: SerialCalls['init']): Promise<void> | void;
   open(args: SerialSettings): Promise<void> | void;
   close(args: SerialCalls['close']): Promise<void> | void;

@@ -9,6 +9,7 @@
  */
 import { ErrorCodes, ShadowError } from '../../errors.js';
 import type { ClassContract, DeviceState, EntryPoint } from '../contract.js';
+import type { LiveStateHooks } from '../driver-api.js';
 import { checkParams, DEFAULT_PARAMS, frameBytes, type SoundCapabilities, type StreamParams } from './pcm.js';
 
 export * from './pcm.js';
@@ -48,7 +49,7 @@ export interface SoundUpcalls {
   periodElapsed: { played: number };
 }
 
-export interface SoundDriver {
+export interface SoundDriver extends LiveStateHooks {
   init(args: SoundCalls['init']): Promise<void> | void;
   open(args: SoundCalls['open']): Promise<void> | void;
   close(args: SoundCalls['close']): Promise<void> | void;
