@@ -11,6 +11,7 @@
  * keeps what arrives while no driver runs in the tty's input queue.
  */
 import { readSync, writeSync } from 'node:fs';
+import { flushQueues, keepInputThroughOpens } from './keep-input.js';
 import { DEFAULT_SETTINGS, defineSerialDriver, DeviceError, type ModemStatus, type SerialSettings } from '../../classes/serial/contract.js';
 
 /** The parts of bindings-cpp's PortBinding this driver uses (bindings-interface). */
@@ -85,16 +86,18 @@ export default defineSerialDriver((kernel) => {
   let path = '';
   let port: PortBinding | undefined;
   /**
-   * bindings-cpp throws the tty's input queue away (tcflush) on every open and baud-rate
-   * update, so a restarted driver's reset and replayed open would drop what arrived while no
-   * driver ran: the very bytes the kernel holds the tty to keep. They are taken out first and
-   * served by the next reads. (Bytes arriving between the take and the flush, microseconds
-   * apart in this one process, are still lost.)
+   * bindings-cpp throws the tty's queues away (tcflush) on every open and baud-rate update, so
+   * a restarted driver's reset and replayed open would drop what arrived while no driver ran:
+   * the very bytes the kernel holds the tty to keep. In a process domain that flush is made a
+   * no-op (keep-input.ts) and the bytes stay in the tty's queue. Elsewhere (a filter would bind
+   * the host) they are taken out first and served by the next reads, which leaves a gap: bytes
+   * arriving between the take and the flush are lost.
    */
   let pending: Buffer[] = [];
   /** The lent descriptor (the kernel opened it non-blocking; the same tty as the port's). */
   let lent = -1;
-  const keepInput = () => { pending.push(...takeInput(lent)); };
+  let flushKept = false;
+  const keepInput = () => { if (!flushKept) pending.push(...takeInput(lent)); };
 
   const openPort = async (settings: SerialSettings): Promise<PortBinding> => {
     keepInput();
@@ -115,6 +118,7 @@ export default defineSerialDriver((kernel) => {
 
   return {
     async init() {
+      flushKept = keepInputThroughOpens() === undefined;
       binding = await loadBinding();
       const tty = await kernel.acquire('tty');
       lent = tty.fd;
@@ -163,7 +167,13 @@ export default defineSerialDriver((kernel) => {
       const rest = writeNow(p.fd!, Buffer.from(data.buffer, data.byteOffset, data.length));
       if (rest.length > 0) await device('write', () => p.write(Buffer.from(rest)));
     },
-    async flush() { const p = mustOpen(); pending = []; await device('flush', () => p.flush()); },
+    async flush() {
+      const p = mustOpen();
+      pending = [];
+      // The binding's own flush is the one system call the filter turns into a no-op.
+      if (flushKept) await device('flush', async () => flushQueues(p.fd!));
+      else await device('flush', () => p.flush());
+    },
     async drain() { const p = mustOpen(); await device('drain', () => p.drain()); },
   };
 });
