@@ -10,10 +10,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { allFaultKinds, createRuntime, type RecoveryEvent } from 'shadow-drivers';
 import { expectNoLeaks, requires, snapshot, until } from 'shadow-drivers/testing';
-import { ptyPair } from '../helpers/pty-pair.js';
+import { ptyPair, stty } from '../helpers/pty-pair.js';
 import { closePort, openPort, PYTHON, strike } from '../helpers/serial-peers.js';
 
-const missing = requires('socat', PYTHON);
+const missing = requires('socat', 'stty', PYTHON);
 
 /**
  * Writes "<n>\n" for n = 0, 1, ... to `path`, one line a millisecond, until SIGTERM; then
@@ -102,4 +102,23 @@ describe('a continuous stream through driver faults (serialport driver, pty pair
     await expectNoLeaks(before);
   });
   }
+
+  test('a live update of the serialport driver is refused with one line (its init would reset the line under the serving driver), and the port goes on', async () => {
+    const before = snapshot();
+    const pair = await ptyPair();
+    const rt = createRuntime();
+    try {
+      const port = await openPort(rt, pair.near, { baudRate: 38400 });
+      const device = rt.statuses()[0]!.device;
+      await assert.rejects(rt.update(device, { driver: 'serialport' }), (err: Error & { code?: string }) =>
+        err.code === 'SD_ERR_NOT_SUPPORTED' && !err.message.includes('\n') && /cannot be updated live: its init resets the tty's line settings/.test(err.message));
+      assert.match(stty(pair.near), /speed 38400 baud/, 'the line kept its speed');
+      assert.equal(rt.status(device)!.state, 'running');
+      await closePort(port);
+    } finally {
+      await rt.close();
+      await pair.stop();
+    }
+    await expectNoLeaks(before);
+  });
 });

@@ -16,5 +16,6 @@ export const serialDrivers: DriverManifest[] = [
     class: 'serial', name: 'serialport', module: here('./serialport.js'), nativeCode: true,
     description: "a tty through serialport's own native binding, @serialport/bindings-cpp, unmodified",
     resources: (config) => [{ name: 'tty', tty: requireString(config, 'path', 'serialport', 'the tty, e.g. /dev/ttyUSB0') }],
+    exclusiveInit: "its init resets the tty's line settings (as a UART driver's probe does), which would change them under the driver serving the port",
   },
 ];
