@@ -56,12 +56,12 @@ describe('a continuous stream through driver faults (serialport driver, pty pair
   // A warm spare is loaded but initialized only once the failed driver is gone: it never
   // touches the tty beside a serving driver, so the stream is the same with one.
   for (const warmStandby of [false, true]) {
-  test(`every fault kind, SIGSEGV included, while the far end writes a line a millisecond: every line once, in order${warmStandby ? ' (warm standby)' : ''}`, async () => {
+  test(`every fault kind, SIGSEGV included, while the far end writes a line a millisecond: every line once, in order${warmStandby ? ' (warm standby)' : ''}`, async (t) => {
     const before = snapshot();
     const pair = await ptyPair();
     const rt = createRuntime({ faultInjection: true });
-    const warm: boolean[] = [];
-    rt.manager.on('recovery', (e: RecoveryEvent) => warm.push(e.warmStandby));
+    const events: RecoveryEvent[] = [];
+    rt.manager.on('recovery', (e: RecoveryEvent) => events.push(e));
     let far: { stop(): Promise<number> } | undefined;
     try {
       const port = await openPort(rt, pair.near, {}, { warmStandby });
@@ -92,7 +92,13 @@ describe('a continuous stream through driver faults (serialport driver, pty pair
       const status = rt.status(device)!;
       assert.ok(status.recoveries >= allFaultKinds.length, `${status.recoveries} recoveries`);
       // Every recovery ran on a spare that had finished loading, or none did.
+      const warm = events.map((e) => e.warmStandby);
       assert.deepEqual(warm.filter((w) => w !== warmStandby), [], `warm recoveries: ${warm.join(' ')}`);
+      // The kernel held what arrived while no driver ran (the line never stops), within its bound.
+      const held = events.map((e) => e.inputHeld?.bytes ?? 0);
+      t.diagnostic(`bytes the kernel held per recovery: ${held.join(' ')}`);
+      assert.ok(held.some((n) => n > 0), `bytes held per recovery: ${held.join(' ')}`);
+      assert.ok(events.every((e) => e.inputHeld?.full !== true));
       await closePort(port);
     } finally {
       await far?.stop().catch(() => undefined);

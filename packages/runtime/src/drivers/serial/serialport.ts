@@ -50,23 +50,6 @@ async function device<T>(what: string, call: () => Promise<T>): Promise<T> {
   }
 }
 
-/** What waits in the tty's input queue, read without blocking from `fd` (until EAGAIN). */
-function takeInput(fd: number): Buffer[] {
-  const taken: Buffer[] = [];
-  for (;;) {
-    const buffer = Buffer.alloc(4096);
-    let n: number;
-    try {
-      n = readSync(fd, buffer, 0, buffer.length, null);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') return taken;
-      throw err;
-    }
-    if (n === 0) return taken;
-    taken.push(buffer.subarray(0, n));
-  }
-}
-
 /** Writes what the tty takes without blocking; returns the rest. */
 function writeNow(fd: number, data: Buffer): Buffer {
   let done = 0;
@@ -90,17 +73,13 @@ export default defineSerialDriver((kernel) => {
    * a restarted driver's reset and replayed open would drop what arrived while no driver ran:
    * the very bytes the kernel holds the tty to keep. In a process domain that flush is made a
    * no-op (keep-input.ts) and the bytes stay in the tty's queue. Elsewhere (a filter would bind
-   * the host) they are taken out first and served by the next reads, which leaves a gap: bytes
-   * arriving between the take and the flush are lost.
+   * the host) the kernel's own hold on the input during recovery (kernel/input-hold.ts) keeps
+   * all but what arrives in its last few milliseconds before the flush. The driver itself never
+   * keeps bytes: one owner of held input (the kernel), so nothing can come out of order.
    */
-  let pending: Buffer[] = [];
-  /** The lent descriptor (the kernel opened it non-blocking; the same tty as the port's). */
-  let lent = -1;
   let flushKept = false;
-  const keepInput = () => { if (!flushKept) pending.push(...takeInput(lent)); };
 
   const openPort = async (settings: SerialSettings): Promise<PortBinding> => {
-    keepInput();
     // lock: false: the kernel holds the tty for the device; a flock would only keep the next driver out.
     return binding!.open({ ...DEFAULT_SETTINGS, ...settings, path, lock: false });
   };
@@ -121,7 +100,6 @@ export default defineSerialDriver((kernel) => {
       flushKept = keepInputThroughOpens() === undefined;
       binding = await loadBinding();
       const tty = await kernel.acquire('tty');
-      lent = tty.fd;
       path = `/proc/self/fd/${tty.fd}`;
       // A driver's probe resets the line: the class's default settings, then the port is closed.
       await (await device('reset', () => openPort(DEFAULT_SETTINGS))).close();
@@ -131,7 +109,6 @@ export default defineSerialDriver((kernel) => {
     async close() { const p = mustOpen(); port = undefined; await p.close(); },
     async update(args) {
       const p = mustOpen();
-      keepInput();
       await device('update', () => p.update({ baudRate: args.baudRate }));
     },
     async set(lines) { const p = mustOpen(); await device('set', () => p.set({ ...lines })); },
@@ -139,11 +116,6 @@ export default defineSerialDriver((kernel) => {
     async getBaudRate() { const p = mustOpen(); return device('getBaudRate', () => p.getBaudRate()); },
     async read({ length, waitMs }) {
       const p = mustOpen();
-      if (pending.length > 0) {
-        const all = Buffer.concat(pending);
-        pending = all.length > length ? [all.subarray(length)] : [];
-        return new Uint8Array(all.subarray(0, length));
-      }
       if (!(await readable(p, waitMs))) return new Uint8Array(0);
       // The read() system call on the binding's descriptor, made synchronously (the binding's own
       // read is fs.read on that same descriptor, on the thread pool): bytes leave the tty's queue
@@ -169,7 +141,6 @@ export default defineSerialDriver((kernel) => {
     },
     async flush() {
       const p = mustOpen();
-      pending = [];
       // The binding's own flush is the one system call the filter turns into a no-op.
       if (flushKept) await device('flush', async () => flushQueues(p.fd!));
       else await device('flush', () => p.flush());
