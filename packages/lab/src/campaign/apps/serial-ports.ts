@@ -61,9 +61,11 @@ export function peer(command: string, args: string[]): { lines: string[]; child:
  */
 export function bindingFor(context: AppContext, path: string) {
   const { name, driver, className, ...spec } = context.spec('tty0', { className: 'serial', driver: 'serialport', config: { path } }, true);
-  void driver; void className;
+  void className;
   return shadowBinding(context.rt, {
     name: () => name,
+    // A mutation trial's mutant (the binding's default would load the original serialport driver).
+    driver,
     spec: { ...spec, domain: spec.recovery === 'native' ? 'none' : 'process', heartbeatTimeoutMs: 1000 },
   });
 }
