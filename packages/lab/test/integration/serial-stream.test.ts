@@ -8,10 +8,14 @@
 import { strict as assert } from 'node:assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { describe, test } from 'node:test';
-import { allFaultKinds, createRuntime, type RecoveryEvent } from 'shadow-drivers';
+import { allFaultKinds, builtInDrivers, createRuntime, type RecoveryEvent } from 'shadow-drivers';
+import type { AppContext } from '../../src/campaign/apps/context.js';
+import { bindingFor } from '../../src/campaign/apps/serial-ports.js';
 import { expectNoLeaks, requires, snapshot, until } from 'shadow-drivers/testing';
 import { ptyPair, stty } from '../helpers/pty-pair.js';
-import { closePort, openPort, PYTHON, strike } from '../helpers/serial-peers.js';
+import { SerialPort } from 'serialport';
+import { shadowBinding } from 'shadow-drivers/serialport';
+import { closePort, openPort, PYTHON, serialSpec, strike } from '../helpers/serial-peers.js';
 
 const missing = requires('socat', 'stty', PYTHON);
 
@@ -120,6 +124,38 @@ describe('a continuous stream through driver faults (serialport driver, pty pair
         err.code === 'SD_ERR_NOT_SUPPORTED' && !err.message.includes('\n') && /cannot be updated live: its init resets the tty's line settings/.test(err.message));
       assert.match(stty(pair.near), /speed 38400 baud/, 'the line kept its speed');
       assert.equal(rt.status(device)!.state, 'running');
+      await closePort(port);
+    } finally {
+      await rt.close();
+      await pair.stop();
+    }
+    await expectNoLeaks(before);
+  });
+
+  test('a campaign mutant runs: the serial applications\' binding loads the trial\'s driver, and a copy of the serialport manifest under another name serves', async () => {
+    const before = snapshot();
+    const pair = await ptyPair();
+    const rt = createRuntime();
+    try {
+      // The trial's driver reaches the binding (a mutation trial's mutant, here a name nobody registered).
+      const context = { rt, random: Math.random, inject: async () => undefined,
+        spec: (name: string, base: Record<string, unknown>) => ({ ...base, name, driver: 'no-such-mutant', recovery: 'shadow' }) } as unknown as AppContext;
+      await assert.rejects(bindingFor(context, pair.near).open({ path: pair.near, baudRate: 9600 }),
+        (err: Error & { code?: string }) => err.code === 'SD_ERR_NOT_FOUND' && /no-such-mutant/.test(err.message));
+      // A mutant is registered as a copy of the original's manifest: its sandbox still reads the
+      // binding's packages and loads its addon, so the copy opens and carries bytes.
+      const original = builtInDrivers.find((m) => m.class === 'serial' && m.name === 'serialport')!;
+      rt.registerDriver({ ...original, name: 'serialport-copy' });
+      const port = await new Promise<SerialPort>((resolve, reject) => {
+        const p: SerialPort = new SerialPort({ path: pair.near, baudRate: 115200, binding: shadowBinding(rt, { driver: 'serialport-copy', spec: serialSpec }) } as never,
+          (err: Error | null) => (err ? reject(err) : resolve(p)));
+      });
+      assert.equal(rt.statuses()[0]!.driver, 'serialport-copy');
+      const far = writer(pair.far);
+      let received = '';
+      port.on('data', (chunk: Buffer) => { received += chunk.toString('latin1'); });
+      await until(() => received.split('\n').length > 10, 'lines through the copied driver', 20_000);
+      await far.stop();
       await closePort(port);
     } finally {
       await rt.close();
