@@ -19,6 +19,9 @@ import { readSync } from 'node:fs';
 /** How often the hold empties the tty's queue while it runs: well within 4 KiB at 115,200 baud (about 350 ms). */
 const PERIOD_MS = 5;
 
+/** One read's room, shared: most reads find nothing (EAGAIN), and none should allocate for it. */
+const scratch = Buffer.alloc(65536);
+
 export interface HeldInput {
   bytes: Uint8Array;
   /** The hold reached its bound: it stopped reading, and later bytes waited in the tty's queue. */
@@ -80,15 +83,14 @@ export class InputHold {
         this.fullCount++;
         return;
       }
-      const buffer = Buffer.allocUnsafe(Math.min(room, 65536));
       let n: number;
       try {
-        n = readSync(this.#fd, buffer, 0, buffer.length, null);
+        n = readSync(this.#fd, scratch, 0, Math.min(room, scratch.length), null);
       } catch {
         return; // EAGAIN: nothing waits; EIO/EBADF: the far end hung up or the device is gone (the kernel's own check says which)
       }
       if (n === 0) return;
-      this.#chunks.push(buffer.subarray(0, n));
+      this.#chunks.push(Buffer.from(scratch.subarray(0, n))); // a copy: the scratch is read into again
       this.#size += n;
     }
   }
