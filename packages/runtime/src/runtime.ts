@@ -9,7 +9,6 @@ import type { Device } from './kernel/device.js';
 import { NetDevice, type NetDeviceOptions } from './kernel/net-device.js';
 import { SoundDevice } from './kernel/sound-device.js';
 import { SerialDevice } from './kernel/serial-device.js';
-import { serialportReads } from './frontends/serial-spec.js';
 import { Kernel } from './kernel/kernel.js';
 import type { DriverSpec } from './manager/managed.js';
 import { ShadowManager, type DriverStatus } from './manager/shadow-manager.js';
@@ -162,15 +161,11 @@ export class Runtime {
 }
 
 /**
- * The `serialport` driver is native code: a process domain unless the spec names another, and
- * a sandbox that lets it read the binding's packages besides what the spec allows.
+ * A serial device's spec. The `serialport` driver's manifest says the rest: native code (a
+ * process domain unless the spec names another) and the binding's packages its sandbox reads.
  */
 function serialSpec(spec: Omit<DriverSpec, 'className'>): DriverSpec {
-  if (spec.driver !== 'serialport') return { ...spec, className: 'serial' };
-  const reads = serialportReads();
-  const sandbox = spec.sandbox === undefined || spec.sandbox === true ? { allowFsRead: reads }
-    : spec.sandbox === false ? false : { ...spec.sandbox, allowFsRead: [...(spec.sandbox.allowFsRead ?? []), ...reads] };
-  return { domain: 'process', ...spec, sandbox, className: 'serial' };
+  return { ...spec, className: 'serial' };
 }
 
 export function createRuntime(options: RuntimeOptions = {}): Runtime {

@@ -14,6 +14,8 @@ export const causeClasses: readonly CauseClass[] = [
     explains: 'a request kept killing the driver: quarantined after 3 failures and failed alone (a deterministic fault on a request)' },
   { name: 'given up', matches: /SD_ERR_GAVE_UP/,
     explains: 'the driver kept failing: its restart budget or its quarantines ran out and the device fails every call fast' },
+  { name: 'indeterminate', matches: /SD_ERR_NOT_RESUBMITTED|is not idempotent and was in flight when the driver failed/,
+    explains: 'a request that may have reached the device (a serial write the driver had announced) was in flight at the failure: never repeated, it failed with outcome indeterminate, and the application stopped on that error (the paper\'s limit on requests that are not idempotent)' },
   { name: 'too slow', matches: /served too slowly to finish/,
     explains: 'the driver kept failing and the shadow kept detecting and recovering it, but the application could not finish within its deadline (a degraded device, not a hang nobody saw)' },
   { name: 'host crash or hang', matches: /the host process|no result within|hang\)/,

@@ -40,6 +40,8 @@ export interface PlanSizes {
   failStopKinds: number;
   soakIntervalMs: [number, number];
   tiers: Record<Tier, TierSizes>;
+  /** Applications given FULL_CLASS_ALONE's mutants instead of their tier's. */
+  classAlone?: { apps: string[]; transientMutationsPerApp: number; mutationsPerApp: number };
 }
 
 export interface CampaignPlan {
@@ -50,9 +52,18 @@ export interface CampaignPlan {
   sizes: PlanSizes;
 }
 
+/** The parts of a plan a run can keep (`--only`): a mutation trial is `mutation-transient` or `mutation`. */
+export const trialParts = ['fail-stop', 'soak', 'mutation-transient', 'mutation', 'device'] as const;
+export type TrialPart = (typeof trialParts)[number];
+
+export const partOf = (spec: TrialSpec): TrialPart =>
+  spec.fault.type === 'mutation' ? (spec.fault.transient ? 'mutation-transient' : 'mutation') : spec.fault.type as TrialPart;
+
 export interface PlanOptions {
   quick: boolean;
   apps?: string[];
+  /** Keep only these parts of the plan (every part when unset). */
+  only?: TrialPart[];
   /** Overrides both tiers, both kinds of mutant. */
   mutationsPerApp?: number;
   repeats?: number;
@@ -70,6 +81,16 @@ const QUICK_FIRST: FaultKind = 'exit';
 const QUICK_SECOND: FaultKind[] = ['throw', 'busy-loop', 'contract'];
 /** The quick plan's second kind for an application whose driver is native code. */
 const QUICK_NATIVE: FaultKind = 'segfault';
+
+/**
+ * The full plan's mutants for a real-tools application whose class no virtual-tier application
+ * runs (serial: its drivers are the unmodified serialport binding and the virtual port, and
+ * only the applications of real tools exercise them). The real-tools tier's 2 transient mutants
+ * lean on the virtual tier to mutate the shared block, net and sound drivers; nothing mutates a
+ * serial driver otherwise. A serial trial takes 5 to 25 s: 20 transient mutants (the paper's
+ * method) and 4 persistent ones per application fit in about half an hour for the three of them.
+ */
+export const FULL_CLASS_ALONE = { transientMutationsPerApp: 20, mutationsPerApp: 4 } as const;
 
 const REAL_DEADLINE_MS = 90_000;
 const VIRTUAL_DEADLINE_MS = 45_000;
@@ -111,6 +132,16 @@ function sized(options: PlanOptions): Record<Tier, TierSizes> {
   return { virtual: over(base.virtual), realTools: over(base.realTools) };
 }
 
+/** Classes whose drivers an application of the virtual tier runs (and so mutates in the full plan). */
+const virtualClasses = () => new Set(Object.values(campaignApps).filter((a) => !a.realTools).map((a) => a.className));
+
+/** An application's mutants: its tier's, or in the full plan FULL_CLASS_ALONE for a class nothing else mutates. */
+function mutantsOf(app: string, tier: TierSizes, options: PlanOptions): Pick<TierSizes, 'transientMutationsPerApp' | 'mutationsPerApp'> {
+  const cls = campaignApps[app]?.className;
+  const alone = !options.quick && options.mutationsPerApp === undefined && tierOf(app) === 'realTools' && cls !== undefined && !virtualClasses().has(cls);
+  return alone ? FULL_CLASS_ALONE : tier;
+}
+
 export function campaignPlan(options: PlanOptions): CampaignPlan {
   const apps = (options.apps ?? Object.keys(campaignApps)).filter((name) => !(name in deviceScenarios));
   const devices = (options.apps ?? Object.keys(deviceScenarios).filter((name) => !(options.quick && deviceScenarios[name]!.notQuick)))
@@ -139,10 +170,11 @@ export function campaignPlan(options: PlanOptions): CampaignPlan {
         trials.push({ id: `${app}/${configuration}/soak/${r}`, app, configuration, fault: soakFault, seed: 2000 + r });
       }
     }
-    for (let seed = 1; seed <= tier.transientMutationsPerApp; seed++) {
+    const mutants = mutantsOf(app, tier, options);
+    for (let seed = 1; seed <= mutants.transientMutationsPerApp; seed++) {
       trials.push({ id: `${app}/shadow/mutation-transient/${seed}`, app, configuration: 'shadow', fault: { type: 'mutation', seed, transient: true }, seed });
     }
-    for (let seed = 1; seed <= tier.mutationsPerApp; seed++) {
+    for (let seed = 1; seed <= mutants.mutationsPerApp; seed++) {
       trials.push({ id: `${app}/shadow/mutation/${seed}`, app, configuration: 'shadow', fault: { type: 'mutation', seed }, seed });
     }
   }
@@ -155,11 +187,14 @@ export function campaignPlan(options: PlanOptions): CampaignPlan {
       }
     }
   }
+  const alone = apps.filter((app) => mutantsOf(app, tiers[tierOf(app)], options) === FULL_CLASS_ALONE);
+  const only = options.only ? new Set<TrialPart>(options.only) : undefined;
   return {
-    quick, trials, deadlineMs: Math.max(tiers.virtual.deadlineMs, tiers.realTools.deadlineMs),
+    quick, trials: only ? trials.filter((t) => only.has(partOf(t))) : trials, deadlineMs: Math.max(tiers.virtual.deadlineMs, tiers.realTools.deadlineMs),
     sizes: {
       apps: apps.length, realToolApps: apps.length - virtualApps.length, deviceScenarios: devices.length, deviceRepeats,
       failStopKinds: quick ? 2 : faultKinds.length, soakIntervalMs: SOAK_INTERVAL_MS, tiers,
+      ...(alone.length ? { classAlone: { apps: alone, ...FULL_CLASS_ALONE } } : {}),
     },
   };
 }

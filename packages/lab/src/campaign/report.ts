@@ -170,6 +170,8 @@ function planSection(results: TrialResult[], plan: PlanSizes | undefined): strin
     `a soak pauses ${plan.soakIntervalMs[0]}–${plan.soakIntervalMs[1]} ms after each recovery.`,
     `- ${tier(`${plan.apps - plan.realToolApps} on virtual devices`, plan.tiers.virtual)}`,
     `- ${tier(`${plan.realToolApps} of real tools`, plan.tiers.realTools)}`,
+    ...(plan.classAlone?.apps.length ? [`- ${plan.classAlone.apps.join(', ')} (real tools, the only applications of their class): ` +
+      `${plan.classAlone.transientMutationsPerApp} mutant(s) with the fault in the loaded driver and ${plan.classAlone.mutationsPerApp} in its file each.`] : []),
   ] : [];
   return [
     '| part | trials | faults injected | trial time (min) |',

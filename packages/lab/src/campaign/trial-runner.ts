@@ -70,8 +70,12 @@ async function main(): Promise<void> {
           const manifest = builtInDriver(className, base.driver);
           mutant = createMutantDriver(manifest.module, spec.fault.seed);
           process.send!({ mutation: describe(mutant), mutantDir: mutant.dir }); // known even if the trial never ends
+          // The mutant under the original's manifest: its resources, and what its sandbox allows
+          // (a native driver's addon and packages; without them it could not even load).
+          const mutantName = `${manifest.name}-mutant-${spec.fault.seed}`;
+          rt.registerDriver({ ...manifest, name: mutantName, module: mutant.url });
           out.resources = manifest.resources?.(config) ?? [];
-          out.driver = mutant.url;
+          out.driver = mutantName;
           // Transient: the fault is in this loaded driver only; standby and recovery load the original.
           if (spec.fault.transient) out.fallbackDriver = base.driver;
           faults = 1; // the mutant driver is the fault; it has no moment of injection

@@ -10,11 +10,11 @@ import { campaignApps } from '../campaign/apps/index.js';
 import { deviceScenarios } from '../campaign/device/index.js';
 import { machineInfo } from '../bench/machine.js';
 import { runCampaign } from '../campaign/campaign.js';
-import { campaignPlan } from '../campaign/plan.js';
+import { campaignPlan, trialParts, type TrialPart } from '../campaign/plan.js';
 import { writeRecoveryPlot } from '../campaign/plot.js';
 import { evaluateGoals, recoveryGroups, renderEvaluation } from '../campaign/report.js';
 
-export interface CampaignCliOptions { quick?: boolean; results: string; out?: string; apps?: string; mutations?: number; jobs?: number }
+export interface CampaignCliOptions { quick?: boolean; results: string; out?: string; apps?: string; only?: string; mutations?: number; jobs?: number }
 
 /** The first thing wrong with the options (checked before any trial runs), or undefined. */
 export function optionProblem(options: CampaignCliOptions): string | undefined {
@@ -22,6 +22,9 @@ export function optionProblem(options: CampaignCliOptions): string | undefined {
   const apps = options.apps?.split(',').map((a) => a.trim());
   const unknown = apps?.filter((a) => !known.includes(a));
   if (apps && (apps.length === 0 || unknown!.length > 0)) return `--apps takes names from ${known.join(', ')}; not ${unknown!.join(', ') || '(none)'}`;
+  const only = options.only?.split(',').map((p) => p.trim());
+  const badPart = only?.filter((p) => !(trialParts as readonly string[]).includes(p));
+  if (only && (only.length === 0 || badPart!.length > 0)) return `--only takes parts from ${trialParts.join(', ')}; not ${badPart!.join(', ') || '(none)'}`;
   for (const [option, file] of [['--results', options.results], ['--out', options.out]] as const) {
     if (file === undefined) continue;
     const dir = dirname(resolve(file));
@@ -41,13 +44,14 @@ export async function runCampaignCli(options: CampaignCliOptions): Promise<numbe
     quick: options.quick ?? false,
     ...(options.apps ? { apps: options.apps.split(',').map((a) => a.trim()) } : {}),
     ...(options.mutations !== undefined ? { mutationsPerApp: options.mutations } : {}),
+    ...(options.only ? { only: options.only.split(',').map((p) => p.trim() as TrialPart) } : {}),
   });
   const jobs = options.jobs ?? 1;
   const machine = machineInfo();
   const results = await runCampaign(plan, { resultsFile: options.results, jobs, progress: (line) => console.error(`campaign: ${line}`) });
   const finished = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const goals = evaluateGoals(results, plan.quick);
-  const command = ['shadow-lab campaign', options.quick ? '--quick' : '', options.apps ? `--apps ${options.apps}` : '',
+  const command = ['shadow-lab campaign', options.quick ? '--quick' : '', options.apps ? `--apps ${options.apps}` : '', options.only ? `--only ${options.only}` : '',
     options.mutations !== undefined ? `--mutations ${options.mutations}` : '', jobs !== 1 ? `--jobs ${jobs}` : ''].filter(Boolean).join(' ');
   const when = `${machine.date.slice(0, 16).replace('T', ' ')} UTC (${machine.cores} cores, load ${machine.loadAverage} at the start, commit ${machine.commit ?? 'unknown'})`;
   const base = options.out?.replace(/\.md$/, '');

@@ -48,6 +48,7 @@ program.command('campaign')
   .option('--results <file>', 'JSON lines of trial results; resumes from it', 'campaign-results.jsonl')
   .option('--out <file>', 'write the Markdown report here (and its JSON and recovery plot beside it)')
   .option('--apps <names>', 'comma-separated applications (default: all)')
+  .option('--only <parts>', 'comma-separated parts of the plan: fail-stop, soak, mutation-transient, mutation, device (default: all)')
   .option('--mutations <n>', 'mutation trials per application', integer(0))
   .option('--jobs <n>', 'trials run at once, each in a process of its own', integer(1), 1)
   .action(async (options) => {

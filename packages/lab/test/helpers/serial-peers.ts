@@ -48,10 +48,10 @@ export async function modbusServer(path: string, baudRate: number): Promise<Modb
   };
 }
 
-export function openPort(rt: Runtime, path: string, options: Record<string, unknown> = {}): Promise<SerialPort> {
+export function openPort(rt: Runtime, path: string, options: Record<string, unknown> = {}, spec: Record<string, unknown> = {}): Promise<SerialPort> {
   return new Promise((resolve, reject) => {
     // The one changed line of an existing program: `binding: shadowBinding(rt)`.
-    const port: SerialPort = new SerialPort({ path, baudRate: 115200, binding: shadowBinding(rt, { spec: serialSpec }), ...options } as never,
+    const port: SerialPort = new SerialPort({ path, baudRate: 115200, binding: shadowBinding(rt, { spec: { ...serialSpec, ...spec } }), ...options } as never,
       (err: Error | null) => (err ? reject(err) : resolve(port)));
   });
 }

@@ -11,6 +11,8 @@ const trial = (app: string, cause: string): TrialResult => ({
 
 test('causes are classed by what the trial said, first rule first', () => {
   assert.equal(causeOf(trial('a', 'the application stopped: driver x failed to start: driver threw: boom')), 'never started');
+  // A serial write the driver had announced, in flight at the failure: indeterminate, never repeated.
+  assert.equal(causeOf(trial('a', '0 of 60 lines echoed; error: write is not idempotent and was in flight when the driver failed')), 'indeterminate');
   assert.equal(causeOf(trial('a', '0 blocks verified, 34 errors: SD_ERR_POISON_REQUEST write was in flight at 3 consecutive driver failures')), 'poison request');
   assert.equal(causeOf(trial('a', 'write failed: SD_ERR_GAVE_UP the device gave up')), 'given up');
   assert.equal(causeOf(trial('a', 'the host process was killed by SIGKILL before the application finished')), 'host crash or hang');
@@ -26,8 +28,8 @@ test('causes are classed by what the trial said, first rule first', () => {
 test('the table counts each application\'s cases per class and explains every class', () => {
   const lines = causeTable([trial('dataset', 'failed to start'), trial('dataset', 'failed to start'), trial('frames', 'SD_ERR_POISON_REQUEST')]);
   assert.match(lines[0]!, /^\| application \| never started \| poison request \|/);
-  assert.ok(lines.includes('| dataset | 2 |  |  |  |  |  |  |'), lines.join('\n'));
-  assert.ok(lines.includes('| frames |  | 1 |  |  |  |  |  |'), lines.join('\n'));
+  assert.ok(lines.includes('| dataset | 2 |  |  |  |  |  |  |  |'), lines.join('\n'));
+  assert.ok(lines.includes('| frames |  | 1 |  |  |  |  |  |  |'), lines.join('\n'));
   assert.ok(lines.some((l) => l.startsWith('- **never started**:')));
   assert.deepEqual(causeTable([]), []);
 });

@@ -7,7 +7,7 @@ import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import { faultKinds } from 'shadow-drivers';
 import { campaignApps } from '../../src/campaign/apps/index.js';
-import { campaignPlan, configurationsOrder, FULL, tierOf, trialDeadline } from '../../src/campaign/plan.js';
+import { campaignPlan, configurationsOrder, FULL, FULL_CLASS_ALONE, partOf, tierOf, trialDeadline } from '../../src/campaign/plan.js';
 import { evaluateGoals, recoveryGroups, renderEvaluation } from '../../src/campaign/report.js';
 import { faultsOf, type TrialResult, type TrialSpec } from '../../src/campaign/types.js';
 
@@ -53,9 +53,12 @@ test('the full plan: every fault kind in every configuration, each tier its repe
     }
     assert.equal(mine.filter((t) => t.fault.type === 'soak' && t.configuration === 'shadow').length, tier.soakShadow);
     assert.equal(mine.filter((t) => t.fault.type === 'soak' && t.configuration === 'restart').length, tier.soakRestart);
-    assert.equal(mine.filter((t) => t.fault.type === 'mutation' && !t.fault.transient).length, tier.mutationsPerApp);
+    // A class only applications of real tools run (serial) has its drivers mutated by them.
+    const alone = campaignApps[app]!.realTools === true && !apps.some((a) => !campaignApps[a]!.realTools && campaignApps[a]!.className === campaignApps[app]!.className);
+    const mutants = alone ? FULL_CLASS_ALONE : tier;
+    assert.equal(mine.filter((t) => t.fault.type === 'mutation' && !t.fault.transient).length, mutants.mutationsPerApp, `${app} persistent mutants`);
     const transient = mine.filter((t) => t.fault.type === 'mutation' && t.fault.transient);
-    assert.equal(transient.length, tier.transientMutationsPerApp);
+    assert.equal(transient.length, mutants.transientMutationsPerApp, `${app} transient mutants`);
     assert.ok(transient.every((t) => t.id.includes('/mutation-transient/')), 'transient and persistent mutants have ids of their own');
     const soak = mine.find((t) => t.fault.type === 'soak');
     assert.equal(soak !== undefined, tier.soakShadow + tier.soakRestart > 0);
@@ -65,6 +68,12 @@ test('the full plan: every fault kind in every configuration, each tier its repe
     }
     assert.equal(trialDeadline(plan, mine[0]!), tier.deadlineMs);
   }
+  // Every class's drivers are mutated in the full plan, serial's included.
+  for (const cls of ['block', 'net', 'sound', 'serial']) {
+    assert.ok(plan.trials.some((t) => t.fault.type === 'mutation' && t.fault.transient && campaignApps[t.app]?.className === cls), `${cls} transient mutants`);
+    assert.ok(plan.trials.some((t) => t.fault.type === 'mutation' && !t.fault.transient && campaignApps[t.app]?.className === cls), `${cls} persistent mutants`);
+  }
+  assert.deepEqual(plan.sizes.classAlone?.apps, apps.filter((a) => campaignApps[a]!.className === 'serial'));
   // The virtual tier carries the mutation goal: at least 100 manifested of its transient mutants at a 32% rate.
   assert.ok(FULL.virtual.transientMutationsPerApp * 0.32 >= 100);
   assert.ok(plan.trials.filter((t) => t.fault.type === 'device').every((t) => trialDeadline(plan, t) === FULL.realTools.deadlineMs));
@@ -72,6 +81,17 @@ test('the full plan: every fault kind in every configuration, each tier its repe
   // Options override both tiers.
   const small = campaignPlan({ quick: false, mutationsPerApp: 5, repeats: 1, soaks: 2 });
   for (const t of Object.values(small.sizes.tiers)) assert.deepEqual([t.mutationsPerApp, t.transientMutationsPerApp, t.failStopRepeats, t.soakShadow], [5, 5, 1, 2]);
+  assert.equal(small.trials.filter((t) => t.app === 'serial-session' && t.fault.type === 'mutation').length, 10, '--mutations overrides the serial applications too');
+});
+
+test('--only keeps the named parts of the plan and nothing else', () => {
+  const full = campaignPlan({ quick: false, apps: ['serial-session', 'dataset'] });
+  const mutants = campaignPlan({ quick: false, apps: ['serial-session', 'dataset'], only: ['mutation-transient', 'mutation'] });
+  assert.ok(mutants.trials.length > 0);
+  assert.deepEqual(mutants.trials, full.trials.filter((t) => t.fault.type === 'mutation'));
+  assert.deepEqual(new Set(mutants.trials.map(partOf)), new Set(['mutation-transient', 'mutation']));
+  const soaks = campaignPlan({ quick: true, only: ['soak'] });
+  assert.ok(soaks.trials.length > 0 && soaks.trials.every((t) => t.fault.type === 'soak'));
 });
 
 test('the same options give the same plan, seeds included; soak trials differ in seed', () => {

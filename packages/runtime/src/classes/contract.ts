@@ -120,6 +120,12 @@ export interface ClassHooks {
    * started on the device (the driver had not announced it): it may be resubmitted once.
    */
   resubmittable?(entry: string, args: any, memory: Record<string, any>): boolean;
+  /**
+   * What the kernel held of the device's input while the driver recovered (see `heldInput`),
+   * handed over once the new driver's replay is done and before it reads: older than anything
+   * it will read. The class keeps it for `patch` to give out first.
+   */
+  held?(bytes: Uint8Array, memory: Record<string, any>): void;
   /** Arguments to replay for an open object (with its current state, e.g. a position). */
   reopen?(object: string, args: any, memory: Record<string, any>): any;
 }
@@ -156,6 +162,12 @@ export interface ClassContract {
    * short read is legal (serial): a fault drill would then test nothing.
    */
   contractFault?: 'wrong-length' | 'duplicate-reply' | 'unknown-reply' | 'wrong-type';
+  /**
+   * An input the kernel reads itself while the driver recovers (kernel/input-hold.ts): the
+   * resource (a tty) by name, and the most it keeps. A device without that resource (a
+   * virtual port) has no hold. What it held goes to the `held` hook.
+   */
+  heldInput?: { resource: string; limitBytes: number };
   registration: {
     /**
      * `held`: the host resources the kernel holds for the device (their sizes and modes), so a

@@ -35,6 +35,20 @@ export interface DriverManifest {
    * folders are made visible (read-only) in its sandbox. Throw as for `resources`.
    */
   sockets?: (config: Record<string, unknown>) => string[];
+  /**
+   * The driver's init takes the device over (a serial driver's probe resets the line's
+   * settings): no second instance of it may initialize while one serves the device. The reason,
+   * in one line. A warm standby stays safe (a spare is loaded, and initialized only once the
+   * failed driver's domain is gone); a live update, whose new version initializes beside the
+   * serving one, is refused with SD_ERR_NOT_SUPPORTED and this reason.
+   */
+  exclusiveInit?: string;
+  /**
+   * Folders the driver must read besides its own code and the runtime's (the packages of an
+   * addon it loads): its process-domain sandbox lets it read them. A copy of the manifest with
+   * another `module` (a mutant, a new version) keeps them.
+   */
+  reads?: () => string[];
   /** One line for `shadowd` listings. */
   description?: string;
 }
@@ -50,6 +64,8 @@ export function manifestProblem(value: unknown): string | undefined {
   if (m.nativeCode !== undefined && typeof m.nativeCode !== 'boolean') return 'manifest.nativeCode must be true or false';
   if (m.network !== undefined && typeof m.network !== 'boolean') return 'manifest.network must be true or false';
   if (m.sockets !== undefined && typeof m.sockets !== 'function') return 'manifest.sockets must be a function of the config';
+  if (m.reads !== undefined && typeof m.reads !== 'function') return 'manifest.reads must be a function returning folders';
+  if (m.exclusiveInit !== undefined && (typeof m.exclusiveInit !== 'string' || m.exclusiveInit === '')) return 'manifest.exclusiveInit must be the reason, as a string';
   return undefined;
 }
 

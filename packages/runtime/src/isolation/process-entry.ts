@@ -3,6 +3,9 @@ import { DomainHost } from './domain-host.js';
 import type { ToDomain } from './protocol.js';
 
 if (!process.send) throw new Error('process-entry must run as a forked child with IPC');
+// Tells a driver it has this process to itself: what it binds for life (a seccomp filter, as
+// the serialport driver installs) binds no host.
+process.env.SHADOW_DOMAIN = 'process';
 const send = process.send.bind(process);
 
 /** Batches handed to the IPC channel and not yet written to it. */

@@ -132,7 +132,7 @@ export function sandboxFor(option: SandboxOption | undefined, resolved: Resolved
   const extra = typeof option === 'object' ? option : {};
   const driverDir = resolved.url.startsWith('file:') ? dirname(fileURLToPath(resolved.url)) : undefined;
   // Each path once, without a trailing slash: Node 20 aborts at start on a path given twice.
-  const read = [runtimeRoot, ...koffiDirs(), ...(driverDir ? [driverDir] : []), ...(extra.allowFsRead ?? [])].map((p) => resolve(p)).flatMap(withReal);
+  const read = [runtimeRoot, ...koffiDirs(), ...(driverDir ? [driverDir] : []), ...(resolved.manifest?.reads?.() ?? []), ...(extra.allowFsRead ?? [])].map((p) => resolve(p)).flatMap(withReal);
   return {
     allowFsRead: [...new Set(read)],
     allowFsWrite: extra.allowFsWrite ?? [],

@@ -6,6 +6,7 @@ import type { DomainKind } from '../isolation/domain.js';
 import type { SharedPool } from '../isolation/shared-pool.js';
 import type { Device } from '../kernel/device.js';
 import type { ResourceSpec } from '../kernel/resources.js';
+import type { InputHold } from '../kernel/input-hold.js';
 import type { LogLimiter } from '../observe/driver-log.js';
 import type { Shadow } from '../shadows/shadow.js';
 import type { Tap, TapRoute } from '../taps/tap.js';
@@ -99,6 +100,8 @@ export interface ManagedDriver {
   standbyRetry: { cancel(): void } | undefined;
   /** Why no spare is kept any more (spares kept dying), for status(). */
   standbyGaveUp: string | undefined;
+  /** The kernel's hold on the device's input while the driver recovers (class `heldInput`; shadow recovery only). */
+  inputHold?: InputHold;
   /** The device's state, owned by `lifecycle` (read here, changed only through `lifecycle.to`). */
   readonly state: DriverState;
   lifecycle: Lifecycle;

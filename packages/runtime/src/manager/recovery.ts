@@ -43,6 +43,15 @@ export class Recovery {
   }
 
   async run(managed: ManagedDriver, failure: DriverFailure): Promise<void> {
+    try {
+      await this.#run(managed, failure);
+    } finally {
+      // Given up or detached mid-recovery: nobody will read what was held.
+      if (managed.inputHold?.running) managed.inputHold.stop();
+    }
+  }
+
+  async #run(managed: ManagedDriver, failure: DriverFailure): Promise<void> {
     managed.lifecycle.to('recovering', `${failure.kind}: ${failure.message}`);
     managed.kernelTap.attach(managed.routes.active);
     managed.shadow?.activate();
@@ -90,6 +99,8 @@ export class Recovery {
       try { return await step(); } finally { phases[phase] = (phases[phase] ?? 0) + (clock.now() - start); }
     };
     await this.#manager.retire(managed, managed.current, timed);
+    // No reader is left on the device: the kernel holds its input until the new driver has opened it.
+    managed.inputHold?.start();
     if (delayMs > 0) await timed('backoff', () => new Promise<void>((r) => clock.after(delayMs, r)));
     this.#checkOpen(managed);
     const { incarnation, warm } = await timed('restart', () => this.#restart(managed));
@@ -104,6 +115,7 @@ export class Recovery {
     await timed('reinit', () => incarnation.call(initEntry(managed.device.contract), managed.initArgs));
     const { replayed, unflushed, refused } = shadow ? await timed('replay', () => shadow.replay(incarnation.call))
       : { replayed: await timed('replay', () => this.#agent(managed, incarnation)), unflushed: 0, refused: 0 };
+    const inputHeld = this.#release(managed);
     const resubmitted = shadow ? await timed('resubmit', () => shadow.resubmit(incarnation.call)) : 0;
     this.#checkOpen(managed);
     // The new driver may have failed after its last answer (a second reply, a bad kernel call):
@@ -118,7 +130,18 @@ export class Recovery {
     });
     // The next spare is started after recovery, not inside it: fork() blocks the event loop.
     setImmediate(() => this.#manager.prepareStandby(managed));
-    return { warmStandby: warm, replayed, replayedUnflushed: unflushed, replayRefused: refused, resubmitted };
+    return { warmStandby: warm, replayed, replayedUnflushed: unflushed, replayRefused: refused, resubmitted, ...(inputHeld ? { inputHeld } : {}) };
+  }
+
+  /**
+   * The new driver has opened the device (replay is done) and has not read yet: the hold stops,
+   * and what it took goes to the shadow, to be given out before anything the driver reads.
+   */
+  #release(managed: ManagedDriver): { bytes: number; full: boolean } | undefined {
+    if (!managed.inputHold?.running) return undefined;
+    const { bytes, full } = managed.inputHold.stop();
+    managed.shadow?.held(bytes);
+    return { bytes: bytes.length, full };
   }
 
   /**

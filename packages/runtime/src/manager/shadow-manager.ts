@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { classByName } from '../classes/registry.js';
-import { initEntry } from '../classes/contract.js';
+import { initEntry, type ClassContract } from '../classes/contract.js';
 import { systemClock, type Clock } from '../clock.js';
 import { DriverFailure, ErrorCodes, ShadowError } from '../errors.js';
 import { faultKinds, isFaultKind, type InjectedFault } from '../faults/fault-kinds.js';
@@ -15,6 +15,7 @@ import { ProcessDomain } from '../isolation/process-domain.js';
 import { SharedPool } from '../isolation/shared-pool.js';
 import { kConnect, kSetStatus, type Device } from '../kernel/device.js';
 import type { Kernel } from '../kernel/kernel.js';
+import { InputHold } from '../kernel/input-hold.js';
 import { channels, type StateEvent, type FailureEvent, type GaveUpEvent, type QuarantineEvent, type RecoveryEvent } from '../observe/channels.js';
 import { cleanLevel, cleanLine, LogLimiter, type DriverLogEvent, type DriverLogSource } from '../observe/driver-log.js';
 import { Shadow } from '../shadows/shadow.js';
@@ -103,6 +104,13 @@ export interface ManagerOptions {
   random?: () => number;
 }
 
+/** The kernel's hold on a device's input during recovery, when its class asks for one and the device has that resource. */
+function holdFor(contract: ClassContract, device: Device, shadow: Shadow | undefined): InputHold | undefined {
+  const want = contract.heldInput;
+  const resource = want && shadow ? device.resources.find((r) => r.name === want.resource && r.fd >= 0) : undefined;
+  return resource && want ? new InputHold(resource.fd, want.limitBytes) : undefined;
+}
+
 export class ShadowManager extends EventEmitter {
   readonly clock: Clock;
   readonly random: () => number;
@@ -162,6 +170,7 @@ export class ShadowManager extends EventEmitter {
       initArgs: { config: spec.config ?? {} },
       policy: new RestartPolicy(spec.restart ?? {}, () => this.clock.now(), this.random) } as unknown as ManagedDriver;
     Object.defineProperty(managed, 'state', { get: () => lifecycle.state, enumerable: true });
+    managed.inputHold = holdFor(contract, device, shadow);
     managed.routes = routes(managed);
     managed.kernelTap = new Tap(`${device.name}:kernel->driver`, managed.routes.passive);
     this.#drivers.set(device.name, managed);
@@ -271,6 +280,7 @@ export class ShadowManager extends EventEmitter {
     if (!managed) return;
     managed.lifecycle.to('closed', 'detached');
     this.#drivers.delete(name);
+    if (managed.inputHold?.running) managed.inputHold.stop(); // before the kernel closes the tty under it
     managed.shadow?.giveUp('the device was detached', ErrorCodes.CLOSED);
     const standby = managed.standby;
     managed.standby = undefined;

@@ -106,6 +106,12 @@ export class LiveUpdate {
     if (managed.state !== 'running') throw new ShadowError(ErrorCodes.BUSY, `${name} is ${managed.state}, not running: it cannot be updated now`);
     if (typeof options?.driver !== 'string') throw new ShadowError(ErrorCodes.INVALID_ARGUMENT, 'update takes { driver: string }');
     const next = this.#host.catalog.resolve(managed.device.contract.name, options.driver);
+    // The new version initializes while the old one serves: a driver whose init takes the
+    // device over (a serial driver's probe resets the line) would change it under the serving one.
+    const exclusive = managed.driver.manifest?.exclusiveInit ?? next.manifest?.exclusiveInit;
+    if (exclusive !== undefined) {
+      throw new ShadowError(ErrorCodes.NOT_SUPPORTED, `${name} cannot be updated live: ${exclusive}; restart it instead (a planned recovery)`);
+    }
     const refused = managed.refusedVersions?.get(next.url);
     if (refused !== undefined && !options.force) {
       throw new ShadowError(ErrorCodes.BUSY, `${versionOf(next)} rolled back before (${refused}); pass force: true to try it again`);

@@ -47,6 +47,11 @@ export interface RecoveryEvent {
   /** Replayed calls the device refused (SD_ERR_IO): logged still, not a failed restart. */
   replayRefused: number;
   resubmitted: number;
+  /**
+   * Bytes the kernel read off the device's input while the driver recovered (a tty), and
+   * whether the hold reached its bound (later bytes waited in the device's own queue).
+   */
+  inputHeld?: { bytes: number; full: boolean };
 }
 
 export interface GaveUpEvent {

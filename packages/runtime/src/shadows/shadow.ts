@@ -191,6 +191,11 @@ export class Shadow {
     this.contract.hooks.late?.(entry, args, value, this.memory);
   }
 
+  /** What the kernel held of the device's input during recovery (ClassContract.heldInput). */
+  held(bytes: Uint8Array): void {
+    this.contract.hooks.held?.(bytes, this.memory);
+  }
+
   /** `planned`: a live update, not a failure; it lasts until resume(), through a rollback's recovery. */
   activate(options: { planned?: boolean } = {}): void {
     this.#mode = 'active';

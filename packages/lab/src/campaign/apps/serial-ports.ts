@@ -55,16 +55,18 @@ export function peer(command: string, args: string[]): { lines: string[]; child:
 
 /**
  * The binding for the trial's configuration: the serialport driver in a process domain (a
- * worker could not survive its SIGSEGV), in the host under native. No warm standby: the
- * driver's probe resets the line, which a spare started beside the serving driver would do
- * to the live port.
+ * worker could not survive its SIGSEGV), in the host under native. A warm standby as every
+ * application has: a spare is loaded but initialized (its probe resets the line) only once the
+ * failed driver is gone, never beside a serving one.
  */
 export function bindingFor(context: AppContext, path: string) {
   const { name, driver, className, ...spec } = context.spec('tty0', { className: 'serial', driver: 'serialport', config: { path } }, true);
-  void driver; void className;
+  void className;
   return shadowBinding(context.rt, {
     name: () => name,
-    spec: { ...spec, domain: spec.recovery === 'native' ? 'none' : 'process', warmStandby: false, heartbeatTimeoutMs: 1000 },
+    // A mutation trial's mutant (the binding's default would load the original serialport driver).
+    driver,
+    spec: { ...spec, domain: spec.recovery === 'native' ? 'none' : 'process', heartbeatTimeoutMs: 1000 },
   });
 }
 

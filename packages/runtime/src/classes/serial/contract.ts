@@ -198,6 +198,9 @@ export const serialClass: ClassContract = {
   // A read may return fewer bytes than asked, so a read reply one byte short breaks nothing the
   // kernel can see: the contract fault a drill injects is a reply answered twice, which it sees.
   contractFault: 'duplicate-reply',
+  // While no driver runs, the kernel empties the tty's queue itself (a new driver's open may
+  // flush it, and a real UART's buffers are small): 1 MiB, 90 s of input at 115,200 baud.
+  heldInput: { resource: 'tty', limitBytes: 1 << 20 },
   upcalls: {
     writing: { recovery: 'drop', validate: (a: SerialUpcalls['writing']) => (isInt(a?.seq) ? undefined : 'writing takes { seq }') },
   },
@@ -222,6 +225,11 @@ export const serialClass: ClassContract = {
       if (entry === 'read' && result instanceof Uint8Array && result.length > 0) {
         memory.unread = concat(memory.unread as Uint8Array | undefined, result);
       }
+    },
+    // Bytes the kernel read off the tty while the driver was down: after any late reply's
+    // (read before the failed driver's domain was gone), before anything the new driver reads.
+    held(bytes, memory) {
+      if (bytes.length > 0) memory.unread = concat(memory.unread as Uint8Array | undefined, bytes);
     },
     patch(entry, args, result, memory) {
       if (entry === 'flush') memory.unread = undefined; // discarded with the queues

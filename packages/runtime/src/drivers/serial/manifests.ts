@@ -1,6 +1,7 @@
 /** The built-in serial drivers, as manifests: their code, and what the kernel opens for them. */
 import type { DriverManifest } from '../../driver/manifest.js';
 import { requireString } from '../../driver/manifest.js';
+import { serialportReads } from './bindings-reads.js';
 
 const here = (file: string) => new URL(file, import.meta.url).href;
 
@@ -16,5 +17,7 @@ export const serialDrivers: DriverManifest[] = [
     class: 'serial', name: 'serialport', module: here('./serialport.js'), nativeCode: true,
     description: "a tty through serialport's own native binding, @serialport/bindings-cpp, unmodified",
     resources: (config) => [{ name: 'tty', tty: requireString(config, 'path', 'serialport', 'the tty, e.g. /dev/ttyUSB0') }],
+    reads: serialportReads,
+    exclusiveInit: "its init resets the tty's line settings (as a UART driver's probe does), which would change them under the driver serving the port",
   },
 ];

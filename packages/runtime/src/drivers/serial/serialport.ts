@@ -11,6 +11,7 @@
  * keeps what arrives while no driver runs in the tty's input queue.
  */
 import { readSync, writeSync } from 'node:fs';
+import { flushQueues, keepInputThroughOpens } from './keep-input.js';
 import { DEFAULT_SETTINGS, defineSerialDriver, DeviceError, type ModemStatus, type SerialSettings } from '../../classes/serial/contract.js';
 
 /** The parts of bindings-cpp's PortBinding this driver uses (bindings-interface). */
@@ -49,23 +50,6 @@ async function device<T>(what: string, call: () => Promise<T>): Promise<T> {
   }
 }
 
-/** What waits in the tty's input queue, read without blocking from `fd` (until EAGAIN). */
-function takeInput(fd: number): Buffer[] {
-  const taken: Buffer[] = [];
-  for (;;) {
-    const buffer = Buffer.alloc(4096);
-    let n: number;
-    try {
-      n = readSync(fd, buffer, 0, buffer.length, null);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') return taken;
-      throw err;
-    }
-    if (n === 0) return taken;
-    taken.push(buffer.subarray(0, n));
-  }
-}
-
 /** Writes what the tty takes without blocking; returns the rest. */
 function writeNow(fd: number, data: Buffer): Buffer {
   let done = 0;
@@ -85,19 +69,17 @@ export default defineSerialDriver((kernel) => {
   let path = '';
   let port: PortBinding | undefined;
   /**
-   * bindings-cpp throws the tty's input queue away (tcflush) on every open and baud-rate
-   * update, so a restarted driver's reset and replayed open would drop what arrived while no
-   * driver ran: the very bytes the kernel holds the tty to keep. They are taken out first and
-   * served by the next reads. (Bytes arriving between the take and the flush, microseconds
-   * apart in this one process, are still lost.)
+   * bindings-cpp throws the tty's queues away (tcflush) on every open and baud-rate update, so
+   * a restarted driver's reset and replayed open would drop what arrived while no driver ran:
+   * the very bytes the kernel holds the tty to keep. In a process domain that flush is made a
+   * no-op (keep-input.ts) and the bytes stay in the tty's queue. Elsewhere (a filter would bind
+   * the host) the kernel's own hold on the input during recovery (kernel/input-hold.ts) keeps
+   * all but what arrives in its last few milliseconds before the flush. The driver itself never
+   * keeps bytes: one owner of held input (the kernel), so nothing can come out of order.
    */
-  let pending: Buffer[] = [];
-  /** The lent descriptor (the kernel opened it non-blocking; the same tty as the port's). */
-  let lent = -1;
-  const keepInput = () => { pending.push(...takeInput(lent)); };
+  let flushKept = false;
 
   const openPort = async (settings: SerialSettings): Promise<PortBinding> => {
-    keepInput();
     // lock: false: the kernel holds the tty for the device; a flock would only keep the next driver out.
     return binding!.open({ ...DEFAULT_SETTINGS, ...settings, path, lock: false });
   };
@@ -115,9 +97,9 @@ export default defineSerialDriver((kernel) => {
 
   return {
     async init() {
+      flushKept = keepInputThroughOpens() === undefined;
       binding = await loadBinding();
       const tty = await kernel.acquire('tty');
-      lent = tty.fd;
       path = `/proc/self/fd/${tty.fd}`;
       // A driver's probe resets the line: the class's default settings, then the port is closed.
       await (await device('reset', () => openPort(DEFAULT_SETTINGS))).close();
@@ -127,7 +109,6 @@ export default defineSerialDriver((kernel) => {
     async close() { const p = mustOpen(); port = undefined; await p.close(); },
     async update(args) {
       const p = mustOpen();
-      keepInput();
       await device('update', () => p.update({ baudRate: args.baudRate }));
     },
     async set(lines) { const p = mustOpen(); await device('set', () => p.set({ ...lines })); },
@@ -135,11 +116,6 @@ export default defineSerialDriver((kernel) => {
     async getBaudRate() { const p = mustOpen(); return device('getBaudRate', () => p.getBaudRate()); },
     async read({ length, waitMs }) {
       const p = mustOpen();
-      if (pending.length > 0) {
-        const all = Buffer.concat(pending);
-        pending = all.length > length ? [all.subarray(length)] : [];
-        return new Uint8Array(all.subarray(0, length));
-      }
       if (!(await readable(p, waitMs))) return new Uint8Array(0);
       // The read() system call on the binding's descriptor, made synchronously (the binding's own
       // read is fs.read on that same descriptor, on the thread pool): bytes leave the tty's queue
@@ -163,7 +139,12 @@ export default defineSerialDriver((kernel) => {
       const rest = writeNow(p.fd!, Buffer.from(data.buffer, data.byteOffset, data.length));
       if (rest.length > 0) await device('write', () => p.write(Buffer.from(rest)));
     },
-    async flush() { const p = mustOpen(); pending = []; await device('flush', () => p.flush()); },
+    async flush() {
+      const p = mustOpen();
+      // The binding's own flush is the one system call the filter turns into a no-op.
+      if (flushKept) await device('flush', async () => flushQueues(p.fd!));
+      else await device('flush', () => p.flush());
+    },
     async drain() { const p = mustOpen(); await device('drain', () => p.drain()); },
   };
 });

@@ -1,6 +1,6 @@
 /**
  * What the `serialport` driver's sandbox must let it read: the binding's packages
- * (bindings-cpp, its prebuilt addon, and what it requires).
+ * (bindings-cpp, its prebuilt addon, and what it requires). Its manifest's `reads`.
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
