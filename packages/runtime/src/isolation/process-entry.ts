@@ -1,19 +1,21 @@
-/** Entry point of a child-process domain. */
+/** Entry point of a child-process domain: its wire to the kernel is descriptor 3 (frames.ts). */
+import { Socket } from 'node:net';
 import { DomainHost } from './domain-host.js';
+import { FrameReader, writeFrame } from './frames.js';
 import type { ToDomain } from './protocol.js';
 
-if (!process.send) throw new Error('process-entry must run as a forked child with IPC');
-const send = process.send.bind(process);
+const WIRE_FD = 3;
+const wire = new Socket({ fd: WIRE_FD, readable: true, writable: true });
 
-/** Batches handed to the IPC channel and not yet written to it. */
+/** Batches handed to the wire and not yet written to it. */
 let unsent = 0;
 let exitCode: number | string | null | undefined;
 let exiting = false;
 const realExit = process.exit.bind(process);
 
 /**
- * process.exit drops what the IPC channel has not yet written: a reply the driver sent just
- * before exiting would be lost and its call failed as never answered. An exit waits until every
+ * process.exit drops what the wire has not yet written: a reply the driver sent just before
+ * exiting would be lost and its call failed as never answered. An exit waits until every
  * batch is written (at most 2 s: a kernel that stopped reading must not keep the driver alive).
  */
 process.exit = ((code?: number | string | null) => {
@@ -32,7 +34,7 @@ function sent(): void {
 const host = new DomainHost({
   send: (batch) => {
     unsent++;
-    send(batch, undefined, undefined, sent);
+    writeFrame(wire, batch, sent);
   },
   exit: (code) => process.exit(code),
   abort: () => process.abort(),
@@ -44,12 +46,16 @@ const host = new DomainHost({
  */
 function stop(kind: 'exception' | 'rejection', err: unknown): void {
   host.fatal(kind, err);
-  const channel = process.channel as unknown as { writeQueueSize?: number } | undefined;
-  if (channel?.writeQueueSize === 0) realExit(70); // the report is in the socket already
+  const queued = (wire as unknown as { _handle?: { writeQueueSize?: number } })._handle?.writeQueueSize;
+  if (unsent === 0 || (queued === 0 && wire.writableLength === 0)) realExit(70); // the report is in the socket already
   process.exit(70); // waits until the report is written
 }
 process.on('uncaughtException', (err) => stop('exception', err));
 process.on('unhandledRejection', (err) => stop('rejection', err));
-process.on('message', (batch: ToDomain[]) => host.receive(batch));
+const reader = new FrameReader();
+wire.on('data', (chunk: Buffer) => {
+  for (const batch of reader.push(chunk).values) host.receive(batch as ToDomain[]);
+});
 // An orphaned driver must not outlive its kernel.
-process.on('disconnect', () => process.exit(0));
+wire.on('end', () => process.exit(0));
+wire.on('error', () => process.exit(0));
