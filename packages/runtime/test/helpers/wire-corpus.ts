@@ -3,7 +3,7 @@
  * driver could post them. One generator for the decoder's unit fuzzer (decode-fuzz.test.ts)
  * and for the fuzz that posts it from real domains (wire-fuzz.test.ts), so both see the same
  * cases. Every value is structured-cloneable: it can cross a worker's port or a process's
- * IPC channel (advanced serialization) as it is.
+ * wire (v8-serialized frames) as it is.
  */
 import fc from 'fast-check';
 import { kernelServices } from '../../src/kernel/services.js';
@@ -26,8 +26,21 @@ export const nearMessage = fc.record({
   kind: fc.oneof(field, fc.constantFrom('exception', 'rejection', 'bad-kernel-call')),
 }, { requiredKeys: ['t'] });
 
-/** One raw batch, as one postMessage or IPC send carries it. */
-export const wireBatch = fc.oneof(anything, fc.array(fc.oneof(nearMessage, anything), { maxLength: 12 }));
+/**
+ * Messages of Node's own IPC protocol (handle passing, cluster): a host that used Node's IPC
+ * channel for process domains was ended by `{ cmd: 'NODE_HANDLE_ACK' }` from a driver.
+ */
+export const nodeInternal = fc.record({
+  cmd: fc.oneof(fc.constantFrom('NODE_HANDLE', 'NODE_HANDLE_ACK', 'NODE_HANDLE_NACK', 'NODE_CLUSTER'), fc.string().map((s) => `NODE_${s}`)),
+  type: field, msg: field, key: field,
+}, { requiredKeys: ['cmd'] });
+
+/** One raw batch, as one postMessage or frame carries it. */
+export const wireBatch = fc.oneof(
+  { arbitrary: anything, weight: 4 },
+  { arbitrary: fc.array(fc.oneof(nearMessage, anything), { maxLength: 12 }), weight: 4 },
+  { arbitrary: nodeInternal, weight: 1 },
+);
 
 /** `count` batches from `seed`: the same corpus wherever it is drawn. */
 export function wireCorpus(seed: number, count: number): unknown[] {
