@@ -13,7 +13,7 @@ import { grantsFor, type Domain, type DomainExit, type DomainOptions, type Sandb
 import type { ResourceGrant, ToDomain } from './protocol.js';
 
 const entry = fileURLToPath(new URL('./process-entry.js', import.meta.url));
-const FIRST_EXTRA_FD = 4; // 0-2 stdio, 3 the wire to the kernel (frames.ts)
+const FIRST_EXTRA_FD = 4; // 0 the wire from the kernel, 1-2 output, 3 the wire to the kernel (frames.ts)
 
 /** The last line of the driver's stderr that looks like an error, to say why it died. */
 function lastError(tail: string): string {
@@ -75,8 +75,13 @@ export class ProcessDomain implements Domain {
   readonly grants: ResourceGrant[];
   readonly sandbox: SandboxKind;
   readonly #child: ChildProcess;
-  /** Descriptor 3 of the driver's process: frames both ways. */
-  readonly #wire: Socket;
+  /**
+   * The wire, one socket per direction (frames.ts): the kernel writes the driver's descriptor 0
+   * and reads its descriptor 3. Apart, because a socket whose write fails (the driver has just
+   * exited) is destroyed with what it had not read yet: the driver's last report would be lost.
+   */
+  readonly #toDriver: Socket;
+  readonly #fromDriver: Socket;
   readonly #gone: Promise<void>;
   /** The wire held bytes that are not a frame: the driver was reported, its exit is not news. */
   #malformed = false;
@@ -90,10 +95,13 @@ export class ProcessDomain implements Domain {
     const passed = options.resources.filter((r) => r.fd >= 0);
     this.grants = grantsFor(passed, (i) => FIRST_EXTRA_FD + i);
     // stdout and stderr are captured: the driver's lines reach the operator as log events.
-    const started = start(options, ['ignore', 'pipe', 'pipe', 'pipe', ...passed.map((r) => r.fd)]);
+    const started = start(options, ['pipe', 'pipe', 'pipe', 'pipe', ...passed.map((r) => r.fd)]);
     this.#child = started.child;
-    this.#wire = started.child.stdio[3] as Socket;
-    this.#wire.on('error', () => { /* a dead child is reported through 'close' */ });
+    this.#toDriver = started.child.stdio[0] as Socket;
+    this.#fromDriver = started.child.stdio[3] as Socket;
+    // A dead child is reported through 'close'.
+    this.#toDriver.on('error', () => undefined);
+    this.#fromDriver.on('error', () => undefined);
     this.sandbox = started.sandbox;
     // Keep the end of stderr: it tells an out-of-memory death from other aborts.
     this.#child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
@@ -120,14 +128,14 @@ export class ProcessDomain implements Domain {
   }
 
   send(batch: ToDomain[]): void {
-    if (this.#killed || this.#malformed || !this.#wire.writable) return;
-    writeFrame(this.#wire, batch);
+    if (this.#killed || this.#malformed || !this.#toDriver.writable) return;
+    writeFrame(this.#toDriver, batch);
   }
 
   /** Every frame the driver writes, deserialized; bytes that are not a frame end it as a contract failure. */
   onMessage(listener: (batch: unknown) => void): void {
     const reader = new FrameReader();
-    this.#wire.on('data', (chunk: Buffer) => {
+    this.#fromDriver.on('data', (chunk: Buffer) => {
       if (this.#killed || this.#malformed) return;
       const { values, problem } = reader.push(chunk);
       for (const batch of values) listener(batch);

@@ -1,11 +1,14 @@
-/** Entry point of a child-process domain: its wire to the kernel is descriptor 3 (frames.ts). */
+/**
+ * Entry point of a child-process domain. Its wire (frames.ts): frames from the kernel on
+ * descriptor 0, frames to it on descriptor 3.
+ */
 import { Socket } from 'node:net';
 import { DomainHost } from './domain-host.js';
 import { FrameReader, writeFrame } from './frames.js';
 import type { ToDomain } from './protocol.js';
 
-const WIRE_FD = 3;
-const wire = new Socket({ fd: WIRE_FD, readable: true, writable: true });
+const fromKernel = new Socket({ fd: 0, readable: true, writable: false });
+const wire = new Socket({ fd: 3, readable: false, writable: true });
 
 /** Batches handed to the wire and not yet written to it. */
 let unsent = 0;
@@ -53,9 +56,10 @@ function stop(kind: 'exception' | 'rejection', err: unknown): void {
 process.on('uncaughtException', (err) => stop('exception', err));
 process.on('unhandledRejection', (err) => stop('rejection', err));
 const reader = new FrameReader();
-wire.on('data', (chunk: Buffer) => {
+fromKernel.on('data', (chunk: Buffer) => {
   for (const batch of reader.push(chunk).values) host.receive(batch as ToDomain[]);
 });
 // An orphaned driver must not outlive its kernel.
-wire.on('end', () => process.exit(0));
+fromKernel.on('end', () => process.exit(0));
+fromKernel.on('error', () => process.exit(0));
 wire.on('error', () => process.exit(0));
