@@ -1,9 +1,9 @@
 /**
  * The process domain's wire: each batch one frame, a 4-byte big-endian length and the batch
  * v8-serialized (what Node's "advanced" IPC serialization does), over plain sockets: from the
- * kernel on the driver's descriptor 0, to it on descriptor 3. Not Node's own IPC channel, which a driver could use to end the host: a
- * message whose `cmd` starts with NODE_ goes to Node's handle-passing protocol, never to the
- * kernel, where `{ cmd: 'NODE_HANDLE_ACK' }` trips an internal assertion; and bytes that are
+ * kernel on the driver's descriptor 0, to it on descriptor 3. Not Node's own IPC channel,
+ * which a driver could use to end the host: a message whose `cmd` starts with NODE_ goes to
+ * Node's handle-passing protocol, never to the kernel, where `{ cmd: 'NODE_HANDLE_ACK' }` trips an internal assertion; and bytes that are
  * not a message (a driver writing its channel's descriptor itself) throw out of the
  * channel's read callback, uncaught. Here every frame is cut and deserialized inside a try:
  * anything wrong is a problem of that driver, and what decodes goes to decode.ts like any batch.

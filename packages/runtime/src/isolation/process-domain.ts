@@ -110,7 +110,7 @@ export class ProcessDomain implements Domain {
     });
     this.#child.stdout?.setEncoding('utf8').on('data', (chunk: string) => this.#output?.('stdout', chunk));
     this.#gone = new Promise((resolve) => {
-      // 'close', not 'exit': 'exit' may come while the child's stderr and IPC channel still hold
+      // 'close', not 'exit': 'exit' may come while the child's stderr and wire still hold
       // data, so the last reply a driver sent before it died would be lost (its call failed as
       // if never answered) and the stderr tail that says why it died would be cut short.
       this.#child.once('close', (code, signal) => {

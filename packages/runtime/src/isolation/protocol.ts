@@ -1,7 +1,7 @@
 /**
  * The whole wire vocabulary between the kernel and an isolation domain. Every message that
- * crosses the boundary is one of these; messages travel in batches (one postMessage or IPC
- * send per batch), which is the paper's "deferred calls" batching.
+ * crosses the boundary is one of these; messages travel in batches (one postMessage or frame
+ * per batch), which is the paper's "deferred calls" batching.
  */
 import type { WireError } from '../errors.js';
 
