@@ -9,26 +9,26 @@
  * anything wrong is a problem of that driver, and what decodes goes to decode.ts like any batch.
  */
 import type { Writable } from 'node:stream';
-import { deserialize, serialize } from 'node:v8';
+import { DefaultSerializer, deserialize } from 'node:v8';
 
 /** The largest frame: a batch of 8 replies of the largest request (16 MiB), with room. */
 export const MAX_FRAME = 256 * 1024 * 1024;
+const LENGTH_ROOM = Buffer.alloc(4);
 
-/** One value as a frame: header and body apart (a large body is not copied once more). */
-export function encodeFrame(value: unknown): [Buffer, Buffer] {
-  const body = serialize(value);
-  const head = Buffer.allocUnsafe(4);
-  head.writeUInt32BE(body.length, 0);
-  return [head, body];
+/** One value as a frame, in one buffer: the length is written into room kept before the body. */
+export function encodeFrame(value: unknown): Buffer {
+  const serializer = new DefaultSerializer();
+  serializer.writeRawBytes(LENGTH_ROOM);
+  serializer.writeHeader();
+  serializer.writeValue(value);
+  const frame = serializer.releaseBuffer();
+  frame.writeUInt32BE(frame.length - 4, 0);
+  return frame;
 }
 
 /** Writes one frame; `written` once the socket took all of it. Throws what serialize throws. */
 export function writeFrame(stream: Writable, value: unknown, written?: (err?: Error | null) => void): void {
-  const [head, body] = encodeFrame(value);
-  stream.cork();
-  stream.write(head);
-  stream.write(body, written);
-  stream.uncork();
+  stream.write(encodeFrame(value), written);
 }
 
 export interface Frames {

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { encodeFrame, FrameReader, MAX_FRAME } from '../../src/isolation/frames.js';
 import { wireBatch } from '../helpers/wire-corpus.js';
 
-const bytesOf = (values: unknown[]): Buffer => Buffer.concat(values.flatMap((v) => encodeFrame(v)));
+const bytesOf = (values: unknown[]): Buffer => Buffer.concat(values.map((v) => encodeFrame(v)));
 
 test('frames cut anywhere come out whole and in order', () => {
   fc.assert(fc.property(fc.array(wireBatch, { maxLength: 6 }), fc.array(fc.nat(), { maxLength: 8 }), (values, cuts) => {
