@@ -152,9 +152,6 @@ export function bubblewrapArgs(sandbox: Sandbox, memoryLimitMb: number, node: st
     '--proc', '/proc', '--dev', '/dev', '--chdir', '/',
     '--clearenv',
     '--setenv', 'PATH', '/usr/bin:/bin', '--setenv', 'HOME', '/nonexistent',
-    // Node's IPC channel is descriptor 3 (the spawn's 'ipc' slot); --clearenv dropped the
-    // variables node set for it, so they are set again here.
-    '--setenv', 'NODE_CHANNEL_FD', '3', '--setenv', 'NODE_CHANNEL_SERIALIZATION_MODE', 'advanced',
     '--', ...limit, process.execPath, ...node,
   ];
 }

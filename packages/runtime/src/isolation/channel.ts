@@ -69,6 +69,10 @@ const MAX_MESSAGES_PER_WINDOW = 100_000;
 /** Kernel-service calls a driver may have unanswered at once. */
 const MAX_SERVICES_IN_FLIGHT = 4096;
 
+const FAULT_WORDS: Record<Extract<FromDomain, { t: 'fault' }>['kind'], string> = {
+  exception: 'threw', rejection: 'left a rejection unhandled', 'bad-kernel-call': 'touched what the kernel owns',
+};
+
 export const CALLBACK_ENTRIES: Record<string, { deadlineMs: number }> = { $timer: { deadlineMs: 1000 } };
 
 export class DriverChannel {
@@ -268,7 +272,7 @@ export class DriverChannel {
       case 'load-failed':
         return this.fail(new DriverFailure('load', `driver failed to load: ${m.error.message}`));
       case 'fault':
-        return this.fail(new DriverFailure(m.kind, `driver ${m.kind === 'exception' ? 'threw' : 'left a rejection unhandled'}: ${m.error.message}`));
+        return this.fail(new DriverFailure(m.kind, `driver ${FAULT_WORDS[m.kind]}: ${m.error.message}`));
       case 'service': return this.#service(m.id, m.name, m.args);
       case 'reply': this.#reply(m); return this.#wakeIdle();
     }

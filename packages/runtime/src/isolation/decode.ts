@@ -66,7 +66,7 @@ function message(m: unknown, index: number): FromDomain {
     case 'load-failed': return { t, error: wireError(m.error, 'load-failed.error') };
     case 'fault': {
       const kind = m.kind;
-      if (kind !== 'exception' && kind !== 'rejection') fail('fault.kind is neither exception nor rejection');
+      if (kind !== 'exception' && kind !== 'rejection' && kind !== 'bad-kernel-call') fail('fault.kind is not exception, rejection or bad-kernel-call');
       return { t, kind, error: wireError(m.error, 'fault.error') };
     }
     case 'service': {

@@ -7,7 +7,7 @@
 import { DeviceError, type HelperStatus, type KernelServices, type ResourceGrant } from '../classes/driver-api.js';
 import { liveStateEntries } from '../classes/contract.js';
 import type { CallInterceptor, DomainExtension, DomainExtensionFactory, DomainHooks } from './domain-extension.js';
-import { toWireError, type FromDomain, type LoadSpec, type ToDomain } from './protocol.js';
+import { toWireError, type FaultKind, type FromDomain, type LoadSpec, type ToDomain } from './protocol.js';
 
 export interface HostPort {
   send(batch: FromDomain[]): void;
@@ -58,8 +58,8 @@ export class DomainHost {
     }
   }
 
-  /** An exception or rejection escaped the driver: report it once and serve nothing more. */
-  fatal(kind: 'exception' | 'rejection', error: unknown): void {
+  /** An exception or rejection escaped the driver, or it misused the kernel's: report it once and serve nothing more. */
+  fatal(kind: FaultKind, error: unknown): void {
     if (this.#failed) return;
     this.#failed = true;
     this.#outbox.push({ t: 'fault', kind, error: toWireError(error) });

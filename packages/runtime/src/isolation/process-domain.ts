@@ -3,15 +3,17 @@
  * out-of-memory of the driver end only the child. The kernel's host resources are passed as
  * inherited descriptors, so the kernel keeps holding them when the child dies.
  */
-import { fork, spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { BWRAP, bubblewrapArgs, bubblewrapUsable } from './bubblewrap.js';
+import { FrameReader, writeFrame } from './frames.js';
 import { grantsFor, type Domain, type DomainExit, type DomainOptions, type Sandbox, type SandboxKind } from './domain.js';
 import type { ResourceGrant, ToDomain } from './protocol.js';
 
 const entry = fileURLToPath(new URL('./process-entry.js', import.meta.url));
-const FIRST_EXTRA_FD = 4; // 0-2 stdio, 3 the IPC channel
+const FIRST_EXTRA_FD = 4; // 0 the wire from the kernel, 1-2 output, 3 the wire to the kernel (frames.ts)
 
 /** The last line of the driver's stderr that looks like an error, to say why it died. */
 function lastError(tail: string): string {
@@ -49,11 +51,11 @@ function start(options: DomainOptions, stdio: StdioOptions): { child: ChildProce
   const execArgv = [`--max-old-space-size=${options.memoryLimitMb}`, ...sandboxFlags(sandbox)];
   if (sandbox && sandbox.bubblewrap !== false && bubblewrapUsable()) {
     const args = bubblewrapArgs(sandbox, options.memoryLimitMb, [...execArgv, entry]);
-    return { child: spawn(BWRAP, args, { stdio, serialization: 'advanced', env: {} }), sandbox: 'bubblewrap' };
+    return { child: spawn(BWRAP, args, { stdio, env: {} }), sandbox: 'bubblewrap' };
   }
   if (sandbox && sandbox.bubblewrap !== false) warnOnce();
   return {
-    child: fork(entry, [], { stdio, serialization: 'advanced', execArgv, ...(sandbox ? { env: bareEnv } : {}) }),
+    child: spawn(process.execPath, [...execArgv, entry], { stdio, ...(sandbox ? { env: bareEnv } : {}) }),
     sandbox: sandbox ? 'permission-model' : 'none',
   };
 }
@@ -73,7 +75,16 @@ export class ProcessDomain implements Domain {
   readonly grants: ResourceGrant[];
   readonly sandbox: SandboxKind;
   readonly #child: ChildProcess;
+  /**
+   * The wire, one socket per direction (frames.ts): the kernel writes the driver's descriptor 0
+   * and reads its descriptor 3. Apart, because a socket whose write fails (the driver has just
+   * exited) is destroyed with what it had not read yet: the driver's last report would be lost.
+   */
+  readonly #toDriver: Socket;
+  readonly #fromDriver: Socket;
   readonly #gone: Promise<void>;
+  /** The wire held bytes that are not a frame: the driver was reported, its exit is not news. */
+  #malformed = false;
   #exitListener: ((exit: DomainExit) => void) | undefined;
   #stderrTail = '';
   #killed = false;
@@ -84,8 +95,13 @@ export class ProcessDomain implements Domain {
     const passed = options.resources.filter((r) => r.fd >= 0);
     this.grants = grantsFor(passed, (i) => FIRST_EXTRA_FD + i);
     // stdout and stderr are captured: the driver's lines reach the operator as log events.
-    const started = start(options, ['ignore', 'pipe', 'pipe', 'ipc', ...passed.map((r) => r.fd)]);
+    const started = start(options, ['pipe', 'pipe', 'pipe', 'pipe', ...passed.map((r) => r.fd)]);
     this.#child = started.child;
+    this.#toDriver = started.child.stdio[0] as Socket;
+    this.#fromDriver = started.child.stdio[3] as Socket;
+    // A dead child is reported through 'close'.
+    this.#toDriver.on('error', () => undefined);
+    this.#fromDriver.on('error', () => undefined);
     this.sandbox = started.sandbox;
     // Keep the end of stderr: it tells an out-of-memory death from other aborts.
     this.#child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
@@ -94,12 +110,12 @@ export class ProcessDomain implements Domain {
     });
     this.#child.stdout?.setEncoding('utf8').on('data', (chunk: string) => this.#output?.('stdout', chunk));
     this.#gone = new Promise((resolve) => {
-      // 'close', not 'exit': 'exit' may come while the child's stderr and IPC channel still hold
+      // 'close', not 'exit': 'exit' may come while the child's stderr and wire still hold
       // data, so the last reply a driver sent before it died would be lost (its call failed as
       // if never answered) and the stderr tail that says why it died would be cut short.
       this.#child.once('close', (code, signal) => {
         resolve();
-        if (this.#killed) return;
+        if (this.#killed || this.#malformed) return;
         const oom = /heap out of memory|Allocation failed/i.test(this.#stderrTail);
         this.#exitListener?.({
           kind: oom ? 'memory' : 'exit',
@@ -112,12 +128,21 @@ export class ProcessDomain implements Domain {
   }
 
   send(batch: ToDomain[]): void {
-    if (this.#killed || !this.#child.connected) return;
-    this.#child.send(batch, (err) => { void err; /* a dead child is reported through 'exit' */ });
+    if (this.#killed || this.#malformed || !this.#toDriver.writable) return;
+    writeFrame(this.#toDriver, batch);
   }
 
+  /** Every frame the driver writes, deserialized; bytes that are not a frame end it as a contract failure. */
   onMessage(listener: (batch: unknown) => void): void {
-    this.#child.on('message', (m) => listener(m));
+    const reader = new FrameReader();
+    this.#fromDriver.on('data', (chunk: Buffer) => {
+      if (this.#killed || this.#malformed) return;
+      const { values, problem } = reader.push(chunk);
+      for (const batch of values) listener(batch);
+      if (problem === undefined || this.#killed) return;
+      this.#malformed = true;
+      this.#exitListener?.({ kind: 'contract', message: `malformed message from the driver: ${problem}` });
+    });
   }
 
   onExit(listener: (exit: DomainExit) => void): void {

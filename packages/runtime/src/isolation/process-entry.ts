@@ -1,22 +1,27 @@
-/** Entry point of a child-process domain. */
+/**
+ * Entry point of a child-process domain. Its wire (frames.ts): frames from the kernel on
+ * descriptor 0, frames to it on descriptor 3.
+ */
+import { Socket } from 'node:net';
 import { DomainHost } from './domain-host.js';
+import { FrameReader, writeFrame } from './frames.js';
 import type { ToDomain } from './protocol.js';
 
-if (!process.send) throw new Error('process-entry must run as a forked child with IPC');
 // Tells a driver it has this process to itself: what it binds for life (a seccomp filter, as
 // the serialport driver installs) binds no host.
 process.env.SHADOW_DOMAIN = 'process';
-const send = process.send.bind(process);
+const fromKernel = new Socket({ fd: 0, readable: true, writable: false });
+const wire = new Socket({ fd: 3, readable: false, writable: true });
 
-/** Batches handed to the IPC channel and not yet written to it. */
+/** Batches handed to the wire and not yet written to it. */
 let unsent = 0;
 let exitCode: number | string | null | undefined;
 let exiting = false;
 const realExit = process.exit.bind(process);
 
 /**
- * process.exit drops what the IPC channel has not yet written: a reply the driver sent just
- * before exiting would be lost and its call failed as never answered. An exit waits until every
+ * process.exit drops what the wire has not yet written: a reply the driver sent just before
+ * exiting would be lost and its call failed as never answered. An exit waits until every
  * batch is written (at most 2 s: a kernel that stopped reading must not keep the driver alive).
  */
 process.exit = ((code?: number | string | null) => {
@@ -35,7 +40,7 @@ function sent(): void {
 const host = new DomainHost({
   send: (batch) => {
     unsent++;
-    send(batch, undefined, undefined, sent);
+    writeFrame(wire, batch, sent);
   },
   exit: (code) => process.exit(code),
   abort: () => process.abort(),
@@ -47,12 +52,17 @@ const host = new DomainHost({
  */
 function stop(kind: 'exception' | 'rejection', err: unknown): void {
   host.fatal(kind, err);
-  const channel = process.channel as unknown as { writeQueueSize?: number } | undefined;
-  if (channel?.writeQueueSize === 0) realExit(70); // the report is in the socket already
+  const queued = (wire as unknown as { _handle?: { writeQueueSize?: number } })._handle?.writeQueueSize;
+  if (unsent === 0 || (queued === 0 && wire.writableLength === 0)) realExit(70); // the report is in the socket already
   process.exit(70); // waits until the report is written
 }
 process.on('uncaughtException', (err) => stop('exception', err));
 process.on('unhandledRejection', (err) => stop('rejection', err));
-process.on('message', (batch: ToDomain[]) => host.receive(batch));
+const reader = new FrameReader();
+fromKernel.on('data', (chunk: Buffer) => {
+  for (const batch of reader.push(chunk).values) host.receive(batch as ToDomain[]);
+});
 // An orphaned driver must not outlive its kernel.
-process.on('disconnect', () => process.exit(0));
+fromKernel.on('end', () => process.exit(0));
+fromKernel.on('error', () => process.exit(0));
+wire.on('error', () => process.exit(0));

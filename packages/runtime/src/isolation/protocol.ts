@@ -1,7 +1,7 @@
 /**
  * The whole wire vocabulary between the kernel and an isolation domain. Every message that
- * crosses the boundary is one of these; messages travel in batches (one postMessage or IPC
- * send per batch), which is the paper's "deferred calls" batching.
+ * crosses the boundary is one of these; messages travel in batches (one postMessage or frame
+ * per batch), which is the paper's "deferred calls" batching.
  */
 import type { WireError } from '../errors.js';
 
@@ -47,6 +47,12 @@ export type ToDomain =
   /** A message for a domain extension (see LoadSpec.extensions); unknown names are ignored. */
   | { t: 'extension'; name: string; body: unknown };
 
+/**
+ * How a domain reports its driver's end: an exception or a rejection escaped it, or it misused
+ * what the kernel owns inside the domain (a worker driver touching a descriptor not its own).
+ */
+export type FaultKind = 'exception' | 'rejection' | 'bad-kernel-call';
+
 /** Domain -> kernel. */
 export type FromDomain =
   /** `hooks`: which of live update's optional entry points (exportState, importState) the driver has. */
@@ -57,7 +63,7 @@ export type FromDomain =
   | { t: 'reply'; id: number; ok: false; error: WireError; device: boolean }
   | { t: 'service'; id: number; name: string; args: unknown }
   | { t: 'pong'; seq: number }
-  | { t: 'fault'; kind: 'exception' | 'rejection'; error: WireError };
+  | { t: 'fault'; kind: FaultKind; error: WireError };
 
 export type Batch<M> = M[];
 

@@ -1,6 +1,7 @@
 /** Entry point of a worker-thread domain. */
 import { parentPort } from 'node:worker_threads';
 import { DomainHost } from './domain-host.js';
+import { guardDescriptors } from './fd-guard.js';
 import type { ToDomain } from './protocol.js';
 
 const port = parentPort;
@@ -13,6 +14,11 @@ const host = new DomainHost({
   // every cleanup handler.
   abort: () => process.exit(134),
 });
+// Before any driver code runs: the driver shares the host's descriptors (fd-guard.ts).
+const guard = guardDescriptors((message) => host.fatal('bad-kernel-call', new Error(message)));
 process.on('uncaughtException', (err) => host.fatal('exception', err));
 process.on('unhandledRejection', (err) => host.fatal('rejection', err));
-port.on('message', (batch: ToDomain[]) => host.receive(batch));
+port.on('message', (batch: ToDomain[]) => {
+  for (const m of batch) if (m.t === 'load') guard.lend(m.spec.resources.map((r) => r.fd));
+  host.receive(batch);
+});

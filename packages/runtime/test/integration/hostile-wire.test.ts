@@ -36,7 +36,10 @@ for (const domain of ['worker', 'process'] as const) {
           // The attack write itself is resubmitted and attacks again until it is quarantined.
           const attackWrite = victim.write(4096, new Uint8Array(4096).fill(0xee)).then(() => 'done', (err: { code?: string }) => err.code);
           const seen = await failure;
-          assert.ok(['contract', 'bad-kernel-call'].includes(seen.kind), `failure kind ${seen.kind}: ${seen.message}`);
+          // A kernel too loaded to take 100,000 messages within the rate window sees the flood as the
+          // attack write's missed deadline instead: its reply waits behind the flood.
+          const kinds = attack === 'flood' ? ['contract', 'hang'] : ['contract', 'bad-kernel-call'];
+          assert.ok(kinds.includes(seen.kind), `failure kind ${seen.kind}: ${seen.message}`);
           await recovery;
           const outcome = await attackWrite;
           assert.ok(outcome === 'done' || outcome === 'SD_ERR_POISON_REQUEST', `the attack write ended ${outcome}`);
