@@ -7,8 +7,9 @@
  * they are counted as indeterminate, never resent twice.
  */
 import type { EventEmitter } from 'node:events';
-import type { LinkState, NetStats } from '../classes/net/contract.js';
+import { mtuOf, type LinkState, type NetInfo, type NetStats } from '../classes/net/contract.js';
 import { MAX_BATCH } from '../classes/net/frames.js';
+import { offloadProblem, resolveOffload, resolveOffloads, type Offload } from '../classes/net/offload.js';
 import { ErrorCodes, isShadowError } from '../errors.js';
 import type { Device } from './device.js';
 
@@ -27,6 +28,8 @@ export interface NetQueueCounters {
   droppedGone: number;
   /** Times transmit answered busy (the queue stopped until recovery ended). */
   busy: number;
+  /** Frames refused by `send` because their offload header does not fit the frame or this device's MTU. */
+  droppedMalformed: number;
 }
 
 /** What became of frames handed to `send`, one counter each (see NetQueueCounters). */
@@ -39,10 +42,15 @@ export interface NetDeviceOptions {
   busyRetryMs?: number;
 }
 
+/** Bytes per transmit call, about: a batch of GSO frames stays a few hundred KiB per message. */
+const BATCH_BYTES = 512 * 1024;
+
 export class NetDevice {
   readonly device: Device;
-  readonly counters: NetQueueCounters = { queued: 0, sent: 0, droppedQueueFull: 0, droppedByDriver: 0, indeterminate: 0, droppedGone: 0, busy: 0 };
+  readonly counters: NetQueueCounters = { queued: 0, sent: 0, droppedQueueFull: 0, droppedByDriver: 0, indeterminate: 0, droppedGone: 0, busy: 0, droppedMalformed: 0 };
   readonly #queue: Uint8Array[] = [];
+  /** One virtio-net header (or null) per queued frame; only a driver with offloads gets them. */
+  readonly #queueOffloads: (Offload | null)[] = [];
   readonly #limit: number;
   readonly #retryMs: number;
   readonly #events: EventEmitter;
@@ -71,9 +79,22 @@ export class NetDevice {
   stats = async (): Promise<NetStats> => (await this.device.call('stats', {})) as NetStats;
   linkState = async (): Promise<LinkState> => (await this.device.call('linkState', {})) as LinkState;
 
-  /** Received frames, batched as the driver delivered them. */
-  onReceive(listener: (frames: Uint8Array[]) => void): () => void {
-    return this.device.on('receive', (args) => listener((args as { frames: Uint8Array[] }).frames));
+  /**
+   * Received frames, batched as the driver delivered them. A listener that asks for
+   * `offloads` gets GSO frames and frames with checksums to complete as they came, with their
+   * headers (a switch passes them on whole); any other gets plain frames, resolved here.
+   */
+  onReceive(listener: (frames: Uint8Array[], offloads?: (Offload | null)[]) => void, options: { offloads?: boolean } = {}): () => void {
+    return this.device.on('receive', (args) => {
+      const { frames, offloads } = args as { frames: Uint8Array[]; offloads?: (Offload | null)[] };
+      if (options.offloads) listener(frames, offloads);
+      else listener(resolveOffloads(frames, offloads));
+    });
+  }
+
+  /** The driver registered offloads: frames reach it with their headers, uncut. */
+  get takesOffloads(): boolean {
+    return (this.device.state.info as NetInfo | undefined)?.offloads === true;
   }
 
   onLink(listener: (carrier: boolean) => void): () => void {
@@ -99,8 +120,23 @@ export class NetDevice {
     return this.#queue.length;
   }
 
-  /** Queues a frame for transmission; false when the queue was full and it was dropped. */
-  send(frame: Uint8Array): boolean {
+  /**
+   * Queues a frame for transmission; false when the queue was full and it was dropped. A frame
+   * with an offload header goes as it is to a driver that takes offloads; for any other, its
+   * checksum is completed and a GSO frame cut into segments here, as Linux does in software
+   * for a device without the feature.
+   */
+  send(frame: Uint8Array, offload: Offload | null = null): boolean {
+    if (offload && offloadProblem(frame, offload, mtuOf(this.device.state))) { this.counters.droppedMalformed++; return false; }
+    if (offload && !this.takesOffloads) {
+      let all = true;
+      for (const piece of resolveOffload(frame, offload)) all = this.#enqueue(piece, null) && all;
+      return all;
+    }
+    return this.#enqueue(frame, offload);
+  }
+
+  #enqueue(frame: Uint8Array, offload: Offload | null): boolean {
     if (this.device.status === 'closed' || this.device.status === 'gave-up') {
       this.counters.droppedGone++;
       if (this.#outcomes.size) this.#tell([frame], 'droppedGone');
@@ -112,6 +148,7 @@ export class NetDevice {
       return false;
     }
     this.#queue.push(frame);
+    this.#queueOffloads.push(offload);
     this.counters.queued++;
     if (!this.#pumping) void this.#pump();
     return true;
@@ -126,6 +163,7 @@ export class NetDevice {
   /** Drops what is queued and stops waiting (the device is going away). */
   close(): void {
     const dropped = this.#queue.splice(0);
+    this.#queueOffloads.splice(0);
     this.counters.droppedGone += dropped.length;
     this.#tell(dropped, 'droppedGone');
     this.#stopped?.wake();
@@ -135,10 +173,13 @@ export class NetDevice {
     this.#pumping = true;
     try {
       while (this.#queue.length > 0) {
-        const frames = this.#queue.slice(0, MAX_BATCH);
+        const count = this.#batchLength();
+        const frames = this.#queue.slice(0, count);
+        const offloads = this.#queueOffloads.slice(0, count);
         try {
-          const { accepted } = (await this.device.call('transmit', { frames })) as { accepted: number };
-          this.#queue.splice(0, frames.length);
+          const args = offloads.some((o) => o !== null) && this.takesOffloads ? { frames, offloads } : { frames };
+          const { accepted } = (await this.device.call('transmit', args)) as { accepted: number };
+          this.#dequeue(frames.length);
           this.counters.sent += accepted;
           this.counters.droppedByDriver += frames.length - accepted;
           if (this.#outcomes.size) {
@@ -148,7 +189,7 @@ export class NetDevice {
           }
         } catch (err) {
           if (isShadowError(err, ErrorCodes.BUSY)) { this.counters.busy++; await this.#waitForRecovery(); continue; }
-          this.#queue.splice(0, frames.length);
+          this.#dequeue(frames.length);
           if (isShadowError(err, ErrorCodes.NOT_RESUBMITTED)) {
             this.counters.indeterminate += frames.length;
             this.#tell(frames, 'indeterminate');
@@ -156,6 +197,7 @@ export class NetDevice {
           }
           // Gave up, closed, or the interface went down: nothing queued can leave any more.
           const rest = this.#queue.splice(0);
+          this.#queueOffloads.splice(0);
           this.counters.droppedGone += frames.length + rest.length;
           this.#tell(frames, 'droppedGone');
           this.#tell(rest, 'droppedGone');
@@ -165,6 +207,19 @@ export class NetDevice {
       this.#pumping = false;
       for (const resolve of this.#idle.splice(0)) resolve();
     }
+  }
+
+  /** Frames for the next transmit: at most MAX_BATCH, and about BATCH_BYTES (GSO frames are 64 KiB). */
+  #batchLength(): number {
+    let bytes = 0;
+    let n = 0;
+    while (n < this.#queue.length && n < MAX_BATCH && (n === 0 || bytes < BATCH_BYTES)) bytes += this.#queue[n++]!.length;
+    return n;
+  }
+
+  #dequeue(n: number): void {
+    this.#queue.splice(0, n);
+    this.#queueOffloads.splice(0, n);
   }
 
   /** The queue stays stopped until the device's recovery ends (or gives up), bounded. */
