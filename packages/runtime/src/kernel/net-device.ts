@@ -44,6 +44,15 @@ export interface NetDeviceOptions {
 
 /** Bytes per transmit call, about: a batch of GSO frames stays a few hundred KiB per message. */
 const BATCH_BYTES = 512 * 1024;
+/**
+ * Transmit calls in flight at once: the next batch crosses to the driver while it still
+ * writes the last, so a domain crossing's latency does not bound the rate. Calls are
+ * answered in order; a busy answer stops new calls until recovery, and the refused batches
+ * go back to the head of the queue in their order.
+ */
+const MAX_IN_FLIGHT = 4;
+
+interface Batch { seq: number; frames: Uint8Array[]; offloads: (Offload | null)[] }
 
 export class NetDevice {
   readonly device: Device;
@@ -54,7 +63,12 @@ export class NetDevice {
   readonly #limit: number;
   readonly #retryMs: number;
   readonly #events: EventEmitter;
-  #pumping = false;
+  #inFlight = 0;
+  #inFlightFrames = 0;
+  #halted = false;
+  #seq = 0;
+  #kick = false;
+  readonly #refused: Batch[] = [];
   #stopped: { timer: NodeJS.Timeout; wake: () => void } | undefined;
   #idle: (() => void)[] = [];
   readonly #outcomes = new Set<(frames: Uint8Array[], outcome: TransmitOutcome) => void>();
@@ -129,8 +143,15 @@ export class NetDevice {
   send(frame: Uint8Array, offload: Offload | null = null): boolean {
     if (offload && offloadProblem(frame, offload, mtuOf(this.device.state))) { this.counters.droppedMalformed++; return false; }
     if (offload && !this.takesOffloads) {
+      // The segments of one frame share its fate: all queued, or all dropped.
+      const pieces = resolveOffload(frame, offload);
+      if (this.#queue.length + this.#inFlightFrames + pieces.length > this.#limit) {
+        this.counters.droppedQueueFull += pieces.length;
+        if (this.#outcomes.size) this.#tell(pieces, 'droppedQueueFull');
+        return false;
+      }
       let all = true;
-      for (const piece of resolveOffload(frame, offload)) all = this.#enqueue(piece, null) && all;
+      for (const piece of pieces) all = this.#enqueue(piece, null) && all;
       return all;
     }
     return this.#enqueue(frame, offload);
@@ -142,7 +163,7 @@ export class NetDevice {
       if (this.#outcomes.size) this.#tell([frame], 'droppedGone');
       return false;
     }
-    if (this.#queue.length >= this.#limit) {
+    if (this.#queue.length + this.#inFlightFrames >= this.#limit) {
       this.counters.droppedQueueFull++;
       if (this.#outcomes.size) this.#tell([frame], 'droppedQueueFull');
       return false;
@@ -150,13 +171,17 @@ export class NetDevice {
     this.#queue.push(frame);
     this.#queueOffloads.push(offload);
     this.counters.queued++;
-    if (!this.#pumping) void this.#pump();
+    if (!this.#kick) {
+      // Started once the caller's turn ends, so a switch's whole batch leaves in one call.
+      this.#kick = true;
+      queueMicrotask(() => { this.#kick = false; this.#pump(); });
+    }
     return true;
   }
 
   /** Resolves when the queue is empty and nothing is in flight. */
   drained(): Promise<void> {
-    if (!this.#pumping && this.#queue.length === 0) return Promise.resolve();
+    if (this.idle) return Promise.resolve();
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 
@@ -169,44 +194,63 @@ export class NetDevice {
     this.#stopped?.wake();
   }
 
-  async #pump(): Promise<void> {
-    this.#pumping = true;
+  /** Starts transmit calls, up to MAX_IN_FLIGHT, unless stopped by a busy answer. */
+  #pump(): void {
+    while (!this.#halted && this.#inFlight < MAX_IN_FLIGHT && this.#queue.length > 0) {
+      const n = this.#batchLength();
+      const batch = { seq: this.#seq++, frames: this.#queue.splice(0, n), offloads: this.#queueOffloads.splice(0, n) };
+      this.#inFlight++;
+      this.#inFlightFrames += n;
+      void this.#transmit(batch);
+    }
+    if (this.idle) for (const resolve of this.#idle.splice(0)) resolve();
+  }
+
+  get idle(): boolean {
+    return this.#inFlight === 0 && this.#queue.length === 0 && !this.#halted;
+  }
+
+  async #transmit(batch: Batch): Promise<void> {
+    const { frames, offloads } = batch;
     try {
-      while (this.#queue.length > 0) {
-        const count = this.#batchLength();
-        const frames = this.#queue.slice(0, count);
-        const offloads = this.#queueOffloads.slice(0, count);
-        try {
-          const args = offloads.some((o) => o !== null) && this.takesOffloads ? { frames, offloads } : { frames };
-          const { accepted } = (await this.device.call('transmit', args)) as { accepted: number };
-          this.#dequeue(frames.length);
-          this.counters.sent += accepted;
-          this.counters.droppedByDriver += frames.length - accepted;
-          if (this.#outcomes.size) {
-            // The driver takes frames in order: the first `accepted` left, the rest were refused.
-            this.#tell(frames.slice(0, accepted), 'sent');
-            this.#tell(frames.slice(accepted), 'droppedByDriver');
-          }
-        } catch (err) {
-          if (isShadowError(err, ErrorCodes.BUSY)) { this.counters.busy++; await this.#waitForRecovery(); continue; }
-          this.#dequeue(frames.length);
-          if (isShadowError(err, ErrorCodes.NOT_RESUBMITTED)) {
-            this.counters.indeterminate += frames.length;
-            this.#tell(frames, 'indeterminate');
-            continue;
-          }
-          // Gave up, closed, or the interface went down: nothing queued can leave any more.
-          const rest = this.#queue.splice(0);
-          this.#queueOffloads.splice(0);
-          this.counters.droppedGone += frames.length + rest.length;
-          this.#tell(frames, 'droppedGone');
-          this.#tell(rest, 'droppedGone');
-        }
+      const args = offloads.some((o) => o !== null) && this.takesOffloads ? { frames, offloads } : { frames };
+      const { accepted } = (await this.device.call('transmit', args)) as { accepted: number };
+      this.counters.sent += accepted;
+      this.counters.droppedByDriver += frames.length - accepted;
+      if (this.#outcomes.size) {
+        // The driver takes frames in order: the first `accepted` left, the rest were refused.
+        this.#tell(frames.slice(0, accepted), 'sent');
+        this.#tell(frames.slice(accepted), 'droppedByDriver');
+      }
+    } catch (err) {
+      if (isShadowError(err, ErrorCodes.BUSY)) {
+        if (!this.#halted) this.counters.busy++;
+        this.#halted = true;
+        this.#refused.push(batch);
+      } else if (isShadowError(err, ErrorCodes.NOT_RESUBMITTED)) {
+        this.counters.indeterminate += frames.length;
+        this.#tell(frames, 'indeterminate');
+      } else {
+        // Gave up, closed, or the interface went down: nothing queued can leave any more.
+        const rest = this.#queue.splice(0);
+        this.#queueOffloads.splice(0);
+        this.counters.droppedGone += frames.length + rest.length;
+        this.#tell(frames, 'droppedGone');
+        this.#tell(rest, 'droppedGone');
       }
     } finally {
-      this.#pumping = false;
-      for (const resolve of this.#idle.splice(0)) resolve();
+      this.#inFlight--;
+      this.#inFlightFrames -= frames.length;
     }
+    if (this.#halted) {
+      if (this.#inFlight > 0) return; // the last call to settle puts the refused batches back
+      const back = this.#refused.splice(0).sort((x, y) => x.seq - y.seq);
+      this.#queue.unshift(...back.flatMap((b) => b.frames));
+      this.#queueOffloads.unshift(...back.flatMap((b) => b.offloads));
+      await this.#waitForRecovery();
+      this.#halted = false;
+    }
+    this.#pump();
   }
 
   /** Frames for the next transmit: at most MAX_BATCH, and about BATCH_BYTES (GSO frames are 64 KiB). */
@@ -215,11 +259,6 @@ export class NetDevice {
     let n = 0;
     while (n < this.#queue.length && n < MAX_BATCH && (n === 0 || bytes < BATCH_BYTES)) bytes += this.#queue[n++]!.length;
     return n;
-  }
-
-  #dequeue(n: number): void {
-    this.#queue.splice(0, n);
-    this.#queueOffloads.splice(0, n);
   }
 
   /** The queue stays stopped until the device's recovery ends (or gives up), bounded. */
