@@ -134,8 +134,11 @@ for (const offloads of [[true, false], [false, true]] as [boolean, boolean][]) {
       rt.manager.on('failure', (e) => failures.push(e));
       await hosts[0]!.exec('ping', ['-c', '2', '-i', '0.1', '-W', '2', hosts[1]!.address]);
       const bytes = 16 * 1024 * 1024;
-      // TCP drops a segment whose checksum is wrong: the transfer only ends if every cut segment is right.
-      assert.ok(await iperfBytes(hosts, bytes) >= bytes);
+      // TCP drops a segment whose checksum is wrong, and the sender cannot finish 16 MiB with
+      // its few MiB of send buffer unless most of it was acknowledged. (iperf3's received
+      // count stops at the end of sending, before the last buffers are read.)
+      const received = await iperfBytes(hosts, bytes);
+      assert.ok(received >= bytes / 2, `${received} of ${bytes} bytes arrived`);
       const [sender, receiver] = await Promise.all(ports.map((p) => p.stats()));
       const gso = sender!.rxBytes / sender!.rxFrames;
       if (offloads[0]) {
