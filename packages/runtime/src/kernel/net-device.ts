@@ -43,7 +43,7 @@ export interface NetDeviceOptions {
 }
 
 /** Bytes per transmit call, about: a batch of GSO frames stays a few hundred KiB per message. */
-const BATCH_BYTES = 512 * 1024;
+const BATCH_BYTES = 256 * 1024;
 /**
  * Transmit calls in flight at once: the next batch crosses to the driver while it still
  * writes the last, so a domain crossing's latency does not bound the rate. Calls are

@@ -25,6 +25,19 @@ export interface PortEvents {
   carrier(up: boolean): void;
 }
 
+/**
+ * Bytes per receive upcall, about: GSO frames are up to 64 KiB, and a batch of 256 of them
+ * would be one 16 MiB message that the kernel can only start switching once all of it crossed.
+ */
+const UPCALL_BYTES = 256 * 1024;
+
+function batchLength(frames: Uint8Array[]): number {
+  let bytes = 0;
+  let n = 0;
+  while (n < frames.length && n < MAX_BATCH && (n === 0 || bytes < UPCALL_BYTES)) bytes += frames[n++]!.length;
+  return n;
+}
+
 /** A NIC driver over a port. */
 export function nicDriver(kernel: KernelServices, portFor: (config: Record<string, unknown>) => Port): NetDriver & { shutdown(): void } {
   let port: Port | undefined;
@@ -44,8 +57,9 @@ export function nicDriver(kernel: KernelServices, portFor: (config: Record<strin
   const flush = (): void => {
     scheduled = false;
     while (pending.length) {
-      const frames = pending.splice(0, MAX_BATCH);
-      const offloads = pendingOffloads.splice(0, MAX_BATCH);
+      const n = batchLength(pending);
+      const frames = pending.splice(0, n);
+      const offloads = pendingOffloads.splice(0, n);
       void kernel.upcall('receive', withOffloads ? { frames, offloads } : { frames });
     }
     withOffloads = false;
