@@ -6,6 +6,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import { checkFrames } from '../../src/classes/net/frames.js';
 import {
   GSO_TCPV4, GSO_TCPV6, MAX_GSO_FRAME, NEEDS_CSUM, offloadProblem, readVnetHeader, resolveOffload, writeVnetHeader, type Offload,
@@ -71,6 +72,22 @@ for (const v6 of [false, true]) {
     assert.deepEqual(payload, [...frame.subarray(l4 + 20)]);
   });
 }
+
+test('any valid GSO frame is cut into segments that fit the MTU and carry its payload in order', () => {
+  fc.assert(fc.property(fc.boolean(), fc.integer({ min: 1, max: 60_000 }), fc.integer({ min: 64, max: 1440 }), (v6, payload, mss) => {
+    const { frame, l3, l4 } = tcpFrame(v6, payload);
+    const o: Offload = { flags: NEEDS_CSUM, gsoType: v6 ? GSO_TCPV6 : GSO_TCPV4, hdrLen: l4 + 20, gsoSize: mss, csumStart: l4, csumOffset: 16 };
+    assert.equal(offloadProblem(frame, o, 1500), undefined);
+    const segs = resolveOffload(frame, o);
+    assert.equal(segs.length, Math.ceil(payload / mss));
+    const joined = Buffer.concat(segs.map((seg) => seg.subarray(l4 + 20)));
+    assert.ok(Buffer.from(frame.subarray(l4 + 20)).equals(joined), 'the payload, in order');
+    for (const seg of segs) {
+      assert.ok(seg.length <= 1514 && offloadProblem(seg, null, 1500) === undefined);
+      assert.ok(tcpChecksumOk(seg, l3, l4, v6));
+    }
+  }), { numRuns: 200 });
+});
 
 test('a checksum left to complete is completed, on a copy', () => {
   const { frame, l3, l4 } = tcpFrame(false, 333);
