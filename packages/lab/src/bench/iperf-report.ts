@@ -26,21 +26,23 @@ export function iperfSection(result: IperfResult): string {
   const mbps = (id: IperfPathId) => median(runs[id].map((r) => r.mbps));
   const rows = iperfPathIds.map((id) => `| ${iperfLabels[id]} | ${mbps(id).toFixed(0)} ` +
     `| ${median(runs[id].map((r) => r.retransmits)).toFixed(0)} | ${ratio(result, id, 'k')} ` +
-    `| ${id === 'k' ? '–' : ratio(result, id, 'a')} |`);
+    `| ${ratio(result, id, 'vde')} | ${id === 'k' || id === 'vde' ? '–' : ratio(result, id, 'a')} |`);
   const lines = [
     title,
     '',
     `${result.iperf3 ?? 'iperf3'}, one TCP stream from a client in one namespace to a server in another (\`ip netns exec\`), ` +
-      'joined by (k) a Linux bridge in a third namespace (a veth pair from each host into it: the practical limit), or ' +
-      'by TAPs the kernel opened, moved into the namespaces, and joined by the kernel\'s learning switch whose two ports ' +
-      'are `tap` drivers: (a) in-process, (c) isolated with a shadow. Default MTU (1500) and offloads everywhere. ' +
+      'joined by (k) a Linux bridge in a third namespace (a veth pair from each host into it: the practical limit), ' +
+      'by (v) `vde_switch` (vde2, a userspace switch in C) on two TAPs of its own moved into the namespaces (one 1,514-byte ' +
+      'frame per system call), or by TAPs the kernel opened (with a virtio-net header, checksum and TCP segmentation ' +
+      'offloads), moved into the namespaces, and joined by the kernel\'s learning switch whose two ports are `tap` drivers: ' +
+      '(a) in-process, (c) isolated with a shadow. Default MTU (1500). ' +
       `${options.rounds} interleaved rounds of ${options.seconds} s per path, in a random order each round` +
       `${options.warmupSeconds > 0 ? `, after a ${options.warmupSeconds} s run of each` : ''}; the receiver's Mbit/s ` +
       '(iperf3 -J, end.sum_received) and the sender\'s retransmits per run, medians over rounds; ratios are medians of ' +
       'the per-round ratios, 25th–75th percentiles in brackets.',
     '',
-    '| path | Mbit/s | retransmits | /(k) | /(a) |',
-    '|---|---:|---:|---:|---:|',
+    '| path | Mbit/s | retransmits | /(k) | /(v) | /(a) |',
+    '|---|---:|---:|---:|---:|---:|',
     ...rows,
     '',
   ];

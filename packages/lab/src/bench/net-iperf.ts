@@ -2,6 +2,7 @@
  * TCP throughput of real network stacks through the network class: iperf3 between two network
  * namespaces, the server in one and the client in the other, joined by
  *   (k) a Linux bridge (veth pairs into a bridge in a namespace of its own): the practical limit;
+ *   (v) `vde_switch` (C, userspace) on two TAPs of its own: what a user would otherwise run;
  *   (a) TAPs joined by the kernel's learning switch, the `tap` drivers in-process;
  *   (c) the same with the drivers in worker, and in process, domains, each with a shadow.
  * Rounds are interleaved, the order shuffled per round; iperf3's own JSON report gives the
@@ -23,13 +24,14 @@ import { LearningSwitch } from 'shadow-drivers';
 import type { RecoveryEvent } from 'shadow-drivers';
 import { createRuntime, type Runtime } from 'shadow-drivers';
 import { benchRestartPolicy, configurations, type Configuration } from './configurations.js';
+import { startVdeSwitch, type VdeSwitch } from './vde-path.js';
 import { median, quantile, seededRandom, shuffled } from './stats.js';
 
-export const iperfPathIds = ['k', 'a', 'c-worker', 'c-process'] as const;
+export const iperfPathIds = ['k', 'vde', 'a', 'c-worker', 'c-process'] as const;
 export type IperfPathId = (typeof iperfPathIds)[number];
 
 export const iperfLabels: Record<IperfPathId, string> = {
-  k: '(k) Linux bridge', a: '(a) in-process', 'c-worker': '(c) worker + shadow', 'c-process': '(c) process + shadow',
+  k: '(k) Linux bridge', vde: '(v) vde_switch', a: '(a) in-process', 'c-worker': '(c) worker + shadow', 'c-process': '(c) process + shadow',
 };
 
 /** Fail-stop faults, detected when they happen (a domain gone, an exception): one per second. */
@@ -81,12 +83,13 @@ interface Path {
   /** The two `tap` ports and their switch ((k) has none). */
   ports: NetDevice[];
   sw?: LearningSwitch;
+  vde?: VdeSwitch;
 }
 
 const PORT = 5201;
 const cidrs = ['192.0.2.1/24', '192.0.2.2/24'];
 /** Names of each path's namespaces (and TAPs): short, for 15-character interface names. */
-const tags: Record<IperfPathId, string> = { k: 'ik', a: 'ia', 'c-worker': 'icw', 'c-process': 'icp' };
+const tags: Record<IperfPathId, string> = { k: 'ik', vde: 'iv', a: 'ia', 'c-worker': 'icw', 'c-process': 'icp' };
 const tapTags = (id: IperfPathId) => [`${tags[id]}0`, `${tags[id]}1`];
 
 const emptyRuns = (): Record<IperfPathId, IperfRun[]> =>
@@ -94,7 +97,18 @@ const emptyRuns = (): Record<IperfPathId, IperfRun[]> =>
 
 /** Why the section cannot run here, or undefined. */
 export function iperfMissing(): string | undefined {
-  return namespacesMissing({ tun: true }) ?? (toolMissing(['iperf3']) ? 'no iperf3' : undefined);
+  return namespacesMissing({ tun: true }) ?? (toolMissing(['iperf3']) ? 'no iperf3' : undefined)
+    ?? (toolMissing(['vde_switch']) ? 'no vde_switch (Debian vde2)' : undefined);
+}
+
+/** The paths whose TAPs sit in namespaces of their own: vde_switch's and ours. */
+const tapPathIds = iperfPathIds.filter((id) => id !== 'k');
+
+async function vdePath(): Promise<Path> {
+  const nss = tapTags('vde').map((tag) => names(tag).ns);
+  for (const ns of nss) await createNamespace(ns);
+  const vde = await startVdeSwitch(tapTags('vde').map((tag) => names(tag).ifname), nss, cidrs);
+  return { id: 'vde', client: vde.hosts[0]!, server: vde.hosts[1]!, ports: [], vde };
 }
 
 async function bridgePath(): Promise<Path> {
@@ -218,7 +232,8 @@ export async function measureIperf(options: IperfOptions): Promise<IperfResult> 
       progress?.(`iperf: *** SKIPPED: no Linux bridge or veth support (${message.trim()}) ***`);
       return { options: recorded, skipped: `no Linux bridge or veth support: ${message.trim()}`, iperf3, runs };
     }
-    for (const id of iperfPathIds.slice(1)) paths.push(await tapPath(rt, configurations.find((c) => c.id === id)!));
+    paths.push(await vdePath());
+    for (const id of iperfPathIds.slice(2)) paths.push(await tapPath(rt, configurations.find((c) => c.id === id)!));
     for (const path of paths) {
       // Addresses resolved and learned before anything is measured.
       await path.client.exec('ping', ['-c', '2', '-i', '0.2', '-W', '2', path.server.address]);
@@ -246,11 +261,12 @@ export async function measureIperf(options: IperfOptions): Promise<IperfResult> 
     await Promise.all([...servers, ...procs].map((p) => p.stop()));
     for (const path of paths) path.sw?.stop();
     await rt.close();
-    for (const id of iperfPathIds.slice(1)) {
+    for (const path of paths) await path.vde?.stop();
+    for (const id of tapPathIds) {
       for (const tag of tapTags(id)) { await killInside(names(tag).ns); await removeNamespace(names(tag).ns); }
     }
     await removeBridgedHosts(tags.k, 2);
-    const left = [...await namespacesLeft(), ...(await Promise.all(iperfPathIds.slice(1).flatMap(tapTags).map(leftovers))).flat()];
+    const left = [...await namespacesLeft(), ...(await Promise.all(tapPathIds.flatMap(tapTags).map(leftovers))).flat()];
     // A leak is a failure of its own, unless the run already failed (that error says more).
     if (left.length && !failure) throw new Error(`the iperf section left behind: ${left.join(', ')}`);
   }

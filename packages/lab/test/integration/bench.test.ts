@@ -95,7 +95,7 @@ test('the quick benchmark measures every configuration, workload, database bank,
   const iperf = result.iperf!;
   if (iperf.skipped) {
     console.error(`\n*** the benchmark skipped its iperf3 section: ${iperf.skipped} ***\n`);
-    // Only for want of root, /dev/net/tun or iperf3 (checked first), or of a bridge (found on trying).
+    // Only for want of root, /dev/net/tun, iperf3 or vde_switch (checked first), or of a bridge (found on trying).
     assert.ok(iperf.skipped === iperfMissing() || /bridge/.test(iperf.skipped), iperf.skipped);
   } else {
     for (const id of iperfPathIds) {

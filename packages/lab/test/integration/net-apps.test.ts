@@ -70,7 +70,11 @@ async function withAppNetwork(domain: DriverSpec['domain'], monitorDomain: Drive
     for (const [i, tag] of tags.entries()) {
       const { ns, ifname } = names(tag);
       await createNamespace(ns);
-      ports.push(await rt.attachNet({ name: `tap-${tag}`, driver: 'tap', domain, config: { ifname }, ...fast }));
+      // With a monitor, the TAPs carry wire-sized frames (no offloads): the analyzer's ledger
+      // counts one frame per mirrored copy, where a GSO frame would reach the monitor's
+      // virtual NIC as many segments.
+      const offloads = monitorDomain === undefined;
+      ports.push(await rt.attachNet({ name: `tap-${tag}`, driver: 'tap', domain, config: { ifname, offloads }, ...fast }));
       hosts.push(await placeTap(ns, ifname, `192.0.2.${i + 1}/24`));
     }
     if (monitorDomain) {

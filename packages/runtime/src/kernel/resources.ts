@@ -22,6 +22,8 @@ export interface ResourceSpec {
   memoryBytes?: number;
   /** A Linux TAP interface of this name, opened (created if absent) by the kernel. */
   tap?: string;
+  /** The TAP's frames carry a virtio-net header, with checksum and TCP segmentation offloads. */
+  tapOffloads?: boolean;
   /** An existing network interface of this name, reached through an AF_PACKET socket. */
   packet?: string;
   /**
@@ -41,7 +43,7 @@ export interface OpenOptions {
 export function openResource(spec: ResourceSpec, options: OpenOptions): HostResource {
   if (spec.memoryBytes !== undefined) return openMemory(spec, spec.memoryBytes, options);
   if (spec.tap !== undefined) {
-    const fd = openTap(spec.tap);
+    const fd = openTap(spec.tap, { offloads: spec.tapOffloads === true });
     return { name: spec.name, fd, path: `tap:${spec.tap}`, sizeBytes: 0, readOnly: false, isBlockDevice: false };
   }
   if (spec.packet !== undefined) {

@@ -42,6 +42,7 @@ const resource = z.strictObject({
   create: z.boolean().optional(),
   memoryBytes: positiveInt.optional(),
   tap: z.string().optional(),
+  tapOffloads: z.boolean().optional(),
   packet: z.string().optional(),
 });
 

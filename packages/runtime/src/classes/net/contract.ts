@@ -9,15 +9,23 @@ import { ErrorCodes, ShadowError } from '../../errors.js';
 import type { ClassContract, DeviceState, EntryPoint } from '../contract.js';
 import type { LiveStateHooks } from '../driver-api.js';
 import { checkFrames, describe, isMac, isMulticastMac, MAX_BATCH, MAX_MTU, MIN_MTU } from './frames.js';
+import type { Offload } from './offload.js';
 import { netStatsHooks } from './stats.js';
 
 export { zeroNetStats, type NetStats } from './stats.js';
+export type { Offload } from './offload.js';
 
 /** What the driver registers: the hardware's permanent address and limits. */
 export interface NetInfo {
   /** The permanent (burned-in) MAC address, `aa:bb:cc:dd:ee:ff`. */
   permanentMac: string;
   maxMtu: number;
+  /**
+   * The NIC takes and gives frames with their virtio-net header (checksum to complete, TCP
+   * GSO up to 64 KiB): the kernel then hands it such frames as they are. Without it, the
+   * kernel completes checksums and cuts GSO frames before they reach the driver.
+   */
+  offloads?: boolean;
 }
 
 export interface LinkState {
@@ -40,8 +48,11 @@ export interface NetCalls {
   setMtu: { mtu: number };
   setMulticast: { groups: string[] };
   setPromiscuous: { on: boolean };
-  /** Whole Ethernet frames (destination MAC first, no FCS). */
-  transmit: { frames: Uint8Array[] };
+  /**
+   * Whole Ethernet frames (destination MAC first, no FCS); `offloads`, only towards a driver
+   * that registered offloads, one virtio-net header (or null) per frame.
+   */
+  transmit: { frames: Uint8Array[]; offloads?: (Offload | null)[] };
   stats: Record<string, never>;
   linkState: Record<string, never>;
 }
@@ -49,7 +60,7 @@ export interface NetCalls {
 /** Upcalls a NIC driver makes into the kernel. */
 export interface NetUpcalls {
   /** Frames the NIC received and its filter accepted, in arrival order, batched. */
-  receive: { frames: Uint8Array[] };
+  receive: { frames: Uint8Array[]; offloads?: (Offload | null)[] };
   link: { carrier: boolean };
 }
 
@@ -74,6 +85,12 @@ const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSaf
 /** The MTU in force: the last setMtu, else the class default. */
 export function mtuOf(state: DeviceState): number {
   return (state.settings.get('mtu')?.args as NetCalls['setMtu'] | undefined)?.mtu ?? 1500;
+}
+
+/** Offloads go only to a driver that registered them; anything else is the caller's error. */
+function offloadsRefused(offloads: unknown, state: DeviceState): ShadowError | undefined {
+  return offloads === undefined || (state.info as NetInfo | undefined)?.offloads ? undefined
+    : bad('transmit carries offloads, but the driver did not register offloads');
 }
 
 function mustBeUp(state: DeviceState): ShadowError | undefined {
@@ -113,7 +130,8 @@ export const netClass: ClassContract = {
     transmit: {
       kind: 'request', idempotent: false, sideEffects: true, log: { kind: 'request' }, recovery: 'busy', deadlineMs: 2000,
       validate: (a: NetCalls['transmit'], s) => mustBeUp(s) ?? (Array.isArray(a?.frames)
-        ? checkFrames(a.frames, mtuOf(s), (m) => bad(m)) : bad('transmit takes { frames: Uint8Array[] }')),
+        ? offloadsRefused(a.offloads, s) ?? checkFrames(a.frames, mtuOf(s), (m) => bad(m), a.offloads)
+        : bad('transmit takes { frames: Uint8Array[] }')),
       check: (a: NetCalls['transmit'], r) => {
         const accepted = (r as { accepted?: unknown } | undefined)?.accepted;
         return isInt(accepted) && accepted >= 0 && accepted <= a.frames.length
@@ -131,7 +149,7 @@ export const netClass: ClassContract = {
     // Frames that arrive while the driver is down are lost, as on a NIC with no receive ring.
     receive: { recovery: 'drop', validate: (a: NetUpcalls['receive']) =>
       Array.isArray(a?.frames) && a.frames.length <= MAX_BATCH
-        ? checkFrames(a.frames, MAX_MTU, (m) => m) : `receive takes { frames } of at most ${MAX_BATCH} frames` },
+        ? checkFrames(a.frames, MAX_MTU, (m) => m, a.offloads) : `receive takes { frames } of at most ${MAX_BATCH} frames` },
     link: { recovery: 'queue', validate: (a: NetUpcalls['link']) =>
       typeof a?.carrier === 'boolean' ? undefined : 'link takes { carrier: boolean }' },
   },
@@ -140,11 +158,14 @@ export const netClass: ClassContract = {
       if (typeof i !== 'object' || i === null) return 'registration must be an object';
       if (!isMac(i.permanentMac) || isMulticastMac(i.permanentMac)) return `permanent MAC ${String(i.permanentMac)} is not a unicast address`;
       if (!isInt(i.maxMtu) || i.maxMtu < MIN_MTU || i.maxMtu > MAX_MTU) return `maxMtu ${String(i.maxMtu)} is out of range`;
+      if (i.offloads !== undefined && typeof i.offloads !== 'boolean') return 'offloads, when given, is a boolean';
       return undefined;
     },
     compatible(previous: NetInfo, next: NetInfo) {
-      return previous.permanentMac === next.permanentMac && previous.maxMtu === next.maxMtu ? undefined
-        : `restarted driver registered ${next.permanentMac}/${next.maxMtu}, expected ${previous.permanentMac}/${previous.maxMtu}`;
+      // The kernel's queue already holds frames shaped for the first driver's offloads.
+      const same = previous.permanentMac === next.permanentMac && previous.maxMtu === next.maxMtu && !previous.offloads === !next.offloads;
+      return same ? undefined : `restarted driver registered ${next.permanentMac}/${next.maxMtu}/offloads ${!!next.offloads}, ` +
+        `expected ${previous.permanentMac}/${previous.maxMtu}/offloads ${!!previous.offloads}`;
     },
   },
   hooks: netStatsHooks,

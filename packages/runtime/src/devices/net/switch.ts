@@ -4,9 +4,21 @@
  * floods group frames and unknown destinations, and can mirror every frame it forwards to a
  * monitor port. Its ports are promiscuous (a switch port must see every frame); that setting
  * is configuration the shadow replays after a driver restart.
+ *
+ * Frames keep their offload headers through the switch: a 64 KiB TCP segment from a TAP
+ * with offloads crosses once, and is cut into MTU-sized frames only at an egress port whose
+ * driver does not take offloads (NetDevice.send). Forwarding allocates nothing per frame: the
+ * table is keyed by the 48-bit address as a number and its entries are updated in place.
  */
-import { destinationOf, isGroupFrame, sourceOf } from '../../classes/net/frames.js';
+import { isGroupFrame, macToBytes } from '../../classes/net/frames.js';
+import type { Offload } from '../../classes/net/offload.js';
 import type { NetDevice } from '../../kernel/net-device.js';
+
+/** The MAC address at `at` of `frame` as a number (exact: 48 bits fit a double). */
+function macKey(frame: Uint8Array, at: number): number {
+  return ((frame[at]! << 8) | frame[at + 1]!) * 0x1_0000_0000
+    + (((frame[at + 2]! << 24) | (frame[at + 3]! << 16) | (frame[at + 4]! << 8) | frame[at + 5]!) >>> 0);
+}
 
 export interface SwitchCounters {
   /** Frames that came in on any port. */
@@ -35,7 +47,7 @@ export interface SwitchOptions {
 export class LearningSwitch {
   readonly ports: readonly NetDevice[];
   readonly counters: SwitchCounters = { received: 0, forwarded: 0, flooded: 0, filtered: 0, dropped: 0, mirrored: 0, mirrorDropped: 0 };
-  readonly #table = new Map<string, { port: number; seen: number }>();
+  readonly #table = new Map<number, { port: number; seen: number }>();
   readonly #monitor: NetDevice | undefined;
   readonly #agingMs: number;
   readonly #now: () => number;
@@ -55,41 +67,48 @@ export class LearningSwitch {
       await port.setPromiscuous(true);
       await port.up();
     }
-    ports.forEach((port, index) => sw.#unsubscribe.push(port.onReceive((frames) => sw.#switch(index, frames))));
+    ports.forEach((port, index) => sw.#unsubscribe.push(port.onReceive((frames, offloads) => sw.#switch(index, frames, offloads), { offloads: true })));
     return sw;
   }
 
   /** Which port a MAC address was last seen on. */
   portOf(mac: string): number | undefined {
-    return this.#table.get(mac)?.port;
+    return this.#table.get(macKey(macToBytes(mac), 0))?.port;
   }
 
   stop(): void {
     for (const off of this.#unsubscribe.splice(0)) off();
   }
 
-  #switch(ingress: number, frames: Uint8Array[]): void {
+  #switch(ingress: number, frames: Uint8Array[], offloads: (Offload | null)[] | undefined): void {
     const now = this.#now();
-    for (const frame of frames) {
+    for (let i = 0; i < frames.length; i++) {
+      const frame = frames[i]!;
+      const offload = offloads?.[i] ?? null;
       this.counters.received++;
-      if (!isGroupFrame(frame.subarray(6))) this.#table.set(sourceOf(frame), { port: ingress, seen: now });
-      const known = isGroupFrame(frame) ? undefined : this.#table.get(destinationOf(frame));
+      if ((frame[6]! & 1) === 0) this.#learn(macKey(frame, 6), ingress, now);
+      const known = isGroupFrame(frame) ? undefined : this.#table.get(macKey(frame, 0));
       const fresh = known && now - known.seen <= this.#agingMs ? known : undefined;
       if (fresh && fresh.port === ingress) { this.counters.filtered++; continue; }
-      if (fresh) this.#egress(fresh.port, frame);
+      if (fresh) this.#egress(fresh.port, frame, offload);
       else {
         this.counters.flooded++;
-        for (let p = 0; p < this.ports.length; p++) if (p !== ingress) this.#egress(p, frame);
+        for (let p = 0; p < this.ports.length; p++) if (p !== ingress) this.#egress(p, frame, offload);
       }
       if (this.#monitor) {
-        if (this.#monitor.send(frame)) this.counters.mirrored++;
+        if (this.#monitor.send(frame, offload)) this.counters.mirrored++;
         else this.counters.mirrorDropped++;
       }
     }
   }
 
-  #egress(port: number, frame: Uint8Array): void {
-    if (this.ports[port]!.send(frame)) this.counters.forwarded++;
+  #learn(key: number, port: number, now: number): void {
+    const entry = this.#table.get(key);
+    if (entry) { entry.port = port; entry.seen = now; } else this.#table.set(key, { port, seen: now });
+  }
+
+  #egress(port: number, frame: Uint8Array, offload: Offload | null): void {
+    if (this.ports[port]!.send(frame, offload)) this.counters.forwarded++;
     else this.counters.dropped++;
   }
 }

@@ -5,6 +5,7 @@
  * loop stays free to answer the kernel, and a stopped driver leaves no thread behind for long.
  */
 import koffi from 'koffi';
+import { MAX_GSO_FRAME, readVnetHeader, VNET_HDR_LEN, writeVnetHeader, type Offload } from '../../classes/net/offload.js';
 import type { Port, PortEvents } from './nic-core.js';
 
 const POLLIN = 0x1;
@@ -22,7 +23,10 @@ const EBADFD = 77;
  */
 const REFUSED = new Set([EIO, EAGAIN, EMSGSIZE, ENETDOWN, ENOBUFS, EBADFD]);
 const POLL_MS = 100;
-const MAX_FRAME = 65536;
+/** Room for the largest frame a TAP with offloads hands over (a GSO frame) and its header. */
+const MAX_READ = MAX_GSO_FRAME + VNET_HDR_LEN;
+/** Frames read per poll wake-up, at most, before the loop yields to the event loop. */
+const READS_PER_WAKEUP = 256;
 
 interface Libc {
   read(fd: number, buf: Buffer, count: number): number;
@@ -47,18 +51,24 @@ export interface FdPortOptions {
   fd: number;
   permanentMac: string;
   maxMtu: number;
+  /** Each frame read and written is preceded by a virtio-net header (a TAP with IFF_VNET_HDR). */
+  vnetHeader?: boolean;
 }
 
 export function fdPort(options: FdPortOptions): Port {
   const c = load();
   const { fd } = options;
-  const buffer = Buffer.alloc(MAX_FRAME);
+  const vnet = options.vnetHeader === true;
+  const skip = vnet ? VNET_HDR_LEN : 0;
+  const buffer = Buffer.alloc(MAX_READ);
+  // Header and frame go out in one write(): one copy into this buffer, no allocation.
+  const out = vnet ? Buffer.alloc(MAX_READ) : undefined;
   const pollfd = Buffer.alloc(8);
   let running = false;
 
   const drain = (events: PortEvents): void => {
-    for (let i = 0; i < 256; i++) {
-      const n = c.read(fd, buffer, MAX_FRAME);
+    for (let i = 0; i < READS_PER_WAKEUP; i++) {
+      const n = c.read(fd, buffer, MAX_READ);
       if (n < 0) {
         const errno = koffi.errno();
         if (errno === EAGAIN || errno === ENETDOWN) return;
@@ -71,7 +81,9 @@ export function fdPort(options: FdPortOptions): Port {
         }
         throw new Error(`read on the NIC descriptor failed (errno ${errno})`);
       }
-      events.frame(Uint8Array.prototype.slice.call(buffer, 0, n));
+      if (n <= skip) continue;
+      // An exact-size copy: a view of `buffer` would carry all of it across a domain boundary.
+      events.frame(Uint8Array.prototype.slice.call(buffer, skip, n), vnet ? readVnetHeader(buffer, 0) : null);
     }
   };
 
@@ -93,12 +105,12 @@ export function fdPort(options: FdPortOptions): Port {
       running = true;
       drain(events);
       wait(events);
-      return { permanentMac: options.permanentMac, maxMtu: options.maxMtu, carrier: true };
+      return { permanentMac: options.permanentMac, maxMtu: options.maxMtu, carrier: true, offloads: vnet };
     },
-    send(frames) {
+    send(frames, offloads) {
       let taken = 0;
-      for (const frame of frames) {
-        const n = c.write(fd, frame, frame.length);
+      for (let i = 0; i < frames.length; i++) {
+        const n = out ? writeWithHeader(c, fd, out, frames[i]!, offloads?.[i]) : c.write(fd, frames[i]!, frames[i]!.length);
         if (n < 0) {
           const errno = koffi.errno();
           if (REFUSED.has(errno)) break; // the interface refused it: the rest are dropped
@@ -110,4 +122,10 @@ export function fdPort(options: FdPortOptions): Port {
     },
     close() { running = false; },
   };
+}
+
+function writeWithHeader(c: Libc, fd: number, out: Buffer, frame: Uint8Array, offload: Offload | null | undefined): number {
+  writeVnetHeader(out, 0, offload);
+  out.set(frame, VNET_HDR_LEN);
+  return c.write(fd, out, VNET_HDR_LEN + frame.length);
 }

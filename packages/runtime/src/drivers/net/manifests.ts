@@ -14,7 +14,8 @@ export const netDrivers: DriverManifest[] = [
   {
     class: 'net', name: 'tap', module: here('./tap-nic.js'), nativeCode: true,
     description: 'a Linux TAP interface the kernel opens and holds',
-    resources: (config) => [{ name: 'tap', tap: requireString(config, 'ifname', 'tap', 'the TAP interface name') }],
+    // Offloads unless config.offloads is false (the driver reads the same setting).
+    resources: (config) => [{ name: 'tap', tap: requireString(config, 'ifname', 'tap', 'the TAP interface name'), tapOffloads: config.offloads !== false }],
   },
   {
     class: 'net', name: 'packet', module: here('./packet.js'), nativeCode: true,

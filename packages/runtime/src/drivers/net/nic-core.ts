@@ -7,20 +7,35 @@
 import type { KernelServices, LinkState, NetDriver } from '../../classes/net/contract.js';
 import { zeroNetStats, type NetStats } from '../../classes/net/stats.js';
 import { destinationOf, ETH_HEADER, isGroupFrame, MAX_BATCH } from '../../classes/net/frames.js';
+import type { Offload } from '../../classes/net/offload.js';
 
 /** The hardware side of a driver. */
 export interface Port {
-  /** Opens the hardware; returns its permanent address and limits. */
-  open(events: PortEvents): Promise<{ permanentMac: string; maxMtu: number; carrier: boolean }>;
-  /** Puts frames on the wire; returns how many it took. */
-  send(frames: Uint8Array[]): number;
+  /** Opens the hardware; returns its permanent address and limits, and whether it takes offloads. */
+  open(events: PortEvents): Promise<{ permanentMac: string; maxMtu: number; carrier: boolean; offloads?: boolean }>;
+  /** Puts frames on the wire (with their offloads, for a port that takes them); returns how many it took. */
+  send(frames: Uint8Array[], offloads?: (Offload | null)[]): number;
   /** Lets go of the hardware (the driver is being dropped while its thread lives on). */
   close(): void;
 }
 
 export interface PortEvents {
-  frame(frame: Uint8Array): void;
+  /** A frame arrived, with its virtio-net header when the port takes offloads. */
+  frame(frame: Uint8Array, offload?: Offload | null): void;
   carrier(up: boolean): void;
+}
+
+/**
+ * Bytes per receive upcall, about: GSO frames are up to 64 KiB, and a batch of 256 of them
+ * would be one 16 MiB message that the kernel can only start switching once all of it crossed.
+ */
+const UPCALL_BYTES = 256 * 1024;
+
+function batchLength(frames: Uint8Array[]): number {
+  let bytes = 0;
+  let n = 0;
+  while (n < frames.length && n < MAX_BATCH && (n === 0 || bytes < UPCALL_BYTES)) bytes += frames[n++]!.length;
+  return n;
 }
 
 /** A NIC driver over a port. */
@@ -34,18 +49,24 @@ export function nicDriver(kernel: KernelServices, portFor: (config: Record<strin
   let groups = new Set<string>();
   const stats: NetStats = zeroNetStats();
   let pending: Uint8Array[] = [];
+  // One header (or null) per pending frame; `withOffloads` when any is not null.
+  let pendingOffloads: (Offload | null)[] = [];
+  let withOffloads = false;
   let scheduled = false;
 
   const flush = (): void => {
     scheduled = false;
     while (pending.length) {
-      const frames = pending.splice(0, MAX_BATCH);
-      void kernel.upcall('receive', { frames });
+      const n = batchLength(pending);
+      const frames = pending.splice(0, n);
+      const offloads = pendingOffloads.splice(0, n);
+      void kernel.upcall('receive', withOffloads ? { frames, offloads } : { frames });
     }
+    withOffloads = false;
   };
 
-  const accepts = (frame: Uint8Array): boolean => {
-    if (frame.length > ETH_HEADER + mtu) return false;
+  const accepts = (frame: Uint8Array, gso: boolean): boolean => {
+    if (!gso && frame.length > ETH_HEADER + mtu) return false;
     if (promiscuous) return true;
     const dst = destinationOf(frame);
     if (dst === mac) return true;
@@ -54,12 +75,14 @@ export function nicDriver(kernel: KernelServices, portFor: (config: Record<strin
   };
 
   const events: PortEvents = {
-    frame(frame) {
+    frame(frame, offload = null) {
       if (!up) return;
-      if (!accepts(frame)) { stats.rxFiltered++; return; }
+      if (!accepts(frame, offload !== null && offload.gsoType !== 0)) { stats.rxFiltered++; return; }
       stats.rxFrames++;
       stats.rxBytes += frame.length;
       pending.push(frame);
+      pendingOffloads.push(offload);
+      if (offload) withOffloads = true;
       if (!scheduled) { scheduled = true; setImmediate(flush); }
     },
     carrier(next) {
@@ -75,16 +98,16 @@ export function nicDriver(kernel: KernelServices, portFor: (config: Record<strin
       const hw = await port.open(events);
       mac = hw.permanentMac;
       carrier = hw.carrier;
-      await kernel.register({ permanentMac: hw.permanentMac, maxMtu: hw.maxMtu });
+      await kernel.register({ permanentMac: hw.permanentMac, maxMtu: hw.maxMtu, ...(hw.offloads ? { offloads: true } : {}) });
     },
     up() { up = true; },
-    down() { up = false; pending = []; },
+    down() { up = false; pending = []; pendingOffloads = []; },
     setMac(args) { mac = args.mac; },
     setMtu(args) { mtu = args.mtu; },
     setMulticast(args) { groups = new Set(args.groups); },
     setPromiscuous(args) { promiscuous = args.on; },
-    transmit({ frames }) {
-      const accepted = up && carrier ? port!.send(frames) : 0;
+    transmit({ frames, offloads }) {
+      const accepted = up && carrier ? port!.send(frames, offloads) : 0;
       for (let i = 0; i < accepted; i++) { stats.txFrames++; stats.txBytes += frames[i]!.length; }
       stats.txDropped += frames.length - accepted;
       return { accepted };
