@@ -157,6 +157,13 @@ export interface ClassContract {
      */
     validate(info: any, held?: readonly { name: string; sizeBytes: number; readOnly: boolean }[]): string | undefined;
     compatible(previous: any, next: any): string | undefined;
+    /**
+     * The class's hardware admits one driver at a time (a NIC's rings, a sound card's stream): a
+     * second instance's init takes the hardware from the one serving. A live update then starts
+     * the new version's domain beside the old driver, but initializes it only once the old one
+     * has stopped.
+     */
+    exclusive?: boolean;
   };
   hooks: ClassHooks;
 }

@@ -25,6 +25,7 @@ import {
   type UpdateSwitchedEvent,
 } from '../observe/channels.js';
 import type { DriverCatalog, ResolvedDriver } from './driver-catalog.js';
+import type { CallTarget } from '../taps/tap.js';
 import type { Incarnation, RetireStep } from './incarnation.js';
 import type { ManagedDriver, UpdateReport } from './managed.js';
 
@@ -129,7 +130,9 @@ export class LiveUpdate {
     };
     const old = managed.current;
     const initArgs = options.config === undefined ? managed.initArgs : { config: options.config };
-    const incarnation = await this.#prepare(managed, next, initArgs, timed);
+    // Hardware that admits one driver at a time: the new version initializes after the old stopped.
+    const exclusive = managed.device.contract.registration.exclusive === true;
+    const incarnation = await this.#prepare(managed, next, initArgs, timed, !exclusive);
 
     // Quiesce: new calls wait in the shadow; the old driver finishes what it holds.
     const pauseStart = clock.now();
@@ -153,23 +156,27 @@ export class LiveUpdate {
     managed.spec.driver = options.driver;
     managed.recovering = undefined;
     managed.current = incarnation;
-    const rollback = async (failedIn: UpdateFailedIn, fallbackCause: string): Promise<never> => {
+    /** `known`: the cause is the update's own finding (a refused registration), not a failure event's. */
+    const rollback = async (failedIn: UpdateFailedIn, fallbackCause: string, known = false): Promise<never> => {
       await managed.recovering;
       Object.assign(managed, { driver: before.driver, fallback: before.fallback });
       managed.spec.driver = before.specDriver;
-      throw new RolledBack(failedIn, describe(failure()) ?? fallbackCause);
+      throw new RolledBack(failedIn, known ? fallbackCause : describe(failure()) ?? fallbackCause);
     };
     let report;
+    let phase: UpdateFailedIn = exclusive ? 'init' : 'replay';
     try {
       await this.#host.retire(managed, old, timed as RetireStep);
+      if (exclusive) await this.#init(managed, incarnation, initArgs, timed, shadow.services(incarnation.kernelServices));
+      phase = 'replay';
       incarnation.serviceTap.attach({ target: shadow.services(incarnation.kernelServices) });
       report = await timed('replay', () => shadow.replay(incarnation.call));
       await timed('resubmit', () => shadow.resubmit(incarnation.call));
       if (incarnation.channel.failed) throw new Error('the new driver failed while replaying');
     } catch (err) {
       // Not a driver failure (nothing started a recovery): fail it, so that one does.
-      if (!incarnation.channel.failed) incarnation.channel.fail(new DriverFailure('contract', `replay failed: ${(err as Error).message}`));
-      return rollback('replay', (err as Error).message);
+      if (!incarnation.channel.failed) incarnation.channel.fail(new DriverFailure('contract', `${phase} failed: ${(err as Error).message}`));
+      return rollback(phase, (err as Error).message, err instanceof RolledBack);
     }
     if (managed.state !== 'updating') return rollback('replay', `the device is ${managed.state}`);
     // Resume, as recovery's resume phase: the tap points at the new driver, waiting calls go to it.
@@ -194,39 +201,54 @@ export class LiveUpdate {
     return { pauseMs };
   }
 
-  /** Load and init the new version beside the old one, which keeps serving. */
+  /**
+   * Load the new version beside the old one, which keeps serving; and init it there, unless the
+   * hardware admits one driver at a time (`init` false: #switch inits it once the old stopped).
+   */
   async #prepare(managed: ManagedDriver, next: ResolvedDriver, initArgs: unknown,
-    timed: <T>(phase: UpdatePhase, step: () => T | Promise<T>) => Promise<T>): Promise<Incarnation> {
+    timed: <T>(phase: UpdatePhase, step: () => T | Promise<T>) => Promise<T>, init = true): Promise<Incarnation> {
     let incarnation: Incarnation | undefined;
-    let registration: 'none' | 'ok' | string = 'none';
     try {
       incarnation = await timed('load', () => this.#host.spawn(managed, next));
       const spare = incarnation;
       const services = managed.shadow!.services(spare.kernelServices);
-      spare.serviceTap.attach({
-        target: async (name, args) => {
-          // The old driver serves the device: the new one's upcalls (frames) are not the device's yet.
-          if (name === 'upcall') return undefined;
-          if (name !== 'register') return spare.kernelServices(name, args);
-          // The check a restarted driver's registration passes: the class's identity must be kept.
-          try { await services(name, args); registration = 'ok'; } catch (err) { registration = (err as Error).message; throw err; }
-          return undefined;
-        },
-      });
-      await timed('init', () => spare.call(initEntry(managed.device.contract), initArgs));
-      if (registration === 'none') throw new Error('init completed without registering the device');
-      if (registration !== 'ok') throw new Error(registration);
+      // The old driver serves the device: the new one's upcalls (frames) are not the device's yet.
+      const target: CallTarget = async (name, args) => (name === 'upcall' ? undefined : name === 'register' ? services(name, args) : spare.kernelServices(name, args));
+      if (init) await this.#init(managed, spare, initArgs, timed, target);
     } catch (err) {
       if (incarnation) await this.#host.retire(managed, incarnation);
-      const failedIn = incarnation ? 'init' : 'load';
-      const why = registration !== 'none' && registration !== 'ok' ? `registration refused: ${registration}` : describeError(err);
-      throw new RolledBack(failedIn, why);
+      if (err instanceof RolledBack) throw err;
+      throw new RolledBack('load', describeError(err));
     }
     if (managed.state !== 'running' || managed.current === undefined) {
       await this.#host.retire(managed, incarnation);
       throw new RolledBack('init', `the device became ${managed.state} while the new version started`, false);
     }
     return incarnation;
+  }
+
+  /**
+   * The new version's init, its kernel calls going to `services`; its registration must pass the
+   * check a restarted driver's passes (the class's identity kept), and must happen at all.
+   */
+  async #init(managed: ManagedDriver, incarnation: Incarnation, initArgs: unknown,
+    timed: <T>(phase: UpdatePhase, step: () => T | Promise<T>) => Promise<T>, services: CallTarget): Promise<void> {
+    let registration: 'none' | 'ok' | string = 'none';
+    incarnation.serviceTap.attach({
+      target: async (name, args) => {
+        if (name !== 'register') return services(name, args);
+        try { await services(name, args); registration = 'ok'; } catch (err) { registration = (err as Error).message; throw err; }
+        return undefined;
+      },
+    });
+    try {
+      await timed('init', () => incarnation.call(initEntry(managed.device.contract), initArgs));
+      if (registration === 'none') throw new Error('init completed without registering the device');
+      if (registration !== 'ok') throw new Error(registration);
+    } catch (err) {
+      const why = registration !== 'none' && registration !== 'ok' ? `registration refused: ${registration}` : describeError(err);
+      throw new RolledBack('init', why);
+    }
   }
 
   /** Until the old driver holds no request (each has its deadline: a hang fails the channel). */

@@ -135,6 +135,7 @@ export const netClass: ClassContract = {
       typeof a?.carrier === 'boolean' ? undefined : 'link takes { carrier: boolean }' },
   },
   registration: {
+    exclusive: true,
     validate(i: NetInfo) {
       if (typeof i !== 'object' || i === null) return 'registration must be an object';
       if (!isMac(i.permanentMac) || isMulticastMac(i.permanentMac)) return `permanent MAC ${String(i.permanentMac)} is not a unicast address`;

@@ -153,6 +153,7 @@ export const soundClass: ClassContract = {
       isInt(a?.played) && a.played >= 0 ? undefined : 'periodElapsed takes { played: frames }' },
   },
   registration: {
+    exclusive: true,
     validate(c: SoundCapabilities) {
       if (typeof c !== 'object' || c === null || !Array.isArray(c.formats) || !Array.isArray(c.rates)) return 'registration must list formats and rates';
       if (!isInt(c.maxChannels) || c.maxChannels < 1 || !isInt(c.maxBufferFrames) || c.maxBufferFrames < 32) return 'bad channel or buffer limits';
