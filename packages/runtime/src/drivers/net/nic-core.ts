@@ -12,8 +12,8 @@ import { destinationOf, ETH_HEADER, isGroupFrame, MAX_BATCH } from '../../classe
 export interface Port {
   /** Opens the hardware; returns its permanent address and limits. */
   open(events: PortEvents): Promise<{ permanentMac: string; maxMtu: number; carrier: boolean }>;
-  /** Puts frames on the wire; returns how many it took. */
-  send(frames: Uint8Array[]): number;
+  /** Puts frames on the wire; returns how many it took (once they are on it: a promise where that takes a while). */
+  send(frames: Uint8Array[]): number | Promise<number>;
   /** Lets go of the hardware (the driver is being dropped while its thread lives on). */
   close(): void;
 }
@@ -83,8 +83,8 @@ export function nicDriver(kernel: KernelServices, portFor: (config: Record<strin
     setMtu(args) { mtu = args.mtu; },
     setMulticast(args) { groups = new Set(args.groups); },
     setPromiscuous(args) { promiscuous = args.on; },
-    transmit({ frames }) {
-      const accepted = up && carrier ? port!.send(frames) : 0;
+    async transmit({ frames }) {
+      const accepted = up && carrier ? await port!.send(frames) : 0;
       for (let i = 0; i < accepted; i++) { stats.txFrames++; stats.txBytes += frames[i]!.length; }
       stats.txDropped += frames.length - accepted;
       return { accepted };
