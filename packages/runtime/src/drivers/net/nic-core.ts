@@ -35,6 +35,14 @@ export function nicDriver(kernel: KernelServices, portFor: (config: Record<strin
   const stats: NetStats = zeroNetStats();
   let pending: Uint8Array[] = [];
   let scheduled = false;
+  /**
+   * Frames the hardware had queued for this driver before anyone said up or down: a driver
+   * restarted by a recovery or a live update reads them at init, and `up` comes with the
+   * shadow's replay a moment later. Dropped, they were lost to every restart (a TAP's whole
+   * queue of the pause); held (bounded, as a receive ring), they go up with `up`.
+   */
+  let early: Uint8Array[] | undefined = [];
+  const EARLY_FRAMES = 1024;
 
   const flush = (): void => {
     scheduled = false;
@@ -55,7 +63,7 @@ export function nicDriver(kernel: KernelServices, portFor: (config: Record<strin
 
   const events: PortEvents = {
     frame(frame) {
-      if (!up) return;
+      if (!up) { if (early && early.length < EARLY_FRAMES) early.push(frame); return; }
       if (!accepts(frame)) { stats.rxFiltered++; return; }
       stats.rxFrames++;
       stats.rxBytes += frame.length;
@@ -77,8 +85,13 @@ export function nicDriver(kernel: KernelServices, portFor: (config: Record<strin
       carrier = hw.carrier;
       await kernel.register({ permanentMac: hw.permanentMac, maxMtu: hw.maxMtu });
     },
-    up() { up = true; },
-    down() { up = false; pending = []; },
+    up() {
+      up = true;
+      const held = early ?? [];
+      early = undefined;
+      for (const frame of held) events.frame(frame);
+    },
+    down() { up = false; early = undefined; pending = []; },
     setMac(args) { mac = args.mac; },
     setMtu(args) { mtu = args.mtu; },
     setMulticast(args) { groups = new Set(args.groups); },
