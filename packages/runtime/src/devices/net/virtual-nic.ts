@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encode, encodeCarrier, encodeHello, WireReader, WireType } from './wire-protocol.js';
+import { encode, encodeAck, encodeCarrier, encodeHello, WireReader, WireType } from './wire-protocol.js';
 
 /** Whatever is at the far end of a cable: a virtual host, another NIC, a capture. */
 export interface WireEnd {
@@ -100,12 +100,19 @@ export class VirtualNic implements WireEnd {
     this.counters.attaches++;
     socket.on('error', () => socket.destroy());
     socket.on('close', () => { if (this.#driver === socket) this.#driver = undefined; });
+    let taken = 0;
     const reader = new WireReader((type, payload) => {
       if (type !== WireType.Frame) return;
+      taken++;
       this.counters.sent++;
       this.#peer?.receive(payload);
     }, () => socket.destroy());
-    socket.on('data', (chunk: Buffer) => reader.push(chunk));
+    socket.on('data', (chunk: Buffer) => {
+      const before = taken;
+      reader.push(chunk);
+      // Taken frames are the driver's to count as sent: one acknowledgement per chunk read.
+      if (taken !== before && !socket.destroyed) socket.write(encodeAck(taken));
+    });
     socket.write(encodeHello({ permanentMac: this.permanentMac, maxMtu: this.maxMtu, carrier: this.carrier }));
   }
 }

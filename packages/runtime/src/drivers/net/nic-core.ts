@@ -13,8 +13,11 @@ import type { Offload } from '../../classes/net/offload.js';
 export interface Port {
   /** Opens the hardware; returns its permanent address and limits, and whether it takes offloads. */
   open(events: PortEvents): Promise<{ permanentMac: string; maxMtu: number; carrier: boolean; offloads?: boolean }>;
-  /** Puts frames on the wire (with their offloads, for a port that takes them); returns how many it took. */
-  send(frames: Uint8Array[], offloads?: (Offload | null)[]): number;
+  /**
+   * Puts frames on the wire (with their offloads, for a port that takes them); returns how many
+   * it took (once they are on it: a promise where that takes a while).
+   */
+  send(frames: Uint8Array[], offloads?: (Offload | null)[]): number | Promise<number>;
   /** Lets go of the hardware (the driver is being dropped while its thread lives on). */
   close(): void;
 }
@@ -53,6 +56,14 @@ export function nicDriver(kernel: KernelServices, portFor: (config: Record<strin
   let pendingOffloads: (Offload | null)[] = [];
   let withOffloads = false;
   let scheduled = false;
+  /**
+   * Frames the hardware had queued for this driver before anyone said up or down: a driver
+   * restarted by a recovery or a live update reads them at init, and `up` comes with the
+   * shadow's replay a moment later. Dropped, they were lost to every restart (a TAP's whole
+   * queue of the pause); held (bounded, as a receive ring), they go up with `up`.
+   */
+  let early: [Uint8Array, Offload | null][] | undefined = [];
+  const EARLY_FRAMES = 1024;
 
   const flush = (): void => {
     scheduled = false;
@@ -76,7 +87,7 @@ export function nicDriver(kernel: KernelServices, portFor: (config: Record<strin
 
   const events: PortEvents = {
     frame(frame, offload = null) {
-      if (!up) return;
+      if (!up) { if (early && early.length < EARLY_FRAMES) early.push([frame, offload]); return; }
       if (!accepts(frame, offload !== null && offload.gsoType !== 0)) { stats.rxFiltered++; return; }
       stats.rxFrames++;
       stats.rxBytes += frame.length;
@@ -100,14 +111,19 @@ export function nicDriver(kernel: KernelServices, portFor: (config: Record<strin
       carrier = hw.carrier;
       await kernel.register({ permanentMac: hw.permanentMac, maxMtu: hw.maxMtu, ...(hw.offloads ? { offloads: true } : {}) });
     },
-    up() { up = true; },
-    down() { up = false; pending = []; pendingOffloads = []; },
+    up() {
+      up = true;
+      const held = early ?? [];
+      early = undefined;
+      for (const [frame, offload] of held) events.frame(frame, offload);
+    },
+    down() { up = false; early = undefined; pending = []; pendingOffloads = []; },
     setMac(args) { mac = args.mac; },
     setMtu(args) { mtu = args.mtu; },
     setMulticast(args) { groups = new Set(args.groups); },
     setPromiscuous(args) { promiscuous = args.on; },
-    transmit({ frames, offloads }) {
-      const accepted = up && carrier ? port!.send(frames, offloads) : 0;
+    async transmit({ frames, offloads }) {
+      const accepted = up && carrier ? await port!.send(frames, offloads) : 0;
       for (let i = 0; i < accepted; i++) { stats.txFrames++; stats.txBytes += frames[i]!.length; }
       stats.txDropped += frames.length - accepted;
       return { accepted };
