@@ -38,10 +38,20 @@ export function evaluateGoals(all: TrialResult[], quick: boolean): Goal[] {
   const shadowFs = failStop.filter((r) => r.spec.configuration === 'shadow');
   const shadowOk = count(shadowFs, 'ok');
   const patternApps = Object.keys(campaignApps).filter((app) => failStop.some((r) => r.spec.app === app));
-  const pattern = patternApps.every((app) => {
+  // Native never runs normally (the paper's Native column is crash throughout). Restart-only is
+  // Nooks: where the paper's Nooks column says ok (a NIC's applications ride out a restart the
+  // agent reconfigured), ours must mostly run normally too; where it says malfunction or crash,
+  // ours must mostly not; a row the paper does not have is not judged for restart-only.
+  const patternMisses = patternApps.flatMap((app) => {
     const native = failStop.filter((r) => r.spec.app === app && r.spec.configuration === 'native');
     const restart = failStop.filter((r) => r.spec.app === app && r.spec.configuration === 'restart');
-    return native.length > 0 && restart.length > 0 && count(native, 'ok') < native.length && count(restart, 'ok') < restart.length;
+    const nooks = paperResults[app]?.restart;
+    const mostlyOk = 2 * count(restart, 'ok') > restart.length;
+    const restartMiss = restart.length === 0 || (nooks !== undefined && (nooks === 'ok') !== mostlyOk);
+    return [
+      ...(native.length === 0 || count(native, 'ok') === native.length ? [`${app} native`] : []),
+      ...(restartMiss ? [`${app} restart${nooks ? ` (the paper's Nooks: ${nooks})` : ''}`] : []),
+    ];
   });
   // The goal is on the paper's method: the fault in the loaded driver, the original reloaded by recovery.
   const mutations = results.filter((r) => isTransientMutation(r.spec));
@@ -65,11 +75,12 @@ export function evaluateGoals(all: TrialResult[], quick: boolean): Goal[] {
   return [
     { goal: 'fail-stop faults: shadow ok in 100% of trials for every application', covered: shadowFs.length > 0,
       met: shadowFs.length > 0 && shadowOk === shadowFs.length, measured: `${shadowOk} of ${shadowFs.length} ok` },
-    { goal: 'fail-stop faults: native and restart-only reproduce the paper\'s pattern (they do not run normally)', covered: patternApps.length > 0,
-      met: pattern, measured: configurationsOrder.filter((c) => c !== 'shadow').map((c) => {
+    { goal: 'fail-stop faults: native and restart-only reproduce the paper\'s pattern (native never runs normally; restart-only runs normally where the paper\'s Nooks column says ok, and not where it says malfunction or crash)',
+      covered: patternApps.length > 0, met: patternApps.length > 0 && patternMisses.length === 0,
+      measured: configurationsOrder.filter((c) => c !== 'shadow').map((c) => {
         const rs = failStop.filter((r) => r.spec.configuration === c);
         return `${c}: ${count(rs, 'ok')} ok, ${count(rs, 'malfunction')} malfunction, ${count(rs, 'crash-hang')} crash/hang of ${rs.length}`;
-      }).join('; ') },
+      }).join('; ') + (patternMisses.length ? `; not as the paper: ${patternMisses.join(', ')}` : '') },
     { goal: 'mutation faults in the loaded driver (the paper\'s method): shadow ≥ 99% automatic recovery over ≥ 100 manifested faults per application', covered: !quick && mutationCovered,
       met: mutationCovered && perApp.every((a) => a.n >= 100 && a.ok / a.n >= 0.99),
       measured: perApp.map((a) => `${a.app} ${pct(a.ok, a.n)} of ${a.n}`).join(', ') || 'no mutation trials' },
@@ -208,8 +219,10 @@ function soakSection(results: TrialResult[], apps: string[]): string[] {
 export function renderEvaluation(results: TrialResult[], goals: Goal[], command: string, when: string, extras: RenderExtras = {}): string {
   const apps = Object.values(campaignApps).filter((a) => results.some((r) => r.spec.app === a.name));
   const failStop = results.filter((r) => r.spec.fault.type === 'fail-stop');
+  // Trials that could not run here are shown, never folded into another outcome.
   const cell = (rs: TrialResult[]) => (rs.length === 0 ? '–'
-    : `${count(rs, 'ok')} ok / ${count(rs, 'malfunction')} malf. / ${count(rs, 'crash-hang')} crash`);
+    : `${count(rs, 'ok')} ok / ${count(rs, 'malfunction')} malf. / ${count(rs, 'crash-hang')} crash` +
+      (count(rs, 'not-run') ? ` / ${count(rs, 'not-run')} not run` : ''));
   const paperCell = (name: string) => {
     const p = paperResults[name];
     return p ? configurationsOrder.map((c) => paperWord[p[c]]).join(' / ') : '–';
@@ -269,11 +282,12 @@ export function renderEvaluation(results: TrialResult[], goals: Goal[], command:
     'failed and the application saw nothing wrong). Results, plan and machine: `evaluation.json` beside this file.',
     '',
     'Restart-only is Nooks as the paper ran it: the failed driver is restarted, and a user-mode agent',
-    're-applies the system\'s own configuration of the device — the class contract\'s `agent` entries: a',
-    'network interface brought up with its address and MTU — as the system\'s scripts had set it. It loses',
+    're-applies the system\'s own configuration of the device — the class contract\'s `agent` entries (a',
+    'network interface brought up with its address and MTU) and whatever the system itself set (the',
+    'switch\'s ports made promiscuous, as a bridge\'s are) — as the system\'s scripts had set it. It loses',
     'what the driver and the applications had built: open objects and their positions, settings an',
-    'application made (promiscuous mode, multicast groups, a stream\'s format and volume, a disk\'s write',
-    'cache), and requests in flight (they fail with SD_ERR_DRIVER_FAILED and an honest outcome).',
+    'application made (its promiscuous mode, multicast groups, a stream\'s format and volume, a disk\'s',
+    'write cache), and requests in flight (they fail with SD_ERR_DRIVER_FAILED and an honest outcome).',
     '',
     '## The plan and the faults injected',
     '',
