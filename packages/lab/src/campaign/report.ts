@@ -11,6 +11,7 @@ import { campaignApps } from './apps/index.js';
 import { causeOf, causeTable } from './causes.js';
 import { deviceSection } from './device/report.js';
 import { paperResults, type PaperOutcome } from './paper.js';
+import { restartOnlySection } from './restart-only.js';
 import { configurationsOrder, type PlanSizes, type TierSizes } from './plan.js';
 import type { PlotRow } from './plot.js';
 import { faultsOf, isTransientMutation, type Outcome, type TrialResult } from './types.js';
@@ -281,13 +282,7 @@ export function renderEvaluation(results: TrialResult[], goals: Goal[], command:
     'died or no result within the deadline), **not manifested** (a mutation under which the driver never',
     'failed and the application saw nothing wrong). Results, plan and machine: `evaluation.json` beside this file.',
     '',
-    'Restart-only is Nooks as the paper ran it: the failed driver is restarted, and a user-mode agent',
-    're-applies the system\'s own configuration of the device — the class contract\'s `agent` entries (a',
-    'network interface brought up with its address and MTU) and whatever the system itself set (the',
-    'switch\'s ports made promiscuous, as a bridge\'s are) — as the system\'s scripts had set it. It loses',
-    'what the driver and the applications had built: open objects and their positions, settings an',
-    'application made (its promiscuous mode, multicast groups, a stream\'s format and volume, a disk\'s',
-    'write cache), and requests in flight (they fail with SD_ERR_DRIVER_FAILED and an honest outcome).',
+    ...restartOnlySection(),
     '',
     '## The plan and the faults injected',
     '',
