@@ -1,7 +1,9 @@
 /**
  * `shadow-lab campaign`: runs the fault campaign (src/campaign/), writes the report, its results
  * as JSON (plan, command, machine, dates, goals, results) and the recovery-time plot beside it,
- * and exits non-zero when a goal the run covers is missed.
+ * and exits non-zero when a goal the run covers is missed. `--report-only` runs nothing: it
+ * renders every trial in the results file, so the results of several runs (parts rerun under a
+ * later commit, say) combine into one report by concatenating their files.
  */
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
@@ -9,12 +11,14 @@ import { ErrorCodes } from 'shadow-drivers';
 import { campaignApps } from '../campaign/apps/index.js';
 import { deviceScenarios } from '../campaign/device/index.js';
 import { machineInfo } from '../bench/machine.js';
-import { runCampaign } from '../campaign/campaign.js';
+import { readResults, runCampaign } from '../campaign/campaign.js';
 import { campaignPlan, trialParts, type TrialPart } from '../campaign/plan.js';
 import { writeRecoveryPlot } from '../campaign/plot.js';
 import { evaluateGoals, recoveryGroups, renderEvaluation } from '../campaign/report.js';
 
-export interface CampaignCliOptions { quick?: boolean; results: string; out?: string; apps?: string; only?: string; mutations?: number; jobs?: number }
+export interface CampaignCliOptions {
+  quick?: boolean; results: string; out?: string; apps?: string; only?: string; mutations?: number; jobs?: number; reportOnly?: boolean;
+}
 
 /** The first thing wrong with the options (checked before any trial runs), or undefined. */
 export function optionProblem(options: CampaignCliOptions): string | undefined {
@@ -31,6 +35,8 @@ export function optionProblem(options: CampaignCliOptions): string | undefined {
     if (!existsSync(dir) || !statSync(dir).isDirectory()) return `${option}: the directory ${dir} does not exist`;
     if (existsSync(file) && statSync(file).isDirectory()) return `${option}: ${file} is a directory`;
   }
+  if (options.reportOnly && !existsSync(options.results)) return `--report-only: no results file ${options.results}`;
+  if (options.reportOnly && (options.apps || options.quick || options.mutations !== undefined)) return '--report-only renders the results file as it is: it takes no --apps, --quick or --mutations';
   return undefined;
 }
 
@@ -48,20 +54,27 @@ export async function runCampaignCli(options: CampaignCliOptions): Promise<numbe
   });
   const jobs = options.jobs ?? 1;
   const machine = machineInfo();
-  const results = await runCampaign(plan, { resultsFile: options.results, jobs, progress: (line) => console.error(`campaign: ${line}`) });
+  // Report only: every trial of the file, in its order; the plan's sizes are not known.
+  const results = options.reportOnly ? readResults(options.results)
+    : await runCampaign(plan, { resultsFile: options.results, jobs, progress: (line) => console.error(`campaign: ${line}`) });
   const finished = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const goals = evaluateGoals(results, plan.quick);
   const command = ['shadow-lab campaign', options.quick ? '--quick' : '', options.apps ? `--apps ${options.apps}` : '', options.only ? `--only ${options.only}` : '',
-    options.mutations !== undefined ? `--mutations ${options.mutations}` : '', jobs !== 1 ? `--jobs ${jobs}` : ''].filter(Boolean).join(' ');
-  const when = `${machine.date.slice(0, 16).replace('T', ' ')} UTC (${machine.cores} cores, load ${machine.loadAverage} at the start, commit ${machine.commit ?? 'unknown'})`;
+    options.mutations !== undefined ? `--mutations ${options.mutations}` : '', jobs !== 1 ? `--jobs ${jobs}` : '',
+    options.reportOnly ? `--report-only --results ${basename(options.results)}` : ''].filter(Boolean).join(' ');
+  const when = options.reportOnly
+    ? `${machine.date.slice(0, 16).replace('T', ' ')} UTC from the ${results.length} trials of ${basename(options.results)}, run earlier (commit ${machine.commit ?? 'unknown'} rendered it)`
+    : `${machine.date.slice(0, 16).replace('T', ' ')} UTC (${machine.cores} cores, load ${machine.loadAverage} at the start, commit ${machine.commit ?? 'unknown'})`;
   const base = options.out?.replace(/\.md$/, '');
   const plot = base ? `${base}-recovery.png` : undefined;
   if (plot) await writeRecoveryPlot(plot, recoveryGroups(results), `Recovery time under the shadow (${command})`);
-  const report = renderEvaluation(results, goals, command, when, { plan: plan.sizes, jobs, ...(plot ? { plot: basename(plot) } : {}) });
+  const report = renderEvaluation(results, goals, command, when,
+    { ...(options.reportOnly ? {} : { plan: plan.sizes, jobs }), ...(plot ? { plot: basename(plot) } : {}) });
   if (options.out) {
     writeFileSync(options.out, report);
     writeFileSync(`${base}.json`, JSON.stringify({
-      command, started: machine.date, finished, machine, plan: { ...plan.sizes, trials: plan.trials.length, deadlineMs: plan.deadlineMs, jobs },
+      command, started: machine.date, finished, machine,
+      ...(options.reportOnly ? {} : { plan: { ...plan.sizes, trials: plan.trials.length, deadlineMs: plan.deadlineMs, jobs } }),
       goals, results,
     }, null, 1));
   } else process.stdout.write(report);

@@ -51,6 +51,7 @@ program.command('campaign')
   .option('--only <parts>', 'comma-separated parts of the plan: fail-stop, soak, mutation-transient, mutation, device (default: all)')
   .option('--mutations <n>', 'mutation trials per application', integer(0))
   .option('--jobs <n>', 'trials run at once, each in a process of its own', integer(1), 1)
+  .option('--report-only', 'run nothing: render the report from every trial in the results file (to combine runs, concatenate their files)')
   .action(async (options) => {
     const { runCampaignCli } = await import('./campaign.js');
     process.exitCode = await runCampaignCli(options);

@@ -2,7 +2,8 @@
  * The quick fault campaign, as CI runs it: every application under native, restart-only and
  * shadow recovery with fail-stop faults, a short soak each, and a few mutation trials. The
  * shadow must run every application normally through every fail-stop fault and every soak;
- * native and restart-only must not (the paper's pattern); a soak counts exactly the faults it
+ * native must not, and restart-only must do as the paper's Nooks column says (the paper's pattern:
+ * its network rows run normally after the agent reconfigured the NIC); a soak counts exactly the faults it
  * injected; the report holds every section; a second run resumes from the results.
  */
 import { strict as assert } from 'node:assert';
@@ -27,7 +28,7 @@ const missing = requires('root', 'loop', 'fuse', 'tun', 'netns', 'setpriv', 'uns
   'ping', '/usr/bin/python3', 'curl', 'socat', 'tshark',
   'pulseaudio', 'pacat', 'parec', 'pactl', 'espeak-ng');
 
-test('the quick campaign: shadow runs every application through every fail-stop fault; native and restart-only do not', { skip: missing }, async () => {
+test('the quick campaign: shadow runs every application through every fail-stop fault; native does not, restart-only as the paper\'s Nooks', { skip: missing }, async () => {
   const before = snapshot();
   const dir = mkdtempSync(join(tmpdir(), 'shadow-campaign-'));
   try {

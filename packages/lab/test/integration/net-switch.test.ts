@@ -31,12 +31,12 @@ interface Network {
   close(): Promise<void>;
 }
 
-async function twoHosts(domain: DriverSpec['domain']): Promise<Network> {
+async function twoHosts(domain: DriverSpec['domain'], recovery: DriverSpec['recovery'] = 'shadow'): Promise<Network> {
   const rt = createRuntime({ faultInjection: true });
   const nics = [await VirtualNic.create(), await VirtualNic.create()];
   const ports: NetDevice[] = [];
   for (const [i, nic] of nics.entries()) {
-    ports.push(await rt.attachNet({ name: `port${i}`, driver: 'virtual', domain, config: { socket: nic.socketPath }, ...fast }));
+    ports.push(await rt.attachNet({ name: `port${i}`, driver: 'virtual', domain, recovery, config: { socket: nic.socketPath }, ...fast }));
   }
   const hostA = new VirtualHost(MAC_A, nics[0]!);
   const hostB = new VirtualHost(MAC_B, nics[1]!);
@@ -180,6 +180,31 @@ test('NIC configuration survives 10 driver restarts under the shadow; restart-on
     }
     await rt.close();
     await nic.close();
+  }
+  await expectNoLeaks(before);
+});
+
+test('restart-only (Nooks): a switch port restarted by the agent is promiscuous again, the system\'s configuration, and switches', async () => {
+  const before = snapshot();
+  const net = await twoHosts('worker', 'restart');
+  try {
+    const sent = net.hostA.send(MAC_B);
+    await until(() => net.hostB.has(MAC_A, sent), 'a frame across the switch before the fault');
+    for (const kind of ['exit', 'throw'] as const) {
+      const recovered = new Promise((resolve) => net.rt.manager.once('recovery', resolve));
+      net.rt.inject('port0', { kind });
+      // The fault acts on the driver's next call: traffic into the port makes one.
+      const nudge = setInterval(() => net.hostA.send(MAC_B), 20);
+      await recovered.finally(() => clearInterval(nudge));
+      const link = await net.ports[0]!.linkState();
+      assert.equal(link.promiscuous, true, `after ${kind}: the agent re-applied the switch's promiscuous mode`);
+      assert.equal(link.up, true, `after ${kind}: the agent brought the port up`);
+      // A frame from A to B's address, not the port's: only a promiscuous port lets it in.
+      const after = net.hostA.send(MAC_B);
+      await until(() => net.hostB.has(MAC_A, after), `a frame across the switch after ${kind}`, 10_000);
+    }
+  } finally {
+    await net.close();
   }
   await expectNoLeaks(before);
 });

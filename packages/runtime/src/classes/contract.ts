@@ -65,8 +65,9 @@ export interface DeviceState {
   /** Arguments of the open object, keyed by object id. */
   open: Map<string, unknown>;
   /** Settings currently in force, keyed by setting key: the entry point that set it and its
-   *  arguments (`up` and `down` share one key; which one came last is the setting). */
-  settings: Map<string, { entry: string; args: unknown }>;
+   *  arguments (`up` and `down` share one key; which one came last is the setting); `system`
+   *  when the system itself made it (a switch making its ports promiscuous), not an application. */
+  settings: Map<string, { entry: string; args: unknown; system?: boolean }>;
 }
 
 export interface EntryPoint {
@@ -152,7 +153,9 @@ export interface ClassContract {
    * The system's own configuration of the device, by entry point: what the operating system's
    * scripts set (an interface brought up with its address and MTU, a disk's write cache), as
    * opposed to what applications set or open. Restart-only recovery models Nooks, whose
-   * user-mode agent re-applied exactly this after restarting a driver; the rest is lost.
+   * user-mode agent re-applied exactly this after restarting a driver, together with any setting
+   * the system itself made through `Device[kSystemCall]` (a bridge's ports, made promiscuous
+   * when the system's scripts added them); the rest is lost.
    */
   agent?: readonly string[];
   /** What `register` must carry, and whether a restarted driver's registration matches. */

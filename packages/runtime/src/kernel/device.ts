@@ -15,6 +15,7 @@ export const kConnect = Symbol('shadow.device.connect');
 export const kDeliver = Symbol('shadow.device.deliver');
 export const kSetStatus = Symbol('shadow.device.setStatus');
 export const kForget = Symbol('shadow.device.forget');
+export const kSystemCall = Symbol('shadow.device.systemCall');
 
 export interface Endpoint {
   invoke(entry: string, args: unknown): Promise<unknown>;
@@ -43,6 +44,21 @@ export class Device {
 
   /** Calls an entry point for the application; bad input is refused here, typed, unchanged. */
   async call(entry: string, args: unknown = {}): Promise<unknown> {
+    return this.#call(entry, args, false);
+  }
+
+  /**
+   * A call the system itself makes as configuration (the kernel's switch making its ports
+   * promiscuous, as a bridge does for the ports the system's scripts give it). Restart-only
+   * recovery's agent re-applies such a setting whatever its entry point, as Nooks's agent re-ran
+   * those scripts; without the mark a switch port restarted under restart-only came back deaf to
+   * every frame not addressed to itself, and switched nothing.
+   */
+  [kSystemCall](entry: string, args: unknown = {}): Promise<unknown> {
+    return this.#call(entry, args, true);
+  }
+
+  async #call(entry: string, args: unknown, system: boolean): Promise<unknown> {
     if (this.#status === 'closed') throw new ShadowError(ErrorCodes.CLOSED, `${this.name} is closed`);
     const decl = entryOf(this.contract, entry);
     if (!decl || decl.kind === 'init') {
@@ -56,7 +72,7 @@ export class Device {
     const invalid = decl.validate?.(args, this.state);
     if (invalid) throw invalid;
     const result = await endpoint.invoke(entry, args);
-    this.#remember(entry, args);
+    this.#remember(entry, args, system);
     return result;
   }
 
@@ -85,19 +101,24 @@ export class Device {
 
   /**
    * Restart-only recovery: the driver lost every open object and setting, except the system's
-   * own configuration (the class's `agent` entries), which the recovery agent re-applied.
+   * own configuration (the class's `agent` entries and what the system set itself), which the
+   * recovery agent re-applied.
    */
   [kForget](): void {
     this.state.open.clear();
-    const agent = new Set(this.contract.agent ?? []);
-    for (const [key, setting] of this.state.settings) if (!agent.has(setting.entry)) this.state.settings.delete(key);
+    for (const [key, setting] of this.state.settings) if (!isSystemConfiguration(this.contract, setting)) this.state.settings.delete(key);
   }
 
-  #remember(entry: string, args: unknown): void {
+  #remember(entry: string, args: unknown, system = false): void {
     const rule = this.contract.entries[entry]!.log;
     if (rule.kind === 'open') this.state.open.set(rule.object(args), args);
     else if (rule.kind === 'close') this.state.open.delete(rule.object(args));
-    else if (rule.kind === 'setting') this.state.settings.set(rule.key(args), { entry, args });
+    else if (rule.kind === 'setting') this.state.settings.set(rule.key(args), { entry, args, ...(system ? { system } : {}) });
     else if (rule.kind === 'reset') this.state.settings.clear();
   }
+}
+
+/** A setting Nooks's recovery agent re-applies: one of the class's `agent` entries, or one the system made. */
+export function isSystemConfiguration(contract: ClassContract, setting: { entry: string; system?: boolean }): boolean {
+  return setting.system === true || (contract.agent ?? []).includes(setting.entry);
 }

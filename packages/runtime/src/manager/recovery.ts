@@ -16,7 +16,7 @@
 import { initEntry } from '../classes/contract.js';
 import type { Clock } from '../clock.js';
 import { DriverFailure } from '../errors.js';
-import { kForget } from '../kernel/device.js';
+import { isSystemConfiguration, kForget } from '../kernel/device.js';
 import type { RecoveryEvent, RecoveryPhase } from '../observe/channels.js';
 import type { Incarnation, RetireStep } from './incarnation.js';
 import type { ManagedDriver } from './managed.js';
@@ -146,14 +146,15 @@ export class Recovery {
 
   /**
    * Restart-only recovery (Nooks): the user-mode agent re-applies the system's own configuration
-   * of the device (the class's `agent` entries, as the system's scripts set them), and nothing
-   * else: open objects, application settings and requests in flight are lost.
+   * of the device (the class's `agent` entries, as the system's scripts set them, and any setting
+   * the system made itself), and nothing else: open objects, application settings and requests in
+   * flight are lost.
    */
   async #agent(managed: ManagedDriver, incarnation: Incarnation): Promise<number> {
-    const agent = new Set(managed.device.contract.agent ?? []);
     let replayed = 0;
-    for (const { entry, args } of managed.device.state.settings.values()) {
-      if (!agent.has(entry)) continue;
+    for (const setting of managed.device.state.settings.values()) {
+      if (!isSystemConfiguration(managed.device.contract, setting)) continue;
+      const { entry, args } = setting;
       await incarnation.call(entry, args);
       replayed++;
     }

@@ -35,7 +35,7 @@ const classes: Class[] = [
     version: (b) => (b === 'unregistered' ? fixture('unregistered') : `${fixture('ram-broken')}?${ramBreakage[b] ?? b}`),
   },
   {
-    subject: virtualNic, request: 'transmit', identity: /registered 02:00:00:00:be:ef\/\d+, expected/, contract: /transmit of \d+ frames returned/,
+    subject: virtualNic, request: 'transmit', identity: /registered 02:00:00:00:be:ef\/\d+(\/offloads \w+)?, expected/, contract: /transmit of \d+ frames returned/,
     version: (b) => `${fixture('net-broken')}?${b}`,
   },
   {

@@ -3,7 +3,8 @@
  * shadowed. It learns source addresses, forwards to the port that owns the destination,
  * floods group frames and unknown destinations, and can mirror every frame it forwards to a
  * monitor port. Its ports are promiscuous (a switch port must see every frame); that setting
- * is configuration the shadow replays after a driver restart.
+ * is the system's configuration (a bridge's, made when the system's scripts add its ports): the
+ * shadow replays it after a driver restart, and so does restart-only recovery's agent.
  *
  * Frames keep their offload headers through the switch: a 64 KiB TCP segment from a TAP
  * with offloads crosses once, and is cut into MTU-sized frames only at an egress port whose
@@ -12,6 +13,7 @@
  */
 import { isGroupFrame, macToBytes } from '../../classes/net/frames.js';
 import type { Offload } from '../../classes/net/offload.js';
+import { kSystemCall } from '../../kernel/device.js';
 import type { NetDevice } from '../../kernel/net-device.js';
 
 /** The MAC address at `at` of `frame` as a number (exact: 48 bits fit a double). */
@@ -63,9 +65,11 @@ export class LearningSwitch {
   /** Brings every port up in promiscuous mode and starts switching. */
   static async start(ports: NetDevice[], options: SwitchOptions = {}): Promise<LearningSwitch> {
     const sw = new LearningSwitch(ports, options);
+    // As the system's own configuration: restart-only recovery's agent re-applies it (without
+    // it a restarted port drops every frame not addressed to itself and the switch goes deaf).
     for (const port of [...ports, ...(options.monitor ? [options.monitor] : [])]) {
-      await port.setPromiscuous(true);
-      await port.up();
+      await port.device[kSystemCall]('setPromiscuous', { on: true });
+      await port.device[kSystemCall]('up', {});
     }
     ports.forEach((port, index) => sw.#unsubscribe.push(port.onReceive((frames, offloads) => sw.#switch(index, frames, offloads), { offloads: true })));
     return sw;
