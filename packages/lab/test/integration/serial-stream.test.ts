@@ -1,8 +1,9 @@
 /**
  * Bytes that arrive while the serialport driver is down, and while the next one opens the port,
  * are not lost: the far end of a socat pty pair writes numbered lines without a pause while
- * every fault kind, SIGSEGV included, hits the driver, and every line arrives once, in order.
- * (bindings-cpp flushes the tty's queues on every open; without the driver's filter that keeps
+ * every fault kind, SIGSEGV included, hits the driver, and every line arrives once, in order,
+ * but for the one window the design leaves: a driver killed from outside (SIGKILL, SIGSEGV)
+ * after its read() took bytes and before its reply left loses that one read. (bindings-cpp flushes the tty's queues on every open; without the driver's filter that keeps
  * them, a stream this dense loses lines on most recoveries.)
  */
 import { strict as assert } from 'node:assert';
@@ -60,7 +61,7 @@ describe('a continuous stream through driver faults (serialport driver, pty pair
   // A warm spare is loaded but initialized only once the failed driver is gone: it never
   // touches the tty beside a serving driver, so the stream is the same with one.
   for (const warmStandby of [false, true]) {
-  test(`every fault kind, SIGSEGV included, while the far end writes a line a millisecond: every line once, in order${warmStandby ? ' (warm standby)' : ''}`, async (t) => {
+  test(`every fault kind, SIGSEGV included, while the far end writes a line a millisecond: every line once, in order, none lost but a killed driver's one read${warmStandby ? ' (warm standby)' : ''}`, async (t) => {
     const before = snapshot();
     const pair = await ptyPair();
     const rt = createRuntime({ faultInjection: true });
@@ -76,22 +77,42 @@ describe('a continuous stream through driver faults (serialport driver, pty pair
       port.on('error', (err) => errors.push(err));
       far = writer(pair.far);
       const lines = () => received.split('\n').length - 1;
+      const strikes: { kind: string; line: number }[] = [];
       for (const kind of allFaultKinds) {
         const seen = lines();
         // Lines flowing before the fault, so it lands in mid-stream.
         await until(() => lines() > seen + 50, `lines flowing before ${kind}`, 20_000);
         if (warmStandby) await rt.standbyReady(device);
+        strikes.push({ kind, line: lines() });
         await strike(rt, device, kind);
       }
       const seen = lines();
       await until(() => lines() > seen + 50, 'lines flowing after the last recovery', 20_000);
       const written = await far.stop();
       far = undefined;
-      await until(() => lines() >= written, `all ${written} lines (have ${lines()})`, 20_000);
-      const got = received.split('\n').slice(0, -1);
-      assert.equal(got.length, written, 'as many lines as the far end wrote');
-      const firstWrong = got.findIndex((line, i) => line !== String(i));
-      assert.equal(firstWrong, -1, `line ${firstWrong} is ${JSON.stringify(got[firstWrong])}: lost, duplicated or reordered`);
+      const last = String(written - 1);
+      await until(() => received.endsWith(`\n${last}\n`), `the last line, ${last} (have ${lines()} lines)`, 20_000);
+      const got = received.split('\n').slice(0, -1).map(Number);
+      const reordered = got.findIndex((n, i) => i > 0 && n <= got[i - 1]!);
+      assert.equal(reordered, -1, `line ${got[reordered]} after ${got[reordered - 1]}: duplicated or reordered`);
+      // Lost lines, as runs [from, to]. The one window the design leaves (architecture.md): a
+      // driver killed from outside (SIGKILL, SIGSEGV) between its read() taking bytes off the
+      // tty's queue and its reply leaving the process. So a run may only start where such a
+      // fault struck, at most one per strike, and no more than one read's worth of lines.
+      const runs: [number, number][] = [];
+      for (let i = 0, expect = 0; i <= got.length; i++) {
+        const n = i < got.length ? got[i]! : written;
+        if (n > expect) runs.push([expect, n - 1]);
+        expect = n + 1;
+      }
+      const asynchronous = strikes.filter((x) => x.kind === 'kill' || x.kind === 'segfault');
+      t.diagnostic(`lines lost: ${runs.map(([a, b]) => `${a}-${b}`).join(' ') || 'none'}; faults struck at ${strikes.map((x) => `${x.kind}@${x.line}`).join(' ')}`);
+      for (const [from, to] of runs) {
+        const at = asynchronous.find((x) => from >= x.line - 2 && from <= x.line + 256);
+        assert.ok(at, `lines ${from}-${to} lost where no driver was killed from outside (faults at ${strikes.map((x) => `${x.kind}@${x.line}`).join(' ')})`);
+        assert.ok(to - from < 64, `lines ${from}-${to} lost: more than one read's worth`);
+        asynchronous.splice(asynchronous.indexOf(at), 1);
+      }
       assert.deepEqual(errors.map((e) => e.message), []);
       const status = rt.status(device)!;
       assert.ok(status.recoveries >= allFaultKinds.length, `${status.recoveries} recoveries`);

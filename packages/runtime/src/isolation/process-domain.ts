@@ -136,7 +136,9 @@ export class ProcessDomain implements Domain {
   onMessage(listener: (batch: unknown) => void): void {
     const reader = new FrameReader();
     this.#fromDriver.on('data', (chunk: Buffer) => {
-      if (this.#killed || this.#malformed) return;
+      // Frames still come after kill() until the process is gone: a failed driver's late
+      // replies (a read that took bytes off a tty's queue) are the class's to keep.
+      if (this.#malformed) return;
       const { values, problem } = reader.push(chunk);
       for (const batch of values) listener(batch);
       if (problem === undefined || this.#killed) return;
