@@ -114,6 +114,12 @@ export interface ClassHooks {
    * gone (a serial read took bytes off the line); the class may keep it for `patch` to give out.
    */
   late?(entry: string, args: any, result: unknown, memory: Record<string, any>): void;
+  /**
+   * An upcall the kernel accepted (and told `upcall` about) but never answered: the driver
+   * failed, or was killed, before the answer left. A driver that waits for the answer (a serial
+   * write's announcement) never went on: what `upcall` recorded did not happen.
+   */
+  unanswered?(name: string, args: any, memory: Record<string, any>): void;
   /** Rewrites a reply before it reaches the kernel (counters that must not go backwards). */
   patch?(entry: string, args: any, result: unknown, memory: Record<string, any>): unknown;
   /**

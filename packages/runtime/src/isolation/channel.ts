@@ -44,6 +44,11 @@ export interface ChannelHandlers {
    * device (a serial read took bytes off the line). Given to the class; never to the caller.
    */
   late?(entry: string, args: unknown, value: unknown): void;
+  /**
+   * A kernel-service call the kernel accepted and never answered, because the driver failed or
+   * was killed before the answer left: a driver that waited for it did not go on.
+   */
+  unanswered?(name: string, args: unknown): void;
 }
 
 interface PendingCall {
@@ -59,6 +64,8 @@ interface PendingCall {
 }
 
 const LOAD_TIMEOUT_MS = 15_000;
+/** How long a failed driver whose late replies are kept may take to end by itself before it is killed. */
+const RETIRE_GRACE_MS = 250;
 /** Messages per batch; measured best at queue depth 32 on two cores. */
 export const BATCH_LIMIT = 8;
 
@@ -101,6 +108,10 @@ export class DriverChannel {
   #servicesInFlight = 0;
   /** Live update's optional entry points this driver has (as it said when loaded). */
   #hooks = new Set<string>();
+  /** The kernel sent the domain SIGKILL: it runs no more, and nothing more is sent to it. */
+  #killed = false;
+  /** Service answers waiting in the outbox, with the call they answer. */
+  readonly #answers = new Map<ToDomain, { name: string; args: unknown }>();
   /** Who waits for this driver to hold no call (a live update's quiesce). */
   #idleWaiters: (() => void)[] = [];
 
@@ -143,6 +154,19 @@ export class DriverChannel {
       this.#pending.set(id, call);
       this.#post({ t: 'call', id, entry, args: this.#placeBulk(entry, args, call) });
     });
+  }
+
+  /**
+   * Kills the driver's process from outside (a drill of `kill -9`): once the signal is sent it
+   * runs no more, so what the kernel would answer it after that is never acted on. Its end is
+   * then reported as any exit is. Domains that cannot be signalled fail at once.
+   */
+  kill(): void {
+    const domain = this.domain as Domain & { signal?(signal: NodeJS.Signals): void };
+    if (!domain.signal) return this.fail(new DriverFailure('exit', 'driver domain killed from outside'));
+    this.#killed = true;
+    this.#dropAnswers();
+    domain.signal('SIGKILL');
   }
 
   /** Sends a message to a domain extension (the fault injector, when installed). */
@@ -200,6 +224,7 @@ export class DriverChannel {
       failure = new DriverFailure(failure.kind, failure.message, oldest.entry, failure.cause);
     }
     this.#failure = failure;
+    this.#dropAnswers();
     this.#teardown(failure);
     this.#handlers.failed(failure);
   }
@@ -219,7 +244,10 @@ export class DriverChannel {
     this.#watchdog = undefined;
     if (this.#handlers.late && this.#pending.size > 0 && !this.#closed) this.#late = new Map(this.#pending);
     // The domain reports its end once every message it sent was received: no late reply after.
-    void this.domain.kill().then(() => { this.#late = undefined; });
+    // Where late replies are kept, the domain is asked to end by itself first (Domain.kill).
+    // Not a driver that stopped answering: it would not take the message, only delay its end.
+    const answers = !(reason instanceof DriverFailure) || (reason.kind !== 'no-heartbeat' && reason.kind !== 'hang' && reason.kind !== 'memory');
+    void this.domain.kill(this.#late && answers ? RETIRE_GRACE_MS : undefined).then(() => { this.#late = undefined; });
     this.#loaded?.reject(reason);
     this.#loaded = undefined;
     const pending = [...this.#pending.values()];
@@ -349,25 +377,38 @@ export class DriverChannel {
     try {
       answer = this.#handlers.service(name, args);
     } catch (err) {
-      answer = Promise.reject(err);
+      // Refused at once: the driver fails before the rest of its batch is looked at.
+      this.#servicesInFlight--;
+      return this.#serviceRefused(id, name, err);
     }
     answer.then(
-      (value) => { this.#servicesInFlight--; this.#post({ t: 'service-reply', id, ok: true, value }); },
+      (value) => {
+        this.#servicesInFlight--;
+        if (this.#failure || this.#closed || this.#killed) return this.#handlers.unanswered?.(name, args);
+        const answer: ToDomain = { t: 'service-reply', id, ok: true, value };
+        this.#answers.set(answer, { name, args });
+        this.#post(answer);
+      },
       (err: unknown) => {
         this.#servicesInFlight--;
-        if (err instanceof DriverFailure) return this.fail(err);
-        if (err instanceof ShadowError) {
-          // Kernel-side refusal that is not the driver's fault (e.g. the kernel is closing).
-          return this.#post({ t: 'service-reply', id, ok: false, error: toWireError(err) });
-        }
-        const error = toWireError(err);
-        const verdict = classifyError(this.#options.contract, 'service', error, this.#options.gone);
-        if (verdict.kind === 'driver') return this.fail(new DriverFailure(verdict.failure, `${name}: ${verdict.message}`, name, err));
-        // The device failed the service (a sync that hit EIO): the driver's answer to give, not its bug.
-        this.#post({ t: 'service-reply', id, ok: false, error, device: true });
-        if (verdict.kind === 'gone') this.#handlers.deviceGone(verdict.reason);
+        this.#serviceRefused(id, name, err);
       },
     );
+  }
+
+  #serviceRefused(id: number, name: string, err: unknown): void {
+    if (this.#failure || this.#closed) return; // a failed driver gets no answers
+    if (err instanceof DriverFailure) return this.fail(err);
+    if (err instanceof ShadowError) {
+      // Kernel-side refusal that is not the driver's fault (e.g. the kernel is closing).
+      return this.#post({ t: 'service-reply', id, ok: false, error: toWireError(err) });
+    }
+    const error = toWireError(err);
+    const verdict = classifyError(this.#options.contract, 'service', error, this.#options.gone);
+    if (verdict.kind === 'driver') return this.fail(new DriverFailure(verdict.failure, `${name}: ${verdict.message}`, name, err));
+    // The device failed the service (a sync that hit EIO): the driver's answer to give, not its bug.
+    this.#post({ t: 'service-reply', id, ok: false, error, device: true });
+    if (verdict.kind === 'gone') this.#handlers.deviceGone(verdict.reason);
   }
 
   /** Shared memory where the domain allows it; exact-size copies where it must serialize. */
@@ -446,9 +487,18 @@ export class DriverChannel {
 
   #flush(): void {
     if (this.#outbox.length === 0) return;
+    if (this.#failure || this.#killed) return this.#dropAnswers(); // nothing reaches a failed driver
     const batch = this.#outbox;
     this.#outbox = [];
+    this.#answers.clear();
     if (!this.#closed) this.domain.send(batch);
+  }
+
+  /** The outbox is never sent: the answers in it were never given. */
+  #dropAnswers(): void {
+    this.#outbox = [];
+    for (const { name, args } of this.#answers.values()) this.#handlers.unanswered?.(name, args);
+    this.#answers.clear();
   }
 }
 

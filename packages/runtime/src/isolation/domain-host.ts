@@ -68,6 +68,11 @@ export class DomainHost {
 
   #handle(m: ToDomain): void {
     if (m.t === 'ping') return this.#post({ t: 'pong', seq: m.seq });
+    if (m.t === 'retire') {
+      this.#failed = true;
+      this.#flush();
+      return this.#port.exit(0);
+    }
     if (this.#failed) return;
     switch (m.t) {
       case 'load': void this.#load(m.spec); break;

@@ -65,8 +65,14 @@ export interface Domain {
   /** Raw batches as the domain sent them: the channel decodes them (decode.ts) before use. */
   /** Called once when the domain ends for any reason other than `kill()`. */
   onExit(listener: (exit: DomainExit) => void): void;
-  /** Ends the domain; resolves when it is gone. Safe to call more than once. */
-  kill(): Promise<void>;
+  /**
+   * Ends the domain; resolves when it is gone. Safe to call more than once. With `graceMs`, a
+   * domain whose driver may hold what the kernel wants back (a serial read's bytes, taken off
+   * the tty and not yet replied) is first asked to end by itself (a `retire` message), between
+   * two of its tasks, and killed only if it has not within the grace. Domains that cannot
+   * retire so ignore it.
+   */
+  kill(graceMs?: number): Promise<void>;
   /**
    * What the driver writes to its stdout and stderr, as text chunks (worker and process
    * domains capture both: nothing a driver writes reaches the host's output unprefixed).

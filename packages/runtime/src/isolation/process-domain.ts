@@ -173,12 +173,34 @@ export class ProcessDomain implements Domain {
 
   /** SIGKILL from outside: the way the kernel stops a driver that may be spinning. */
   signal(signal: NodeJS.Signals): void {
+    // In a bubblewrap sandbox the child is bwrap: the driver would outlive it for a moment (until
+    // its namespace's init dies) and go on serving. The driver's own process gets the signal.
+    const driver = this.sandbox === 'bubblewrap' ? this.pid : undefined;
+    if (driver !== undefined) {
+      try {
+        process.kill(driver, signal);
+        return;
+      } catch {
+        // already gone: bwrap follows
+      }
+    }
     this.#child.kill(signal);
   }
 
-  async kill(): Promise<void> {
+  async kill(graceMs?: number): Promise<void> {
+    const alive = () => this.#child.exitCode === null && this.#child.signalCode === null;
+    if (graceMs !== undefined && graceMs > 0 && !this.#killed && !this.#malformed && alive() && this.#toDriver.writable) {
+      // A SIGKILL lands anywhere: between a read() that took a tty's bytes and the reply that
+      // carries them, they are lost. Asked to retire, the driver's process ends between two
+      // tasks, once what it has sent is written (process-entry.ts).
+      writeFrame(this.#toDriver, [{ t: 'retire' }]);
+      this.#killed = true;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.#gone, new Promise<void>((resolve) => { timer = setTimeout(resolve, graceMs); })]);
+      clearTimeout(timer);
+    }
     this.#killed = true;
-    if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill('SIGKILL');
+    if (alive()) this.#child.kill('SIGKILL');
     await this.#gone;
   }
 }

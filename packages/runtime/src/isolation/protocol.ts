@@ -44,6 +44,12 @@ export type ToDomain =
   /** `device: true`: the device failed the service (a sync hit EIO): the driver gets a DeviceError. */
   | { t: 'service-reply'; id: number; ok: false; error: WireError; device?: boolean }
   | { t: 'ping'; seq: number }
+  /**
+   * The kernel has failed this driver and asks its domain to end by itself, now, after what it
+   * has already sent: at a point between two tasks, not wherever a SIGKILL would land (see
+   * Domain.kill). A domain that does not comply is killed when the grace runs out.
+   */
+  | { t: 'retire' }
   /** A message for a domain extension (see LoadSpec.extensions); unknown names are ignored. */
   | { t: 'extension'; name: string; body: unknown };
 

@@ -216,11 +216,16 @@ export const kernelServices: Record<string, KernelService> = {
   },
 };
 
-/** Binds the service table to one driver instance. */
+/**
+ * Binds the service table to one driver instance. A bad call to a service that checks its
+ * arguments before any await throws at once, not in a later task: the channel fails the driver
+ * before it looks at anything else in the same batch (a write announced after a bad call must
+ * not count as started: the driver never got its answer).
+ */
 export function servicesFor(context: ServiceContext) {
-  return async (name: string, args: unknown): Promise<unknown> => {
+  return (name: string, args: unknown): Promise<unknown> => {
     const service = Object.hasOwn(kernelServices, name) ? kernelServices[name] : undefined;
     if (!service) throw new BadCall(`no kernel service ${name}`);
-    return service(args, context);
+    return Promise.resolve(service(args, context));
   };
 }

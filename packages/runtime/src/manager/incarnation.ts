@@ -37,6 +37,8 @@ export interface IncarnationOptions {
   deviceGone(incarnation: Incarnation, reason: string): void;
   /** A reply this driver sent after it was declared failed (see ChannelHandlers.late). */
   late?(incarnation: Incarnation, entry: string, args: unknown, value: unknown): void;
+  /** A kernel-service call of this driver the kernel never answered (see ChannelHandlers.unanswered). */
+  unanswered?(incarnation: Incarnation, name: string, args: unknown): void;
   /** A line the driver logged (kernel.log) or wrote to its stdout or stderr; raw, untrusted. */
   log(level: string, message: string, source: DriverLogSource): void;
 }
@@ -92,6 +94,7 @@ export class Incarnation {
       service: (name, args) => this.serviceTap.invoke(name, args),
       failed: (failure) => options.failed(this, failure),
       deviceGone: (reason) => options.deviceGone(this, reason),
+      ...(options.unanswered ? { unanswered: (name: string, args: unknown) => options.unanswered!(this, name, args) } : {}),
       ...(options.late ? { late: (entry: string, args: unknown, value: unknown) => options.late!(this, entry, args, value) } : {}),
     });
   }

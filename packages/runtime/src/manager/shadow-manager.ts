@@ -218,7 +218,7 @@ export class ShadowManager extends EventEmitter {
     if (fault.kind === 'segfault' && channel.domain.kind === 'worker') {
       throw new ShadowError(ErrorCodes.NOT_SUPPORTED, `a segfault can be injected only into a process domain, or a native driver in the host (${name} runs in a worker)`);
     }
-    if (fault.kind === 'kill' && channel.domain instanceof ProcessDomain) return channel.domain.signal('SIGKILL');
+    if (fault.kind === 'kill' && channel.domain instanceof ProcessDomain) return channel.kill();
     if (fault.kind === 'kill') return channel.fail(new DriverFailure('exit', 'driver domain killed from outside'));
     const contractFault = managed.device.contract.contractFault;
     channel.toExtension(INJECTOR, fault.kind === 'contract' && fault.variant === undefined && contractFault
@@ -319,6 +319,12 @@ export class ShadowManager extends EventEmitter {
       failed: (incarnation, failure) => this.#failed(managed, incarnation, failure),
       // Only the serving driver's late replies: a spare or a driver already replaced has none to give.
       late: (incarnation, entry, args, value) => { if (incarnation === managed.current) managed.shadow?.late(entry, args, value); },
+      unanswered: (incarnation, name, args) => {
+        if (incarnation === managed.current && name === 'upcall') {
+          const upcall = args as { name: string; args: unknown };
+          managed.shadow?.unanswered(upcall.name, upcall.args);
+        }
+      },
       deviceGone: (incarnation, reason) => {
         if (incarnation === managed.current) this.giveUp(managed, reason, { deviceGone: true });
       },

@@ -186,6 +186,11 @@ export class Shadow {
     };
   }
 
+  /** An upcall of the failed driver the kernel never answered (see ClassHooks.unanswered). */
+  unanswered(name: string, args: unknown): void {
+    this.contract.hooks.unanswered?.(name, args, this.memory);
+  }
+
   /** A reply the failed driver sent too late for its call (see ChannelHandlers.late): the class keeps what it needs. */
   late(entry: string, args: unknown, value: unknown): void {
     this.contract.hooks.late?.(entry, args, value, this.memory);

@@ -72,7 +72,7 @@ test('the shadow log compacts settings, removes closed objects and forgets compl
   assert.deepEqual(log.replayList(), [], 'close removed the object and the settings scoped to it');
 });
 
-test('kernel services check arguments and ownership: a bad call throws', async () => {
+test('kernel services check arguments and ownership: a bad call throws at once (the channel fails the driver before the rest of its batch)', async () => {
   const device = new Device('d', blockClass, []);
   const tracker = new ObjectTracker();
   const clock = new FakeClock();
@@ -82,17 +82,17 @@ test('kernel services check arguments and ownership: a bad call throws', async (
     grants: [{ name: 'disk', fd: 5, path: '/x', sizeBytes: 4096, readOnly: false, isBlockDevice: false }],
     fireTimer: (id) => fired.push(id), log: () => undefined,
   });
-  await assert.rejects(call('register', { sizeBytes: 100, blockSize: 512, readOnly: false }), /multiple/);
+  assert.throws(() => call('register', { sizeBytes: 100, blockSize: 512, readOnly: false }), /multiple/);
   await call('register', { sizeBytes: 4096, blockSize: 512, readOnly: false });
-  await assert.rejects(call('register', { sizeBytes: 8192, blockSize: 512, readOnly: false }), /expected/);
+  assert.throws(() => call('register', { sizeBytes: 8192, blockSize: 512, readOnly: false }), /expected/);
   assert.equal(((await call('acquire', { name: 'disk' })) as { fd: number }).fd, 5);
-  await assert.rejects(call('acquire', { name: '/etc/passwd' }), /not granted/);
-  await assert.rejects(call('release', { name: 'other' }), /not held/);
-  await assert.rejects(call('clearTimer', { timerId: 12345 }), /not held/);
-  await assert.rejects(call('setTimer', { ms: -1 }), /ms must be/);
-  await assert.rejects(call('allocBuffer', { bytes: 16384 }), /exceed/);
-  await assert.rejects(call('upcall', { name: 'frames', args: [] }), /no upcall/);
-  await assert.rejects(call('format-disk', {}), /no kernel service/);
+  assert.throws(() => call('acquire', { name: '/etc/passwd' }), /not granted/);
+  assert.throws(() => call('release', { name: 'other' }), /not held/);
+  assert.throws(() => call('clearTimer', { timerId: 12345 }), /not held/);
+  assert.throws(() => call('setTimer', { ms: -1 }), /ms must be/);
+  assert.throws(() => call('allocBuffer', { bytes: 16384 }), /exceed/);
+  assert.throws(() => call('upcall', { name: 'frames', args: [] }), /no upcall/);
+  assert.throws(() => call('format-disk', {}), /no kernel service/);
   const timer = (await call('setTimer', { ms: 10 })) as number;
   clock.advance(10);
   assert.deepEqual(fired, [timer]);

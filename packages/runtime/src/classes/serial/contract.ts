@@ -213,6 +213,10 @@ export const serialClass: ClassContract = {
     upcall(name, args, memory) {
       if (name === 'writing') (memory.started ??= new Set<number>()).add((args as SerialUpcalls['writing']).seq);
     },
+    // The announcement's answer never left: the driver, waiting for it, never wrote.
+    unanswered(name, args, memory) {
+      if (name === 'writing') (memory.started as Set<number> | undefined)?.delete((args as SerialUpcalls['writing']).seq);
+    },
     observe(entry, args, _result, memory) {
       if (entry !== 'write') return;
       const { seq } = args as SerialCalls['write'];

@@ -1,0 +1,99 @@
+/**
+ * What the kernel answers a driver it has failed or killed: nothing. A bad kernel call fails the
+ * driver before the rest of its batch is looked at, and an answer that never left is reported
+ * as unanswered (a serial write announced and never answered never reached the line).
+ */
+import { strict as assert } from 'node:assert';
+import { test } from 'node:test';
+import { serialClass } from '../../src/classes/serial/contract.js';
+import { FakeClock } from '../helpers/fake-clock.js';
+import { DriverChannel, type ChannelHandlers } from '../../src/isolation/channel.js';
+import type { Domain } from '../../src/isolation/domain.js';
+import type { ToDomain } from '../../src/isolation/protocol.js';
+import { SharedPool } from '../../src/isolation/shared-pool.js';
+import type { DriverFailure } from '../../src/errors.js';
+
+/** A process-like domain whose wire the test drives by hand. */
+function fakeDomain() {
+  let deliver: ((batch: unknown) => void) | undefined;
+  const sent: ToDomain[] = [];
+  const signals: string[] = [];
+  const domain = {
+    kind: 'process', sharesMemory: false, grants: [], sandbox: 'none',
+    send: (batch: ToDomain[]) => { sent.push(...batch); },
+    onMessage: (listener: (batch: unknown) => void) => { deliver = listener; },
+    onExit: () => undefined,
+    kill: async () => undefined,
+    signal: (s: string) => { signals.push(s); },
+  } as unknown as Domain;
+  return { domain, sent, signals, deliver: (batch: unknown) => deliver!(batch) };
+}
+
+function channelOn(domain: Domain, handlers: Partial<ChannelHandlers>) {
+  const failures: DriverFailure[] = [];
+  const channel = new DriverChannel(domain, {
+    contract: serialClass, driverUrl: 'file:///none', extensions: [], clock: new FakeClock(),
+    heartbeatMs: 100, heartbeatTimeoutMs: 1000, deadlineScale: 1, pool: new SharedPool(), gone: () => undefined,
+  }, {
+    service: () => Promise.resolve(undefined),
+    failed: (f) => failures.push(f),
+    deviceGone: () => undefined,
+    ...handlers,
+  });
+  return { channel, failures };
+}
+
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+test('a bad kernel call fails the driver at once: a write announced after it in the same batch is never taken', async () => {
+  const wire = fakeDomain();
+  const taken: string[] = [];
+  const { failures } = channelOn(wire.domain, {
+    service: (name) => {
+      taken.push(name);
+      if (name === 'acquire') throw new Error('acquire: resource x was not granted to this driver');
+      return Promise.resolve(undefined);
+    },
+  });
+  wire.deliver([
+    { t: 'service', id: 1, name: 'acquire', args: { name: 'x' } },
+    { t: 'service', id: 2, name: 'upcall', args: { name: 'writing', args: { seq: 7 } } },
+  ]);
+  await settle();
+  assert.deepEqual(taken, ['acquire'], 'the announcement after the bad call was looked at');
+  assert.equal(failures.length, 1);
+  assert.equal(failures[0]!.kind, 'bad-kernel-call');
+  assert.deepEqual(wire.sent.filter((m) => m.t === 'service-reply'), [], 'a failed driver was answered');
+});
+
+test('an answer still in the outbox when the driver is killed never leaves, and is reported unanswered', async () => {
+  const wire = fakeDomain();
+  const unanswered: unknown[] = [];
+  const { channel } = channelOn(wire.domain, { unanswered: (_name, args) => unanswered.push(args) });
+  const announce = { name: 'writing', args: { seq: 3 } };
+  wire.deliver([{ t: 'service', id: 1, name: 'upcall', args: announce }]);
+  // One microtask: the service's answer is in the outbox, which goes out in the next one. A
+  // kill in between must keep it from a driver that will never act on it.
+  await Promise.resolve();
+  channel.kill();
+  await settle();
+  assert.deepEqual(wire.signals, ['SIGKILL']);
+  assert.deepEqual(wire.sent.filter((m) => m.t === 'service-reply'), []);
+  assert.deepEqual(unanswered, [announce]);
+  // And a service that completes after the kill is not answered either.
+  wire.deliver([{ t: 'service', id: 2, name: 'upcall', args: { name: 'writing', args: { seq: 4 } } }]);
+  await settle();
+  assert.deepEqual(wire.sent.filter((m) => m.t === 'service-reply'), []);
+});
+
+test('an answer that left before a failure was given: it is not reported unanswered', async () => {
+  const wire = fakeDomain();
+  const unanswered: unknown[] = [];
+  const { channel } = channelOn(wire.domain, { unanswered: (_name, args) => unanswered.push(args) });
+  wire.deliver([{ t: 'service', id: 1, name: 'upcall', args: { name: 'writing', args: { seq: 5 } } }]);
+  await settle();
+  assert.equal(wire.sent.filter((m) => m.t === 'service-reply').length, 1);
+  channel.kill();
+  await settle();
+  assert.deepEqual(unanswered, []);
+});
