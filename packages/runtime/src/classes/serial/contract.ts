@@ -19,8 +19,11 @@
  *   write carries a sequence number, and a driver announces it (the `writing` upcall, answered
  *   by the kernel) before it hands one byte to the port. A write the driver answered is complete
  *   (its bytes are in the tty's output queue). A write in flight at a failure that the driver
- *   had not announced never started: it is resubmitted, once. One it had announced may have
- *   reached the line (on a pty no output queue records it, so TIOCOUTQ cannot tell): it fails
+ *   had not announced never started: it is resubmitted, once; so is one whose announcement the
+ *   kernel never answered (it answers nothing once it has failed or SIGKILLed the driver, and
+ *   drops answers still queued then: the `unanswered` hook). One it had announced and been
+ *   answered may have reached the line (on a pty no output queue records it, so TIOCOUTQ cannot
+ *   tell; a driver killed from outside may die between the answer and its write): it fails
  *   with outcome `indeterminate`, and the application decides. A write still waiting in the
  *   shadow (suspended during recovery) is issued once, to the next driver.
  * - `drain` waits (a barrier): it is suspended across a recovery and issued after the writes
