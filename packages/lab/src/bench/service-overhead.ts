@@ -4,9 +4,14 @@
  * exported by `shadowd export` (one device, no service around it). Both are real processes
  * of the installed `shadowd`, both a shadowed `ram` driver in a worker domain with a warm
  * standby. Each disk is written in full once before anything is measured (no first touch is
- * timed); then rounds alternate which export goes first, a write (from a random file) then a
+ * timed); then rounds rotate which export goes first, a write (from a random file) then a
  * read (to `null:`) of each. Values are medians over rounds; the ratio is the median of the
  * per-round ratios run/export (1.00 = no cost).
+ *
+ * "Within noise" is measured, not asserted: a second, identical `shadowd export` runs in every
+ * round beside the two (an A/A control). Its per-round ratios to the first export are what
+ * noise alone gives on this machine; the service's cost is within noise when the median of
+ * its ratios lies inside the control's 10th-90th percentile range.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
@@ -14,7 +19,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { median } from './stats.js';
+import { median, quantile } from './stats.js';
 
 export interface ServiceOverheadOptions { sizeBytes: number; rounds: number; timeoutMs: number; progress?(message: string): void }
 
@@ -24,8 +29,14 @@ export interface ServiceOverheadResult {
   /** MB/s (10^6 bytes) per round. */
   run: { read: number[]; write: number[] };
   export: { read: number[]; write: number[] };
+  /** The A/A control: a second `shadowd export`, identical to the first. */
+  control: { read: number[]; write: number[] };
   /** Median of per-round run/export ratios. */
   ratio: { read: number; write: number };
+  /** Per-round control/export ratios: their 10th, 50th and 90th percentiles (noise alone). */
+  noise: { read: [number, number, number]; write: [number, number, number] };
+  /** Whether the median run/export ratio lies within the noise range. */
+  withinNoise: { read: boolean; write: boolean };
 }
 
 const shadowdBin = join(dirname(createRequire(import.meta.url).resolve('shadow-drivers/package.json')), 'bin', 'shadowd.js');
@@ -77,22 +88,39 @@ export async function measureServiceOverhead(options: ServiceOverheadOptions): P
     writeFileSync(join(dir, 'shadowd.yaml'), ['control: ctl.sock', 'metrics: false', 'logLevel: warn', 'devices:', '  disk0:', '    class: block',
       '    driver: ram', '    domain: worker', '    warmStandby: true', `    config: { sizeBytes: ${options.sizeBytes} }`,
       '    frontend: { type: nbd, socket: run.sock }', ''].join('\n'));
-    progress?.(`service: starting shadowd run and shadowd export (${options.sizeBytes / 2 ** 20} MiB ram disks)`);
+    progress?.(`service: starting shadowd run and two shadowd export (${options.sizeBytes / 2 ** 20} MiB ram disks)`);
     children.push(await server(['run', 'shadowd.yaml'], dir, join(dir, 'run.sock')));
-    children.push(await server(['export', '--domain', 'worker', '--size', String(options.sizeBytes), '--socket', join(dir, 'export.sock')], dir, join(dir, 'export.sock')));
-    const uris = { run: `nbd+unix:///disk0?socket=${join(dir, 'run.sock')}`, export: `nbd+unix:///?socket=${join(dir, 'export.sock')}` };
+    for (const name of ['export', 'control']) {
+      const socket = join(dir, `${name}.sock`);
+      children.push(await server(['export', '--domain', 'worker', '--size', String(options.sizeBytes), '--socket', socket], dir, socket));
+    }
+    const uris = {
+      run: `nbd+unix:///disk0?socket=${join(dir, 'run.sock')}`,
+      export: `nbd+unix:///?socket=${join(dir, 'export.sock')}`,
+      control: `nbd+unix:///?socket=${join(dir, 'control.sock')}`,
+    };
     for (const uri of Object.values(uris)) await run('nbdcopy', [image, uri], options.timeoutMs);
-    const result = { run: { read: [] as number[], write: [] as number[] }, export: { read: [] as number[], write: [] as number[] } };
+    const result = { run: { read: [] as number[], write: [] as number[] }, export: { read: [] as number[], write: [] as number[] },
+      control: { read: [] as number[], write: [] as number[] } };
+    const names = ['run', 'export', 'control'] as const;
     for (let round = 0; round < options.rounds; round++) {
       progress?.(`service: round ${round + 1} of ${options.rounds}`);
-      const order = round % 2 === 0 ? (['run', 'export'] as const) : (['export', 'run'] as const);
+      // Each export goes first, second and third equally often.
+      const order = names.map((_, k) => names[(k + round) % names.length]!);
       for (const which of order) {
         result[which].write.push(await timedCopy(image, uris[which], options));
         result[which].read.push(await timedCopy(uris[which], 'null:', options));
       }
     }
-    const ratios = (d: 'read' | 'write') => median(result.run[d].map((v, i) => v / result.export[d][i]!));
-    return { options: recorded, client, ...result, ratio: { read: ratios('read'), write: ratios('write') } };
+    const ratios = (of: 'run' | 'control', d: 'read' | 'write') => result[of][d].map((v, i) => v / result.export[d][i]!);
+    const band = (d: 'read' | 'write'): [number, number, number] => {
+      const r = ratios('control', d);
+      return [quantile(r, 0.1), quantile(r, 0.5), quantile(r, 0.9)];
+    };
+    const ratio = { read: median(ratios('run', 'read')), write: median(ratios('run', 'write')) };
+    const noise = { read: band('read'), write: band('write') };
+    const inside = (d: 'read' | 'write') => ratio[d] >= noise[d][0] && ratio[d] <= noise[d][2];
+    return { options: recorded, client, ...result, ratio, noise, withinNoise: { read: inside('read'), write: inside('write') } };
   } finally {
     for (const child of children) await stop(child);
     rmSync(dir, { recursive: true, force: true });

@@ -26,10 +26,18 @@ test('the quick benchmark measures every configuration, workload, database bank,
   const quick = plan(true);
   const result = await runBenchmarks(quick);
   assert.ok(result.throughput && result.nbdCopy && result.sqlite && result.network && result.iperf && result.recovery && result.update && result.sound && result.service, 'a section is missing');
-  for (const [which, op] of [['run', 'read'], ['run', 'write'], ['export', 'read'], ['export', 'write']] as const) {
-    const values: number[] = result.service![which][op];
-    assert.equal(values.length, quick.service.rounds, `service ${which} ${op}`);
-    for (const value of values) assert.ok(Number.isFinite(value) && value > 0, `service ${which} ${op}: ${value}`);
+  for (const which of ['run', 'export', 'control'] as const) {
+    for (const op of ['read', 'write'] as const) {
+      const values: number[] = result.service![which][op];
+      assert.equal(values.length, quick.service.rounds, `service ${which} ${op}`);
+      for (const value of values) assert.ok(Number.isFinite(value) && value > 0, `service ${which} ${op}: ${value}`);
+    }
+  }
+  for (const op of ['read', 'write'] as const) {
+    // The verdict follows from the numbers it reports: the ratio against the control's band.
+    const [low, , high]: [number, number, number] = result.service!.noise[op];
+    assert.ok(low <= high, `noise band ${low}..${high}`);
+    assert.equal(result.service!.withinNoise[op], result.service!.ratio[op] >= low && result.service!.ratio[op] <= high);
   }
 
   const ram = result.throughput!.cells.filter((c) => c.medium === 'ram');
