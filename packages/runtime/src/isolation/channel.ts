@@ -242,7 +242,7 @@ export class DriverChannel {
   #teardown(reason: Error): void {
     this.#watchdog?.cancel();
     this.#watchdog = undefined;
-    if (this.#handlers.late && this.#pending.size > 0 && !this.#closed) this.#late = new Map(this.#pending);
+    if (this.#handlers.late && this.#options.contract.hooks.late && this.#pending.size > 0 && !this.#closed) this.#late = new Map(this.#pending);
     // The domain reports its end once every message it sent was received: no late reply after.
     // Where late replies are kept, the domain is asked to end by itself first (Domain.kill).
     // Not a driver that stopped answering: it would not take the message, only delay its end.
