@@ -84,6 +84,12 @@ export interface EntryPoint {
   barrier?: boolean;
   /** With recovery `queue`: a second call while one is already queued is dropped (resets). */
   coalesce?: boolean;
+  /**
+   * It completes when input arrives, not when the device has done work (a serial read that
+   * waits for bytes): resubmitted after a failure, it does not hold the device's return to
+   * passive mode (the calls that waited, a write among them, would wait for the input too).
+   */
+  waitsForInput?: boolean;
   /** An argument the driver fills (a read buffer) of `args[lengthArg]` bytes. The kernel
    *  passes shared memory where the domain allows it; otherwise the domain allocates it. */
   bulkOut?: { arg: string; lengthArg: string };

@@ -320,6 +320,9 @@ export class Shadow {
         count++;
         const done = this.#reissue(record, call);
         if (serial || record.decl.barrier) await done;
+        // Reissued, not waited for: it completes as a passive call would (a failure of the new
+        // driver while it waits is that driver's failure, and the read is resubmitted again).
+        else if (record.decl.waitsForInput) done.catch(() => undefined);
         else running.push(done);
       }
     } finally {

@@ -51,6 +51,23 @@ for (const domain of ['worker', 'process'] as const) {
       assert.deepEqual(await serial.get(), { cts: false, dsr: true, dcd: true });
     }));
 
+    test('a read waiting for input at a failure is resubmitted without holding back the calls after it', () => withPort(async (rt, port) => {
+      const serial = await rt.attachSerial({ name: 'v9', driver: 'virtual', domain, config: { socket: port.socketPath }, ...fast });
+      await serial.open({ baudRate: 9600 });
+      let readDone = false;
+      // Nothing arrives on the line: the read waits its whole second, in the failed driver and
+      // again in the fresh one. Recovery must not wait for it (the paper resubmits, then
+      // resumes), or every call after it (a write of the same program) waits for input too.
+      const reading = serial.read(16, 1000).then((bytes) => { readDone = true; return bytes; });
+      const back = recovered(rt, 'v9');
+      rt.inject('v9', { kind: 'exit' });
+      const event = await back;
+      assert.equal(event.resubmitted, 1, 'the read was in flight at the failure');
+      await serial.set({ dtr: true, rts: true });
+      assert.equal(readDone, false, 'recovery waited for the resubmitted read before resuming');
+      assert.equal((await reading).length, 0);
+    }));
+
     test('restart-only recovery: the fresh driver reset the line and nobody replays the settings', () => withPort(async (rt, port) => {
       const serial = await rt.attachSerial({ name: 'v1', driver: 'virtual', domain, recovery: 'restart', config: { socket: port.socketPath }, ...fast });
       await serial.open({ baudRate: 19200, parity: 'odd' });

@@ -181,7 +181,7 @@ export const serialClass: ClassContract = {
       ? undefined : 'get returned no modem status')),
     getBaudRate: query((_a, r) => (isInt((r as { baudRate?: unknown } | undefined)?.baudRate) ? undefined : 'getBaudRate returned no baud rate')),
     read: {
-      kind: 'request', idempotent: true, sideEffects: false, log: { kind: 'request' }, recovery: 'suspend', deadlineMs: MAX_WAIT_MS + 2000,
+      kind: 'request', idempotent: true, sideEffects: false, log: { kind: 'request' }, recovery: 'suspend', deadlineMs: MAX_WAIT_MS + 2000, waitsForInput: true,
       validate: (a: SerialCalls['read'], s) => mustBeOpen(s) ??
         (isInt(a?.length) && a.length > 0 && a.length <= MAX_READ && isInt(a.waitMs) && a.waitMs >= 0 && a.waitMs <= MAX_WAIT_MS
           ? undefined : bad(`read takes { length: 1..${MAX_READ}, waitMs: 0..${MAX_WAIT_MS} }`)),
