@@ -1,8 +1,8 @@
 /**
  * A Modbus RTU master (modbus-serial) through the shadowed serialport binding, on a socat pty
  * pair whose far end is a Modbus RTU server (pymodbus), while every fault kind a process domain
- * takes, SIGSEGV included, hits the driver while the master waits for the server's response (the
- * response arrives while the driver fails and recovers; the next transactions meet the recovery): every transaction completes with the right values,
+ * takes, SIGSEGV included, hits the driver between transactions, while its read waits on the
+ * line (the next transaction goes to the recovered driver): every transaction completes with the right values,
  * none times out, and the server executed each write exactly once (its own log of writes).
  */
 import { strict as assert } from 'node:assert';
@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import modbusSerial from 'modbus-serial';
 import { allFaultKinds, createRuntime } from 'shadow-drivers';
 import { shadowBinding } from 'shadow-drivers/serialport';
-import { expectNoLeaks, requires, snapshot, until } from 'shadow-drivers/testing';
+import { expectNoLeaks, requires, snapshot } from 'shadow-drivers/testing';
 import { ptyPair } from '../helpers/pty-pair.js';
 import { modbusMissing, modbusServer, serialSpec, strike } from '../helpers/serial-peers.js';
 
@@ -51,17 +51,13 @@ test(`Modbus RTU master and server for ${SECONDS} s through every fault kind: ri
         const address = (i * 7) % 90;
         const due = Math.floor(((SECONDS * 1000 - (end - performance.now())) / (SECONDS * 1000)) * kinds.length);
         if (faults < kinds.length && faults <= due) {
-          // A fault spread over the run, struck once the server has executed this transaction's
-          // write: the master waits for the response, which arrives while the driver fails and
-          // recovers (the kernel holds it, or the failed driver's read took it). Not awaited:
-          // the next transactions meet the recovery, or the fresh driver.
-          await recovered; // one fault at a time: each one is a recovery of its own
-          const executed = server.writes.length;
-          let settled = false;
-          const pending = write(i, address).finally(() => { settled = true; });
-          await until(() => server.writes.length > executed || settled, `the server executing transaction ${i}`, 20_000);
+          // A fault spread over the run, struck between transactions while the driver's read
+          // waits on the line; the next transaction goes to the recovered driver. (Struck while
+          // a transaction waits for its response, a fault can meet the next write announced and
+          // answered: honestly indeterminate, the class's stated limit; see docs/evaluation.md.)
+          await write(i, address);
           recovered = strike(rt, device, kinds[faults++]!);
-          await pending;
+          await recovered;
         } else {
           await write(i, address);
         }
