@@ -12,7 +12,8 @@ import { DriverFailure, ErrorCodes, ShadowError, type FailureKind } from '../err
 import type { Clock } from '../clock.js';
 import type { Domain } from './domain.js';
 import type { SharedPool } from './shared-pool.js';
-import { toWireError, type FromDomain, type LoadSpec, type ToDomain } from './protocol.js';
+import { REGION_THRESHOLD, type Slot } from './bulk-region.js';
+import { toWireError, type FromDomain, type LoadSpec, type SlotRef, type ToDomain } from './protocol.js';
 import { decodeBatch } from './decode.js';
 
 export interface ChannelOptions {
@@ -56,6 +57,9 @@ interface PendingCall {
   args: unknown;
   /** Pooled shared memory lent to this call, taken back when it completes. */
   lent: Uint8Array[] | undefined;
+  /** Slots of the domain's region lent to this call (process domains), and which one is its output. */
+  slots: Slot[] | undefined;
+  outSlot: Slot | undefined;
   /** The caller's own output buffer (a read's `into`), filled from the reply. */
   into: Uint8Array | undefined;
   deadline: number;
@@ -131,7 +135,11 @@ export class DriverChannel {
   load(): Promise<void> {
     const bulkOut = Object.fromEntries(Object.entries(this.#options.contract.entries)
       .flatMap(([name, e]) => (e.bulkOut ? [[name, e.bulkOut]] : [])));
-    const spec: LoadSpec = { driver: this.#options.driverUrl, bulkOut, resources: this.domain.grants, extensions: this.#options.extensions };
+    const region = this.domain.region;
+    const spec: LoadSpec = {
+      driver: this.#options.driverUrl, bulkOut, resources: this.domain.grants, extensions: this.#options.extensions,
+      ...(region ? { region: { fd: region.fd, sizeBytes: region.kernel.sizeBytes } } : {}),
+    };
     this.#loadDeadline = this.#options.clock.now() + LOAD_TIMEOUT_MS;
     this.#startWatchdog();
     return new Promise<void>((resolve, reject) => {
@@ -150,9 +158,11 @@ export class DriverChannel {
     if ((declared as { kind?: string }).kind === 'request') this.#requestsIssued++;
     const deadline = this.#options.clock.now() + declared.deadlineMs * this.#options.deadlineScale;
     return new Promise((resolve, reject) => {
-      const call: PendingCall = { entry, args, deadline, resolve, reject, lent: undefined, into: undefined };
+      const call: PendingCall = { entry, args, deadline, resolve, reject, lent: undefined, into: undefined, slots: undefined, outSlot: undefined };
       this.#pending.set(id, call);
-      this.#post({ t: 'call', id, entry, args: this.#placeBulk(entry, args, call) });
+      const slots: Record<string, SlotRef> = {};
+      const placed = this.#placeBulk(entry, args, call, slots);
+      this.#post(call.slots ? { t: 'call', id, entry, args: placed, slots } : { t: 'call', id, entry, args: placed });
     });
   }
 
@@ -314,8 +324,15 @@ export class DriverChannel {
       if (m.t !== 'reply' || !m.ok) continue;
       const call = this.#late!.get(m.id);
       this.#late!.delete(m.id);
-      if (!call || this.#options.contract.entries[call.entry]?.check?.(call.args, m.value)) continue;
-      const value = m.value instanceof Uint8Array && m.value.buffer instanceof SharedArrayBuffer ? m.value.slice() : m.value;
+      if (!call) continue;
+      let value = m.value;
+      if (m.inSlot !== undefined) {
+        const taken = this.#fromSlot({ ...call, into: undefined }, m.inSlot);
+        if (typeof taken === 'string') continue;
+        value = taken;
+      }
+      if (this.#options.contract.entries[call.entry]?.check?.(call.args, value)) continue;
+      if (value instanceof Uint8Array && value.buffer instanceof SharedArrayBuffer) value = value.slice();
       this.#handlers.late!(call.entry, call.args, value);
     }
   }
@@ -335,22 +352,63 @@ export class DriverChannel {
         this.#pending.set(m.id, call);
         return this.fail(new DriverFailure(verdict.failure, `${call.entry} ${verdict.message}`, call.entry));
       }
-      if (call.lent) for (const view of call.lent) this.#options.pool.give(view);
-      call.lent = undefined;
+      this.#release(call);
       if (verdict.kind === 'gone') {
         call.reject(new ShadowError(ErrorCodes.DEVICE_GONE, `the device is gone: ${verdict.reason}`, { cause: m.error, outcome: 'indeterminate' }));
         return this.#handlers.deviceGone(verdict.reason);
       }
       return call.reject(new ShadowError(ErrorCodes.IO, `device error: ${m.error.message}`, { cause: m.error }));
     }
-    const breach = this.#options.contract.entries[call.entry]?.check?.(call.args, m.value);
+    let value = m.value;
+    if (m.inSlot !== undefined) {
+      const taken = this.#fromSlot(call, m.inSlot);
+      if (typeof taken === 'string') {
+        this.#pending.set(m.id, call);
+        return this.fail(new DriverFailure('contract', `${call.entry} ${taken}`, call.entry));
+      }
+      value = taken;
+    }
+    const breach = this.#options.contract.entries[call.entry]?.check?.(call.args, value);
     if (breach) {
       // The caller's promise is rejected by the teardown with the failure, like every other.
       this.#pending.set(m.id, call);
       return this.fail(new DriverFailure('contract', breach, call.entry));
     }
     if (this.#options.contract.entries[call.entry]?.kind === 'request') this.#requestsCompleted++;
-    call.resolve(call.lent || call.into ? this.#takeBack(call, m.value) : m.value);
+    if (m.inSlot !== undefined) {
+      this.#release(call);
+      return call.resolve(value);
+    }
+    call.resolve(call.lent || call.into || call.slots ? this.#takeBack(call, value) : value);
+  }
+
+  /**
+   * A result the driver put in the call's output slot: read straight into the caller's buffer
+   * (or a new one), after checking it is a slot this call was lent and the bytes are there.
+   */
+  #fromSlot(call: PendingCall, length: number): Uint8Array | string {
+    const slot = call.outSlot;
+    const region = this.domain.region?.kernel;
+    if (!slot || !region) return 'answered in a region slot it was not lent';
+    if (length > slot.length) return `answered ${length} bytes in a slot of ${slot.length}`;
+    const into = !call.into || call.into.length < length ? new Uint8Array(length)
+      : call.into.length === length ? call.into : call.into.subarray(0, length);
+    try {
+      if (region.get(slot.offset, into)) return into;
+    } catch {
+      // the region is gone with the domain: as short as can be
+    }
+    return 'answered in a slot the region no longer holds (the driver truncated it)';
+  }
+
+  /** Shared memory and region slots lent to a call go back once it has its answer. */
+  #release(call: PendingCall): void {
+    if (call.lent) for (const view of call.lent) this.#options.pool.give(view);
+    call.lent = undefined;
+    const region = this.domain.region?.kernel;
+    if (call.slots && region) for (const slot of call.slots) region.give(slot);
+    call.slots = undefined;
+    call.outSlot = undefined;
   }
 
   /** The application gets its own copy (or its lent buffer, filled); slots go back to the pool. */
@@ -363,8 +421,7 @@ export class DriverChannel {
     } else if (value instanceof Uint8Array && value.buffer instanceof SharedArrayBuffer) {
       result = value.slice(); // a plain (non-shared) Uint8Array the application owns
     }
-    if (call.lent) for (const view of call.lent) this.#options.pool.give(view);
-    call.lent = undefined;
+    this.#release(call);
     return result;
   }
 
@@ -411,15 +468,26 @@ export class DriverChannel {
     if (verdict.kind === 'gone') this.#handlers.deviceGone(verdict.reason);
   }
 
-  /** Shared memory where the domain allows it; exact-size copies where it must serialize. */
-  #placeBulk(entry: string, args: unknown, call: PendingCall): unknown {
+  /**
+   * Shared memory where the domain allows it (threads); slots of the domain's region where it
+   * has one (processes: the bytes go in `slots`, not in the message); exact-size copies where
+   * it must serialize.
+   */
+  #placeBulk(entry: string, args: unknown, call: PendingCall, slots: Record<string, SlotRef>): unknown {
     if (!args || typeof args !== 'object' || this.domain.kind === 'none') return args;
     const shared = this.domain.sharesMemory;
     const pool = this.#options.pool;
+    const region = this.domain.region?.kernel;
     const lend = (length: number): Uint8Array => {
       const view = pool.take(length);
       (call.lent ??= []).push(view);
       return view;
+    };
+    const slotFor = (length: number): Slot | undefined => {
+      if (!region || !Number.isSafeInteger(length) || length < REGION_THRESHOLD) return undefined;
+      const slot = region.take(length);
+      if (slot) (call.slots ??= []).push(slot);
+      return slot;
     };
     const input = args as Record<string, unknown>;
     const bulk = this.#options.contract.entries[entry]?.bulkOut;
@@ -428,16 +496,29 @@ export class DriverChannel {
       const value = input[key];
       if (!(value instanceof Uint8Array) || key === bulk?.arg) continue;
       out ??= { ...input };
-      if (shared) { const view = lend(value.length); view.set(value); out[key] = view; }
-      else out[key] = new Uint8Array(value); // exact-size copy: never serialize a whole pool buffer
+      if (shared) { const view = lend(value.length); view.set(value); out[key] = view; continue; }
+      const slot = slotFor(value.length);
+      if (slot) {
+        region!.put(slot, value);
+        slots[key] = [slot.offset, value.length];
+        delete out[key];
+      } else {
+        out[key] = new Uint8Array(value); // exact-size copy: never serialize a whole pool buffer
+      }
     }
     if (bulk) {
       // The caller's output buffer never crosses: the driver fills a slot (or its own array)
       // and the reply is copied into the caller's buffer.
       out ??= { ...input };
       if (input[bulk.arg] instanceof Uint8Array) call.into = input[bulk.arg] as Uint8Array;
-      if (shared) out[bulk.arg] = lend(Number(input[bulk.lengthArg] ?? 0));
+      const length = Number(input[bulk.lengthArg] ?? 0);
+      if (shared) out[bulk.arg] = lend(length);
       else delete out[bulk.arg];
+      const slot = shared ? undefined : slotFor(length);
+      if (slot) {
+        call.outSlot = slot;
+        slots[bulk.arg] = [slot.offset, length];
+      }
     }
     return out ?? args;
   }

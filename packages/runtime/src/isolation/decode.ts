@@ -76,7 +76,12 @@ function message(m: unknown, index: number): FromDomain {
     case 'reply': {
       const replyId = id(m.id, 'reply.id');
       const ok = m.ok;
-      if (ok === true) return { t, id: replyId, ok, value: m.value };
+      if (ok === true) {
+        if (m.inSlot === undefined) return { t, id: replyId, ok, value: m.value };
+        const inSlot = id(m.inSlot, 'reply.inSlot');
+        if (inSlot < 0) fail('reply.inSlot is negative');
+        return { t, id: replyId, ok, value: undefined, inSlot };
+      }
       if (ok !== false) fail('reply.ok is not a boolean');
       const device = m.device;
       if (typeof device !== 'boolean') fail('reply.device is not a boolean');

@@ -7,7 +7,8 @@
 import { DeviceError, type HelperStatus, type KernelServices, type ResourceGrant } from '../classes/driver-api.js';
 import { liveStateEntries } from '../classes/contract.js';
 import type { CallInterceptor, DomainExtension, DomainExtensionFactory, DomainHooks } from './domain-extension.js';
-import { toWireError, type FaultKind, type FromDomain, type LoadSpec, type ToDomain } from './protocol.js';
+import { readAll, writeAll } from './bulk-region.js';
+import { toWireError, type FaultKind, type FromDomain, type LoadSpec, type SlotRef, type ToDomain } from './protocol.js';
 
 export interface HostPort {
   send(batch: FromDomain[]): void;
@@ -33,6 +34,8 @@ export class DomainHost {
   #intercept: CallInterceptor | undefined;
   readonly #extensions = new Map<string, DomainExtension>();
   #failed = false;
+  /** The output slot of each call lent one (bulk-region.ts): where its result goes. */
+  readonly #outSlots = new Map<number, SlotRef>();
 
   constructor(port: HostPort) {
     this.#port = port;
@@ -76,7 +79,7 @@ export class DomainHost {
     if (this.#failed) return;
     switch (m.t) {
       case 'load': void this.#load(m.spec); break;
-      case 'call': this.#call(m.id, m.entry, m.args); break;
+      case 'call': this.#call(m.id, m.entry, m.slots ? this.#fromRegion(m.id, m.entry, m.args, m.slots) : m.args); break;
       case 'service-reply': {
         const pending = this.#services.get(m.id);
         this.#services.delete(m.id);
@@ -105,6 +108,21 @@ export class DomainHost {
     } catch (err) {
       this.#post({ t: 'load-failed', error: toWireError(err) });
     }
+  }
+
+  /** The arguments the kernel placed in the region, as arrays of the driver's own. */
+  #fromRegion(id: number, entry: string, args: unknown, slots: Record<string, SlotRef>): unknown {
+    const fd = this.#spec?.region?.fd;
+    if (fd === undefined) return args;
+    const out: Record<string, unknown> = { ...(args as Record<string, unknown>) };
+    const bulk = this.#spec?.bulkOut[entry];
+    for (const [key, [offset, length]] of Object.entries(slots)) {
+      const bytes = new Uint8Array(length);
+      if (key === bulk?.arg) this.#outSlots.set(id, [offset, length]);
+      else readAll(fd, bytes, offset);
+      out[key] = bytes;
+    }
+    return out;
   }
 
   #call(id: number, entry: string, args: unknown): void {
@@ -141,11 +159,18 @@ export class DomainHost {
   #settle(id: number, entry: string, result: unknown, armed: CallInterceptor | undefined): void {
     Promise.resolve(result).then(
       (value) => {
+        const slot = this.#outSlots.get(id);
+        this.#outSlots.delete(id);
         if (this.#failed) return;
         if (armed?.reply) return armed.reply(id, value, (message) => this.#post(message));
+        if (slot && value instanceof Uint8Array && value.length <= slot[1]) {
+          writeAll(this.#spec!.region!.fd, value, slot[0]);
+          return this.#post({ t: 'reply', id, ok: true, value: undefined, inSlot: value.length });
+        }
         this.#post({ t: 'reply', id, ok: true, value });
       },
       (err: unknown) => {
+        this.#outSlots.delete(id);
         if (this.#failed) return;
         if (err instanceof Error && err.name === 'DeviceError') {
           this.#post({ t: 'reply', id, ok: false, error: toWireError(err), device: true });

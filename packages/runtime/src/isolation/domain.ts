@@ -5,6 +5,7 @@
  * kernel's own thread: no isolation, the "native" baseline for experiments only).
  */
 import type { FailureKind } from '../errors.js';
+import type { BulkRegion } from './bulk-region.js';
 import type { ResourceGrant, ToDomain } from './protocol.js';
 
 export type DomainKind = 'worker' | 'process' | 'none';
@@ -58,6 +59,11 @@ export interface Domain {
   readonly sharesMemory: boolean;
   /** The host resources as the code inside the domain sees them. */
   readonly grants: ResourceGrant[];
+  /**
+   * Where bulk data crosses when memory is not shared (a process domain): the kernel's region
+   * and its descriptor inside the domain. Owned by the domain; it goes when the domain has gone.
+   */
+  readonly region?: { kernel: BulkRegion; fd: number };
   /** The wall around the driver's code (see SandboxKind). */
   readonly sandbox: SandboxKind;
   send(batch: ToDomain[]): void;

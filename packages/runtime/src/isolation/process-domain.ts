@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { BWRAP, bubblewrapArgs, bubblewrapUsable } from './bubblewrap.js';
+import { BulkRegion } from './bulk-region.js';
 import { FrameReader, writeFrame } from './frames.js';
 import { grantsFor, type Domain, type DomainExit, type DomainOptions, type Sandbox, type SandboxKind } from './domain.js';
 import type { ResourceGrant, ToDomain } from './protocol.js';
@@ -74,6 +75,7 @@ export class ProcessDomain implements Domain {
   readonly sharesMemory = false;
   readonly grants: ResourceGrant[];
   readonly sandbox: SandboxKind;
+  readonly region: { kernel: BulkRegion; fd: number };
   readonly #child: ChildProcess;
   /**
    * The wire, one socket per direction (frames.ts): the kernel writes the driver's descriptor 0
@@ -94,8 +96,16 @@ export class ProcessDomain implements Domain {
   constructor(options: DomainOptions) {
     const passed = options.resources.filter((r) => r.fd >= 0);
     this.grants = grantsFor(passed, (i) => FIRST_EXTRA_FD + i);
+    const region = new BulkRegion();
+    this.region = { kernel: region, fd: FIRST_EXTRA_FD + passed.length };
     // stdout and stderr are captured: the driver's lines reach the operator as log events.
-    const started = start(options, ['pipe', 'pipe', 'pipe', 'pipe', ...passed.map((r) => r.fd)]);
+    let started: ReturnType<typeof start>;
+    try {
+      started = start(options, ['pipe', 'pipe', 'pipe', 'pipe', ...passed.map((r) => r.fd), region.fd]);
+    } catch (err) {
+      region.close();
+      throw err;
+    }
     this.#child = started.child;
     this.#toDriver = started.child.stdio[0] as Socket;
     this.#fromDriver = started.child.stdio[3] as Socket;
@@ -114,6 +124,8 @@ export class ProcessDomain implements Domain {
       // data, so the last reply a driver sent before it died would be lost (its call failed as
       // if never answered) and the stderr tail that says why it died would be cut short.
       this.#child.once('close', (code, signal) => {
+        // Every message the driver sent has been read: nothing can point into the region now.
+        region.close();
         resolve();
         if (this.#killed || this.#malformed) return;
         const oom = /heap out of memory|Allocation failed/i.test(this.#stderrTail);

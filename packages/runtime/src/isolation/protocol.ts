@@ -32,13 +32,22 @@ export interface LoadSpec {
    * serves `extension` messages of its name. Fault injection is one, installed only on request.
    */
   extensions?: string[];
+  /** The process domain's data plane (bulk-region.ts): its descriptor inside the domain. */
+  region?: { fd: number; sizeBytes: number };
 }
+
+/** A bulk argument placed in the domain's region instead of the message: [offset, length]. */
+export type SlotRef = [offset: number, length: number];
 
 /** Kernel -> domain. */
 export type ToDomain =
   | { t: 'load'; spec: LoadSpec }
   /** Call an entry point (or a callback the driver registered, such as a timer: entry "$timer"). */
-  | { t: 'call'; id: number; entry: string; args: unknown }
+  /**
+   * `slots`: arguments whose bytes are in the region (bulk-region.ts), not in `args`; the
+   * entry's output buffer among them is where the domain puts the result (see `inSlot`).
+   */
+  | { t: 'call'; id: number; entry: string; args: unknown; slots?: Record<string, SlotRef> }
   /** Answer to a kernel-service call the driver made. */
   | { t: 'service-reply'; id: number; ok: true; value: unknown }
   /** `device: true`: the device failed the service (a sync hit EIO): the driver gets a DeviceError. */
@@ -64,7 +73,8 @@ export type FromDomain =
   /** `hooks`: which of live update's optional entry points (exportState, importState) the driver has. */
   | { t: 'loaded'; hooks?: string[] }
   | { t: 'load-failed'; error: WireError }
-  | { t: 'reply'; id: number; ok: true; value: unknown }
+  /** `inSlot`: the value is that many bytes in the output slot the call was lent (not `value`). */
+  | { t: 'reply'; id: number; ok: true; value: unknown; inSlot?: number }
   /** `device: true` marks an error the device reported (EIO), not a driver failure. */
   | { t: 'reply'; id: number; ok: false; error: WireError; device: boolean }
   | { t: 'service'; id: number; name: string; args: unknown }

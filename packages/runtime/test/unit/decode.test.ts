@@ -10,6 +10,7 @@ const valid: FromDomain[] = [
   { t: 'loaded' },
   { t: 'load-failed', error: { message: 'no such module', code: 'ERR_MODULE_NOT_FOUND', name: 'Error' } },
   { t: 'reply', id: 3, ok: true, value: new Uint8Array(4) },
+  { t: 'reply', id: 5, ok: true, value: undefined, inSlot: 65536 },
   { t: 'reply', id: 4, ok: false, error: { message: 'EIO', code: 'EIO' }, device: true },
   { t: 'service', id: 1, name: 'register', args: { sizeBytes: 4096 } },
   { t: 'pong', seq: 9 },
@@ -27,7 +28,8 @@ test('malformed batches and messages are refused with a reason, never thrown', (
   const proxy = new Proxy({}, { get() { throw new Error('trap'); } });
   const cases: unknown[] = [
     null, 42, 'batch', { length: 1 }, [null], [7], [[]], [{}], [{ t: 'boom' }], [{ t: 'pong' }], [{ t: 'pong', seq: 1.5 }],
-    [{ t: 'reply', id: 'x', ok: true }], [{ t: 'reply', id: 1, ok: 'yes' }], [{ t: 'reply', id: 1, ok: false, device: true }],
+    [{ t: 'reply', id: 'x', ok: true }], [{ t: 'reply', id: 1, ok: true, inSlot: -1 }], [{ t: 'reply', id: 1, ok: true, inSlot: '8' }],
+    [{ t: 'reply', id: 1, ok: true, inSlot: 2.5 }], [{ t: 'reply', id: 1, ok: 'yes' }], [{ t: 'reply', id: 1, ok: false, device: true }],
     [{ t: 'reply', id: 1, ok: false, device: 'no', error: { message: 'x' } }], [{ t: 'reply', id: 1, ok: false, device: true, error: { message: {} } }],
     [{ t: 'fault', kind: 'exception' }], [{ t: 'fault', kind: 'other', error: { message: 'x' } }], [{ t: 'service', id: 1, name: 5 }],
     [{ t: 'load-failed', error: null }], [getterThrows], [proxy], new Array(MAX_BATCH + 1).fill({ t: 'pong', seq: 1 }),

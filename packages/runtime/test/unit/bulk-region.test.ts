@@ -1,0 +1,112 @@
+/**
+ * The process domain's data plane (bulk-region.ts) as the kernel's channel uses it: a read's
+ * result lands in the caller's own buffer; a write's bytes never ride in the message; and a
+ * driver that answers outside its slot, or truncates the region under it, fails alone as a
+ * contract breach, never a kernel error.
+ */
+import { strict as assert } from 'node:assert';
+import { ftruncateSync } from 'node:fs';
+import { test } from 'node:test';
+import { blockClass } from '../../src/classes/block/contract.js';
+import { BulkRegion, readAll, writeAll } from '../../src/isolation/bulk-region.js';
+import { DriverChannel } from '../../src/isolation/channel.js';
+import type { Domain } from '../../src/isolation/domain.js';
+import type { ToDomain } from '../../src/isolation/protocol.js';
+import { SharedPool } from '../../src/isolation/shared-pool.js';
+import type { DriverFailure } from '../../src/errors.js';
+import { FakeClock } from '../helpers/fake-clock.js';
+
+function processLike(region: BulkRegion) {
+  let deliver: ((batch: unknown) => void) | undefined;
+  const sent: ToDomain[] = [];
+  const domain = {
+    kind: 'process', sharesMemory: false, grants: [], sandbox: 'none', region: { kernel: region, fd: 9 },
+    send: (batch: ToDomain[]) => { sent.push(...batch); },
+    onMessage: (listener: (batch: unknown) => void) => { deliver = listener; },
+    onExit: () => undefined,
+    kill: async () => undefined,
+  } as unknown as Domain;
+  const failures: DriverFailure[] = [];
+  const channel = new DriverChannel(domain, {
+    contract: blockClass, driverUrl: 'file:///none', extensions: [], clock: new FakeClock(),
+    heartbeatMs: 100, heartbeatTimeoutMs: 1000, deadlineScale: 1, pool: new SharedPool(), gone: () => undefined,
+  }, { service: () => Promise.resolve(undefined), failed: (f) => failures.push(f), deviceGone: () => undefined });
+  return { channel, sent, failures, deliver: (batch: unknown) => deliver!(batch) };
+}
+
+const flushed = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+function lastCall(sent: ToDomain[]): Extract<ToDomain, { t: 'call' }> {
+  const call = sent.filter((m) => m.t === 'call').at(-1);
+  assert.ok(call && call.t === 'call');
+  return call;
+}
+
+test('a write crosses in a slot and a read answers into the caller\'s buffer', async () => {
+  const region = new BulkRegion(1 << 20);
+  try {
+    const wire = processLike(region);
+    const data = new Uint8Array(65536).map((_, i) => i % 251);
+    const written = wire.channel.call('write', { offset: 0, data });
+    await flushed();
+    const write = lastCall(wire.sent);
+    assert.equal((write.args as { data?: unknown }).data, undefined, 'the bytes rode in the message');
+    const [offset, length] = write.slots!.data!;
+    const seen = new Uint8Array(length);
+    assert.ok(readAll(region.fd, seen, offset));
+    assert.deepEqual(seen, data);
+    wire.deliver([{ t: 'reply', id: write.id, ok: true, value: undefined }]);
+    await written;
+
+    const into = new Uint8Array(65536);
+    const read = wire.channel.call('read', { offset: 0, length: 65536, into });
+    await flushed();
+    const call = lastCall(wire.sent);
+    const [out] = call.slots!.into!;
+    writeAll(region.fd, data, out);
+    wire.deliver([{ t: 'reply', id: call.id, ok: true, inSlot: 65536 }]);
+    assert.equal(await read, into, 'the result is not the caller\'s own buffer');
+    assert.deepEqual(into, data);
+    assert.deepEqual(wire.failures, []);
+  } finally {
+    region.close();
+  }
+});
+
+for (const [name, spoil, reply] of [
+  ['a result longer than its slot', () => undefined, 65537],
+  ['a result in a region the driver truncated', (region: BulkRegion) => ftruncateSync(region.fd, 0), 65536],
+] as const) {
+  test(`${name} is the driver's contract failure`, async () => {
+    const region = new BulkRegion(1 << 20);
+    try {
+      const wire = processLike(region);
+      const read = wire.channel.call('read', { offset: 0, length: 65536 }).then(() => 'resolved', (err: DriverFailure) => err.kind);
+      await flushed();
+      spoil(region);
+      wire.deliver([{ t: 'reply', id: lastCall(wire.sent).id, ok: true, inSlot: reply }]);
+      assert.equal(await read, 'contract');
+      assert.equal(wire.failures.length, 1);
+      assert.equal(wire.failures[0]!.kind, 'contract');
+    } finally {
+      region.close();
+    }
+  });
+}
+
+test('a region with no room left sends the bytes in the message, as before', async () => {
+  const region = new BulkRegion(64 * 1024);
+  try {
+    const wire = processLike(region);
+    const data = new Uint8Array(65536).fill(7);
+    void wire.channel.call('write', { offset: 0, data });
+    void wire.channel.call('write', { offset: 65536, data });
+    await flushed();
+    const [first, second] = wire.sent.filter((m) => m.t === 'call') as Extract<ToDomain, { t: 'call' }>[];
+    assert.ok(first!.slots?.data);
+    assert.equal(second!.slots, undefined);
+    assert.deepEqual((second!.args as { data: Uint8Array }).data, data);
+  } finally {
+    region.close();
+  }
+});
