@@ -70,11 +70,15 @@ export interface NbdServerStats {
 
 interface ExportEntry extends ExportView {
   device: BlockDevice;
-  io: ByteRangeDevice | undefined;
 }
 
 export class NbdServer {
   readonly #exports = new Map<string, ExportEntry>();
+  /**
+   * One byte-range view per device, whatever names it is exported under: its range locks must
+   * order every read-modify-write of the device, from any connection and any name.
+   */
+  readonly #io = new WeakMap<BlockDevice, ByteRangeDevice>();
   readonly #listeners = new Set<net.Server>();
   readonly #sockets = new Set<net.Socket>();
   /** Sessions and requests still running: close() waits for all of them. */
@@ -97,7 +101,7 @@ export class NbdServer {
     if (Buffer.byteLength(name) > 4096) throw new RangeError('an NBD export name is at most 4096 bytes');
     const device = spec.device;
     this.#exports.set(name, {
-      name, device, readOnly: spec.readOnly ?? false, description: spec.description, io: undefined, unavailable: spec.unavailable,
+      name, device, readOnly: spec.readOnly ?? false, description: spec.description, unavailable: spec.unavailable,
       geometry: () => device.geometry(),
     });
   }
@@ -179,9 +183,13 @@ export class NbdServer {
         return;
       }
       const entry = negotiated.export as ExportEntry;
-      entry.io ??= new ByteRangeDevice(entry.device, negotiated.info.blockSize);
+      let io = this.#io.get(entry.device);
+      if (!io) {
+        io = new ByteRangeDevice(entry.device, negotiated.info.blockSize);
+        this.#io.set(entry.device, io);
+      }
       await transmit({
-        reader, send, io: entry.io, sizeBytes: negotiated.info.sizeBytes, readOnly: negotiated.readOnly,
+        reader, send, io, sizeBytes: negotiated.info.sizeBytes, readOnly: negotiated.readOnly,
         maxInFlight: this.#maxInFlight, maxInFlightBytes: this.#maxInFlightBytes, drained: () => drained(socket),
         track: (work) => this.#track(work),
         onError: () => { this.stats.errorReplies++; },

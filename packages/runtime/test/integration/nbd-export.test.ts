@@ -241,7 +241,7 @@ test('the export under pipelined unaligned writes, error replies and malformed c
     await fragile.open();
     const model = pattern(3, size);
     await writeAll(disk, model);
-    server = new NbdServer({ exports: { '': disk, ro: { device: disk, readOnly: true }, fragile }, handshakeTimeoutMs: 300 });
+    server = new NbdServer({ exports: { '': disk, alias: disk, ro: { device: disk, readOnly: true }, fragile }, handshakeTimeoutMs: 300 });
     const address = await server.listen();
     const { port } = address as { port: number };
     const connect = async (greet = true) => {
@@ -258,7 +258,7 @@ test('the export under pipelined unaligned writes, error replies and malformed c
     a.option(Option.LIST);
     const listed: string[] = [];
     for (let r = await a.optionReply(); r.type === Reply.SERVER; r = await a.optionReply()) listed.push(r.data.toString('utf8', 4));
-    assert.deepEqual(listed.sort(), ['', 'fragile', 'ro']);
+    assert.deepEqual(listed.sort(), ['', 'alias', 'fragile', 'ro']);
     a.option(Option.GO, Buffer.from([0, 0, 0, 0, 0, 0]));
     const opened = await a.optionReply();
     assert.equal(opened.type, Reply.INFO);
@@ -278,6 +278,24 @@ test('the export under pipelined unaligned writes, error replies and malformed c
     model.fill(0, 4096 * 30 + 7, 4096 * 33 + 7);
     const written = await a.replies(handles.length);
     assert.deepEqual([...written.values()].filter((r) => r.error !== 0), []);
+    // The same device under another name: writes from both connections sharing blocks are
+    // ordered by the same range locks, whatever name each client chose.
+    const b = await connect();
+    await b.go('alias');
+    const fromA: bigint[] = [];
+    const fromB: bigint[] = [];
+    for (let i = 0; i < 200; i++) {
+      const offset = 500_000 + i * 300;
+      const data = new Uint8Array(150).fill((i % 200) + 3);
+      const other = new Uint8Array(150).fill((i % 200) + 40);
+      model.set(data, offset);
+      model.set(other, offset + 150);
+      fromA.push(a.request(Command.WRITE, offset, data.length, data));
+      fromB.push(b.request(Command.WRITE, offset + 150, other.length, other));
+    }
+    const [doneA, doneB] = await Promise.all([a.replies(fromA.length), b.replies(fromB.length)]);
+    assert.deepEqual([...doneA.values(), ...doneB.values()].filter((r) => r.error !== 0), []);
+    assert.equal(sha256(await readAll(disk, size)), sha256(model), 'a write through one name undid one through the other');
     const reads = new Map<bigint, number>();
     reads.set(a.request(Command.READ, 17, 200_000), 200_000);
     const outOfRange = a.request(Command.READ, size - 100, 200);
