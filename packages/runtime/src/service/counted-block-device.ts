@@ -30,12 +30,19 @@ export class CountedBlockDevice extends BlockDevice {
     return gaveUp ? `${this.name}: the driver gave up (${gaveUp.reason}); no new clients until it is attached again` : undefined;
   }
 
-  async #count<T>(entry: string, bytes: number, direction: 'read' | 'write' | undefined, call: () => Promise<T>): Promise<T> {
+  /** Counts one request around the device's own call: no await of its own, no extra turn. */
+  #count<T>(entry: string, bytes: number, direction: 'read' | 'write' | undefined, call: () => Promise<T>): Promise<T> {
     const device = this.name;
     this.#stats.inFlight++;
     this.#metrics.inFlight.inc({ device });
+    let running: Promise<T>;
     try {
-      const result = await call();
+      running = call();
+    } catch (err) {
+      running = Promise.reject(err);
+    }
+    return running.then((result) => {
+      this.#done(device);
       this.#stats.requests++;
       this.#metrics.requests.inc({ device, entry });
       if (direction) {
@@ -43,7 +50,8 @@ export class CountedBlockDevice extends BlockDevice {
         this.#metrics.bytes.inc({ device, direction }, bytes);
       }
       return result;
-    } catch (err) {
+    }, (err: unknown) => {
+      this.#done(device);
       this.#stats.errors++;
       this.#metrics.requests.inc({ device, entry });
       const code = (err as { code?: unknown }).code;
@@ -54,10 +62,12 @@ export class CountedBlockDevice extends BlockDevice {
         this.#log.warn({ event: 'request-refused', device, entry, code, reason: this.#stats.gaveUp?.reason }, `${device}: ${entry} answered EIO: ${(err as Error).message}`);
       }
       throw err;
-    } finally {
-      this.#stats.inFlight--;
-      this.#metrics.inFlight.dec({ device });
-    }
+    });
+  }
+
+  #done(device: string): void {
+    this.#stats.inFlight--;
+    this.#metrics.inFlight.dec({ device });
   }
 
   override read(offset: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
