@@ -12,6 +12,7 @@ import { BlockDevice } from '../kernel/block-device.js';
 import { ByteRangeDevice } from './byte-range-device.js';
 import { handshake, ProtocolError, type ExportView } from './handshake.js';
 import { SocketReader } from './socket-reader.js';
+import { enlargeSendBuffer } from './socket-buffers.js';
 import { transmit } from './transmission.js';
 
 export interface NbdExport {
@@ -163,6 +164,7 @@ export class NbdServer {
       this.stats.open--;
     });
     if (socket.remoteFamily !== undefined) socket.setNoDelay(true);
+    enlargeSendBuffer(socket);
     this.#track(this.#session(socket));
   }
 
