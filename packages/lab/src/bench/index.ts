@@ -92,7 +92,7 @@ export function plan(quick: boolean, sections: BenchSection[] = [...benchSection
       recovery: { faults: 80, kinds: ['exit', 'throw'], sizeBytes: 16 * MiB, settleRequests: 10 },
       update: updatePlan.full,
       sound: { cpu: { rounds: 5, durationMs: 5000, warmupMs: 500, periodFrames: [480, 48], seed: 1 }, gaps: { faults: 40, kinds: soundFaults, periodFrames: 480 } },
-      service: { sizeBytes: 256 * MiB, rounds: 15, timeoutMs: 120_000 },
+      service: { sizeBytes: 256 * MiB, rounds: 20, timeoutMs: 120_000 },
     };
 }
 

@@ -106,8 +106,11 @@ function serviceSection(s: ServiceOverheadResult): string {
     row('`shadowd export`', s.export, ['–', '–']),
     row('`shadowd export` (control)', s.control, [band(s.noise.read), band(s.noise.write)]),
     row('`shadowd run`', s.run, [s.ratio.read.toFixed(2), s.ratio.write.toFixed(2)]),
+    row('`shadowd run`, metrics served', s.served, [s.servedRatio.read.toFixed(2), s.servedRatio.write.toFixed(2)]),
     '',
-    `Read: ${verdict('read')}; write: ${verdict('write')}.`,
+    `\`shadowd run\` (metrics off, as the verdict's configuration): read ${verdict('read')}; write ${verdict('write')}. ` +
+      'With its metrics endpoint served, the service also collects prom-client\'s process metrics (their GC observer runs at ' +
+      'every collection): that row is what an operator who scrapes them pays.',
     '',
   ].join('\n');
 }

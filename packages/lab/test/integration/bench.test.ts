@@ -26,7 +26,7 @@ test('the quick benchmark measures every configuration, workload, database bank,
   const quick = plan(true);
   const result = await runBenchmarks(quick);
   assert.ok(result.throughput && result.nbdCopy && result.sqlite && result.network && result.iperf && result.recovery && result.update && result.sound && result.service, 'a section is missing');
-  for (const which of ['run', 'export', 'control'] as const) {
+  for (const which of ['run', 'served', 'export', 'control'] as const) {
     for (const op of ['read', 'write'] as const) {
       const values: number[] = result.service![which][op];
       assert.equal(values.length, quick.service.rounds, `service ${which} ${op}`);

@@ -24,8 +24,13 @@ export class ServiceMetrics {
   readonly bytes = new Counter({ name: 'shadowd_bytes_total', help: 'Bytes moved through each device, by direction (read, write)', labelNames: ['device', 'direction'], registers: [this.registry] });
   readonly up = new Gauge({ name: 'shadowd_device_up', help: '1 while the device serves or recovers, 0 once it gave up', labelNames: ['device'], registers: [this.registry] });
 
-  constructor() {
-    collectDefaultMetrics({ register: this.registry });
+  /**
+   * `processDefaults`: prom-client's process metrics (CPU, memory, event-loop lag, GC). Only
+   * where the endpoint is served: their GC observer runs at every collection, and a service
+   * copying a disk collects often (docs/benchmarks.md measures it); nobody reads them otherwise.
+   */
+  constructor(options: { processDefaults: boolean } = { processDefaults: true }) {
+    if (options.processDefaults) collectDefaultMetrics({ register: this.registry });
   }
 
   failure(e: FailureEvent): void {

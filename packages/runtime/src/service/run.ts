@@ -47,7 +47,7 @@ export async function runService(file: string | undefined, options: RunOptions):
     return 0;
   }
   const log = createLogger(config.logLevel ?? 'info');
-  const metrics = new ServiceMetrics();
+  const metrics = new ServiceMetrics({ processDefaults: config.metrics !== false });
   const runtime = createRuntime({ faultInjection: config.faultDrills ?? false });
   const supervisor = new Supervisor(runtime, config, log, metrics);
   const controlPath = resolve(config.control ?? defaultControlPath);
