@@ -483,10 +483,20 @@ export class DriverChannel {
       (call.lent ??= []).push(view);
       return view;
     };
-    const slotFor = (length: number): Slot | undefined => {
+    const slotFor = (length: number, data?: Uint8Array): Slot | undefined => {
       if (!region || !Number.isSafeInteger(length) || length < REGION_THRESHOLD) return undefined;
       const slot = region.take(length);
-      if (slot) (call.slots ??= []).push(slot);
+      if (!slot) return undefined;
+      if (data) {
+        try {
+          region.put(slot, data);
+        } catch {
+          // The region's file system is full (ENOSPC on /dev/shm): the bytes go in the frame.
+          region.give(slot);
+          return undefined;
+        }
+      }
+      (call.slots ??= []).push(slot);
       return slot;
     };
     const input = args as Record<string, unknown>;
@@ -497,9 +507,8 @@ export class DriverChannel {
       if (!(value instanceof Uint8Array) || key === bulk?.arg) continue;
       out ??= { ...input };
       if (shared) { const view = lend(value.length); view.set(value); out[key] = view; continue; }
-      const slot = slotFor(value.length);
+      const slot = slotFor(value.length, value);
       if (slot) {
-        region!.put(slot, value);
         slots[key] = [slot.offset, value.length];
         delete out[key];
       } else {

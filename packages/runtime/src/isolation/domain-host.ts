@@ -125,6 +125,16 @@ export class DomainHost {
     return out;
   }
 
+  /** A result into its output slot; false where the region cannot take it (then it rides in the frame). */
+  #toRegion(value: Uint8Array, offset: number): boolean {
+    try {
+      writeAll(this.#spec!.region!.fd, value, offset);
+      return true;
+    } catch {
+      return false; // the region's file system is full, or the driver closed the descriptor
+    }
+  }
+
   #call(id: number, entry: string, args: unknown): void {
     const armed = this.#intercept;
     this.#intercept = undefined;
@@ -163,8 +173,7 @@ export class DomainHost {
         this.#outSlots.delete(id);
         if (this.#failed) return;
         if (armed?.reply) return armed.reply(id, value, (message) => this.#post(message));
-        if (slot && value instanceof Uint8Array && value.length <= slot[1]) {
-          writeAll(this.#spec!.region!.fd, value, slot[0]);
+        if (slot && value instanceof Uint8Array && value.length <= slot[1] && this.#toRegion(value, slot[0])) {
           return this.#post({ t: 'reply', id, ok: true, value: undefined, inSlot: value.length });
         }
         this.#post({ t: 'reply', id, ok: true, value });
