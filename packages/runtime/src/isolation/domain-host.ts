@@ -18,6 +18,9 @@ export interface HostPort {
 
 /** Replies per batch (the kernel's side uses the same limit). */
 const BATCH_LIMIT = 8;
+/** Output buffers kept for reuse: per length, and how many lengths. */
+const SPARE_PER_LENGTH = 64;
+const SPARE_LENGTHS = 8;
 
 type Driver = Record<string, (args: unknown, context: { requestId: number }) => unknown>;
 type Pending = { resolve(v: unknown): void; reject(e: Error): void };
@@ -34,8 +37,13 @@ export class DomainHost {
   #intercept: CallInterceptor | undefined;
   readonly #extensions = new Map<string, DomainExtension>();
   #failed = false;
-  /** The output slot of each call lent one (bulk-region.ts): where its result goes. */
-  readonly #outSlots = new Map<number, SlotRef>();
+  /** The output slot of each call lent one (bulk-region.ts): where its result goes, and the buffer the driver got. */
+  readonly #outSlots = new Map<number, { slot: SlotRef; lent: Uint8Array }>();
+  /**
+   * Output buffers handed out again, by length: as in a worker domain, where the output buffer
+   * is a pooled shared slot, a driver does not keep the buffer it filled past its reply.
+   */
+  readonly #spare = new Map<number, Uint8Array[]>();
 
   constructor(port: HostPort) {
     this.#port = port;
@@ -117,10 +125,15 @@ export class DomainHost {
     const out: Record<string, unknown> = { ...(args as Record<string, unknown>) };
     const bulk = this.#spec?.bulkOut[entry];
     for (const [key, [offset, length]] of Object.entries(slots)) {
-      const bytes = new Uint8Array(length);
-      if (key === bulk?.arg) this.#outSlots.set(id, [offset, length]);
-      else readAll(fd, bytes, offset);
-      out[key] = bytes;
+      if (key === bulk?.arg) {
+        const lent = this.#spare.get(length)?.pop() ?? new Uint8Array(length);
+        this.#outSlots.set(id, { slot: [offset, length], lent });
+        out[key] = lent;
+      } else {
+        const bytes = new Uint8Array(length);
+        readAll(fd, bytes, offset);
+        out[key] = bytes;
+      }
     }
     return out;
   }
@@ -133,6 +146,13 @@ export class DomainHost {
     } catch {
       return false; // the region's file system is full, or the driver closed the descriptor
     }
+  }
+
+  #keepSpare(buffer: Uint8Array): void {
+    const list = this.#spare.get(buffer.length) ?? [];
+    if (list.length >= SPARE_PER_LENGTH || (list.length === 0 && this.#spare.size >= SPARE_LENGTHS)) return;
+    list.push(buffer);
+    this.#spare.set(buffer.length, list);
   }
 
   #call(id: number, entry: string, args: unknown): void {
@@ -169,11 +189,12 @@ export class DomainHost {
   #settle(id: number, entry: string, result: unknown, armed: CallInterceptor | undefined): void {
     Promise.resolve(result).then(
       (value) => {
-        const slot = this.#outSlots.get(id);
+        const out = this.#outSlots.get(id);
         this.#outSlots.delete(id);
         if (this.#failed) return;
         if (armed?.reply) return armed.reply(id, value, (message) => this.#post(message));
-        if (slot && value instanceof Uint8Array && value.length <= slot[1] && this.#toRegion(value, slot[0])) {
+        if (out && value instanceof Uint8Array && value.length <= out.slot[1] && this.#toRegion(value, out.slot[0])) {
+          if (value === out.lent) this.#keepSpare(value);
           return this.#post({ t: 'reply', id, ok: true, value: undefined, inSlot: value.length });
         }
         this.#post({ t: 'reply', id, ok: true, value });
