@@ -44,6 +44,8 @@ export class DomainHost {
    * is a pooled shared slot, a driver does not keep the buffer it filled past its reply.
    */
   readonly #spare = new Map<number, Uint8Array[]>();
+  /** The buffers a call's arguments were read into from the region: spare again once it settles. */
+  readonly #inputs = new Map<number, Uint8Array[]>();
 
   constructor(port: HostPort) {
     this.#port = port;
@@ -130,9 +132,11 @@ export class DomainHost {
         this.#outSlots.set(id, { slot: [offset, length], lent });
         out[key] = lent;
       } else {
-        const bytes = new Uint8Array(length);
+        const bytes = this.#spare.get(length)?.pop() ?? new Uint8Array(length);
         readAll(fd, bytes, offset);
         out[key] = bytes;
+        const inputs = this.#inputs.get(id);
+        if (inputs) inputs.push(bytes); else this.#inputs.set(id, [bytes]);
       }
     }
     return out;
@@ -146,6 +150,13 @@ export class DomainHost {
     } catch {
       return false; // the region's file system is full, or the driver closed the descriptor
     }
+  }
+
+  #releaseInputs(id: number): void {
+    const inputs = this.#inputs.get(id);
+    if (!inputs) return;
+    this.#inputs.delete(id);
+    for (const buffer of inputs) this.#keepSpare(buffer);
   }
 
   #keepSpare(buffer: Uint8Array): void {
@@ -191,6 +202,7 @@ export class DomainHost {
       (value) => {
         const out = this.#outSlots.get(id);
         this.#outSlots.delete(id);
+        this.#releaseInputs(id);
         if (this.#failed) return;
         if (armed?.reply) return armed.reply(id, value, (message) => this.#post(message));
         if (out && value instanceof Uint8Array && value.length <= out.slot[1] && this.#toRegion(value, out.slot[0])) {
@@ -201,6 +213,7 @@ export class DomainHost {
       },
       (err: unknown) => {
         this.#outSlots.delete(id);
+        this.#releaseInputs(id);
         if (this.#failed) return;
         if (err instanceof Error && err.name === 'DeviceError') {
           this.#post({ t: 'reply', id, ok: false, error: toWireError(err), device: true });
