@@ -7,6 +7,7 @@
  * CPU and audio gaps of a real-time sound stream.
  * `plan` sizes a full or a quick run, of every section or of those named.
  */
+import { faultKinds } from 'shadow-drivers';
 import { machineInfo, type MachineInfo } from './machine.js';
 import { measureNbdCopy, type NbdCopyOptions, type NbdCopyResult } from './nbd-copy.js';
 import { measureRecovery, type RecoveryOptions, type RecoverySeries } from './recovery-times.js';
@@ -89,7 +90,7 @@ export function plan(quick: boolean, sections: BenchSection[] = [...benchSection
       sqlite: { configurations: sqliteConfigurations, transfers: { ram: 400, file: 100 }, warmupTransfers: 100, rounds: 7, sizeBytes: 16 * MiB, seed: 1 },
       network: { rounds: 9, durationMs: 500, warmupMs: 300, frameSizes: [64, 1514], window: 256, seed: 1 },
       iperf: { rounds: 5, seconds: 5, warmupSeconds: 1, faultSeconds: 10, faultEveryMs: 1000, seed: 1 },
-      recovery: { faults: 80, kinds: ['exit', 'throw'], sizeBytes: 16 * MiB, settleRequests: 10 },
+      recovery: { faults: 120, kinds: faultKinds, sizeBytes: 16 * MiB, settleRequests: 10 },
       update: updatePlan.full,
       sound: { cpu: { rounds: 5, durationMs: 5000, warmupMs: 500, periodFrames: [480, 48], seed: 1 }, gaps: { faults: 40, kinds: soundFaults, periodFrames: 480 } },
       service: { sizeBytes: 256 * MiB, rounds: 20, timeoutMs: 120_000 },

@@ -190,13 +190,16 @@ function recoverySection(plan: BenchPlan, recovery: RecoverySeries[]): string {
     }
   }
   return [
-    `### Recovery time (shadow, \`ram\` driver, ${faults} faults per row of "all": ${kinds.join(' and ')} in turn)`,
+    `### Recovery time (shadow, \`ram\` driver, ${faults} faults per row of "all": ${kinds.length > 2 ? `${kinds.slice(0, -1).join(', ')} and ${kinds.at(-1)}` : kinds.join(' and ')} in turn)`,
     '',
     'RecoveryEvent.totalMs, from the failure\'s detection to the resume (ms). "Longest wait" is the longest ' +
       'an application request waited across each recovery, under a small load (two lanes of 4 KiB reads and ' +
       'writes, 1 ms apart): it adds detection and the request\'s own time. Each fault is injected when the ' +
       'device serves again and the standby, if any, is loaded. "exit" is the domain exiting (detected when ' +
-      'it is gone); "exception" is the driver throwing (its domain must then be stopped).',
+      'it is gone); "exception" is the driver throwing (its domain must then be stopped). The cause is the failure ' +
+      'the kernel detected, which names the fault\'s effect (a `kill` is an exit, a `busy-loop` no heartbeat, a ' +
+      '`never-answer` a hang); for a hang or a silent driver, detection itself takes the deadline or heartbeat ' +
+      'timeout, which the longest wait shows and RecoveryEvent.totalMs does not.',
     '',
     '| domain | restart | cause | faults | p50 | p90 | p99 | max | longest wait p50 | longest wait p99 | app errors |',
     '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',

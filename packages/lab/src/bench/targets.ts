@@ -25,7 +25,7 @@ export function evaluateTargets(result: BenchResult): TargetVerdict[] {
   return [
     ...(throughput ? [isolationTarget(throughput), loggingTarget(throughput)] : []),
     ...(network ? [networkTarget(network)] : []),
-    ...(recovery ? [recoveryTarget(recovery)] : []),
+    ...(recovery ? recoveryTargets(recovery) : []),
     ...(update ? updateTargets(update) : []),
   ];
 }
@@ -124,24 +124,30 @@ const phaseMeaning: Record<RecoveryPhase, string> = {
   resume: 'reopening the taps (and starting the next standby)',
 };
 
-function recoveryTarget(recovery: RecoverySeries[]): TargetVerdict {
-  const series = recovery.find((s) => s.domain === 'worker' && s.warmStandby);
-  if (!series || series.events.length === 0) {
-    return { target: 'recovery p99 ≤ 10 ms with a warm standby worker', met: false, measured: 'no recoveries measured', why: undefined };
-  }
-  const groups = groupsOf(series);
-  const all = groups[0]!;
-  const met = all.totalMs.p99 <= 10;
-  const phases = (Object.entries(all.phases) as [RecoveryPhase, typeof all.totalMs][])
-    .filter(([, s]) => s.p99 > 0.5).sort((x, y) => y[1].p99 - x[1].p99);
-  return {
-    target: 'recovery p99 ≤ 10 ms with a warm standby worker',
-    met,
-    measured: `p99 ${all.totalMs.p99.toFixed(1)} ms over ${all.totalMs.n} faults` +
-      groups.slice(1).map((g) => `; ${g.cause}: p50 ${g.totalMs.p50.toFixed(1)}, p99 ${g.totalMs.p99.toFixed(1)} ms`).join('') +
-      `; the application's longest wait p99 ${all.longestWaitMs.p99.toFixed(1)} ms (includes detection)`,
-    why: met ? undefined
-      : `the phases with the largest p99: ${phases.slice(0, 3).map(([name, s]) =>
-        `${name} ${s.p99.toFixed(1)} ms (${phaseMeaning[name]}; p50 ${s.p50.toFixed(1)})`).join(', ')}`,
-  };
+/** Issue 19's recovery goals: with a warm standby, p99 of every failure kind within its domain's bound. */
+const recoveryGoals = [{ domain: 'worker', ms: 10 }, { domain: 'process', ms: 25 }] as const;
+
+function recoveryTargets(recovery: RecoverySeries[]): TargetVerdict[] {
+  return recoveryGoals.map(({ domain, ms }) => {
+    const target = `recovery p99 ≤ ${ms} ms with a warm standby, ${domain} domain, for every failure kind injected`;
+    const series = recovery.find((s) => s.domain === domain && s.warmStandby);
+    if (!series || series.events.length === 0) return { target, met: false, measured: 'no recoveries measured', why: undefined };
+    const groups = groupsOf(series);
+    const all = groups[0]!;
+    const missed = groups.slice(1).filter((g) => g.totalMs.p99 > ms);
+    const met = all.totalMs.p99 <= ms && missed.length === 0;
+    const worst = missed.length > 0 ? missed.sort((x, y) => y.totalMs.p99 - x.totalMs.p99)[0]! : all;
+    const phases = (Object.entries(worst.phases) as [RecoveryPhase, typeof all.totalMs][])
+      .filter(([, s]) => s.p99 > 0.5).sort((x, y) => y[1].p99 - x[1].p99);
+    return {
+      target,
+      met,
+      measured: `p99 ${all.totalMs.p99.toFixed(1)} ms over ${all.totalMs.n} faults of ${groups.length - 1} kinds` +
+        groups.slice(1).map((g) => `; ${g.cause}: p50 ${g.totalMs.p50.toFixed(1)}, p99 ${g.totalMs.p99.toFixed(1)} ms (${g.totalMs.n})`).join('') +
+        `; the application's longest wait p99 ${all.longestWaitMs.p99.toFixed(1)} ms (includes detection)`,
+      why: met ? undefined
+        : `${worst.cause}: the phases with the largest p99: ${phases.slice(0, 3).map(([name, s]) =>
+          `${name} ${s.p99.toFixed(1)} ms (${phaseMeaning[name]}; p50 ${s.p50.toFixed(1)})`).join(', ')}`,
+    };
+  });
 }
