@@ -1,23 +1,29 @@
 /**
  * The process domain's data plane: bulk data (a write's bytes, a read's result) crosses in a
- * region both processes reach, an unlinked tmpfs file the kernel opens and lends the driver's
- * process as an inherited descriptor, instead of being serialized into the wire. The wire
- * carries only the slot (offset and length): one copy in (pwrite) and one out (pread, straight
- * into the application's buffer) in place of serialization, two socket copies and a
- * deserialization.
+ * region both processes reach, instead of being serialized into the wire. The wire carries
+ * only the slot (offset and length).
  *
- * One region per domain: it dies with the driver's process. A driver that scribbles on the
- * region (writes anywhere, truncates it) spoils only its own device's requests in flight, and
- * the kernel reads every slot through a length check: a short read is the driver's failure.
- * Slots are carved from the region by size class (4 KiB to 16 MiB) and handed out again; only
- * the pages a slot ever touched take memory. A request the region has no room for crosses the
- * wire as before.
+ * The region is a sealed memfd: the kernel maps it (one memory copy in, one out, straight into
+ * the application's buffer) and lends its descriptor to the driver's process, which reads and
+ * writes it with pread and pwrite (a sandboxed driver may not load the native code a mapping
+ * needs). The seals (no shrinking, no growing) are what make the mapping safe for the kernel: a
+ * driver that truncated a mapped file would have the kernel's next copy fault (SIGBUS) and end
+ * the host. Where memfd or the mapping is not available, the region is an unlinked tmpfs file
+ * the kernel also reads and writes by descriptor, and a short read (a truncated region) is the
+ * driver's failure.
+ *
+ * One region per domain: it dies with the driver's process. A driver that scribbles on it
+ * spoils only its own device's requests in flight. Slots are carved by size class (4 KiB to
+ * 16 MiB) and handed out again; only the pages a slot ever touched take memory. A request the
+ * region has no room for crosses the wire as before.
  */
-import { closeSync, existsSync, ftruncateSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, openSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import koffi from 'koffi';
+import { readAll, writeAll } from './region-io.js';
 
-/** Bulk arguments and results smaller than this cross the wire: a pread and pwrite cost more than they save. */
+/** Bulk arguments and results smaller than this cross the wire: the slot's bookkeeping costs more than it saves. */
 export const REGION_THRESHOLD = 8 * 1024;
 const MIN_CLASS = 12; // 4 KiB
 const MAX_CLASS = 24; // 16 MiB
@@ -30,32 +36,101 @@ export interface Slot {
   cls: number;
 }
 
+interface Libc {
+  memfdCreate(name: string, flags: number): number;
+  ftruncate(fd: number, length: number): number;
+  fcntl(fd: number, cmd: number, arg: number): number;
+  mmap(addr: null, length: number, prot: number, flags: number, fd: number, offset: number): unknown;
+  munmap(addr: unknown, length: number): number;
+}
+
+const MFD_CLOEXEC = 1;
+const MFD_ALLOW_SEALING = 2;
+const F_ADD_SEALS = 1033;
+const F_SEAL_SEAL = 1;
+const F_SEAL_SHRINK = 2;
+const F_SEAL_GROW = 4;
+const PROT_READ_WRITE = 3;
+const MAP_SHARED = 1;
+
+let libc: Libc | null | undefined;
+
+function loadLibc(): Libc | null {
+  if (libc !== undefined) return libc;
+  try {
+    const lib = koffi.load('libc.so.6');
+    libc = {
+      memfdCreate: lib.func('int memfd_create(const char *name, unsigned int flags)') as Libc['memfdCreate'],
+      ftruncate: lib.func('int ftruncate(int fd, int64_t length)') as Libc['ftruncate'],
+      fcntl: lib.func('int fcntl(int fd, int cmd, int arg)') as Libc['fcntl'],
+      mmap: lib.func('void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)') as Libc['mmap'],
+      munmap: lib.func('int munmap(void *addr, size_t length)') as Libc['munmap'],
+    };
+  } catch {
+    libc = null;
+  }
+  return libc;
+}
+
+interface Mapping { fd: number; address: unknown; bytes: Uint8Array }
+
+/** A sealed memfd of `size` bytes, mapped; undefined where any step is not available. */
+function mappedRegion(size: number): Mapping | undefined {
+  const c = loadLibc();
+  if (!c) return undefined;
+  const fd = c.memfdCreate('shadow-bulk', MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) return undefined;
+  try {
+    if (c.ftruncate(fd, size) !== 0) throw new Error('ftruncate');
+    if (c.fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) !== 0) throw new Error('seal');
+    const address = c.mmap(null, size, PROT_READ_WRITE, MAP_SHARED, fd, 0);
+    if (address === null || koffi.address(address) === 0xffffffffffffffffn) throw new Error('mmap');
+    return { fd, address, bytes: new Uint8Array(koffi.view(address, size)) };
+  } catch {
+    closeSync(fd);
+    return undefined;
+  }
+}
+
 let serial = 0;
+
+function fileRegion(size: number): number {
+  const dir = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+  const path = join(dir, `shadow-bulk-${process.pid}-${++serial}`);
+  const fd = openSync(path, 'w+', 0o600);
+  try {
+    unlinkSync(path);
+    ftruncateSync(fd, size);
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+  return fd;
+}
 
 export class BulkRegion {
   readonly sizeBytes: number;
   #fd: number;
+  /** The kernel's mapping of a sealed memfd; undefined for a file region (and once closed). */
+  #mapping: Mapping | undefined;
   #bump = 0;
   readonly #free: number[][] = Array.from({ length: MAX_CLASS + 1 }, () => []);
 
-  constructor(sizeBytes = REGION_BYTES) {
-    const dir = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
-    const path = join(dir, `shadow-bulk-${process.pid}-${++serial}`);
-    const fd = openSync(path, 'w+', 0o600);
-    try {
-      unlinkSync(path);
-      ftruncateSync(fd, sizeBytes);
-    } catch (err) {
-      closeSync(fd);
-      throw err;
-    }
-    this.#fd = fd;
+  /** `mapped: false` makes a file region even where a mapping is possible (tests). */
+  constructor(sizeBytes = REGION_BYTES, options: { mapped?: boolean } = {}) {
+    this.#mapping = options.mapped === false ? undefined : mappedRegion(sizeBytes);
+    this.#fd = this.#mapping?.fd ?? fileRegion(sizeBytes);
     this.sizeBytes = sizeBytes;
   }
 
   /** The kernel's descriptor (-1 once closed): passed to the driver's process at its start. */
   get fd(): number {
     return this.#fd;
+  }
+
+  /** Whether the kernel reaches the region through a mapping (sealed) or by descriptor. */
+  get mapped(): boolean {
+    return this.#mapping !== undefined;
   }
 
   /** A slot of at least `length` bytes, or undefined when the region is closed or has no room. */
@@ -77,32 +152,28 @@ export class BulkRegion {
     if (this.#fd >= 0) this.#free[slot.cls]!.push(slot.offset);
   }
 
-  /** Puts `data` into the slot (the kernel's side of a write). */
+  /** Puts `data` into the slot (the kernel's side of a write). Throws where a file region's file system is full. */
   put(slot: Slot, data: Uint8Array): void {
-    writeAll(this.#fd, data, slot.offset);
+    if (this.#mapping) this.#mapping.bytes.set(data, slot.offset);
+    else writeAll(this.#fd, data, slot.offset);
   }
 
-  /** Fills `into` from `offset`; false when the region held fewer bytes (the driver truncated it). */
+  /** Fills `into` from `offset`; false when the region held fewer bytes (a file region the driver truncated). */
   get(offset: number, into: Uint8Array): boolean {
-    return readAll(this.#fd, into, offset);
+    const mapping = this.#mapping;
+    if (!mapping) return this.#fd >= 0 && readAll(this.#fd, into, offset);
+    if (offset < 0 || offset + into.length > this.sizeBytes) return false;
+    into.set(mapping.bytes.subarray(offset, offset + into.length));
+    return true;
   }
 
   close(): void {
     if (this.#fd < 0) return;
+    const mapping = this.#mapping;
+    // The view goes before the memory: nothing may reach the mapping once it is unmapped.
+    this.#mapping = undefined;
+    if (mapping) loadLibc()?.munmap(mapping.address, this.sizeBytes);
     closeSync(this.#fd);
     this.#fd = -1;
   }
-}
-
-export function writeAll(fd: number, data: Uint8Array, offset: number): void {
-  for (let done = 0; done < data.length;) done += writeSync(fd, data, done, data.length - done, offset + done);
-}
-
-export function readAll(fd: number, into: Uint8Array, offset: number): boolean {
-  for (let done = 0; done < into.length;) {
-    const n = readSync(fd, into, done, into.length - done, offset + done);
-    if (n === 0) return false;
-    done += n;
-  }
-  return true;
 }

@@ -7,7 +7,7 @@
 import { DeviceError, type HelperStatus, type KernelServices, type ResourceGrant } from '../classes/driver-api.js';
 import { liveStateEntries } from '../classes/contract.js';
 import type { CallInterceptor, DomainExtension, DomainExtensionFactory, DomainHooks } from './domain-extension.js';
-import { readAll, writeAll } from './bulk-region.js';
+import { readAll, writeAll } from './region-io.js';
 import { toWireError, type FaultKind, type FromDomain, type LoadSpec, type SlotRef, type ToDomain } from './protocol.js';
 
 export interface HostPort {

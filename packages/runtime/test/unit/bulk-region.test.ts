@@ -8,7 +8,8 @@ import { strict as assert } from 'node:assert';
 import { ftruncateSync } from 'node:fs';
 import { test } from 'node:test';
 import { blockClass } from '../../src/classes/block/contract.js';
-import { BulkRegion, readAll, writeAll } from '../../src/isolation/bulk-region.js';
+import { BulkRegion } from '../../src/isolation/bulk-region.js';
+import { readAll, writeAll } from '../../src/isolation/region-io.js';
 import { DriverChannel } from '../../src/isolation/channel.js';
 import type { Domain } from '../../src/isolation/domain.js';
 import type { ToDomain } from '../../src/isolation/protocol.js';
@@ -42,8 +43,8 @@ function lastCall(sent: ToDomain[]): Extract<ToDomain, { t: 'call' }> {
   return call;
 }
 
-test('a write crosses in a slot and a read answers into the caller\'s buffer', async () => {
-  const region = new BulkRegion(1 << 20);
+for (const mapped of [true, false]) test(`a write crosses in a slot and a read answers into the caller's buffer (${mapped ? 'mapped' : 'file'} region)`, async () => {
+  const region = new BulkRegion(1 << 20, { mapped });
   try {
     const wire = processLike(region);
     const data = new Uint8Array(65536).map((_, i) => i % 251);
@@ -73,12 +74,13 @@ test('a write crosses in a slot and a read answers into the caller\'s buffer', a
   }
 });
 
-for (const [name, spoil, reply] of [
-  ['a result longer than its slot', () => undefined, 65537],
-  ['a result in a region the driver truncated', (region: BulkRegion) => ftruncateSync(region.fd, 0), 65536],
+for (const [name, spoil, reply, mapped] of [
+  ['a result longer than its slot', () => undefined, 65537, true],
+  ['a result longer than its slot (file region)', () => undefined, 65537, false],
+  ['a result in a file region the driver truncated', (region: BulkRegion) => ftruncateSync(region.fd, 0), 65536, false],
 ] as const) {
   test(`${name} is the driver's contract failure`, async () => {
-    const region = new BulkRegion(1 << 20);
+    const region = new BulkRegion(1 << 20, { mapped });
     try {
       const wire = processLike(region);
       const read = wire.channel.call('read', { offset: 0, length: 65536 }).then(() => 'resolved', (err: DriverFailure) => err.kind);
@@ -93,6 +95,22 @@ for (const [name, spoil, reply] of [
     }
   });
 }
+
+test('the kernel maps its region sealed: a driver can neither shrink nor grow it under the mapping', () => {
+  const region = new BulkRegion(1 << 20);
+  try {
+    assert.ok(region.mapped, 'the region is not a mapped memfd (Linux has had memfd since 3.17)');
+    assert.throws(() => ftruncateSync(region.fd, 0), { code: 'EPERM' });
+    assert.throws(() => ftruncateSync(region.fd, 2 << 20), { code: 'EPERM' });
+    // What the driver's side writes by descriptor, the kernel reads through its mapping.
+    writeAll(region.fd, Uint8Array.of(1, 2, 3), 4096);
+    const into = new Uint8Array(3);
+    assert.ok(region.get(4096, into));
+    assert.deepEqual([...into], [1, 2, 3]);
+  } finally {
+    region.close();
+  }
+});
 
 test('a region with no room left sends the bytes in the message, as before', async () => {
   const region = new BulkRegion(64 * 1024);
