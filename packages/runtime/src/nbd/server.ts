@@ -171,8 +171,22 @@ export class NbdServer {
   /** One connection, handshake to disconnect; never rejects. */
   async #session(socket: net.Socket): Promise<void> {
     const reader = new SocketReader(socket);
+    // Replies that complete together leave together: the socket is corked at the first of
+    // them and uncorked once the completions queued with it have run, so a batch of replies
+    // is one writev, not one write() each.
+    let corked = false;
+    const uncork = () => {
+      corked = false;
+      if (!socket.destroyed) socket.uncork();
+    };
     const send = (b: Buffer) => {
-      if (!socket.destroyed) socket.write(b);
+      if (socket.destroyed) return;
+      if (!corked) {
+        corked = true;
+        socket.cork();
+        setImmediate(uncork);
+      }
+      socket.write(b);
     };
     // A client that connects and stays silent would otherwise hold a socket forever.
     const timer = setTimeout(() => socket.destroy(), this.#handshakeTimeoutMs);
