@@ -20,6 +20,7 @@ import { startNbdServer, type NbdServer } from 'shadow-drivers';
 import { createRuntime } from 'shadow-drivers';
 import { benchRestartPolicy, configurations, fill, type ConfigurationId } from './configurations.js';
 import { median, quantile, seededRandom, shuffled } from './stats.js';
+import { fioArgs, fioWorkloads, readFioReport, type FioSample } from './nbd-fio.js';
 
 export interface NbdCopyOptions {
   /** Size of every exported disk, and of each copy. */
@@ -30,6 +31,8 @@ export interface NbdCopyOptions {
   seed: number;
   /** Deadline of one nbdcopy run. */
   timeoutMs: number;
+  /** Seconds of each fio workload per target and round (after the copies); 0: no fio. */
+  fioSeconds: number;
   progress?(message: string): void;
 }
 
@@ -41,6 +44,8 @@ export interface NbdCopyTarget {
   /** MB/s (10^6 bytes) per round. */
   read: number[];
   write: number[];
+  /** fio, per workload id (nbd-fio.ts): one sample per round. */
+  fio: Record<string, FioSample[]>;
 }
 
 export interface NbdCopyResult {
@@ -49,6 +54,8 @@ export interface NbdCopyResult {
   client: string;
   /** `nbdkit --version`. */
   reference: string;
+  /** `fio --version`, when fio ran. */
+  fio: string | undefined;
   targets: NbdCopyTarget[];
 }
 
@@ -81,10 +88,10 @@ export async function measureNbdCopy(options: NbdCopyOptions): Promise<NbdCopyRe
       const path = join(dir, `${c.id}.sock`);
       const { server } = await startNbdServer({ exports: { '': disk }, listen: [{ path }] });
       servers.push(server);
-      targets.push({ id: c.id, label: c.label, uri: unixUri(path), read: [], write: [] });
+      targets.push({ id: c.id, label: c.label, uri: unixUri(path), read: [], write: [], fio: {} });
     }
     for (const disk of disks) await fill(disk, options.sizeBytes);
-    targets.push({ id: reference, label: `nbdkit ${referenceVersion.replace(/^nbdkit\s*/, '')} \`memory\``, uri: memory, read: [], write: [] });
+    targets.push({ id: reference, label: `nbdkit ${referenceVersion.replace(/^nbdkit\s*/, '')} \`memory\``, uri: memory, read: [], write: [], fio: {} });
     await copy(launcher, source, memory, options);
 
     for (let round = 0; round < options.rounds; round++) {
@@ -94,7 +101,18 @@ export async function measureNbdCopy(options: NbdCopyOptions): Promise<NbdCopyRe
         t.read.push(await copy(launcher, t.uri, 'null:', options));
       }
     }
-    return { options: recorded, client, reference: referenceVersion, targets: targets.map(({ uri: _, ...t }) => t) };
+    const fio = options.fioSeconds > 0 ? (await run('fio', ['--version'], 10_000)).trim() : undefined;
+    for (let round = 0; fio && round < options.rounds; round++) {
+      progress?.(`fio: round ${round + 1} of ${options.rounds}`);
+      for (const t of shuffled(targets, seededRandom(options.seed * 2000 + round))) {
+        for (const w of fioWorkloads) {
+          const output = join(dir, `fio-${t.id}-${w.id}.json`);
+          await launcher.run('fio', fioArgs(w, t.uri, options.fioSeconds, output), options.timeoutMs);
+          (t.fio[w.id] ??= []).push(readFioReport(w, output));
+        }
+      }
+    }
+    return { options: recorded, client, reference: referenceVersion, fio, targets: targets.map(({ uri: _, ...t }) => t) };
   } finally {
     await Promise.allSettled(servers.map((s) => s.close()));
     await runtime.close();

@@ -18,6 +18,7 @@ import type { TargetVerdict } from './targets.js';
 import { ratio, type Cell, type Ratio } from './throughput.js';
 import type { MediumKind } from './configurations.js';
 import { copyRatio, type NbdCopyTarget } from './nbd-copy.js';
+import { fioWorkloads, type FioSample, type FioWorkload } from './nbd-fio.js';
 import { soundSection } from './sound-report.js';
 import { updateSection } from './update-report.js';
 import { sqliteRatio, type SqliteSeries } from './sqlite-transactions.js';
@@ -138,6 +139,36 @@ function nbdCopySection(nbdCopy: NbdCopyResult): string {
     '',
     '| export | read MB/s | /(a) | /nbdkit | write MB/s | /(a) | /nbdkit |',
     '|---|---:|---:|---:|---:|---:|---:|',
+    ...rows, '',
+    ...(nbdCopy.fio ? [fioTable(nbdCopy)] : []),
+  ].join('\n');
+}
+
+/** fio through the same exports: per workload, each target's value and its ratio to nbdkit. */
+function fioTable(nbdCopy: NbdCopyResult): string {
+  const { options, targets } = nbdCopy;
+  const nbdkit = targets.find((t) => t.id === 'nbdkit');
+  const ours = targets.filter((t) => t !== nbdkit);
+  const value = (w: FioWorkload, samples: FioSample[] | undefined) => {
+    if (!samples || samples.length === 0) return '–';
+    const iops = median(samples.map((x) => x.iops));
+    const shown = w.blockSize >= 65536 ? `${formatValue(iops * w.blockSize / 1e6, 'MB/s')} MB/s` : `${formatValue(iops, 'IOPS')} IOPS`;
+    return w.depth === 1 ? `${shown}, p50 ${median(samples.map((x) => x.p50us)).toFixed(0)} µs` : shown;
+  };
+  const ratio = (w: FioWorkload, t: NbdCopyTarget) => {
+    const top = t.fio[w.id]?.map((x) => x.iops);
+    const bottom = nbdkit?.fio[w.id]?.map((x) => x.iops);
+    return top && bottom ? formatRatio(copyRatio(top, bottom)) : '–';
+  };
+  const rows = fioWorkloads.map((w) => `| ${w.label} | ${[...ours, ...(nbdkit ? [nbdkit] : [])].map((t) => value(w, t.fio[w.id])).join(' | ')} ` +
+    `| ${ours.map((t) => ratio(w, t)).join(' | ')} |`);
+  return [
+    `${nbdCopy.fio} through the same exports (its \`nbd\` engine, one connection), ${options.fioSeconds} s per workload, ` +
+      `target and round, ${options.rounds} rounds in a random order of targets; IOPS (MB/s for 64 KiB) and, at QD 1, ` +
+      'the median completion latency: medians over rounds; ratios to nbdkit are medians of per-round IOPS ratios.',
+    '',
+    `| workload | ${[...ours, ...(nbdkit ? [nbdkit] : [])].map((t) => t.label).join(' | ')} | ${ours.map((t) => `${t.id}/nbdkit`).join(' | ')} |`,
+    `|---|${[...ours, ...(nbdkit ? [nbdkit] : []), ...ours].map(() => '---:').join('|')}|`,
     ...rows, '',
   ].join('\n');
 }

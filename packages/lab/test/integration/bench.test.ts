@@ -16,11 +16,12 @@ import { iperfMissing, iperfPathIds } from '../../src/bench/net-iperf.js';
 import { soundCpuIds } from '../../src/bench/sound-cpu.js';
 import { renderReport } from '../../src/bench/report.js';
 import { evaluateTargets } from '../../src/bench/targets.js';
+import { fioWorkloads } from '../../src/bench/nbd-fio.js';
 import { expectNoLeaks, requires, snapshot } from 'shadow-drivers/testing';
 
 const images = () => readdirSync(tmpdir()).filter((name) => name.startsWith('shadow-bench-'));
 
-test('the quick benchmark measures every configuration, workload, database bank, TCP path, recovery series and sound stream', { skip: requires('nbdkit', 'nbdcopy') }, async () => {
+test('the quick benchmark measures every configuration, workload, database bank, TCP path, recovery series and sound stream', { skip: requires('nbdkit', 'nbdcopy', 'fio') }, async () => {
   const before = snapshot();
   const imagesBefore = images();
   const quick = plan(true);
@@ -40,6 +41,15 @@ test('the quick benchmark measures every configuration, workload, database bank,
     assert.equal(result.service!.withinNoise[op], result.service!.ratio[op] >= low && result.service!.ratio[op] <= high);
   }
 
+  // fio through every export, nbdkit's included: one sample per workload and round, each with IOPS.
+  assert.ok(result.nbdCopy!.fio, 'fio did not run');
+  for (const target of result.nbdCopy!.targets) {
+    for (const w of fioWorkloads) {
+      const samples = target.fio[w.id] ?? [];
+      assert.equal(samples.length, quick.nbdCopy.rounds, `fio ${w.id} on ${target.id}`);
+      for (const s of samples) assert.ok(s.iops > 0 && s.p50us > 0, `fio ${w.id} on ${target.id}: ${JSON.stringify(s)}`);
+    }
+  }
   const ram = result.throughput!.cells.filter((c) => c.medium === 'ram');
   assert.equal(ram.length, workloads.length * queueDepths.length);
   assert.ok(result.throughput!.cells.some((c) => c.medium === 'file'), 'no file-driver rows');
