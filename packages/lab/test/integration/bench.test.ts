@@ -148,9 +148,9 @@ test('the quick benchmark measures every configuration, workload, database bank,
   }
 
   const verdicts = evaluateTargets(result);
-  assert.equal(verdicts.length, 6);
+  assert.equal(verdicts.length, 7);
   const report = renderReport(result, verdicts);
-  for (const heading of ['Block throughput, `ram`', 'Block throughput, `file`', 'through the NBD export', 'SQLite transactions per second', 'learning switch', 'iperf3', 'Recovery time', 'Live update', 'Sound: CPU', 'Sound: audio gap', 'What the service adds', 'Targets']) {
+  for (const heading of ['Block throughput, `ram`', 'Block throughput, `file`', 'through the NBD export', 'fio-', 'SQLite transactions per second', 'learning switch', 'iperf3', 'Recovery time', 'Live update', 'Sound: CPU', 'Sound: audio gap', 'What the service adds', 'Targets']) {
     assert.ok(report.includes(heading), `the report lacks "${heading}"`);
   }
   assert.doesNotMatch(report, /NaN|undefined/);
