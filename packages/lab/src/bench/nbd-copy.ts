@@ -31,7 +31,7 @@ export interface NbdCopyOptions {
   seed: number;
   /** Deadline of one nbdcopy run. */
   timeoutMs: number;
-  /** Seconds of each fio workload per target and round (after the copies); 0: no fio. */
+  /** Seconds (fractions allowed) of each fio workload per target and round, after the copies; 0: no fio. */
   fioSeconds: number;
   progress?(message: string): void;
 }

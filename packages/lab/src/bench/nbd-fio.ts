@@ -31,7 +31,7 @@ export interface FioSample {
 /** fio's arguments for one workload against `uri`, its report to `output`. */
 export function fioArgs(workload: FioWorkload, uri: string, seconds: number, output: string): string[] {
   return ['--name=bench', '--ioengine=nbd', `--uri=${uri}`, `--rw=${workload.rw}`, `--bs=${workload.blockSize}`,
-    `--iodepth=${workload.depth}`, `--runtime=${seconds}`, '--time_based', '--output-format=json', `--output=${output}`];
+    `--iodepth=${workload.depth}`, `--runtime=${Math.max(1, Math.round(seconds * 1000))}ms`, '--time_based', '--output-format=json', `--output=${output}`];
 }
 
 /** The sample in fio's JSON report (and the report removed); throws on a report without one. */
