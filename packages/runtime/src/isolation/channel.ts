@@ -327,7 +327,8 @@ export class DriverChannel {
       if (!call) continue;
       let value = m.value;
       if (m.inSlot !== undefined) {
-        const taken = this.#fromSlot({ ...call, into: undefined }, m.inSlot);
+        // Not into the caller's buffer: the call was already rejected and may have been resubmitted.
+        const taken = this.#fromSlot(call, m.inSlot, undefined);
         if (typeof taken === 'string') continue;
         value = taken;
       }
@@ -361,7 +362,7 @@ export class DriverChannel {
     }
     let value = m.value;
     if (m.inSlot !== undefined) {
-      const taken = this.#fromSlot(call, m.inSlot);
+      const taken = this.#fromSlot(call, m.inSlot, call.into);
       if (typeof taken === 'string') {
         this.#pending.set(m.id, call);
         return this.fail(new DriverFailure('contract', `${call.entry} ${taken}`, call.entry));
@@ -383,16 +384,16 @@ export class DriverChannel {
   }
 
   /**
-   * A result the driver put in the call's output slot: read straight into the caller's buffer
-   * (or a new one), after checking it is a slot this call was lent and the bytes are there.
+   * A result the driver put in the call's output slot: read straight into `target` (the
+   * caller's buffer) or a new one, after checking it is a slot this call was lent and the bytes are there.
    */
-  #fromSlot(call: PendingCall, length: number): Uint8Array | string {
+  #fromSlot(call: PendingCall, length: number, target: Uint8Array | undefined): Uint8Array | string {
     const slot = call.outSlot;
     const region = this.domain.region?.kernel;
     if (!slot || !region) return 'answered in a region slot it was not lent';
     if (length > slot.length) return `answered ${length} bytes in a slot of ${slot.length}`;
-    const into = !call.into || call.into.length < length ? new Uint8Array(length)
-      : call.into.length === length ? call.into : call.into.subarray(0, length);
+    const into = !target || target.length < length ? new Uint8Array(length)
+      : target.length === length ? target : target.subarray(0, length);
     try {
       if (region.get(slot.offset, into)) return into;
     } catch {

@@ -128,11 +128,11 @@ export class DomainHost {
     const bulk = this.#spec?.bulkOut[entry];
     for (const [key, [offset, length]] of Object.entries(slots)) {
       if (key === bulk?.arg) {
-        const lent = this.#spare.get(length)?.pop() ?? new Uint8Array(length);
+        const lent = this.#spareOf(length);
         this.#outSlots.set(id, { slot: [offset, length], lent });
         out[key] = lent;
       } else {
-        const bytes = this.#spare.get(length)?.pop() ?? new Uint8Array(length);
+        const bytes = this.#spareOf(length);
         readAll(fd, bytes, offset);
         out[key] = bytes;
         const inputs = this.#inputs.get(id);
@@ -157,6 +157,10 @@ export class DomainHost {
     if (!inputs) return;
     this.#inputs.delete(id);
     for (const buffer of inputs) this.#keepSpare(buffer);
+  }
+
+  #spareOf(length: number): Uint8Array {
+    return this.#spare.get(length)?.pop() ?? new Uint8Array(length);
   }
 
   #keepSpare(buffer: Uint8Array): void {
