@@ -27,6 +27,11 @@ export interface RuntimeOptions {
   clock?: Clock;
   random?: () => number;
   /**
+   * Started worker domains kept for devices attached with `warmStandby: 'shared'`, per heap
+   * limit (default 2; none is started until such a device is attached).
+   */
+  spareDomains?: number;
+  /**
    * Where drivers' log lines go besides the manager's `log` event: `stderr` prints each on the
    * host's stderr as `[device] …` (what `shadowd export` does); `quiet` (the default, for
    * libraries) prints nothing.
@@ -46,7 +51,7 @@ export class Runtime {
   constructor(options: RuntimeOptions = {}) {
     const catalog = new DriverCatalog();
     for (const manifest of builtInDrivers) catalog.register(manifest);
-    this.manager = new ShadowManager(this.kernel, { clock: options.clock, random: options.random, faultInjection: options.faultInjection, catalog });
+    this.manager = new ShadowManager(this.kernel, { clock: options.clock, random: options.random, faultInjection: options.faultInjection, catalog, spareDomains: options.spareDomains });
     if (options.driverLogs === 'stderr') this.manager.on('log', (e: DriverLogEvent) => process.stderr.write(formatDriverLog(e)));
   }
 

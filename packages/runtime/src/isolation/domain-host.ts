@@ -81,6 +81,10 @@ export class DomainHost {
 
   #handle(m: ToDomain): void {
     if (m.t === 'ping') return this.#post({ t: 'pong', seq: m.seq });
+    if (m.t === 'preload') {
+      void Promise.allSettled(m.urls.map((url) => import(url))).then(() => this.#post({ t: 'pong', seq: m.seq }));
+      return;
+    }
     if (m.t === 'retire') {
       this.#failed = true;
       this.#flush();

@@ -54,6 +54,12 @@ export type ToDomain =
   | { t: 'service-reply'; id: number; ok: false; error: WireError; device?: boolean }
   | { t: 'ping'; seq: number }
   /**
+   * A shared spare (spare-domains.ts): import these modules (a driver and its extensions) before
+   * any device needs them, so a later `load` of them finds them evaluated; answered with a
+   * `pong` of this `seq` once they are in (failed or not: `load` reports what failed).
+   */
+  | { t: 'preload'; urls: string[]; seq: number }
+  /**
    * The kernel has failed this driver and asks its domain to end by itself, now, after what it
    * has already sent: at a point between two tasks, not wherever a SIGKILL would land (see
    * Domain.kill). A domain that does not comply is killed when the grace runs out.

@@ -1,7 +1,7 @@
 /** A domain in a worker thread: its own heap with a hard limit, shared memory for bulk data. */
 import { Worker } from 'node:worker_threads';
 import type { FailureKind } from '../errors.js';
-import { grantsFor, type Domain, type DomainExit, type DomainOptions } from './domain.js';
+import { grantsFor, type Domain, type DomainExit, type DomainOptions, type HostResource } from './domain.js';
 import type { ResourceGrant, ToDomain } from './protocol.js';
 
 const entry = new URL('./worker-entry.js', import.meta.url);
@@ -11,7 +11,7 @@ export class WorkerDomain implements Domain {
   // Isolates faults, not attacks: the driver shares the host's process, descriptors and environment.
   readonly sandbox = 'none' as const;
   readonly sharesMemory = true;
-  readonly grants: ResourceGrant[];
+  #grants: ResourceGrant[];
   readonly #worker: Worker;
   readonly #gone: Promise<void>;
   #exitListener: ((exit: DomainExit) => void) | undefined;
@@ -21,7 +21,7 @@ export class WorkerDomain implements Domain {
 
   constructor(options: DomainOptions) {
     // Descriptors are per process, so the worker uses the kernel's own numbers.
-    this.grants = grantsFor(options.resources, (_i, r) => r.fd);
+    this.#grants = grantsFor(options.resources, (_i, r) => r.fd);
     this.#worker = new Worker(entry, {
       resourceLimits: { maxOldGenerationSizeMb: options.memoryLimitMb, maxYoungGenerationSizeMb: 16 },
       // Captured, not passed to the host's own streams: the driver's lines become log events.
@@ -41,6 +41,41 @@ export class WorkerDomain implements Domain {
         if (this.#killed) return;
         this.#exitListener?.(this.#lastError ?? { kind: 'exit', message: `worker exited with code ${code}` });
       });
+    });
+  }
+
+  get grants(): ResourceGrant[] {
+    return this.#grants;
+  }
+
+  /**
+   * A spare started before its device was known (spare-domains.ts) gets the device's resources
+   * when it is taken, before its driver is loaded.
+   */
+  lend(resources: HostResource[]): void {
+    this.#grants = grantsFor(resources, (_i, r) => r.fd);
+  }
+
+  /**
+   * Resolves once the domain's entry has run and has imported `preload` (a driver and its
+   * extensions: see the `preload` message); rejects if it ends first. For spares only, before
+   * any channel listens.
+   */
+  booted(preload: string[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onMessage = (batch: unknown) => {
+        if (!Array.isArray(batch) || !batch.some((m) => (m as { t?: unknown } | null)?.t === 'pong')) return;
+        this.#worker.off('message', onMessage);
+        this.#worker.off('exit', onExit);
+        resolve();
+      };
+      const onExit = () => {
+        this.#worker.off('message', onMessage);
+        reject(new Error(this.#lastError?.message ?? 'the spare domain ended while it started'));
+      };
+      this.#worker.on('message', onMessage);
+      this.#worker.once('exit', onExit);
+      this.send([{ t: 'preload', urls: preload, seq: 0 }]);
     });
   }
 

@@ -8,7 +8,7 @@ import { DriverFailure } from '../errors.js';
 import { DriverChannel } from '../isolation/channel.js';
 import { createDomain } from '../isolation/create-domain.js';
 import type { SharedPool } from '../isolation/shared-pool.js';
-import type { DomainKind, Sandbox } from '../isolation/domain.js';
+import type { Domain, DomainKind, Sandbox } from '../isolation/domain.js';
 import type { Device } from '../kernel/device.js';
 import { resourceGone } from '../kernel/resources.js';
 import { servicesFor } from '../kernel/services.js';
@@ -30,6 +30,11 @@ export interface IncarnationOptions {
   deadlineScale: number;
   bufferLimitBytes: number;
   pool: SharedPool;
+  /**
+   * A domain started before the device was known (a shared spare, its resources already lent):
+   * used instead of starting one. The incarnation owns it from here.
+   */
+  spare?: Domain;
   /** Runs a kernel timer's callback in the driver instance that set it. */
   fireTimer(incarnation: Incarnation, timerId: number): void;
   failed(incarnation: Incarnation, failure: DriverFailure): void;
@@ -59,7 +64,7 @@ export class Incarnation {
   constructor(options: IncarnationOptions) {
     const { device } = options;
     this.driverUrl = options.driverUrl;
-    const domain = createDomain(options.domain, {
+    const domain = options.spare ?? createDomain(options.domain, {
       resources: [...device.resources], memoryLimitMb: options.memoryLimitMb, sandbox: options.sandbox,
     });
     this.kernelServices = servicesFor({
@@ -101,6 +106,8 @@ export class Incarnation {
 
   /** The driver module is loaded in its domain (a standby in this state is truly warm). */
   loaded = false;
+  /** Its domain was a shared spare already started when it was taken (recovery paid no thread start). */
+  fromSpare = false;
 
   /** Starts the domain and loads the driver module (not yet initialized). */
   async load(): Promise<this> {

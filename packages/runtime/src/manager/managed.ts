@@ -42,8 +42,13 @@ export interface DriverSpec {
   /** Host resources the kernel opens and holds for the device. */
   resources?: ResourceSpec[];
   restart?: Partial<RestartPolicyOptions>;
-  /** Keep a pre-started spare domain so recovery does not pay a cold start. */
-  warmStandby?: boolean;
+  /**
+   * `true`: keep a spare domain of the device's own, its driver loaded, so recovery does not
+   * pay a cold start. `'shared'` (worker domains): recovery, and attach, take a started domain
+   * from the runtime's shared spares (`spareDomains`) and load the driver into it: a few
+   * milliseconds more than `true`, for a fraction of the memory on a host with many devices.
+   */
+  warmStandby?: boolean | 'shared';
   memoryLimitMb?: number;
   /**
    * Process domains only: run the driver in a sandbox (default true): bubblewrap where it is

@@ -175,7 +175,8 @@ export class Recovery {
         return { incarnation: ready, warm };
       }
     }
-    return { incarnation: await this.#manager.spawn(managed), warm: false };
+    const incarnation = await this.#manager.spawn(managed);
+    return { incarnation, warm: incarnation.fromSpare };
   }
 
   /** Detach during recovery ends it: nothing is restarted for a device that is gone. */

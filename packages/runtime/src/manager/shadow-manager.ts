@@ -13,6 +13,7 @@ import { INJECTOR, injectorUrl } from '../faults/injector.js';
 import type { DomainKind, SandboxKind } from '../isolation/domain.js';
 import { ProcessDomain } from '../isolation/process-domain.js';
 import { SharedPool } from '../isolation/shared-pool.js';
+import { SpareDomains, type SpareKind } from '../isolation/spare-domains.js';
 import { kConnect, kSetStatus, type Device } from '../kernel/device.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { InputHold } from '../kernel/input-hold.js';
@@ -47,8 +48,11 @@ export interface DriverStatus {
   recovery: RecoveryMode;
   state: DriverState;
   recoveries: number;
-  /** `gave-up`: spares kept dying idle, and none is started any more (see `standbyReason`). */
-  standby: 'none' | 'starting' | 'ready' | 'gave-up';
+  /**
+   * `gave-up`: spares kept dying idle, and none is started any more (see `standbyReason`);
+   * `shared`: recovery takes a started worker domain from the runtime's shared spares.
+   */
+  standby: 'none' | 'starting' | 'ready' | 'gave-up' | 'shared';
   /** The loaded spare's process, in a process domain. */
   standbyPid: number | undefined;
   /** Why the device keeps no spare any more, when `standby` is `gave-up`. */
@@ -80,7 +84,7 @@ function statusOf(managed: ManagedDriver): DriverStatus {
     recovery: managed.spec.recovery,
     state: managed.state,
     recoveries: managed.recoveries,
-    standby: managed.standbyGaveUp !== undefined ? 'gave-up'
+    standby: managed.standbyGaveUp !== undefined ? 'gave-up' : managed.spec.warmStandby === 'shared' ? 'shared'
       : managed.standby === undefined ? 'none' : managed.standbyReady === managed.standby ? 'ready' : 'starting',
     standbyPid: spare instanceof ProcessDomain && managed.standbyReady === managed.standby ? spare.pid : undefined,
     standbyReason: managed.standbyGaveUp,
@@ -100,6 +104,11 @@ export interface ManagerOptions {
   faultInjection?: boolean;
   /** The drivers the manager may start by name. */
   catalog?: DriverCatalog;
+  /**
+   * Started worker domains kept for devices with `warmStandby: 'shared'`, per heap limit
+   * (default 2). None is started until such a device is attached.
+   */
+  spareDomains?: number;
   clock?: Clock;
   random?: () => number;
 }
@@ -120,6 +129,7 @@ export class ShadowManager extends EventEmitter {
   readonly #drivers = new Map<string, ManagedDriver>();
   readonly #recovery: Recovery;
   readonly #update: LiveUpdate = new LiveUpdate(this);
+  readonly #spares: SpareDomains;
 
   constructor(kernel: Kernel, options: ManagerOptions = {}) {
     super();
@@ -129,6 +139,7 @@ export class ShadowManager extends EventEmitter {
     this.catalog = options.catalog ?? new DriverCatalog();
     this.#extensions = options.faultInjection ? [injectorUrl] : [];
     this.#recovery = new Recovery(this);
+    this.#spares = new SpareDomains(options.spareDomains ?? 2);
   }
 
   /** Starts a driver for a new device and returns the device object applications hold. */
@@ -140,6 +151,9 @@ export class ShadowManager extends EventEmitter {
     // Native code can crash or corrupt the process it runs in: by default it gets its own.
     const domain = recovery === 'native' ? 'none' as const : input.domain ?? (driver.manifest?.nativeCode ? 'process' : 'worker');
     const spec = { ...input, recovery, domain };
+    if (spec.warmStandby === 'shared' && domain !== 'worker' && recovery !== 'native') {
+      throw new ShadowError(ErrorCodes.INVALID_ARGUMENT, `${spec.name}: warmStandby 'shared' needs a worker domain (a process domain is started with its device's descriptors; use warmStandby: true)`);
+    }
     const fallback = input.fallbackDriver === undefined ? driver : this.catalog.resolve(input.className, input.fallbackDriver);
     const resources = this.catalog.resources(driver, spec.config ?? {}, spec.resources);
     // A manifest's socket list that cannot read the config is the operator's bad input, said now.
@@ -261,6 +275,12 @@ export class ShadowManager extends EventEmitter {
   async standbyReady(name: string): Promise<void> {
     const managed = this.#get(name);
     if (!managed.spec.warmStandby) throw new ShadowError(ErrorCodes.INVALID_ARGUMENT, `${name} has no warm standby`);
+    if (managed.spec.warmStandby === 'shared') {
+      await this.#spares.ready(this.#spareKind(managed)).catch((err: Error) => {
+        throw new ShadowError(ErrorCodes.GAVE_UP, `${name} has no shared spare: ${err.message}`);
+      });
+      return;
+    }
     for (;;) {
       const standby = managed.standby;
       if (standby) { await standby.catch(() => undefined); if (managed.standby === standby && managed.standbyReady === standby) return; }
@@ -295,6 +315,7 @@ export class ShadowManager extends EventEmitter {
 
   async close(): Promise<void> {
     await Promise.all([...this.#drivers.keys()].map((name) => this.detach(name)));
+    await this.#spares.close();
   }
 
   // --- used by recovery and routes ---
@@ -302,13 +323,17 @@ export class ShadowManager extends EventEmitter {
   /** A new incarnation of the driver, loaded but not initialized (by default the fallback's: a standby or a recovery). */
   async spawn(managed: ManagedDriver, driver = managed.fallback): Promise<Incarnation> {
     const { spec } = managed;
+    const memoryLimitMb = this.#memoryLimitMb(managed);
+    const spare = spec.warmStandby === 'shared' && spec.domain === 'worker'
+      ? this.#spares.take(this.#spareKind(managed, driver), [...managed.device.resources]) : undefined;
     const incarnation = new Incarnation({
+      ...(spare ? { spare: spare.domain } : {}),
       device: managed.device,
       driverUrl: driver.url,
       extensions: this.#extensions,
       domain: spec.domain,
       clock: this.clock,
-      memoryLimitMb: spec.memoryLimitMb ?? 64,
+      memoryLimitMb,
       sandbox: sandboxFor(spec.sandbox, driver, spec.config ?? {}),
       heartbeatMs: spec.heartbeatMs ?? 100,
       heartbeatTimeoutMs: spec.heartbeatTimeoutMs ?? 1500,
@@ -332,6 +357,7 @@ export class ShadowManager extends EventEmitter {
     });
     // Passive mode: the shadow also watches the driver->kernel direction (upcalls).
     if (managed.shadow) incarnation.serviceTap.attach({ target: incarnation.kernelServices, observer: managed.shadow.serviceObserver });
+    incarnation.fromSpare = spare?.booted ?? false;
     try {
       return await incarnation.load();
     } catch (err) {
@@ -353,6 +379,7 @@ export class ShadowManager extends EventEmitter {
   }
 
   prepareStandby(managed: ManagedDriver): void {
+    if (managed.spec.warmStandby === 'shared') return this.#spares.fill(this.#spareKind(managed));
     if (!managed.spec.warmStandby || managed.spec.recovery === 'native' || managed.standby) return;
     if (managed.state === 'closed' || managed.state === 'gave-up') return;
     if (managed.standbyGaveUp !== undefined) return;
@@ -394,6 +421,15 @@ export class ShadowManager extends EventEmitter {
       managed.standbyRetry = undefined;
       this.prepareStandby(managed);
     });
+  }
+
+  #memoryLimitMb(managed: ManagedDriver): number {
+    return managed.spec.memoryLimitMb ?? 64;
+  }
+
+  /** The shared spares a device's next incarnation can take (by default its recovery's: the fallback driver). */
+  #spareKind(managed: ManagedDriver, driver = managed.fallback): SpareKind {
+    return { memoryLimitMb: this.#memoryLimitMb(managed), preload: [...this.#extensions, driver.url] };
   }
 
   publish(event: string, channel: { publish(m: unknown): void; hasSubscribers: boolean }, message: unknown): void {

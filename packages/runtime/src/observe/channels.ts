@@ -39,6 +39,7 @@ export interface RecoveryEvent {
    * included: the pause the application saw (several attempts can take seconds).
    */
   pauseMs: number;
+  /** Recovery started from a spare started before the failure: the device's own (driver loaded), or a shared one (booted). */
   warmStandby: boolean;
   /** Open objects and settings replayed. */
   replayed: number;

@@ -55,6 +55,9 @@ function driverProblems(config: ServiceConfig, drivers: DriverChecker | undefine
     if (device.class === 'net' && !config.switches?.[device.frontend.switch]) {
       problems.push(`${field}.frontend.switch: expected a switch declared under switches, found ${JSON.stringify(device.frontend.switch)}`);
     }
+    if (device.warmStandby === 'shared' && device.domain === 'process') {
+      problems.push(`${field}.warmStandby: expected true or false for a process domain (shared spares are worker domains), found "shared"`);
+    }
     if (device.class === 'block' && device.config?.sizeBytes !== undefined) {
       const size = device.config.sizeBytes;
       const block = Number(device.config.blockSize ?? defaultBlockSize);

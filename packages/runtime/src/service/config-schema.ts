@@ -52,7 +52,7 @@ const common = {
   fallbackDriver: z.string().min(1).optional(),
   domain: z.enum(['worker', 'process', 'none']).optional(),
   recovery: z.enum(['shadow', 'restart', 'native']).optional(),
-  warmStandby: z.boolean().optional(),
+  warmStandby: z.union([z.boolean(), z.literal('shared')]).optional(),
   restart: restart.optional(),
   deadlines: deadlines.optional(),
   memoryLimitMb: positiveInt.optional(),
@@ -106,6 +106,8 @@ export const serviceSchema = z.strictObject({
   logLevel: z.enum(['debug', 'info', 'warn', 'error']).optional(),
   /** Longest SIGTERM waits for in-flight requests and flushes before it stops the drivers. */
   drainTimeoutMs: positiveInt.optional(),
+  /** Started worker domains kept for devices with `warmStandby: shared` (default 2). */
+  spareDomains: z.number().int().min(0).max(64).optional(),
   switches: z.record(name, switchSchema).optional(),
   devices: z.record(name, deviceSchema),
 });

@@ -1,0 +1,131 @@
+/**
+ * Spare worker domains shared by every device that asks for a shared standby: threads started,
+ * their driver's modules imported, before any device needs one, so a recovery (or an attach)
+ * takes one and pays only for instantiating its driver. One pool for many devices, instead of
+ * one idle spare per device: on a host with hundreds of devices, memory grows with the devices,
+ * not twice over.
+ *
+ * A spare knows no device until it is taken: its resources are lent then (a worker uses the
+ * kernel's own descriptors). What is fixed at start is its heap limit and the modules it
+ * imported (the driver and its extensions), so spares are kept per kind: devices of one driver
+ * share theirs. The pool owns its spares until `take` hands one over; whoever takes it
+ * owns it from then on. A spare that dies idle is replaced; spares that keep dying while they
+ * start are not (the pool stops, and devices start cold), so a broken host cannot spawn in a loop.
+ */
+import type { HostResource } from './domain.js';
+import { WorkerDomain } from './worker-domain.js';
+
+interface Spare {
+  domain: WorkerDomain;
+  booted: boolean;
+  boot: Promise<void>;
+}
+
+/** What a spare is started with: its heap limit, and the modules it imports (driver and extensions). */
+export interface SpareKind {
+  memoryLimitMb: number;
+  preload: string[];
+}
+
+/** Spares that died in a row while starting, after which none is started any more. */
+const MAX_DEATHS_IN_A_ROW = 3;
+
+export class SpareDomains {
+  readonly #size: number;
+  readonly #spares = new Map<string, Spare[]>();
+  readonly #dying = new Set<Promise<void>>();
+  #deathsInRow = 0;
+  #closed = false;
+  /** Why no spare is started any more, once they kept dying. */
+  stopped: string | undefined;
+
+  /** `size` spares are kept per kind asked for (0: none, every start is cold). */
+  constructor(size: number) {
+    this.#size = Math.max(0, Math.floor(size));
+  }
+
+  /**
+   * A spare of this kind, its resources lent: the one started first (booted, or on its way,
+   * which is still ahead of a new one), or undefined when there is none. The pool starts
+   * another in its place.
+   */
+  take(kind: SpareKind, resources: HostResource[]): { domain: WorkerDomain; booted: boolean } | undefined {
+    const list = this.#list(kind);
+    const spare = list.shift();
+    this.fill(kind);
+    if (!spare) return undefined;
+    spare.domain.lend(resources);
+    return { domain: spare.domain, booted: spare.booted };
+  }
+
+  /** Starts spares of this kind until `size` are kept (booted or starting). */
+  fill(kind: SpareKind): void {
+    if (this.#closed || this.stopped !== undefined) return;
+    const list = this.#list(kind);
+    while (list.length < this.#size) list.push(this.#start(kind, list));
+  }
+
+  /** Resolves once a booted spare of this kind waits in the pool; rejects when the pool cannot keep one. */
+  async ready(kind: SpareKind): Promise<void> {
+    for (;;) {
+      if (this.#closed) throw new Error('the spare domains are closed');
+      if (this.stopped !== undefined) throw new Error(this.stopped);
+      if (this.#size === 0) throw new Error('no spare domains are kept (spareDomains: 0)');
+      this.fill(kind);
+      const list = this.#list(kind);
+      if (list.some((s) => s.booted)) return;
+      await Promise.race(list.map((s) => s.boot.catch(() => undefined)));
+    }
+  }
+
+  /** Spares waiting (booted) and starting, of every kind: for status and tests. */
+  counts(): { booted: number; starting: number } {
+    let booted = 0;
+    let starting = 0;
+    for (const list of this.#spares.values()) for (const s of list) (s.booted ? booted++ : starting++);
+    return { booted, starting };
+  }
+
+  /** Ends every spare the pool still owns; resolves when they are gone. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const all = [...this.#spares.values()].flat();
+    this.#spares.clear();
+    await Promise.all([...all.map((s) => s.domain.kill()), ...this.#dying]);
+  }
+
+  #list(kind: SpareKind): Spare[] {
+    const key = `${kind.memoryLimitMb}\n${kind.preload.join('\n')}`;
+    let list = this.#spares.get(key);
+    if (!list) this.#spares.set(key, (list = []));
+    return list;
+  }
+
+  #start(kind: SpareKind, list: Spare[]): Spare {
+    const domain = new WorkerDomain({ resources: [], memoryLimitMb: kind.memoryLimitMb, sandbox: undefined });
+    const spare: Spare = { domain, booted: false, boot: domain.booted(kind.preload) };
+    const lost = () => {
+      const at = list.indexOf(spare);
+      if (at < 0) return false; // taken: its new owner watches it now
+      list.splice(at, 1);
+      const gone = domain.kill();
+      this.#dying.add(gone);
+      void gone.finally(() => this.#dying.delete(gone));
+      return true;
+    };
+    spare.boot.then(() => {
+      spare.booted = true;
+      this.#deathsInRow = 0;
+      // Dead while it waited (killed from outside, out of memory): replaced once.
+      domain.onExit(() => { if (lost()) this.fill(kind); });
+    }, () => {
+      if (!lost()) return;
+      if (++this.#deathsInRow >= MAX_DEATHS_IN_A_ROW) {
+        this.stopped = `${this.#deathsInRow} spare domains in a row ended while they started: devices start cold`;
+        return;
+      }
+      this.fill(kind);
+    });
+    return spare;
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * Shared spares (`warmStandby: 'shared'`): devices of one driver share a few started worker
+ * domains instead of keeping one idle spare each. Recovery takes one and loads the driver into
+ * it; the pool starts another; a spare that dies idle is replaced; spares that die while they
+ * start stop being started and devices start cold; closing the runtime ends every spare.
+ */
+import { strict as assert } from 'node:assert';
+import { test } from 'node:test';
+import { createRuntime, ErrorCodes, isShadowError, type RecoveryEvent } from '../../src/index.js';
+import { SpareDomains } from '../../src/isolation/spare-domains.js';
+import { until, waitForEvent } from '../../src/testing/events.js';
+import { expectNoLeaks, snapshot } from '../../src/testing/leaks.js';
+import { BLOCK, blockContent } from '../../src/testing/workload.js';
+
+test('devices with a shared standby recover from one pool of started domains, their data intact', async () => {
+  const before = snapshot();
+  const rt = createRuntime({ faultInjection: true, spareDomains: 2 });
+  try {
+    const names = ['s0', 's1', 's2', 's3'];
+    const disks = [];
+    for (const [i, name] of names.entries()) {
+      const disk = await rt.attachBlock({ name, driver: 'ram', warmStandby: 'shared', config: { sizeBytes: 16 * BLOCK } });
+      await disk.open();
+      await disk.write(0, blockContent(i, 1));
+      disks.push(disk);
+    }
+    for (const name of names) assert.equal(rt.status(name)!.standby, 'shared');
+    // Two faults in a row on different devices, each with a read in flight: both take a spare.
+    for (const [i, name] of [[0, 's0'], [2, 's2'], [0, 's0']] as const) {
+      await rt.standbyReady(name);
+      const recovered = waitForEvent<RecoveryEvent>(rt.manager, 'recovery', (e) => e.device === name);
+      rt.inject(name, { kind: i === 0 ? 'exit' : 'throw' });
+      const read = disks[i]!.read(0, BLOCK);
+      const event = await recovered;
+      assert.equal(event.warmStandby, true, `${name}: recovery took a started spare`);
+      assert.deepEqual(await read, blockContent(i, 1), `${name}: the read in flight completed with the device's data`);
+    }
+    for (const [i, disk] of disks.entries()) assert.deepEqual(await disk.read(0, BLOCK), blockContent(i, 1));
+  } finally {
+    await rt.close();
+  }
+  await expectNoLeaks(before);
+});
+
+test('a shared standby in a process domain is refused with one clear error', async () => {
+  const rt = createRuntime();
+  try {
+    await assert.rejects(rt.attachBlock({ name: 'p', driver: 'ram', domain: 'process', warmStandby: 'shared', config: { sizeBytes: 16 * BLOCK } }),
+      (err: unknown) => isShadowError(err, ErrorCodes.INVALID_ARGUMENT) && /needs a worker domain/.test((err as Error).message));
+    assert.equal(rt.status('p'), undefined, 'nothing was attached');
+  } finally {
+    await rt.close();
+  }
+});
+
+test('with no spares kept, a shared standby recovers cold and says so', async () => {
+  const before = snapshot();
+  const rt = createRuntime({ faultInjection: true, spareDomains: 0 });
+  try {
+    const disk = await rt.attachBlock({ name: 'cold', driver: 'ram', warmStandby: 'shared', config: { sizeBytes: 16 * BLOCK } });
+    await disk.open();
+    await disk.write(0, blockContent(0, 1));
+    await assert.rejects(rt.standbyReady('cold'), (err: unknown) => isShadowError(err, ErrorCodes.GAVE_UP));
+    const recovered = waitForEvent<RecoveryEvent>(rt.manager, 'recovery');
+    rt.inject('cold', { kind: 'exit' });
+    assert.equal((await recovered).warmStandby, false);
+    assert.deepEqual(await disk.read(0, BLOCK), blockContent(0, 1));
+  } finally {
+    await rt.close();
+  }
+  await expectNoLeaks(before);
+});
+
+test('the pool replaces a spare it hands over, and stops starting spares that die while they start', async () => {
+  const before = snapshot();
+  const driver = new URL('../../src/drivers/block/ram.js', import.meta.url).href;
+  const good = new SpareDomains(1);
+  try {
+    const kind = { memoryLimitMb: 64, preload: [driver] };
+    await good.ready(kind);
+    assert.deepEqual(good.counts(), { booted: 1, starting: 0 });
+    const taken = good.take(kind, []);
+    assert.ok(taken?.booted, 'the spare handed over had booted');
+    assert.deepEqual(good.counts(), { booted: 0, starting: 1 }, 'another is starting in its place');
+    await taken.domain.kill(); // the taker owns it
+    await good.ready(kind);
+  } finally {
+    await good.close();
+  }
+  assert.deepEqual(good.counts(), { booted: 0, starting: 0 });
+  // A heap too small to start in: each spare dies while it starts, and after a few the pool stops.
+  const broken = new SpareDomains(1);
+  try {
+    const kind = { memoryLimitMb: 1, preload: [driver] };
+    await assert.rejects(broken.ready(kind), /ended while they started/);
+    assert.ok(broken.stopped);
+    assert.equal(broken.take(kind, []), undefined, 'no spare, and none started');
+    await until(() => broken.counts().starting === 0, 'nothing left starting');
+  } finally {
+    await broken.close();
+  }
+  await expectNoLeaks(before);
+});
