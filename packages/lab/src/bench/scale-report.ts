@@ -37,7 +37,8 @@ export function scaleSection(options: Omit<ScaleOptions, 'progress'>, series: Sc
   return [
     `### Scale (many shadowed \`ram\` disks of ${options.sizeBytes / MiB} MiB on one host)`,
     '',
-    'Each row is a fresh runtime: the devices are attached one after another (attachBlock, then open), each with its ' +
+    'Each row is a fresh runtime in a node process of its own (so no row starts from memory an earlier one left ' +
+      'behind), the kernel\'s process below: the devices are attached one after another (attachBlock, then open), each with its ' +
       'standby, and each disk is then written in full once, so its device memory is real pages. Memory is PSS ' +
       '(/proc/<pid>/smaps_rollup) once every standby is loaded: the kernel\'s process (worker domains included) plus ' +
       'every process below it (process domains, their sandboxes), over the kernel\'s own PSS before the first attach ' +

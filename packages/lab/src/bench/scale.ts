@@ -1,6 +1,8 @@
 /**
  * Scale: many shadowed `ram` disks on one host, each with its standby, attached one after
- * another in a fresh runtime per series. Per series: the memory the devices cost (PSS of the
+ * another in a fresh runtime per series, each series in a process of its own (scale-child.ts):
+ * memory a runtime freed stays with the process that used it (the heap and malloc keep it), so
+ * in one process a series would start from the last one's leftovers and reuse them. Per series: the memory the devices cost (PSS of the
  * kernel's process and every process it started, over the kernel's own before the first
  * attach), the attach time per device and until every standby is loaded, recovery times with
  * all of them attached (faults into devices chosen at random, each under a small load on that
@@ -9,6 +11,8 @@
  * A series is a domain, a device count and the standby kind passed as `warmStandby`, so a
  * series of another standby kind is one more line in the plan.
  */
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type { BlockDevice, DriverSpec, FaultKind, RecoveryEvent } from 'shadow-drivers';
 import { createRuntime, type Runtime } from 'shadow-drivers';
 import { BackgroundLoad } from './background-load.js';
@@ -62,17 +66,51 @@ export interface ScaleSeries extends ScaleSeriesSpec {
 
 const BLOCK = 4096;
 const DEADLINE_MS = 60_000;
+/** A whole series (256 attaches, 60 recoveries, the reads) in its child process. */
+const SERIES_DEADLINE_MS = 15 * 60_000;
+const EXIT_DEADLINE_MS = 10_000;
+const child = fileURLToPath(new URL('./scale-child.js', import.meta.url));
 
 export async function measureScale(options: ScaleOptions): Promise<ScaleSeries[]> {
   const out: ScaleSeries[] = [];
   for (const spec of options.series) {
     options.progress?.(`scale: ${spec.devices} ${spec.domain} devices, warmStandby ${String(spec.warmStandby)}`);
-    out.push(await measureSeries(spec, options));
+    out.push(await inChildProcess(spec, options));
   }
   return out;
 }
 
-async function measureSeries(spec: ScaleSeriesSpec, options: ScaleOptions): Promise<ScaleSeries> {
+/** What scale-child.ts sends back: progress lines, then the series or why it failed. */
+export type ScaleChildMessage = { progress: string } | { series: ScaleSeries } | { error: string };
+
+/** One series in a fresh node process; resolves once that process has exited. */
+function inChildProcess(spec: ScaleSeriesSpec, options: ScaleOptions): Promise<ScaleSeries> {
+  const { progress, ...plain } = options;
+  return new Promise((resolve, reject) => {
+    const proc = fork(child, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced', execArgv: [] });
+    let answer: ScaleChildMessage | undefined;
+    let timer = setTimeout(() => proc.kill('SIGKILL'), SERIES_DEADLINE_MS);
+    let lingered = false;
+    proc.on('message', (m: ScaleChildMessage) => {
+      if ('progress' in m) return progress?.(m.progress);
+      answer = m;
+      // The child ends by itself once its runtime is closed; if it does not, something was left open.
+      clearTimeout(timer);
+      timer = setTimeout(() => { lingered = true; proc.kill('SIGKILL'); }, EXIT_DEADLINE_MS);
+    });
+    proc.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      const which = `scale: the ${spec.devices} ${spec.domain} series`;
+      if (lingered) reject(new Error(`${which}: its process did not exit within ${EXIT_DEADLINE_MS} ms of its result (a handle left open)`));
+      else if (answer && 'series' in answer) resolve(answer.series);
+      else reject(new Error(`${which} ${answer && 'error' in answer ? `failed: ${answer.error}` : `ended (${signal ?? `exit code ${code}`}) without a result`}`));
+    });
+    proc.send({ spec, options: plain });
+  });
+}
+
+/** One series in this process: scale-child.ts runs it. */
+export async function measureSeries(spec: ScaleSeriesSpec, options: ScaleOptions): Promise<ScaleSeries> {
   const runtime = createRuntime({ faultInjection: true });
   try {
     const before = sampleTreePss();
