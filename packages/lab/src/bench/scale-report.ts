@@ -95,7 +95,8 @@ function memoryTarget(what: string, s: ScaleSeries): TargetVerdict {
       `${f(mib(s.before.hostBytes))} → ${f(mib(s.after.hostBytes))} MiB, ${s.after.children} processes below it ${f(mib(s.after.childBytes))} MiB`,
     why: met ? undefined
       : `per device ${f(mib(s.after.hostBytes - s.before.hostBytes) / s.devices)} MiB in the kernel's process and ` +
-        `${f(mib(s.after.childBytes) / s.devices)} MiB in processes, each with its standby (two domains per device)`,
+        `${f(mib(s.after.childBytes) / s.devices)} MiB in processes` +
+        (s.warmStandby === true ? ': each device keeps two loaded domains, its driver\'s and its standby\'s' : ''),
   };
 }
 
