@@ -4,7 +4,7 @@
  * second through the kernel's switch, TCP throughput by iperf3 between network namespaces joined
  * by `tap` drivers and by a Linux bridge, recovery times with and without a warm standby, a live
  * update's pause beside a warm-standby recovery and a restart without a shadow, and the
- * CPU and audio gaps of a real-time sound stream.
+ * CPU and audio gaps of a real-time sound stream, and many shadowed devices on one host.
  * `plan` sizes a full or a quick run, of every section or of those named.
  */
 import { faultKinds } from 'shadow-drivers';
@@ -16,12 +16,13 @@ import { measureNetThroughput, type NetThroughputOptions, type NetThroughputResu
 import { measureSoundCpu, type SoundCpuOptions } from './sound-cpu.js';
 import { measureSoundGaps, type SoundGapOptions } from './sound-gaps.js';
 import type { SoundResult } from './sound-report.js';
+import { measureScale, type ScaleOptions, type ScaleSeries, type ScaleSeriesSpec, type StandbyKind } from './scale.js';
 import { measureServiceOverhead, type ServiceOverheadOptions, type ServiceOverheadResult } from './service-overhead.js';
 import { measureSqlite, type SqliteOptions, type SqliteResult } from './sqlite-transactions.js';
 import { measureThroughput, type ThroughputOptions, type ThroughputResult } from './throughput.js';
 import { measureUpdatePause, updatePlan, type UpdatePauseOptions, type UpdatePauseResult } from './update-pause.js';
 
-export const benchSections = ['throughput', 'nbd', 'sqlite', 'network', 'iperf', 'recovery', 'update', 'sound', 'service'] as const;
+export const benchSections = ['throughput', 'nbd', 'sqlite', 'network', 'iperf', 'recovery', 'update', 'sound', 'service', 'scale'] as const;
 export type BenchSection = (typeof benchSections)[number];
 
 export interface BenchPlan {
@@ -39,6 +40,8 @@ export interface BenchPlan {
   sound: { cpu: Omit<SoundCpuOptions, 'progress'>; gaps: Omit<SoundGapOptions, 'progress'> };
   /** What `shadowd run` adds over `shadowd export`. */
   service: Omit<ServiceOverheadOptions, 'progress'>;
+  /** Many shadowed devices on one host: memory, attach time, recovery and aggregate reads per count. */
+  scale: Omit<ScaleOptions, 'progress'>;
 }
 
 export interface BenchResult {
@@ -53,6 +56,7 @@ export interface BenchResult {
   update: UpdatePauseResult | undefined;
   sound: SoundResult | undefined;
   service: ServiceOverheadResult | undefined;
+  scale: ScaleSeries[] | undefined;
   seconds: number;
 }
 
@@ -66,6 +70,11 @@ const sqliteConfigurations: SqliteOptions['configurations'] = ['a', 'b-worker', 
 
 /** Faults the gap measurement injects: each is detected as it happens (a hang would wait for its deadline). */
 const soundFaults: SoundGapOptions['kinds'] = ['exit', 'kill', 'throw', 'rejection', 'bad-kernel-call'];
+
+/** Scale series of one domain and standby kind (`true`: each device keeps its own loaded spare), one per count. */
+const scaleSeries = (domain: ScaleSeriesSpec['domain'], warmStandby: StandbyKind, counts: number[]): ScaleSeriesSpec[] =>
+  counts.map((devices) => ({ domain, devices, warmStandby }));
+const scaleCommon = { sizeBytes: MiB, kinds: ['exit', 'throw'], queueDepth: 4, seed: 1 } as const;
 
 export function plan(quick: boolean, sections: BenchSection[] = [...benchSections]): BenchPlan {
   return quick
@@ -81,6 +90,7 @@ export function plan(quick: boolean, sections: BenchSection[] = [...benchSection
       update: updatePlan.quick,
       sound: { cpu: { rounds: 2, durationMs: 500, warmupMs: 100, periodFrames: [480], seed: 1 }, gaps: { faults: 2, kinds: soundFaults, periodFrames: 480 } },
       service: { sizeBytes: 16 * MiB, rounds: 2, timeoutMs: 30_000 },
+      scale: { ...scaleCommon, series: [...scaleSeries('worker', true, [4, 8]), ...scaleSeries('process', true, [4])], faults: 4, throughputMs: 200, warmupMs: 50 },
     }
     : {
       quick,
@@ -94,6 +104,7 @@ export function plan(quick: boolean, sections: BenchSection[] = [...benchSection
       update: updatePlan.full,
       sound: { cpu: { rounds: 5, durationMs: 5000, warmupMs: 500, periodFrames: [480, 48], seed: 1 }, gaps: { faults: 40, kinds: soundFaults, periodFrames: 480 } },
       service: { sizeBytes: 256 * MiB, rounds: 20, timeoutMs: 120_000 },
+      scale: { ...scaleCommon, series: [...scaleSeries('worker', true, [16, 64, 256]), ...scaleSeries('process', true, [16, 64])], faults: 60, throughputMs: 2000, warmupMs: 500 },
     };
 }
 
@@ -115,5 +126,6 @@ export async function runBenchmarks(chosen: BenchPlan, progress?: (message: stri
     gaps: await measureSoundGaps({ ...chosen.sound.gaps, ...report }),
   } : undefined;
   const service = on('service') ? await measureServiceOverhead({ ...chosen.service, ...report }) : undefined;
-  return { plan: chosen, machine, throughput, nbdCopy, sqlite, network, iperf, recovery, update, sound, service, seconds: (performance.now() - start) / 1000 };
+  const scale = on('scale') ? await measureScale({ ...chosen.scale, ...report }) : undefined;
+  return { plan: chosen, machine, throughput, nbdCopy, sqlite, network, iperf, recovery, update, sound, service, scale, seconds: (performance.now() - start) / 1000 };
 }

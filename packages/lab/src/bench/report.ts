@@ -19,6 +19,7 @@ import { ratio, type Cell, type Ratio } from './throughput.js';
 import type { MediumKind } from './configurations.js';
 import { copyRatio, type NbdCopyTarget } from './nbd-copy.js';
 import { fioWorkloads, type FioSample, type FioWorkload } from './nbd-fio.js';
+import { scaleSection } from './scale-report.js';
 import { soundSection } from './sound-report.js';
 import { updateSection } from './update-report.js';
 import { sqliteRatio, type SqliteSeries } from './sqlite-transactions.js';
@@ -26,7 +27,7 @@ import { sqliteRatio, type SqliteSeries } from './sqlite-transactions.js';
 const MiB = 1024 * 1024;
 
 export function renderReport(result: BenchResult, verdicts: TargetVerdict[]): string {
-  const { throughput, nbdCopy, sqlite, network, iperf, recovery, update, sound, service } = result;
+  const { throughput, nbdCopy, sqlite, network, iperf, recovery, update, sound, service, scale } = result;
   const media = throughput ? [...new Set(throughput.cells.map((c) => c.medium))] : [];
   return [
     header(result),
@@ -39,6 +40,7 @@ export function renderReport(result: BenchResult, verdicts: TargetVerdict[]): st
     ...(update ? [updateSection(update)] : []),
     ...(sound ? [soundSection(sound)] : []),
     ...(service ? [serviceSection(service)] : []),
+    ...(scale ? [scaleSection(result.plan.scale, scale)] : []),
     ...(verdicts.length ? [targetSection(verdicts)] : []),
   ].join('\n');
 }
@@ -316,7 +318,7 @@ export function documentIntro(): string {
     '- **Frames through the switch**: the network class\'s `virtual` NICs joined by the kernel\'s learning',
     '  switch; frames/s and Mbit/s for 64- and 1514-byte frames from one host to another with a fixed',
     '  window in flight, in every configuration, interleaved rounds. `--only network` (or any list of',
-    '  throughput, nbd, sqlite, network, iperf, recovery, update, sound, service) runs some sections alone.',
+    '  throughput, nbd, sqlite, network, iperf, recovery, update, sound, service, scale) runs some sections alone.',
     '- **TCP between network namespaces** (`--only iperf`): iperf3, client in one namespace and server in',
     '  another, joined by (k) a Linux bridge (veth pairs into it: the practical limit), or by TAPs whose',
     '  `tap` drivers are ports of the kernel\'s learning switch, (a) in-process and (c) with a shadow in a',
@@ -331,6 +333,11 @@ export function documentIntro(): string {
     '  `ram` disk under the same load), worker and process, beside as many warm-standby crash',
     '  recoveries and restarts without a shadow (detach, attach the new version, reopen), with the',
     '  update\'s phases split into those applications wait through and those they do not.',
+  '- **Scale** (`--only scale`): 16, 64 and 256 shadowed 1 MiB `ram` disks in worker domains and 16',
+  '  and 64 in process domains, each with its own warm standby, attached one after another in a fresh',
+  '  runtime per count: memory (PSS of the kernel\'s process and every process below it), attach time',
+  '  per device, recovery p50/p99 with all of them attached, and aggregate 4 KiB random reads at queue',
+  '  depth 4 on every device at once.',
   ...soundIntro,
     '',
     'Each run appends a dated section below (`--out docs/benchmarks.md`). Numbers from different',

@@ -8,6 +8,7 @@ import type { BenchResult } from './index.js';
 import { groupsOf, type RecoverySeries } from './recovery-times.js';
 import { netRatio, type NetThroughputResult } from './net-throughput.js';
 import { geometricMean, median } from './stats.js';
+import { scaleTargets } from './scale-report.js';
 import { updateTargets } from './update-report.js';
 import { addedMicroseconds, microsecondsPerRequest, ratio, type Cell, type ThroughputResult } from './throughput.js';
 
@@ -21,12 +22,13 @@ export interface TargetVerdict {
 
 /** The verdicts of the targets this run measured (a run of some sections judges only those). */
 export function evaluateTargets(result: BenchResult): TargetVerdict[] {
-  const { throughput, network, recovery, update } = result;
+  const { throughput, network, recovery, update, scale } = result;
   return [
     ...(throughput ? [isolationTarget(throughput), loggingTarget(throughput)] : []),
     ...(network ? [networkTarget(network)] : []),
     ...(recovery ? recoveryTargets(recovery) : []),
     ...(update ? updateTargets(update) : []),
+    ...(scale ? scaleTargets(scale) : []),
   ];
 }
 

@@ -35,7 +35,7 @@ program.command('demo')
 program.command('bench')
   .description('throughput in-process vs isolated vs isolated+shadow (block, NBD copies, SQLite, network), and recovery times')
   .option('--quick', 'a short run (smoke test of the benchmark itself)')
-  .option('--only <sections>', 'comma-separated: throughput, nbd, sqlite, network, iperf, recovery, update, sound, service')
+  .option('--only <sections>', 'comma-separated: throughput, nbd, sqlite, network, iperf, recovery, update, sound, service, scale')
   .option('--out <file>', 'append the results to this Markdown file', '')
   .action(async (options) => {
     const { runBench } = await import('./bench.js');

@@ -17,16 +17,18 @@ import { soundCpuIds } from '../../src/bench/sound-cpu.js';
 import { renderReport } from '../../src/bench/report.js';
 import { evaluateTargets } from '../../src/bench/targets.js';
 import { fioWorkloads } from '../../src/bench/nbd-fio.js';
+import { addedBytes, attachPerDeviceMs, scaleTargets } from '../../src/bench/scale-report.js';
+import { quantile } from '../../src/bench/stats.js';
 import { expectNoLeaks, requires, snapshot } from 'shadow-drivers/testing';
 
 const images = () => readdirSync(tmpdir()).filter((name) => name.startsWith('shadow-bench-'));
 
-test('the quick benchmark measures every configuration, workload, database bank, TCP path, recovery series and sound stream', { skip: requires('nbdkit', 'nbdcopy', 'fio') }, async () => {
+test('the quick benchmark measures every configuration, workload, database bank, TCP path, recovery series, sound stream and scale series', { skip: requires('nbdkit', 'nbdcopy', 'fio') }, async () => {
   const before = snapshot();
   const imagesBefore = images();
   const quick = plan(true);
   const result = await runBenchmarks(quick);
-  assert.ok(result.throughput && result.nbdCopy && result.sqlite && result.network && result.iperf && result.recovery && result.update && result.sound && result.service, 'a section is missing');
+  assert.ok(result.throughput && result.nbdCopy && result.sqlite && result.network && result.iperf && result.recovery && result.update && result.sound && result.service && result.scale, 'a section is missing');
   for (const which of ['run', 'served', 'export', 'control'] as const) {
     for (const op of ['read', 'write'] as const) {
       const values: number[] = result.service![which][op];
@@ -147,10 +149,37 @@ test('the quick benchmark measures every configuration, workload, database bank,
     for (const g of series.gaps) assert.ok(g.gapMs >= 0 && g.totalMs >= 0 && g.windowMs >= g.totalMs, `${name}: ${JSON.stringify(g)}`);
   }
 
+  // Scale: every series of the plan, every device attached and timed, memory read, each fault recovered.
+  const scale = result.scale!;
+  assert.deepEqual(scale.map((s) => `${s.domain}/${s.devices}/${String(s.warmStandby)}`),
+    quick.scale.series.map((s) => `${s.domain}/${s.devices}/${String(s.warmStandby)}`));
+  for (const series of scale) {
+    const name = `scale ${series.domain} ${series.devices}`;
+    assert.equal(series.attachMs.length, series.devices, name);
+    assert.ok(series.attachMs.every((ms) => ms > 0) && series.attachWallMs > 0 && series.standbyWaitMs >= 0, `${name}: attach times`);
+    assert.ok(series.before.hostBytes > 0 && addedBytes(series) > 0, `${name}: memory ${JSON.stringify(series.after)}`);
+    assert.equal(series.after.children > 0, series.domain === 'process', `${name}: processes below the kernel (${series.after.children})`);
+    assert.equal(series.recoveries.length, quick.scale.faults, name);
+    assert.equal(series.ioErrors, 0, `${name}: ${series.lastError}`);
+    for (const event of series.recoveries) assert.ok(event.warmStandby && Number.isFinite(event.totalMs), `${name}: ${JSON.stringify(event)}`);
+    assert.ok(series.readsPerSecond > 0, `${name}: no reads`);
+  }
+  // Each scale verdict follows from the numbers of the largest series of its domain (the quick plan meets none by design).
+  const largest = (domain: string) => scale.filter((s) => s.domain === domain).reduce((x, y) => (y.devices > x.devices ? y : x));
+  const [workerMemory, workerAttach, workerRecovery, workerReads, processMemory, processAttach, processReads] = scaleTargets(scale);
+  assert.equal(workerMemory!.met, addedBytes(largest('worker')) <= 2 * 1024 ** 3);
+  assert.equal(workerAttach!.met, attachPerDeviceMs(largest('worker')) <= 20);
+  assert.equal(workerRecovery!.met, quantile(largest('worker').recoveries.map((e) => e.totalMs), 0.99) <= 10);
+  const workers = scale.filter((s) => s.domain === 'worker');
+  assert.equal(workerReads!.met, workers.at(-1)!.readsPerSecond >= workers[0]!.readsPerSecond);
+  assert.equal(processMemory!.met, addedBytes(largest('process')) <= 2 * 1024 ** 3);
+  assert.equal(processAttach!.met, attachPerDeviceMs(largest('process')) <= 60);
+  assert.equal(processReads!.met, false, 'one process count in the quick plan: nothing to compare');
+
   const verdicts = evaluateTargets(result);
-  assert.equal(verdicts.length, 7);
+  assert.equal(verdicts.length, 14);
   const report = renderReport(result, verdicts);
-  for (const heading of ['Block throughput, `ram`', 'Block throughput, `file`', 'through the NBD export', 'fio-', 'SQLite transactions per second', 'learning switch', 'iperf3', 'Recovery time', 'Live update', 'Sound: CPU', 'Sound: audio gap', 'What the service adds', 'Targets']) {
+  for (const heading of ['Block throughput, `ram`', 'Block throughput, `file`', 'through the NBD export', 'fio-', 'SQLite transactions per second', 'learning switch', 'iperf3', 'Recovery time', 'Live update', 'Sound: CPU', 'Sound: audio gap', 'What the service adds', 'Scale (', 'Targets']) {
     assert.ok(report.includes(heading), `the report lacks "${heading}"`);
   }
   assert.doesNotMatch(report, /NaN|undefined/);
