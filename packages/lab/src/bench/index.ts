@@ -71,7 +71,10 @@ const sqliteConfigurations: SqliteOptions['configurations'] = ['a', 'b-worker', 
 /** Faults the gap measurement injects: each is detected as it happens (a hang would wait for its deadline). */
 const soundFaults: SoundGapOptions['kinds'] = ['exit', 'kill', 'throw', 'rejection', 'bad-kernel-call'];
 
-/** Scale series of one domain and standby kind (`true`: each device keeps its own loaded spare), one per count. */
+/**
+ * Scale series of one domain and standby kind (`true`: each device keeps its own loaded spare;
+ * `'shared'`: the devices share the runtime's started spares), one per count.
+ */
 const scaleSeries = (domain: ScaleSeriesSpec['domain'], warmStandby: StandbyKind, counts: number[]): ScaleSeriesSpec[] =>
   counts.map((devices) => ({ domain, devices, warmStandby }));
 const scaleCommon = { sizeBytes: MiB, kinds: ['exit', 'throw'], queueDepth: 4, seed: 1 } as const;
@@ -90,7 +93,7 @@ export function plan(quick: boolean, sections: BenchSection[] = [...benchSection
       update: updatePlan.quick,
       sound: { cpu: { rounds: 2, durationMs: 500, warmupMs: 100, periodFrames: [480], seed: 1 }, gaps: { faults: 2, kinds: soundFaults, periodFrames: 480 } },
       service: { sizeBytes: 16 * MiB, rounds: 2, timeoutMs: 30_000 },
-      scale: { ...scaleCommon, series: [...scaleSeries('worker', true, [4, 8]), ...scaleSeries('process', true, [4])], faults: 4, throughputMs: 200, warmupMs: 50 },
+      scale: { ...scaleCommon, series: [...scaleSeries('worker', true, [4, 8]), ...scaleSeries('worker', 'shared', [4, 8]), ...scaleSeries('process', true, [4])], faults: 4, throughputMs: 200, warmupMs: 50 },
     }
     : {
       quick,
@@ -104,7 +107,7 @@ export function plan(quick: boolean, sections: BenchSection[] = [...benchSection
       update: updatePlan.full,
       sound: { cpu: { rounds: 5, durationMs: 5000, warmupMs: 500, periodFrames: [480, 48], seed: 1 }, gaps: { faults: 40, kinds: soundFaults, periodFrames: 480 } },
       service: { sizeBytes: 256 * MiB, rounds: 20, timeoutMs: 120_000 },
-      scale: { ...scaleCommon, series: [...scaleSeries('worker', true, [16, 64, 256]), ...scaleSeries('process', true, [16, 64])], faults: 60, throughputMs: 2000, warmupMs: 500 },
+      scale: { ...scaleCommon, series: [...scaleSeries('worker', true, [16, 64, 256]), ...scaleSeries('worker', 'shared', [16, 64, 256]), ...scaleSeries('process', true, [16, 64])], faults: 60, throughputMs: 2000, warmupMs: 500 },
     };
 }
 

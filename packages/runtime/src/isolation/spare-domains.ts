@@ -46,13 +46,12 @@ export class SpareDomains {
 
   /**
    * A spare of this kind, its resources lent: the one started first (booted, or on its way,
-   * which is still ahead of a new one), or undefined when there is none. The pool starts
-   * another in its place.
+   * which is still ahead of a new one), or undefined when there is none. The taker calls
+   * `fill` once it is done with the time-critical part (a recovery): a spare starting beside
+   * a recovery takes the core it needs.
    */
   take(kind: SpareKind, resources: HostResource[]): { domain: WorkerDomain; booted: boolean } | undefined {
-    const list = this.#list(kind);
-    const spare = list.shift();
-    this.fill(kind);
+    const spare = this.#list(kind).shift();
     if (!spare) return undefined;
     spare.domain.lend(resources);
     return { domain: spare.domain, booted: spare.booted };

@@ -81,6 +81,8 @@ test('the pool replaces a spare it hands over, and stops starting spares that di
     assert.deepEqual(good.counts(), { booted: 1, starting: 0 });
     const taken = good.take(kind, []);
     assert.ok(taken?.booted, 'the spare handed over had booted');
+    assert.deepEqual(good.counts(), { booted: 0, starting: 0 }, 'none is started while the taker is busy');
+    good.fill(kind);
     assert.deepEqual(good.counts(), { booted: 0, starting: 1 }, 'another is starting in its place');
     await taken.domain.kill(); // the taker owns it
     await good.ready(kind);
