@@ -112,7 +112,9 @@ function attachTarget(what: string, s: ScaleSeries, boundMs: number): TargetVerd
       `${f(quantile(s.attachMs, 0.5))}, p90 ${f(quantile(s.attachMs, 0.9))} ms); every standby loaded ${f(s.standbyWaitMs)} ms after the last attach`,
     why: met ? undefined
       : `the first quarter of attaches took ${f(quantile(first, 0.5))} ms (median), the last ${f(quantile(last, 0.5))} ms: ` +
-        'each attach starts a domain and loads the driver, while the standbys of the devices before it start beside it',
+        (s.warmStandby === 'shared'
+          ? 'each attach takes a shared spare when one has started and loads the driver into it; the spares start no faster than threads do'
+          : 'each attach starts a domain and loads the driver, while the standbys of the devices before it start beside it'),
   };
 }
 

@@ -45,13 +45,15 @@ export class SpareDomains {
   }
 
   /**
-   * A spare of this kind, its resources lent: the one started first (booted, or on its way,
-   * which is still ahead of a new one), or undefined when there is none. The taker calls
+   * A spare of this kind, its resources lent: a booted one, else the one started first (on its
+   * way, still ahead of a new one), or undefined when there is none. The taker calls
    * `fill` once it is done with the time-critical part (a recovery): a spare starting beside
    * a recovery takes the core it needs.
    */
   take(kind: SpareKind, resources: HostResource[]): { domain: WorkerDomain; booted: boolean } | undefined {
-    const spare = this.#list(kind).shift();
+    const list = this.#list(kind);
+    const at = Math.max(0, list.findIndex((s) => s.booted));
+    const [spare] = list.splice(at, 1);
     if (!spare) return undefined;
     spare.domain.lend(resources);
     return { domain: spare.domain, booted: spare.booted };
