@@ -117,6 +117,8 @@ export class SpareDomains {
     spare.boot.then(() => {
       spare.booted = true;
       this.#deathsInRow = 0;
+      // Taken before it booted: its new owner listens for its end, not the pool.
+      if (!list.includes(spare)) return;
       // Dead while it waited (killed from outside, out of memory): replaced once.
       domain.onExit(() => { if (lost()) this.fill(kind); });
     }, () => {

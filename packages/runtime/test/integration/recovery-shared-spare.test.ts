@@ -6,7 +6,8 @@
  */
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { createRuntime, ErrorCodes, isShadowError, type RecoveryEvent } from '../../src/index.js';
+import { createRuntime, ErrorCodes, isShadowError, type FailureEvent, type RecoveryEvent } from '../../src/index.js';
+import { kManaged } from '../../src/manager/shadow-manager.js';
 import { SpareDomains } from '../../src/isolation/spare-domains.js';
 import { until, waitForEvent } from '../../src/testing/events.js';
 import { expectNoLeaks, snapshot } from '../../src/testing/leaks.js';
@@ -36,6 +37,27 @@ test('devices with a shared standby recover from one pool of started domains, th
       assert.deepEqual(await read, blockContent(i, 1), `${name}: the read in flight completed with the device's data`);
     }
     for (const [i, disk] of disks.entries()) assert.deepEqual(await disk.read(0, BLOCK), blockContent(i, 1));
+  } finally {
+    await rt.close();
+  }
+  await expectNoLeaks(before);
+});
+
+test('a spare taken while it still starts belongs to its device: the driver\'s exit is seen as an exit', async () => {
+  const before = snapshot();
+  const rt = createRuntime({ faultInjection: true, spareDomains: 1 });
+  try {
+    // The first attach starts the pool; the second, right after it, takes the spare still starting.
+    for (const name of ['first', 'second']) {
+      const disk = await rt.attachBlock({ name, driver: 'ram', warmStandby: 'shared', config: { sizeBytes: 16 * BLOCK } });
+      await disk.open();
+    }
+    assert.equal(rt.manager[kManaged]('second')!.current.fromSpare, false, 'the second device took a spare that had not booted');
+    await rt.standbyReady('second'); // by now its own domain has booted too
+    const failed = waitForEvent<FailureEvent>(rt.manager, 'failure', (e) => e.device === 'second');
+    rt.inject('second', { kind: 'exit' });
+    const failure = await failed;
+    assert.equal(failure.kind, 'exit', `the exit was seen (${failure.message}), not a heartbeat missed after it`);
   } finally {
     await rt.close();
   }
