@@ -98,7 +98,10 @@ export class DriverChannel {
   #closed = false;
   #watchdog: { cancel(): void } | undefined;
   #pingSeq = 0;
+  /** When the domain was last heard from (a pong, or any message: see #receiveBatch). */
   #lastPong = 0;
+  /** The domain sent something other than a pong since the watchdog's last tick. */
+  #traffic = false;
   #loaded: { resolve(): void; reject(e: Error): void } | undefined;
   /** Until the domain has loaded the driver, the load deadline applies, not the heartbeat. */
   #loadDeadline: number | undefined;
@@ -282,6 +285,9 @@ export class DriverChannel {
     if (this.#rateCount > MAX_MESSAGES_PER_WINDOW) {
       return this.fail(new DriverFailure('contract', `the driver sent over ${MAX_MESSAGES_PER_WINDOW} messages within ${RATE_WINDOW_MS} ms (a flood)`));
     }
+    // Any message is a sign of life: a domain that is answering calls needs no ping as well.
+    this.#lastPong = now;
+    if (decoded.messages.some((m) => m.t !== 'pong')) this.#traffic = true;
     for (const m of decoded.messages) this.#receive(m);
   }
 
@@ -558,7 +564,9 @@ export class DriverChannel {
           return this.fail(new DriverFailure('hang', `${call.entry} missed its deadline`, call.entry));
         }
       }
-      this.#post({ t: 'ping', seq: ++this.#pingSeq });
+      // Busy with calls since the last tick: its replies said it is alive, a ping would only add work.
+      if (this.#traffic) this.#traffic = false;
+      else this.#post({ t: 'ping', seq: ++this.#pingSeq });
     };
     this.#watchdog = clock.every(heartbeatMs, tick);
   }

@@ -66,16 +66,19 @@ export class SpareDomains {
     while (list.length < this.#size) list.push(this.#start(kind, list));
   }
 
-  /** Resolves once a booted spare of this kind waits in the pool; rejects when the pool cannot keep one. */
+  /**
+   * Resolves once the pool of this kind is full and every spare in it has booted (none is
+   * starting beside what comes next); rejects when the pool cannot keep them.
+   */
   async ready(kind: SpareKind): Promise<void> {
     for (;;) {
       if (this.#closed) throw new Error('the spare domains are closed');
       if (this.stopped !== undefined) throw new Error(this.stopped);
       if (this.#size === 0) throw new Error('no spare domains are kept (spareDomains: 0)');
       this.fill(kind);
-      const list = this.#list(kind);
-      if (list.some((s) => s.booted)) return;
-      await Promise.race(list.map((s) => s.boot.catch(() => undefined)));
+      const starting = this.#list(kind).filter((s) => !s.booted);
+      if (starting.length === 0) return;
+      await Promise.all(starting.map((s) => s.boot.catch(() => undefined)));
     }
   }
 
