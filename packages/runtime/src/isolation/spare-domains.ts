@@ -29,9 +29,12 @@ export interface SpareKind {
 
 /** Spares that died in a row while starting, after which none is started any more. */
 const MAX_DEATHS_IN_A_ROW = 3;
+/** A spare not booted by then is ended and counts as died while starting (a driver module whose import never ends). */
+const BOOT_TIMEOUT_MS = 15_000;
 
 export class SpareDomains {
   readonly #size: number;
+  readonly #bootTimeoutMs: number;
   readonly #spares = new Map<string, Spare[]>();
   readonly #dying = new Set<Promise<void>>();
   #deathsInRow = 0;
@@ -40,8 +43,9 @@ export class SpareDomains {
   stopped: string | undefined;
 
   /** `size` spares are kept per kind asked for (0: none, every start is cold). */
-  constructor(size: number) {
+  constructor(size: number, options: { bootTimeoutMs?: number } = {}) {
     this.#size = Math.max(0, Math.floor(size));
+    this.#bootTimeoutMs = options.bootTimeoutMs ?? BOOT_TIMEOUT_MS;
   }
 
   /**
@@ -107,7 +111,11 @@ export class SpareDomains {
 
   #start(kind: SpareKind, list: Spare[]): Spare {
     const domain = new WorkerDomain({ resources: [], memoryLimitMb: kind.memoryLimitMb, sandbox: undefined });
-    const spare: Spare = { domain, booted: false, boot: domain.booted(kind.preload) };
+    const booted = domain.booted(kind.preload);
+    // A boot that never ends (a driver module whose import loops) ends the spare while the pool
+    // still owns it, and its boot rejects; a taken one is its channel's (the load deadline).
+    const timer = setTimeout(() => { if (list.includes(spare)) void domain.kill(); }, this.#bootTimeoutMs);
+    const spare: Spare = { domain, booted: false, boot: booted.finally(() => clearTimeout(timer)) };
     const lost = () => {
       const at = list.indexOf(spare);
       if (at < 0) return false; // taken: its new owner watches it now

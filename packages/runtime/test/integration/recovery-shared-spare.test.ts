@@ -123,5 +123,14 @@ test('the pool replaces a spare it hands over, and stops starting spares that di
   } finally {
     await broken.close();
   }
+  // A driver module whose import never ends: each spare is ended when its boot runs out of time.
+  const looping = new SpareDomains(1, { bootTimeoutMs: 300 });
+  try {
+    const kind = { memoryLimitMb: 64, preload: [new URL('../fixtures/drivers/import-loops.js', import.meta.url).href] };
+    await assert.rejects(looping.ready(kind), /ended while they started/);
+    assert.equal(looping.take(kind, []), undefined);
+  } finally {
+    await looping.close();
+  }
   await expectNoLeaks(before);
 });
