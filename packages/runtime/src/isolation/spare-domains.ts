@@ -21,6 +21,15 @@ interface Spare {
   boot: Promise<void>;
 }
 
+/** The spares of one kind, and how that kind's starts have gone: each kind stops on its own. */
+interface Pool {
+  spares: Spare[];
+  /** Spares that died in a row while starting. */
+  deaths: number;
+  /** Why no spare of this kind is started any more, once they kept dying. */
+  stopped: string | undefined;
+}
+
 /** What a spare is started with: its heap limit, and the modules it imports (driver and extensions). */
 export interface SpareKind {
   memoryLimitMb: number;
@@ -35,12 +44,9 @@ const BOOT_TIMEOUT_MS = 15_000;
 export class SpareDomains {
   readonly #size: number;
   readonly #bootTimeoutMs: number;
-  readonly #spares = new Map<string, Spare[]>();
+  readonly #pools = new Map<string, Pool>();
   readonly #dying = new Set<Promise<void>>();
-  #deathsInRow = 0;
   #closed = false;
-  /** Why no spare is started any more, once they kept dying. */
-  stopped: string | undefined;
 
   /** `size` spares are kept per kind asked for (0: none, every start is cold). */
   constructor(size: number, options: { bootTimeoutMs?: number } = {}) {
@@ -55,7 +61,7 @@ export class SpareDomains {
    * a recovery takes the core it needs.
    */
   take(kind: SpareKind, resources: HostResource[]): { domain: WorkerDomain; booted: boolean } | undefined {
-    const list = this.#list(kind);
+    const list = this.#pool(kind).spares;
     const at = Math.max(0, list.findIndex((s) => s.booted));
     const [spare] = list.splice(at, 1);
     if (!spare) return undefined;
@@ -65,9 +71,17 @@ export class SpareDomains {
 
   /** Starts spares of this kind until `size` are kept (booted or starting). */
   fill(kind: SpareKind): void {
-    if (this.#closed || this.stopped !== undefined) return;
-    const list = this.#list(kind);
-    while (list.length < this.#size) list.push(this.#start(kind, list));
+    const pool = this.#pool(kind);
+    if (this.#closed || pool.stopped !== undefined) return;
+    while (pool.spares.length < this.#size) pool.spares.push(this.#start(kind, pool));
+  }
+
+  /**
+   * Why spares of this kind are not started any more (they kept dying while they started: a
+   * driver module that fails at import), or undefined. Other kinds go on.
+   */
+  stopped(kind: SpareKind): string | undefined {
+    return this.#pool(kind).stopped;
   }
 
   /**
@@ -77,10 +91,11 @@ export class SpareDomains {
   async ready(kind: SpareKind): Promise<void> {
     for (;;) {
       if (this.#closed) throw new Error('the spare domains are closed');
-      if (this.stopped !== undefined) throw new Error(this.stopped);
+      const pool = this.#pool(kind);
+      if (pool.stopped !== undefined) throw new Error(pool.stopped);
       if (this.#size === 0) throw new Error('no spare domains are kept (spareDomains: 0)');
       this.fill(kind);
-      const starting = this.#list(kind).filter((s) => !s.booted);
+      const starting = pool.spares.filter((s) => !s.booted);
       if (starting.length === 0) return;
       await Promise.all(starting.map((s) => s.boot.catch(() => undefined)));
     }
@@ -90,26 +105,27 @@ export class SpareDomains {
   counts(): { booted: number; starting: number } {
     let booted = 0;
     let starting = 0;
-    for (const list of this.#spares.values()) for (const s of list) (s.booted ? booted++ : starting++);
+    for (const pool of this.#pools.values()) for (const s of pool.spares) (s.booted ? booted++ : starting++);
     return { booted, starting };
   }
 
   /** Ends every spare the pool still owns; resolves when they are gone. */
   async close(): Promise<void> {
     this.#closed = true;
-    const all = [...this.#spares.values()].flat();
-    this.#spares.clear();
+    const all = [...this.#pools.values()].flatMap((pool) => pool.spares);
+    this.#pools.clear();
     await Promise.all([...all.map((s) => s.domain.kill()), ...this.#dying]);
   }
 
-  #list(kind: SpareKind): Spare[] {
+  #pool(kind: SpareKind): Pool {
     const key = `${kind.memoryLimitMb}\n${kind.preload.join('\n')}`;
-    let list = this.#spares.get(key);
-    if (!list) this.#spares.set(key, (list = []));
-    return list;
+    let pool = this.#pools.get(key);
+    if (!pool) this.#pools.set(key, (pool = { spares: [], deaths: 0, stopped: undefined }));
+    return pool;
   }
 
-  #start(kind: SpareKind, list: Spare[]): Spare {
+  #start(kind: SpareKind, pool: Pool): Spare {
+    const list = pool.spares;
     const domain = new WorkerDomain({ resources: [], memoryLimitMb: kind.memoryLimitMb, sandbox: undefined });
     const booted = domain.booted(kind.preload);
     // A boot that never ends (a driver module whose import loops) ends the spare while the pool
@@ -127,15 +143,15 @@ export class SpareDomains {
     };
     spare.boot.then(() => {
       spare.booted = true;
-      this.#deathsInRow = 0;
+      pool.deaths = 0;
       // Taken before it booted: its new owner listens for its end, not the pool.
       if (!list.includes(spare)) return;
       // Dead while it waited (killed from outside, out of memory): replaced once.
       domain.onExit(() => { if (lost()) this.fill(kind); });
     }, () => {
       if (!lost()) return;
-      if (++this.#deathsInRow >= MAX_DEATHS_IN_A_ROW) {
-        this.stopped = `${this.#deathsInRow} spare domains in a row ended while they started: devices start cold`;
+      if (++pool.deaths >= MAX_DEATHS_IN_A_ROW) {
+        pool.stopped = `${pool.deaths} spare domains in a row ended while they started: devices of this driver start cold`;
         return;
       }
       this.fill(kind);

@@ -64,10 +64,15 @@ export class WorkerDomain implements Domain {
   booted(preload: string[]): Promise<void> {
     return new Promise((resolve, reject) => {
       const onMessage = (batch: unknown) => {
-        if (!Array.isArray(batch) || !batch.some((m) => (m as { t?: unknown } | null)?.t === 'pong')) return;
+        const kinds = Array.isArray(batch) ? batch.map((m) => (m as { t?: unknown } | null)?.t) : [];
+        // A fault while its modules were imported (a driver's top-level code threw, or touched a
+        // descriptor it was not lent): the spare is unusable, as if it had died while starting.
+        const faulted = kinds.includes('fault');
+        if (!faulted && !kinds.includes('pong')) return;
         this.#worker.off('message', onMessage);
         this.#worker.off('exit', onExit);
-        resolve();
+        if (faulted) reject(new Error('the spare domain failed while its driver was imported'));
+        else resolve();
       };
       const onExit = () => {
         this.#worker.off('message', onMessage);

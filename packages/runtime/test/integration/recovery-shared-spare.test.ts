@@ -117,11 +117,27 @@ test('the pool replaces a spare it hands over, and stops starting spares that di
   try {
     const kind = { memoryLimitMb: 1, preload: [driver] };
     await assert.rejects(broken.ready(kind), /ended while they started/);
-    assert.ok(broken.stopped);
+    assert.ok(broken.stopped(kind));
+    // Another driver's spares are not stopped by this one's.
+    const other = { memoryLimitMb: 64, preload: [driver] };
+    await broken.ready(other);
+    assert.equal(broken.stopped(other), undefined);
+    const otherSpare = broken.take(other, []);
+    assert.ok(otherSpare?.booted);
+    await otherSpare.domain.kill(); // the taker owns it
     assert.equal(broken.take(kind, []), undefined, 'no spare, and none started');
     await until(() => broken.counts().starting === 0, 'nothing left starting');
   } finally {
     await broken.close();
+  }
+  // A driver module that touches a descriptor it was not lent while it is imported: each spare faults while it starts.
+  const touching = new SpareDomains(1);
+  try {
+    const kind = { memoryLimitMb: 64, preload: [new URL('../fixtures/drivers/import-touches-fd.js', import.meta.url).href] };
+    await assert.rejects(touching.ready(kind), /ended while they started/);
+    assert.equal(touching.take(kind, []), undefined);
+  } finally {
+    await touching.close();
   }
   // A driver module whose import never ends: each spare is ended when its boot runs out of time.
   const looping = new SpareDomains(1, { bootTimeoutMs: 300 });
