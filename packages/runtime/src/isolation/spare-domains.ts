@@ -109,6 +109,27 @@ export class SpareDomains {
     return { booted, starting };
   }
 
+  /**
+   * Ends the spares of every kind not in `keep` (no device would take them: its driver was
+   * updated to another version, or its last device detached).
+   */
+  prune(keep: SpareKind[]): void {
+    const kept = new Set(keep.map(keyOf));
+    for (const [key, pool] of this.#pools) {
+      if (kept.has(key)) continue;
+      this.#pools.delete(key);
+      // Out of the list first: their ends are then nobody's deaths to count or replace.
+      for (const spare of pool.spares.splice(0)) this.#end(spare.domain);
+    }
+  }
+
+  /** Ends a spare the pool owned; close() waits for it. */
+  #end(domain: WorkerDomain): void {
+    const gone = domain.kill();
+    this.#dying.add(gone);
+    void gone.finally(() => this.#dying.delete(gone));
+  }
+
   /** Ends every spare the pool still owns; resolves when they are gone. */
   async close(): Promise<void> {
     this.#closed = true;
@@ -118,7 +139,7 @@ export class SpareDomains {
   }
 
   #pool(kind: SpareKind): Pool {
-    const key = `${kind.memoryLimitMb}\n${kind.preload.join('\n')}`;
+    const key = keyOf(kind);
     let pool = this.#pools.get(key);
     if (!pool) this.#pools.set(key, (pool = { spares: [], deaths: 0, stopped: undefined }));
     return pool;
@@ -136,9 +157,7 @@ export class SpareDomains {
       const at = list.indexOf(spare);
       if (at < 0) return false; // taken: its new owner watches it now
       list.splice(at, 1);
-      const gone = domain.kill();
-      this.#dying.add(gone);
-      void gone.finally(() => this.#dying.delete(gone));
+      this.#end(domain);
       return true;
     };
     spare.boot.then(() => {
@@ -159,3 +178,5 @@ export class SpareDomains {
     return spare;
   }
 }
+
+const keyOf = (kind: SpareKind): string => `${kind.memoryLimitMb}\n${kind.preload.join('\n')}`;

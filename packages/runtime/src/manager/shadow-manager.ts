@@ -290,6 +290,11 @@ export class ShadowManager extends EventEmitter {
     }
   }
 
+  /** The shared spare domains (`warmStandby: 'shared'`) waiting, booted, and still starting. */
+  spareDomains(): { booted: number; starting: number } {
+    return this.#spares.counts();
+  }
+
   /** The manager's own record of a driver: for the runtime's internals and its tests only. */
   [kManaged](name: string): ManagedDriver | undefined {
     return this.#drivers.get(name);
@@ -311,6 +316,7 @@ export class ShadowManager extends EventEmitter {
       ...managed.dying,
     ]);
     this.#kernel.removeDevice(name);
+    if (managed.spec.warmStandby === 'shared') this.#pruneSpares();
   }
 
   async close(): Promise<void> {
@@ -379,7 +385,10 @@ export class ShadowManager extends EventEmitter {
   }
 
   prepareStandby(managed: ManagedDriver): void {
-    if (managed.spec.warmStandby === 'shared') return this.#spares.fill(this.#spareKind(managed));
+    if (managed.spec.warmStandby === 'shared') {
+      this.#pruneSpares();
+      return this.#spares.fill(this.#spareKind(managed));
+    }
     if (!managed.spec.warmStandby || managed.spec.recovery === 'native' || managed.standby) return;
     if (managed.state === 'closed' || managed.state === 'gave-up') return;
     if (managed.standbyGaveUp !== undefined) return;
@@ -423,7 +432,13 @@ export class ShadowManager extends EventEmitter {
     });
   }
 
-  #memoryLimitMb(managed: ManagedDriver): number {
+  /** Spares only for what a device would take: each shared device's next incarnation. */
+  #pruneSpares(): void {
+    this.#spares.prune([...this.#drivers.values()].filter((m) => m.spec.warmStandby === 'shared' && !m.lifecycle.over)
+      .map((m) => this.#spareKind(m)));
+  }
+
+    #memoryLimitMb(managed: ManagedDriver): number {
     return managed.spec.memoryLimitMb ?? 64;
   }
 
