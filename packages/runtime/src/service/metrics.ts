@@ -33,6 +33,22 @@ export class ServiceMetrics {
     if (options.processDefaults) collectDefaultMetrics({ register: this.registry });
   }
 
+  /**
+   * The shared spare domains (`warmStandby: shared`), read at each scrape: waiting (booted) and
+   * starting. An operator sees the pool run dry or stop refilling.
+   */
+  watchSpares(count: () => { booted: number; starting: number }): void {
+    new Gauge({
+      name: 'shadowd_spare_domains', help: 'Shared spare worker domains kept for warmStandby: shared devices, booted or starting',
+      labelNames: ['state'], registers: [this.registry],
+      collect() {
+        const { booted, starting } = count();
+        this.set({ state: 'booted' }, booted);
+        this.set({ state: 'starting' }, starting);
+      },
+    });
+  }
+
   failure(e: FailureEvent): void {
     this.failures.inc({ device: e.device, cause: e.kind });
   }

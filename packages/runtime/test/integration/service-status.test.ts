@@ -60,3 +60,34 @@ test('shadowd status --json: driver, module, version, uptime and last failure of
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('shared standbys in the service: status says shared, the spare pool is a metric, a drill recovers from it', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'shadowd-spares-'));
+  const control = join(dir, 'ctl.sock');
+  let service: ServiceProcess | undefined;
+  try {
+    const disk = (name: string) => [`  ${name}:`, '    class: block', '    driver: ram', '    warmStandby: shared',
+      '    config: { sizeBytes: 1048576 }', `    frontend: { type: nbd, socket: ${name}.sock }`];
+    writeFileSync(join(dir, 'shadowd.yaml'), ['control: ctl.sock', 'metrics: 127.0.0.1:0', 'faultDrills: true', 'spareDomains: 2', 'devices:',
+      ...disk('one'), ...disk('two'), ''].join('\n'));
+    service = new ServiceProcess(['shadowd.yaml'], { cwd: dir });
+    const ready = await service.ready() as { metrics: string };
+    const spares = async () => {
+      const text = await (await fetch(ready.metrics)).text();
+      const value = (state: string) => Number(new RegExp(`^shadowd_spare_domains\\{state="${state}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+      return { booted: value('booted'), starting: value('starting') };
+    };
+    await until(async () => ((await spares()).booted === 2 ? true : undefined), 30_000, 'two booted spares in the metrics');
+    const statuses = async () => JSON.parse(await shadowdOk(['status', '--json', '--control', control])) as (Status & { standby: string })[];
+    for (const s of await statuses()) assert.equal(s.standby, 'shared', s.device);
+    await shadowdOk(['inject', 'two', 'exit', '--control', control]);
+    await until(async () => ((await statuses()).find((d) => d.device === 'two')!.recoveries === 1 ? true : undefined), 30_000, 'recovery');
+    // The spare it took is replaced.
+    await until(async () => { const n = await spares(); return n.booted === 2 && n.starting === 0 ? true : undefined; }, 30_000, 'the pool refilled');
+    assert.deepEqual(await service.stop(), { code: 0, signal: null });
+  } finally {
+    await service?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
