@@ -27,8 +27,8 @@ export interface RuntimeOptions {
   clock?: Clock;
   random?: () => number;
   /**
-   * Started worker domains kept for devices attached with `warmStandby: 'shared'`, per heap
-   * limit (default 2; none is started until such a device is attached).
+   * Started worker domains kept for devices attached with `warmStandby: 'shared'`, per driver
+   * and heap limit (default 2; none is started until such a device is attached).
    */
   spareDomains?: number;
   /**

@@ -133,9 +133,8 @@ export class SpareDomains {
   /** Ends every spare the pool still owns; resolves when they are gone. */
   async close(): Promise<void> {
     this.#closed = true;
-    const all = [...this.#pools.values()].flatMap((pool) => pool.spares);
-    this.#pools.clear();
-    await Promise.all([...all.map((s) => s.domain.kill()), ...this.#dying]);
+    this.prune([]);
+    await Promise.all(this.#dying);
   }
 
   #pool(kind: SpareKind): Pool {

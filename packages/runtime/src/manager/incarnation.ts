@@ -31,10 +31,10 @@ export interface IncarnationOptions {
   bufferLimitBytes: number;
   pool: SharedPool;
   /**
-   * A domain started before the device was known (a shared spare, its resources already lent):
-   * used instead of starting one. The incarnation owns it from here.
+   * A domain started before the device was known (a shared spare, its resources already lent),
+   * and whether it had booted: used instead of starting one. The incarnation owns it from here.
    */
-  spare?: Domain;
+  spare?: { domain: Domain; booted: boolean };
   /** Runs a kernel timer's callback in the driver instance that set it. */
   fireTimer(incarnation: Incarnation, timerId: number): void;
   failed(incarnation: Incarnation, failure: DriverFailure): void;
@@ -54,6 +54,8 @@ export class Incarnation {
   readonly id = nextIncarnation++;
   /** The driver module this instance runs (which version, for status and live update). */
   readonly driverUrl: string;
+  /** Its domain was a shared spare already started when it was taken (recovery paid no thread start). */
+  readonly fromSpare: boolean;
   readonly channel: DriverChannel;
   readonly tracker = new ObjectTracker();
   /** Driver -> kernel: where this driver's kernel-service calls go. */
@@ -64,7 +66,8 @@ export class Incarnation {
   constructor(options: IncarnationOptions) {
     const { device } = options;
     this.driverUrl = options.driverUrl;
-    const domain = options.spare ?? createDomain(options.domain, {
+    this.fromSpare = options.spare?.booted ?? false;
+    const domain = options.spare?.domain ?? createDomain(options.domain, {
       resources: [...device.resources], memoryLimitMb: options.memoryLimitMb, sandbox: options.sandbox,
     });
     this.kernelServices = servicesFor({
@@ -106,8 +109,7 @@ export class Incarnation {
 
   /** The driver module is loaded in its domain (a standby in this state is truly warm). */
   loaded = false;
-  /** Its domain was a shared spare already started when it was taken (recovery paid no thread start). */
-  fromSpare = false;
+
 
   /** Starts the domain and loads the driver module (not yet initialized). */
   async load(): Promise<this> {

@@ -105,8 +105,8 @@ export interface ManagerOptions {
   /** The drivers the manager may start by name. */
   catalog?: DriverCatalog;
   /**
-   * Started worker domains kept for devices with `warmStandby: 'shared'`, per heap limit
-   * (default 2). None is started until such a device is attached.
+   * Started worker domains kept for devices with `warmStandby: 'shared'`, per driver and heap
+   * limit (default 2). None is started until such a device is attached.
    */
   spareDomains?: number;
   clock?: Clock;
@@ -333,7 +333,7 @@ export class ShadowManager extends EventEmitter {
     const spare = spec.warmStandby === 'shared' && spec.domain === 'worker'
       ? this.#spares.take(this.#spareKind(managed, driver), [...managed.device.resources]) : undefined;
     const incarnation = new Incarnation({
-      ...(spare ? { spare: spare.domain } : {}),
+      ...(spare ? { spare } : {}),
       device: managed.device,
       driverUrl: driver.url,
       extensions: this.#extensions,
@@ -363,7 +363,6 @@ export class ShadowManager extends EventEmitter {
     });
     // Passive mode: the shadow also watches the driver->kernel direction (upcalls).
     if (managed.shadow) incarnation.serviceTap.attach({ target: incarnation.kernelServices, observer: managed.shadow.serviceObserver });
-    incarnation.fromSpare = spare?.booted ?? false;
     try {
       return await incarnation.load();
     } catch (err) {

@@ -154,23 +154,17 @@ test('the pool replaces a spare it hands over, and stops starting spares that di
   } finally {
     await broken.close();
   }
-  // A driver module that touches a descriptor it was not lent while it is imported: each spare faults while it starts.
-  const touching = new SpareDomains(1);
-  try {
-    const kind = { memoryLimitMb: 64, preload: [new URL('../fixtures/drivers/import-touches-fd.js', import.meta.url).href] };
-    await assert.rejects(touching.ready(kind), /ended while they started/);
-    assert.equal(touching.take(kind, []), undefined);
-  } finally {
-    await touching.close();
-  }
-  // A driver module whose import never ends: each spare is ended when its boot runs out of time.
-  const looping = new SpareDomains(1, { bootTimeoutMs: 300 });
-  try {
-    const kind = { memoryLimitMb: 64, preload: [new URL('../fixtures/drivers/import-loops.js', import.meta.url).href] };
-    await assert.rejects(looping.ready(kind), /ended while they started/);
-    assert.equal(looping.take(kind, []), undefined);
-  } finally {
-    await looping.close();
+  // Driver modules whose import fails the spare: one touches a descriptor it was not lent (each
+  // spare faults while it starts), one never ends (each spare is ended when its boot runs out of time).
+  for (const [fixture, options] of [['import-touches-fd', {}], ['import-loops', { bootTimeoutMs: 300 }]] as const) {
+    const pool = new SpareDomains(1, options);
+    try {
+      const kind = { memoryLimitMb: 64, preload: [new URL(`../fixtures/drivers/${fixture}.js`, import.meta.url).href] };
+      await assert.rejects(pool.ready(kind), /ended while they started/, fixture);
+      assert.equal(pool.take(kind, []), undefined, fixture);
+    } finally {
+      await pool.close();
+    }
   }
   await expectNoLeaks(before);
 });
