@@ -90,6 +90,16 @@ export interface EntryPoint {
    * passive mode (the calls that waited, a write among them, would wait for the input too).
    */
   waitsForInput?: boolean;
+  /**
+   * A device resource (by name, a tty) whose input the kernel takes for the driver: the driver
+   * may answer `{ take: n }` (at most what the call asked for) once it sees input waiting, and
+   * the kernel reads up to n bytes off that resource itself, on its own descriptor; those bytes
+   * are the reply. Input taken so is never in the driver's hands, so a driver killed at any
+   * instant (SIGKILL from outside, between its read() and its reply) loses none of it. Such a
+   * reply on a device without that resource, or for more than was asked, is a contract breach;
+   * one that comes after the driver failed takes nothing (the bytes stay for the next driver).
+   */
+  takesInputFrom?: string;
   /** An argument the driver fills (a read buffer) of `args[lengthArg]` bytes. The kernel
    *  passes shared memory where the domain allows it; otherwise the domain allocates it. */
   bulkOut?: { arg: string; lengthArg: string };

@@ -77,6 +77,20 @@ export class DeviceError extends Error {
 }
 
 /**
+ * A read's answer that leaves the taking to the kernel (`EntryPoint.takesInputFrom`): input is
+ * waiting on the device, and the kernel reads up to `take` bytes of it on its own descriptor.
+ */
+export interface TakeInput {
+  take: number;
+}
+
+/** `{ take: n }` and nothing else. */
+export function isTakeInput(value: unknown): value is TakeInput {
+  return typeof value === 'object' && value !== null && !(value instanceof Uint8Array) &&
+    Object.keys(value).length === 1 && Number.isInteger((value as TakeInput).take);
+}
+
+/**
  * Optional in every class (live update): a driver that holds more than the class log keeps (a
  * cache, counters) hands it from its old version to the new one. `exportState` runs on the old
  * version once it is quiesced and must not change it (if the update rolls back, the old

@@ -33,7 +33,16 @@ export interface InjectedFault {
   kind: FaultKind;
   /** Contract faults come in several flavours; the injector picks one when unset. */
   variant?: 'wrong-length' | 'duplicate-reply' | 'unknown-reply' | 'wrong-type';
+  /**
+   * `before-reply`: the fault lands as the driver's next call completes, its work done and its
+   * reply not yet sent (a driver that dies between a read() and its reply). Only for the kinds
+   * that end the domain from inside it (`endsDomain`). Unset: at once.
+   */
+  when?: 'before-reply';
 }
+
+/** Faults that end the driver's domain from inside it: the ones `when: 'before-reply'` takes. */
+export const endsDomain: ReadonlySet<FaultKind> = new Set<FaultKind>(['exit', 'abort', 'segfault']);
 
 /** Faults that need the driver to be inside a call to show (they act on the next call). */
 export const actsOnNextCall: ReadonlySet<FaultKind> = new Set<FaultKind>(['never-answer', 'contract']);

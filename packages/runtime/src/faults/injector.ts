@@ -6,7 +6,7 @@
  */
 import type { DomainExtensionFactory, DomainHooks } from '../isolation/domain-extension.js';
 import type { FromDomain } from '../isolation/protocol.js';
-import { isFaultKind, type InjectedFault } from './fault-kinds.js';
+import { endsDomain, isFaultKind, type InjectedFault } from './fault-kinds.js';
 
 export const INJECTOR = 'fault-injector';
 
@@ -14,6 +14,10 @@ export const INJECTOR = 'fault-injector';
 const hoard: unknown[] = [];
 
 export function applyFault(fault: InjectedFault, hooks: DomainHooks): void {
+  if (fault.when === 'before-reply' && endsDomain.has(fault.kind)) {
+    // The reply is never posted: the domain ends in its place, in the task that completed the call.
+    return hooks.interceptNextCall({ reply: () => applyFault({ kind: fault.kind }, hooks) });
+  }
   switch (fault.kind) {
     case 'exit':
       return hooks.exit(70);

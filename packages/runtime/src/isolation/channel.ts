@@ -15,6 +15,7 @@ import type { SharedPool } from './shared-pool.js';
 import { REGION_THRESHOLD, type Slot } from './bulk-region.js';
 import { toWireError, type FromDomain, type LoadSpec, type SlotRef, type ToDomain } from './protocol.js';
 import { decodeBatch } from './decode.js';
+import { isTakeInput } from '../classes/driver-api.js';
 
 export interface ChannelOptions {
   contract: ClassContract;
@@ -34,6 +35,12 @@ export interface ChannelOptions {
   pool: SharedPool;
   /** The kernel's own check that the device's resources are still there (error-table.ts). */
   gone: GoneProbe;
+  /**
+   * Reads up to `max` bytes of input waiting on the device's resource `name`, on the kernel's
+   * own descriptor (EntryPoint.takesInputFrom); undefined when the device has no such resource.
+   * Throws the system call's error.
+   */
+  takeInput?(name: string, max: number): Uint8Array | undefined;
 }
 
 export interface ChannelHandlers {
@@ -344,6 +351,25 @@ export class DriverChannel {
     }
   }
 
+  /**
+   * The kernel takes the input a driver saw waiting: up to `want` bytes, never more than the
+   * call asked for (`args.length`). A breach (a string) fails the driver; the device's own
+   * error goes to the caller.
+   */
+  #take(from: string, want: number, args: unknown): Uint8Array | ShadowError | string {
+    const asked = (args as { length?: unknown } | undefined)?.length;
+    if (want < 1 || typeof asked !== 'number' || want > asked) return `asked the kernel to take ${want} bytes for a call of ${String(asked)}`;
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = this.#options.takeInput?.(from, want);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') return new Uint8Array(0);
+      return new ShadowError(ErrorCodes.IO, `device error: taking input from ${from}: ${(err as Error).message}`, { cause: err });
+    }
+    return bytes ?? `asked the kernel to take input from ${from}, which this device does not have`;
+  }
+
   #reply(m: Extract<FromDomain, { t: 'reply' }>): void {
     const call = this.#pending.get(m.id);
     if (!call) {
@@ -373,6 +399,16 @@ export class DriverChannel {
         this.#pending.set(m.id, call);
         return this.fail(new DriverFailure('contract', `${call.entry} ${taken}`, call.entry));
       }
+      value = taken;
+    }
+    const from = this.#options.contract.entries[call.entry]?.takesInputFrom;
+    if (from !== undefined && isTakeInput(value)) {
+      const taken = this.#take(from, value.take, call.args);
+      if (typeof taken === 'string') {
+        this.#pending.set(m.id, call);
+        return this.fail(new DriverFailure('contract', `${call.entry} ${taken}`, call.entry));
+      }
+      if (taken instanceof ShadowError) { this.#release(call); return call.reject(taken); }
       value = taken;
     }
     const breach = this.#options.contract.entries[call.entry]?.check?.(call.args, value);

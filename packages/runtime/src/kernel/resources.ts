@@ -3,7 +3,7 @@
  * the memory of a virtual device, a TAP or a packet socket on a network interface, a tty. The kernel's handle outlives every driver instance, so
  * the device keeps its identity (same file, same /dev/loopN, same contents) across restarts.
  */
-import { closeSync, constants, existsSync, fstatSync, ftruncateSync, openSync, readFileSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, ftruncateSync, openSync, readFileSync, readSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isatty } from 'node:tty';
 import { join } from 'node:path';
@@ -63,6 +63,17 @@ export function openResource(spec: ResourceSpec, options: OpenOptions): HostReso
     closeSync(fd);
     throw err;
   }
+}
+
+/**
+ * Reads up to `max` bytes waiting on a resource, on the kernel's own (non-blocking) descriptor:
+ * input a driver saw arrive and leaves the kernel to take (EntryPoint.takesInputFrom). Throws
+ * the system call's error (EAGAIN: nothing waiting after all).
+ */
+export function takeInput(resource: HostResource, max: number): Uint8Array {
+  const buffer = Buffer.allocUnsafe(max);
+  const n = readSync(resource.fd, buffer, 0, max, null);
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, n).slice();
 }
 
 /**

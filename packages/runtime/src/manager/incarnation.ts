@@ -10,7 +10,7 @@ import { createDomain } from '../isolation/create-domain.js';
 import type { SharedPool } from '../isolation/shared-pool.js';
 import type { Domain, DomainKind, Sandbox } from '../isolation/domain.js';
 import type { Device } from '../kernel/device.js';
-import { resourceGone } from '../kernel/resources.js';
+import { resourceGone, takeInput } from '../kernel/resources.js';
 import { servicesFor } from '../kernel/services.js';
 import { LineSplitter, type DriverLogSource } from '../observe/driver-log.js';
 import { Tap, type CallTarget } from '../taps/tap.js';
@@ -98,6 +98,10 @@ export class Incarnation {
       deadlineScale: options.deadlineScale,
       pool: options.pool,
       gone: () => deviceGone(device),
+      takeInput: (name, max) => {
+        const resource = device.resources.find((r) => r.name === name && r.fd >= 0);
+        return resource ? takeInput(resource, max) : undefined;
+      },
     }, {
       service: (name, args) => this.serviceTap.invoke(name, args),
       failed: (failure) => options.failed(this, failure),

@@ -8,7 +8,7 @@ import { classByName } from '../classes/registry.js';
 import { initEntry, type ClassContract } from '../classes/contract.js';
 import { systemClock, type Clock } from '../clock.js';
 import { DriverFailure, ErrorCodes, ShadowError } from '../errors.js';
-import { faultKinds, isFaultKind, type InjectedFault } from '../faults/fault-kinds.js';
+import { endsDomain, faultKinds, isFaultKind, type InjectedFault } from '../faults/fault-kinds.js';
 import { INJECTOR, injectorUrl } from '../faults/injector.js';
 import type { DomainKind, SandboxKind } from '../isolation/domain.js';
 import { ProcessDomain } from '../isolation/process-domain.js';
@@ -225,6 +225,9 @@ export class ShadowManager extends EventEmitter {
     }
     if (typeof fault !== 'object' || fault === null || !isFaultKind(String(fault.kind))) {
       throw new ShadowError(ErrorCodes.INVALID_ARGUMENT, `no fault kind ${String((fault as { kind?: unknown } | null)?.kind)} (known: ${faultKinds.join(', ')})`);
+    }
+    if (fault.when !== undefined && (fault.when !== 'before-reply' || !endsDomain.has(fault.kind))) {
+      throw new ShadowError(ErrorCodes.INVALID_ARGUMENT, `a fault's "when" may only be "before-reply", for ${[...endsDomain].join(', ')}`);
     }
     const channel = managed.current.channel;
     // A worker's SIGSEGV would end the host its isolation is there to protect. In the host itself

@@ -17,6 +17,7 @@ import { until, waitForEvent } from '../../src/testing/events.js';
 import { expectNoLeaks, snapshot } from '../../src/testing/leaks.js';
 
 const writeFail = new URL('../fixtures/drivers/serial-write-fail.js', import.meta.url).href;
+const take = new URL('../fixtures/drivers/serial-take.js', import.meta.url).href;
 const fast = { heartbeatMs: 50, heartbeatTimeoutMs: 1000, deadlineScale: 0.5 };
 
 async function withPort(run: (rt: Runtime, port: VirtualSerialPort) => Promise<void>): Promise<void> {
@@ -146,6 +147,29 @@ for (const domain of ['worker', 'process'] as const) {
       assert.equal((result as { outcome?: string }).outcome, 'indeterminate');
       assert.equal(Buffer.concat(port.transmitted).toString('latin1'), '');
     }));
+
+    for (const extra of [0, 1]) {
+      test(`a read answered "kernel, take ${extra ? 'more than asked' : 'it'}" on a port with no tty: a contract breach, recovered, the input read by the next driver`,
+        () => withPort(async (rt, port) => {
+          const dir = mkdtempSync(join(tmpdir(), 'shadow-serial-flag-'));
+          try {
+            const serial = await rt.attachSerial({ name: 'v6', driver: take, domain, sandbox: false,
+              config: { socket: port.socketPath, flag: join(dir, 'answered'), extra }, ...fast });
+            await serial.open({ baudRate: 9600 });
+            const failed = waitForEvent<{ device: string; kind: string; message: string }>(rt.manager, 'failure', (e) => e.device === 'v6', 20_000);
+            const back = recovered(rt, 'v6');
+            port.receiveFromLine(Buffer.from('input'));
+            const read = serial.read(64, 1000);
+            const failure = await failed;
+            assert.equal(failure.kind, 'contract');
+            assert.match(failure.message, extra ? /take 65 bytes for a call of 64/ : /does not have/);
+            await back;
+            assert.equal(Buffer.from(await read).toString('latin1'), 'input');
+          } finally {
+            rmSync(dir, { recursive: true, force: true });
+          }
+        }));
+    }
 
     test('openSerialPty: what a client writes reaches the line, what the line receives reaches the client', () => withPort(async (rt, port) => {
       const serial = await rt.attachSerial({ name: 'v5', driver: 'virtual', domain, config: { socket: port.socketPath }, ...fast });

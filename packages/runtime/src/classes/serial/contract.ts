@@ -11,10 +11,14 @@
  * - Reads are suspended and resubmitted: a read takes the next bytes of the line's input
  *   queue, which the kernel keeps (it holds the tty open for the device's whole life), so a
  *   read issued again to the next driver loses nothing that arrived while the driver was down.
- *   A driver the kernel declared failed may still run until its domain is gone, and its pending
- *   read may take bytes off the queue: its late reply is kept (the `late` hook) and given out
- *   before anything the next driver reads. The one window left: bytes a driver took with its
- *   read() system call and died before answering (one read call, microseconds).
+ *   A driver on the kernel's tty need not take the bytes itself: it answers `{ take: n }` once
+ *   input is waiting, and the kernel reads them off the tty on its own descriptor when the
+ *   answer arrives (`takesInputFrom`), so no byte is ever only in a driver's hands (the
+ *   serialport driver does this). A driver that reads the bytes itself and is declared failed
+ *   may still run until its domain is gone, and its pending read may take bytes off the queue:
+ *   its late reply is kept (the `late` hook) and given out before anything the next driver
+ *   reads. Its one window left: bytes it took with its read() system call and died before
+ *   answering (killed from outside between the two, or descheduled there on a loaded host).
  * - Writes are never silently repeated (declared not idempotent). How the kernel tells: every
  *   write carries a sequence number, and a driver announces it (the `writing` upcall, answered
  *   by the kernel) before it hands one byte to the port. A write the driver answered is complete
@@ -33,7 +37,7 @@
  */
 import { ErrorCodes, ShadowError } from '../../errors.js';
 import type { ClassContract, DeviceState, EntryPoint } from '../contract.js';
-import type { LiveStateHooks } from '../driver-api.js';
+import type { LiveStateHooks, TakeInput } from '../driver-api.js';
 
 export type Parity = 'none' | 'even' | 'odd';
 
@@ -104,7 +108,12 @@ export interface SerialDriver extends LiveStateHooks {
   set(args: ModemLines): Promise<void> | void;
   get(args: SerialCalls['get']): Promise<ModemStatus> | ModemStatus;
   getBaudRate(args: SerialCalls['getBaudRate']): Promise<{ baudRate: number }> | { baudRate: number };
-  read(args: SerialCalls['read']): Promise<Uint8Array> | Uint8Array;
+  /**
+   * The bytes read, or, for a port on the kernel's tty, `{ take: n }` once input is waiting:
+   * the kernel then takes up to n bytes off the tty itself (see `takesInputFrom`), so no byte
+   * is ever in the driver's hands when it dies.
+   */
+  read(args: SerialCalls['read']): Promise<Uint8Array | TakeInput> | Uint8Array | TakeInput;
   /** Resolves once the port took every byte (they are in its output queue). */
   write(args: SerialCalls['write']): Promise<void> | void;
   flush(args: SerialCalls['flush']): Promise<void> | void;
@@ -182,6 +191,7 @@ export const serialClass: ClassContract = {
     getBaudRate: query((_a, r) => (isInt((r as { baudRate?: unknown } | undefined)?.baudRate) ? undefined : 'getBaudRate returned no baud rate')),
     read: {
       kind: 'request', idempotent: true, sideEffects: false, log: { kind: 'request' }, recovery: 'suspend', deadlineMs: MAX_WAIT_MS + 2000, waitsForInput: true,
+      takesInputFrom: 'tty',
       validate: (a: SerialCalls['read'], s) => mustBeOpen(s) ??
         (isInt(a?.length) && a.length > 0 && a.length <= MAX_READ && isInt(a.waitMs) && a.waitMs >= 0 && a.waitMs <= MAX_WAIT_MS
           ? undefined : bad(`read takes { length: 1..${MAX_READ}, waitMs: 0..${MAX_WAIT_MS} }`)),

@@ -10,7 +10,7 @@
  * device. The kernel's own descriptor stays open beside it for the device's whole life, which
  * keeps what arrives while no driver runs in the tty's input queue.
  */
-import { readSync, writeSync } from 'node:fs';
+import { writeSync } from 'node:fs';
 import { flushQueues, keepInputThroughOpens } from './keep-input.js';
 import { DEFAULT_SETTINGS, defineSerialDriver, DeviceError, type ModemStatus, type SerialSettings } from '../../classes/serial/contract.js';
 
@@ -117,17 +117,10 @@ export default defineSerialDriver((kernel) => {
     async read({ length, waitMs }) {
       const p = mustOpen();
       if (!(await readable(p, waitMs))) return new Uint8Array(0);
-      // The read() system call on the binding's descriptor, made synchronously (the binding's own
-      // read is fs.read on that same descriptor, on the thread pool): bytes leave the tty's queue
-      // and their reply leaves the domain in one task, so no fault injected between two tasks
-      // can take bytes from the queue and drop them.
-      const buffer = Buffer.alloc(length);
-      try {
-        return new Uint8Array(buffer.buffer, buffer.byteOffset, readSync(p.fd!, buffer, 0, length, null));
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'EAGAIN') return new Uint8Array(0);
-        throw new DeviceError((err as NodeJS.ErrnoException).code ?? 'EIO', `read: ${(err as Error).message}`);
-      }
+      // Input is waiting: the kernel takes it off the tty itself, on its own descriptor, when
+      // this answer arrives. The bytes never pass through this process, so a kill at any
+      // instant (between a read() and its reply, too) loses none of them.
+      return { take: length };
     },
     async write({ seq, data }) {
       const p = mustOpen();
