@@ -257,7 +257,7 @@ export class DriverChannel {
       this.#teardown(new ShadowError(ErrorCodes.CLOSED, 'the device was closed'));
     }
     this.#closed = true;
-    await this.domain.kill();
+    await (this.#failure === undefined && this.domain.release ? this.domain.release() : this.domain.kill());
   }
 
   #teardown(reason: Error): void {
@@ -268,7 +268,10 @@ export class DriverChannel {
     // Where late replies are kept, the domain is asked to end by itself first (Domain.kill).
     // Not a driver that stopped answering: it would not take the message, only delay its end.
     const answers = !(reason instanceof DriverFailure) || (reason.kind !== 'no-heartbeat' && reason.kind !== 'hang' && reason.kind !== 'memory');
-    void this.domain.kill(this.#late && answers ? RETIRE_GRACE_MS : undefined).then(() => { this.#late = undefined; });
+    // A shared domain (domain-group.ts) is left in order when this driver is closed, not failed.
+    const ending = !(reason instanceof DriverFailure) && this.domain.release
+      ? this.domain.release() : this.domain.kill(this.#late && answers ? RETIRE_GRACE_MS : undefined);
+    void ending.then(() => { this.#late = undefined; });
     this.#loaded?.reject(reason);
     this.#loaded = undefined;
     const pending = [...this.#pending.values()];

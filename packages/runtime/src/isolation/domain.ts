@@ -80,6 +80,11 @@ export interface Domain {
    */
   kill(graceMs?: number): Promise<void>;
   /**
+   * A domain several drivers share (domain-group.ts): this driver's part ends in order and
+   * the others go on (a detach, an old version after a live update). Absent: `kill` ends it.
+   */
+  release?(): Promise<void>;
+  /**
    * What the driver writes to its stdout and stderr, as text chunks (worker and process
    * domains capture both: nothing a driver writes reaches the host's output unprefixed).
    */

@@ -27,6 +27,8 @@ type Table = Record<string, Fn>;
 export interface DescriptorGuard {
   /** Descriptors the kernel lends the driver (its grants): usable, never closed by it. */
   lend(fds: readonly number[]): void;
+  /** Descriptors no longer lent (a device that left a shared domain): refused from now on. */
+  withdraw(fds: readonly number[]): void;
 }
 
 type Check = (call: string, fd: unknown, closing?: boolean) => void;
@@ -106,5 +108,8 @@ export function guardDescriptors(refuse: (message: string) => void): DescriptorG
   trackOpens(fs as unknown as Table, opened, handles);
   // Modules that import { writeSync } from 'node:fs' see the checked functions too.
   syncBuiltinESMExports();
-  return { lend: (fds) => { for (const fd of fds) if (fd >= 0) lent.add(fd); } };
+  return {
+    lend: (fds) => { for (const fd of fds) if (fd >= 0) lent.add(fd); },
+    withdraw: (fds) => { for (const fd of fds) lent.delete(fd); },
+  };
 }

@@ -49,6 +49,14 @@ export interface DriverSpec {
    * milliseconds more than `true`, for a fraction of the memory on a host with many devices.
    */
   warmStandby?: boolean | 'shared';
+  /**
+   * Worker domains: the devices naming the same group share one worker thread, one driver
+   * instance each (isolation/domain-group.ts), and their fate: a failure of any driver in it
+   * recovers every device of the group, into the group's spare thread. For hosts with many
+   * devices: a few MiB and milliseconds per device instead of a thread each. Not with
+   * `warmStandby` (the group's spare thread is the standby); one heap limit per group.
+   */
+  domainGroup?: string;
   memoryLimitMb?: number;
   /**
    * Process domains only: run the driver in a sandbox (default true): bubblewrap where it is

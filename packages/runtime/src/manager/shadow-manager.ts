@@ -14,6 +14,7 @@ import type { DomainKind, SandboxKind } from '../isolation/domain.js';
 import { ProcessDomain } from '../isolation/process-domain.js';
 import { SharedPool } from '../isolation/shared-pool.js';
 import { SpareDomains, type SpareKind } from '../isolation/spare-domains.js';
+import { DomainGroup, type TenantDomain } from '../isolation/domain-group.js';
 import { kConnect, kSetStatus, type Device } from '../kernel/device.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { InputHold } from '../kernel/input-hold.js';
@@ -50,9 +51,12 @@ export interface DriverStatus {
   recoveries: number;
   /**
    * `gave-up`: spares kept dying idle, and none is started any more (see `standbyReason`);
-   * `shared`: recovery takes a started worker domain from the runtime's shared spares.
+   * `shared`: recovery takes a started worker domain from the runtime's shared spares;
+   * `group`: recovery goes into the domain group's spare thread.
    */
-  standby: 'none' | 'starting' | 'ready' | 'gave-up' | 'shared';
+  standby: 'none' | 'starting' | 'ready' | 'gave-up' | 'shared' | 'group';
+  /** The domain group whose thread the driver shares (`domainGroup`), if any. */
+  domainGroup: string | undefined;
   /** The loaded spare's process, in a process domain. */
   standbyPid: number | undefined;
   /** Why the device keeps no spare any more, when `standby` is `gave-up`. */
@@ -84,7 +88,9 @@ function statusOf(managed: ManagedDriver): DriverStatus {
     recovery: managed.spec.recovery,
     state: managed.state,
     recoveries: managed.recoveries,
+    domainGroup: managed.spec.domainGroup,
     standby: managed.standbyGaveUp !== undefined ? 'gave-up' : managed.spec.warmStandby === 'shared' ? 'shared'
+      : managed.spec.domainGroup !== undefined ? 'group'
       : managed.standby === undefined ? 'none' : managed.standbyReady === managed.standby ? 'ready' : 'starting',
     standbyPid: spare instanceof ProcessDomain && managed.standbyReady === managed.standby ? spare.pid : undefined,
     standbyReason: managed.standbyGaveUp,
@@ -130,6 +136,8 @@ export class ShadowManager extends EventEmitter {
   readonly #recovery: Recovery;
   readonly #update: LiveUpdate = new LiveUpdate(this);
   readonly #spares: SpareDomains;
+  /** Worker threads several devices share (`domainGroup`), by group name. */
+  readonly #groups = new Map<string, DomainGroup>();
 
   constructor(kernel: Kernel, options: ManagerOptions = {}) {
     super();
@@ -154,6 +162,7 @@ export class ShadowManager extends EventEmitter {
     if (spec.warmStandby === 'shared' && domain !== 'worker' && recovery !== 'native') {
       throw new ShadowError(ErrorCodes.INVALID_ARGUMENT, `${spec.name}: warmStandby 'shared' needs a worker domain (a process domain is started with its device's descriptors; use warmStandby: true)`);
     }
+    if (spec.domainGroup !== undefined) this.#checkGroup(spec);
     const fallback = input.fallbackDriver === undefined ? driver : this.catalog.resolve(input.className, input.fallbackDriver);
     const resources = this.catalog.resources(driver, spec.config ?? {}, spec.resources);
     // A manifest's socket list that cannot read the config is the operator's bad input, said now.
@@ -320,11 +329,43 @@ export class ShadowManager extends EventEmitter {
     ]);
     this.#kernel.removeDevice(name);
     if (managed.spec.warmStandby === 'shared') this.#pruneSpares();
+    const group = managed.spec.domainGroup;
+    if (group !== undefined && ![...this.#drivers.values()].some((m) => m.spec.domainGroup === group)) {
+      const ending = this.#groups.get(group);
+      this.#groups.delete(group);
+      await ending?.close();
+    }
   }
 
   async close(): Promise<void> {
     await Promise.all([...this.#drivers.keys()].map((name) => this.detach(name)));
-    await this.#spares.close();
+    await Promise.all([this.#spares.close(), ...[...this.#groups.values()].map((g) => g.close())]);
+    this.#groups.clear();
+  }
+
+  /** The domain groups (`domainGroup`): devices in each serving thread, and its spare thread. */
+  domainGroups(): { name: string; devices: number; serving: number; spare: number; spareBooted: boolean }[] {
+    return [...this.#groups.values()].map((g) => ({ name: g.name, devices: g.tenants, ...g.threads() }));
+  }
+
+  /** A device that names a group: a worker domain with shadow or restart recovery, no standby of its own, the group's heap limit. */
+  #checkGroup(spec: DriverSpec & { domain: DomainKind; recovery: RecoveryMode }): void {
+    const bad = (why: string) => new ShadowError(ErrorCodes.INVALID_ARGUMENT, `${spec.name}: domainGroup ${JSON.stringify(spec.domainGroup)} ${why}`);
+    if (typeof spec.domainGroup !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(spec.domainGroup)) throw bad('must be 1 to 64 letters, digits, dots, dashes or underscores');
+    if (spec.domain !== 'worker' || spec.recovery === 'native') throw bad(`needs a worker domain (this device runs in ${spec.recovery === 'native' ? 'none' : spec.domain}): only threads share a process`);
+    if (spec.warmStandby) throw bad('keeps its own spare thread for recovery: warmStandby would be a second one (leave it unset)');
+    const group = this.#groups.get(spec.domainGroup);
+    const limit = spec.memoryLimitMb ?? 64;
+    if (group && group.memoryLimitMb !== limit) throw bad(`has a heap limit of ${group.memoryLimitMb} MiB, shared by its devices (this one asks ${limit})`);
+  }
+
+  /** The device's next driver instance goes into its group's serving thread (the spare one after a failure). */
+  #joinGroup(managed: ManagedDriver, driver: ResolvedDriver): { domain: TenantDomain; booted: boolean } {
+    const name = managed.spec.domainGroup!;
+    let group = this.#groups.get(name);
+    if (!group) this.#groups.set(name, group = new DomainGroup(name, { memoryLimitMb: this.#memoryLimitMb(managed) }));
+    const domain = group.join([...managed.device.resources], [...this.#extensions, driver.url]);
+    return { domain, booted: domain.booted };
   }
 
   // --- used by recovery and routes ---
@@ -333,8 +374,9 @@ export class ShadowManager extends EventEmitter {
   async spawn(managed: ManagedDriver, driver = managed.fallback): Promise<Incarnation> {
     const { spec } = managed;
     const memoryLimitMb = this.#memoryLimitMb(managed);
-    const spare = spec.warmStandby === 'shared' && spec.domain === 'worker'
-      ? this.#spares.take(this.#spareKind(managed, driver), [...managed.device.resources]) : undefined;
+    const spare = spec.domainGroup !== undefined ? this.#joinGroup(managed, driver)
+      : spec.warmStandby === 'shared' && spec.domain === 'worker'
+        ? this.#spares.take(this.#spareKind(managed, driver), [...managed.device.resources]) : undefined;
     const incarnation = new Incarnation({
       ...(spare ? { spare } : {}),
       device: managed.device,

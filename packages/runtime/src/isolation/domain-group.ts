@@ -1,0 +1,219 @@
+/**
+ * Domain groups: several devices' drivers in one worker thread (`domainGroup` in a device's
+ * spec). A thread costs 7–8 MiB and 25 ms to start on this kind of machine, and a thread per
+ * device makes many devices take turns on few cores; the paper ran one driver for all its
+ * devices in one protection domain. So do the devices of a group: one thread, one driver
+ * instance per device, each on its own message port (group-entry.ts).
+ *
+ * What they share is their fate: a failure of any driver in the thread (an exception, a bad
+ * kernel call, a hang, the heap limit, a contract breach the kernel saw) ends the thread, and
+ * every device in it fails and recovers, each by its own shadow, into the group's next thread.
+ * That thread is started ahead (a spare, with the group's drivers already imported), so a
+ * recovery does not wait for a thread to start. A device that leaves in order (detach, or its
+ * old driver after a live update) leaves alone: its instance stops serving and loses its
+ * descriptors, and the others go on. The last one out ends the threads.
+ *
+ * One owner of each piece: the group owns its threads; a thread owns its worker and knows its
+ * tenants; a tenant (one device's view, a Domain) owns its port.
+ */
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { grantsFor, type Domain, type DomainExit, type HostResource } from './domain.js';
+import type { GroupControl } from './group-entry.js';
+import type { ResourceGrant, ToDomain } from './protocol.js';
+
+const entry = new URL('./group-entry.js', import.meta.url);
+
+let nextTenant = 1;
+
+/** One worker thread of a group, and the devices' drivers it runs. */
+class GroupThread {
+  readonly worker: Worker;
+  readonly tenants = new Set<TenantDomain>();
+  readonly gone: Promise<void>;
+  booted = false;
+  ending = false;
+  #lastError: DomainExit | undefined;
+
+  constructor(memoryLimitMb: number, preload: string[]) {
+    this.worker = new Worker(entry, {
+      resourceLimits: { maxOldGenerationSizeMb: memoryLimitMb, maxYoungGenerationSizeMb: 16 },
+      stdout: true,
+      stderr: true,
+    });
+    // The drivers' output cannot be told apart in one thread: every device's log gets it.
+    this.worker.stdout.setEncoding('utf8').on('data', (chunk: string) => { for (const t of this.tenants) t.output('stdout', chunk); });
+    this.worker.stderr.setEncoding('utf8').on('data', (chunk: string) => { for (const t of this.tenants) t.output('stderr', chunk); });
+    this.worker.on('error', (err: Error & { code?: string }) => {
+      this.#lastError = err.code === 'ERR_WORKER_OUT_OF_MEMORY'
+        ? { kind: 'memory', message: `${err.message} (a domain shared by ${this.tenants.size} devices)` }
+        : { kind: 'exception', message: `${err.message} (a domain shared by ${this.tenants.size} devices)` };
+    });
+    this.worker.on('message', (m: { t?: unknown }) => { if (m?.t === 'booted') this.booted = true; });
+    this.gone = new Promise((resolve) => {
+      this.worker.once('exit', (code) => {
+        this.ending = true;
+        const exit = this.#lastError ?? { kind: 'exit' as const, message: `the domain shared by ${this.tenants.size} devices ended (code ${code})` };
+        for (const tenant of [...this.tenants]) tenant.ended(exit);
+        this.tenants.clear();
+        resolve();
+      });
+    });
+    this.control({ t: 'preload', urls: preload });
+  }
+
+  control(message: GroupControl, transfer: MessagePort[] = []): void {
+    if (!this.ending) this.worker.postMessage(message, transfer);
+  }
+
+  end(): Promise<void> {
+    if (!this.ending) {
+      this.ending = true;
+      void this.worker.terminate();
+    }
+    return this.gone;
+  }
+}
+
+/** One device's driver in a group's thread: a Domain like any other to its channel. */
+export class TenantDomain implements Domain {
+  readonly kind = 'worker' as const;
+  readonly sandbox = 'none' as const;
+  readonly sharesMemory = true;
+  readonly grants: ResourceGrant[];
+  /** The thread had imported its drivers when this device joined it (a recovery paid no start). */
+  readonly booted: boolean;
+  readonly #id = nextTenant++;
+  readonly #thread: GroupThread;
+  readonly #group: DomainGroup;
+  readonly #port: MessagePort;
+  #ended = false;
+  #exitListener: ((exit: DomainExit) => void) | undefined;
+  #output: ((stream: 'stdout' | 'stderr', chunk: string) => void) | undefined;
+
+  constructor(group: DomainGroup, thread: GroupThread, resources: HostResource[]) {
+    this.#group = group;
+    this.#thread = thread;
+    this.booted = thread.booted;
+    // Descriptors are per process: the thread uses the kernel's own numbers.
+    this.grants = grantsFor(resources, (_i, r) => r.fd);
+    const { port1, port2 } = new MessageChannel();
+    this.#port = port1;
+    thread.tenants.add(this);
+    thread.control({ t: 'tenant', id: this.#id, port: port2 }, [port2]);
+  }
+
+  send(batch: ToDomain[]): void {
+    if (!this.#ended) this.#port.postMessage(batch);
+  }
+
+  onMessage(listener: (batch: unknown) => void): void {
+    this.#port.on('message', listener);
+  }
+
+  onExit(listener: (exit: DomainExit) => void): void {
+    this.#exitListener = listener;
+  }
+
+  onOutput(listener: (stream: 'stdout' | 'stderr', chunk: string) => void): void {
+    this.#output = listener;
+  }
+
+  /** The thread ended under this driver (another device's failure, or its own). */
+  ended(exit: DomainExit): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#port.close();
+    this.#exitListener?.(exit);
+  }
+
+  output(stream: 'stdout' | 'stderr', chunk: string): void {
+    this.#output?.(stream, chunk);
+  }
+
+  /** A failure: the thread ends, and every other device in it fails with it. */
+  async kill(): Promise<void> {
+    this.#ended = true;
+    this.#thread.tenants.delete(this);
+    this.#port.close();
+    await this.#thread.end();
+  }
+
+  /** In order: this driver stops serving and loses its descriptors; the others go on. */
+  async release(): Promise<void> {
+    if (this.#ended) return this.#thread.ending ? this.#thread.gone : undefined;
+    this.#ended = true;
+    this.#thread.tenants.delete(this);
+    this.#port.close();
+    this.#thread.control({ t: 'drop', id: this.#id });
+    await this.#group.left(this.#thread);
+  }
+}
+
+export interface DomainGroupOptions {
+  memoryLimitMb: number;
+  /** Keep a started thread ready for the next recovery (default true). */
+  spare?: boolean;
+}
+
+export class DomainGroup {
+  readonly name: string;
+  readonly memoryLimitMb: number;
+  readonly #spare: boolean;
+  #current: GroupThread | undefined;
+  #next: GroupThread | undefined;
+  /** What a thread imports ahead: the drivers (and domain extensions) of the devices that joined. */
+  readonly #preload = new Set<string>();
+  #closed = false;
+
+  constructor(name: string, options: DomainGroupOptions) {
+    this.name = name;
+    this.memoryLimitMb = options.memoryLimitMb;
+    this.#spare = options.spare ?? true;
+  }
+
+  /**
+   * A device's driver joins the group's serving thread, or, when that one has ended (a failure),
+   * the spare, which serves from now on; `preload` is what its domain imports.
+   */
+  join(resources: HostResource[], preload: string[]): TenantDomain {
+    if (this.#closed) throw new Error(`domain group ${this.name} is closed`);
+    for (const url of preload) this.#preload.add(url);
+    if (!this.#current || this.#current.ending) {
+      this.#current = this.#next && !this.#next.ending ? this.#next : new GroupThread(this.memoryLimitMb, [...this.#preload]);
+      this.#next = undefined;
+    }
+    const tenant = new TenantDomain(this, this.#current, resources);
+    if (this.#spare && (!this.#next || this.#next.ending)) this.#next = new GroupThread(this.memoryLimitMb, [...this.#preload]);
+    return tenant;
+  }
+
+  /** Devices whose drivers run in the serving thread. */
+  get tenants(): number {
+    return this.#current && !this.#current.ending ? this.#current.tenants.size : 0;
+  }
+
+  /** Threads: the serving one and the spare (each 0 or 1), and whether the spare has booted. */
+  threads(): { serving: number; spare: number; spareBooted: boolean } {
+    const live = (t: GroupThread | undefined) => (t && !t.ending ? 1 : 0);
+    return { serving: live(this.#current), spare: live(this.#next), spareBooted: this.#next?.booted === true && !this.#next.ending };
+  }
+
+  /** A device left `thread` in order: the last one out ends the group's threads. */
+  async left(thread: GroupThread): Promise<void> {
+    if (thread.tenants.size > 0) return;
+    if (thread !== this.#current) return thread.end();
+    await this.#endThreads(); // a device may join again later: it starts them anew
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#endThreads();
+  }
+
+  async #endThreads(): Promise<void> {
+    const threads = [this.#current, this.#next];
+    this.#current = undefined;
+    this.#next = undefined;
+    await Promise.all(threads.map((t) => t?.end()));
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * Domain groups (`domainGroup`): the devices of a group share one worker thread, one driver
+ * instance each. A failure of any driver in it, of any kind, recovers every device of the group
+ * into the group's spare thread, their data intact and their requests in flight completed; a
+ * device that leaves in order (detach) leaves alone; a device cannot be put in a group it cannot
+ * share; closing the runtime ends the threads.
+ */
+import { strict as assert } from 'node:assert';
+import { readdirSync } from 'node:fs';
+import { test } from 'node:test';
+import { createRuntime, ErrorCodes, isShadowError, type BlockDevice, type FailureEvent, type FaultKind, type RecoveryEvent } from '../../src/index.js';
+import { until, waitForEvent } from '../../src/testing/events.js';
+import { expectNoLeaks, snapshot } from '../../src/testing/leaks.js';
+import { BLOCK, blockContent } from '../../src/testing/workload.js';
+import { registerSecondVersion } from '../helpers/update-subjects.js';
+
+const fast = { heartbeatMs: 50, heartbeatTimeoutMs: 1000, deadlineScale: 0.2 };
+const threads = (): number => readdirSync('/proc/self/task').length;
+
+test('devices in one group share one thread; a fault of any kind in any driver recovers them all into the spare thread, data and requests in flight intact', async () => {
+  const before = snapshot();
+  const baseline = threads();
+  const rt = createRuntime({ faultInjection: true });
+  try {
+    const names = ['g0', 'g1', 'g2', 'g3'];
+    const disks: BlockDevice[] = [];
+    for (const [i, name] of names.entries()) {
+      const disk = await rt.attachBlock({ name, driver: 'ram', domainGroup: 'shelf', config: { sizeBytes: 16 * BLOCK }, ...fast });
+      await disk.open();
+      await disk.write(0, blockContent(i, 1));
+      disks.push(disk);
+    }
+    for (const name of names) {
+      assert.equal(rt.status(name)!.domainGroup, 'shelf');
+      assert.equal(rt.status(name)!.standby, 'group');
+    }
+    // One serving thread for the four, and one spare: two threads, not eight.
+    await until(() => rt.manager.domainGroups()[0]?.spareBooted === true, 'the spare thread booted', 20_000);
+    assert.deepEqual(rt.manager.domainGroups(), [{ name: 'shelf', devices: 4, serving: 1, spare: 1, spareBooted: true }]);
+    assert.equal(threads() - baseline, 2, 'threads added for four devices');
+    const kinds: FaultKind[] = ['throw', 'exit', 'busy-loop', 'bad-kernel-call', 'contract', 'never-answer', 'rejection', 'memory', 'abort', 'kill'];
+    for (const [round, kind] of kinds.entries()) {
+      await until(() => rt.manager.domainGroups()[0]?.spareBooted === true, 'the spare thread booted again', 20_000);
+      const recovered = names.map((name) => waitForEvent<RecoveryEvent>(rt.manager, 'recovery', (e) => e.device === name, 20_000));
+      const target = names[round % names.length]!;
+      rt.inject(target, { kind });
+      // A read in flight on every device: each completes with its device's data.
+      const reads = disks.map((disk) => disk.read(0, BLOCK));
+      const events = await Promise.all(recovered);
+      for (const [i, read] of reads.entries()) assert.deepEqual(await read, blockContent(i, 1), `${kind}: ${names[i]}'s read in flight`);
+      assert.ok(events.every((e) => e.warmStandby), `${kind}: every device recovered into the spare thread (${events.map((e) => `${e.device}:${e.warmStandby}`).join(' ')})`);
+    }
+    for (const [i, disk] of disks.entries()) assert.deepEqual(await disk.read(0, BLOCK), blockContent(i, 1));
+    for (const name of names) assert.equal(rt.status(name)!.recoveries, kinds.length);
+    await until(() => rt.manager.domainGroups()[0]?.spare === 1, 'a spare thread again', 20_000);
+    assert.equal(threads() - baseline, 2, 'threads after ten recoveries');
+  } finally {
+    await rt.close();
+  }
+  await until(() => threads() === baseline, 'every thread of the group ended', 20_000);
+  await expectNoLeaks(before);
+});
+
+test('a device that leaves a group in order leaves alone: the others go on in the same thread, no recovery; the last one out ends the threads', async () => {
+  const before = snapshot();
+  const baseline = threads();
+  const rt = createRuntime();
+  const failures: FailureEvent[] = [];
+  rt.manager.on('failure', (e: FailureEvent) => failures.push(e));
+  try {
+    const disks: BlockDevice[] = [];
+    for (const [i, name] of ['a', 'b', 'c'].entries()) {
+      const disk = await rt.attachBlock({ name, driver: 'ram', domainGroup: 'rack', config: { sizeBytes: 16 * BLOCK } });
+      await disk.open();
+      await disk.write(0, blockContent(i, 2));
+      disks.push(disk);
+    }
+    await rt.detach('b');
+    assert.deepEqual(rt.manager.domainGroups().map((g) => [g.name, g.devices, g.serving]), [['rack', 2, 1]]);
+    assert.deepEqual(await disks[0]!.read(0, BLOCK), blockContent(0, 2));
+    assert.deepEqual(await disks[2]!.read(0, BLOCK), blockContent(2, 2));
+    // A device joins the same thread later, and reads and writes like the others.
+    const late = await rt.attachBlock({ name: 'd', driver: 'ram', domainGroup: 'rack', config: { sizeBytes: 16 * BLOCK } });
+    await late.open();
+    await late.write(BLOCK, blockContent(3, 2));
+    assert.deepEqual(await late.read(BLOCK, BLOCK), blockContent(3, 2));
+    assert.deepEqual(rt.manager.domainGroups().map((g) => [g.devices, g.serving]), [[3, 1]]);
+    assert.deepEqual(failures, []);
+    for (const name of ['a', 'c', 'd']) assert.equal(rt.status(name)!.recoveries, 0);
+    for (const name of ['a', 'c', 'd']) await rt.detach(name);
+    assert.deepEqual(rt.manager.domainGroups(), []);
+    await until(() => threads() === baseline, 'the group\'s threads ended with its last device', 20_000);
+  } finally {
+    await rt.close();
+  }
+  await expectNoLeaks(before);
+});
+
+test('a device is refused a group it cannot share, in one line: another domain, its own standby, another heap limit, a bad name', async () => {
+  const before = snapshot();
+  const rt = createRuntime();
+  try {
+    await (await rt.attachBlock({ name: 'in', driver: 'ram', domainGroup: 'g', memoryLimitMb: 64, config: { sizeBytes: 16 * BLOCK } })).open();
+    const refused = [
+      { name: 'p', domain: 'process' as const, domainGroup: 'g', why: /needs a worker domain/ },
+      { name: 'n', recovery: 'native' as const, domainGroup: 'g', why: /needs a worker domain/ },
+      { name: 's', warmStandby: true, domainGroup: 'g', why: /warmStandby/ },
+      { name: 'm', memoryLimitMb: 128, domainGroup: 'g', why: /heap limit of 64 MiB/ },
+      { name: 'x', domainGroup: 'no spaces', why: /letters, digits/ },
+    ];
+    for (const { why, ...spec } of refused) {
+      const err = await rt.attachBlock({ driver: 'ram', config: { sizeBytes: 16 * BLOCK }, ...spec }).then(() => undefined, (e: unknown) => e);
+      assert.ok(isShadowError(err, ErrorCodes.INVALID_ARGUMENT), `${spec.name}: ${String(err)}`);
+      assert.match((err as Error).message, why);
+      assert.ok(!(err as Error).message.includes('\n'), 'one line');
+      assert.equal(rt.status(spec.name), undefined);
+    }
+    assert.deepEqual(rt.manager.domainGroups().map((g) => g.devices), [1]);
+  } finally {
+    await rt.close();
+  }
+  await expectNoLeaks(before);
+});
+
+test('a live update of one device in a group runs its new version in the same thread, and the old one leaves alone', async () => {
+  const before = snapshot();
+  const baseline = threads();
+  const rt = createRuntime();
+  const failures: FailureEvent[] = [];
+  rt.manager.on('failure', (e: FailureEvent) => failures.push(e));
+  try {
+    const v2 = registerSecondVersion(rt, 'block', 'ram');
+    const disks: BlockDevice[] = [];
+    for (const [i, name] of ['u0', 'u1'].entries()) {
+      const disk = await rt.attachBlock({ name, driver: 'ram', domainGroup: 'upd', config: { sizeBytes: 16 * BLOCK } });
+      await disk.open();
+      await disk.write(0, blockContent(i, 3));
+      disks.push(disk);
+    }
+    await until(() => rt.manager.domainGroups()[0]?.spareBooted === true, 'the spare thread booted', 20_000);
+    for (const to of [v2, 'ram', v2]) {
+      const reads = disks.map((disk) => disk.read(0, BLOCK));
+      const report = await rt.update('u0', { driver: to, probation: { requests: 1, ms: 300 } });
+      assert.equal(report.outcome, 'switched', `${to}: ${report.failedIn}: ${report.cause}`);
+      assert.equal(rt.status('u0')!.version, to);
+      for (const [i, read] of reads.entries()) assert.deepEqual(await read, blockContent(i, 3));
+      await disks[0]!.write(BLOCK, blockContent(7, 3));
+      assert.deepEqual(await disks[0]!.read(BLOCK, BLOCK), blockContent(7, 3));
+    }
+    assert.deepEqual(await disks[1]!.read(0, BLOCK), blockContent(1, 3));
+    assert.deepEqual(failures, []);
+    assert.equal(rt.status('u1')!.recoveries, 0);
+    assert.deepEqual(rt.manager.domainGroups().map((g) => [g.devices, g.serving, g.spare]), [[2, 1, 1]]);
+    assert.equal(threads() - baseline, 2, 'no thread started for the updates');
+  } finally {
+    await rt.close();
+  }
+  await expectNoLeaks(before);
+});
