@@ -4,7 +4,7 @@
  * (20 ms worker, 60 ms process), recovery p99 within the worker goal; and aggregate reads at 64
  * devices no fewer than at 16.
  */
-import type { ScaleOptions, ScaleSeries, StandbyKind } from './scale.js';
+import type { ScaleOptions, ScaleSeries, ScaleSeriesSpec, StandbyKind } from './scale.js';
 import { quantile, spread } from './stats.js';
 
 const MiB = 1024 * 1024;
@@ -15,6 +15,10 @@ interface TargetVerdict { target: string; met: boolean; measured: string; why: s
 
 export const standbyLabel = (kind: StandbyKind): string =>
   (kind === true ? 'own standby' : kind === false ? 'no standby' : `${String(kind)} standby`);
+
+/** How a series' devices stand by: their standby kind, or the domain groups they share. */
+export const seriesLabel = (s: ScaleSeriesSpec): string =>
+  (s.groupSize ? `groups of ${s.groupSize}` : standbyLabel(s.warmStandby));
 
 const f = (v: number) => (Number.isFinite(v) ? (v >= 100 ? v.toFixed(0) : v.toFixed(v >= 10 ? 1 : 2)) : '–');
 const mib = (bytes: number) => bytes / MiB;
@@ -29,7 +33,7 @@ export const attachPerDeviceMs = (s: ScaleSeries): number => s.attachWallMs / s.
 export function scaleSection(options: Omit<ScaleOptions, 'progress'>, series: ScaleSeries[]): string {
   const rows = series.map((s) => {
     const rec = spread(s.recoveries.map((e) => e.totalMs));
-    return `| ${s.domain} | ${standbyLabel(s.warmStandby)} | ${s.devices} | ${f(mib(addedBytes(s)))} | ${f(mib(addedBytes(s)) / s.devices)} ` +
+    return `| ${s.domain} | ${seriesLabel(s)} | ${s.devices} | ${f(mib(addedBytes(s)))} | ${f(mib(addedBytes(s)) / s.devices)} ` +
       `| ${f(mib(s.after.hostBytes))} | ${f(mib(s.after.childBytes))} (${s.after.children}${s.after.unreadable ? `, ${s.after.unreadable} unreadable` : ''}) ` +
       `| ${f(attachPerDeviceMs(s))} | ${f(quantile(s.attachMs, 0.5))} | ${f(quantile(s.attachMs, 0.9))} | ${f(s.standbyWaitMs)} ` +
       `| ${rec.n} | ${f(rec.p50)} | ${f(rec.p99)} | ${f(rec.max)} | ${s.ioErrors} | ${Math.round(s.readsPerSecond).toLocaleString('en-US')} |`;
@@ -69,13 +73,13 @@ const memoryBound = 2 * GiB;
 export function scaleTargets(series: ScaleSeries[]): TargetVerdict[] {
   const groups = new Map<string, ScaleSeries[]>();
   for (const s of series) {
-    const key = `${s.domain}/${String(s.warmStandby)}`;
+    const key = `${s.domain}/${seriesLabel(s)}`;
     groups.set(key, [...(groups.get(key) ?? []), s]);
   }
   return [...groups.values()].flatMap((group) => {
     const largest = group.reduce((x, y) => (y.devices > x.devices ? y : x));
     const goal = goals[largest.domain];
-    const what = `${largest.devices} ${largest.domain} devices (${standbyLabel(largest.warmStandby)})`;
+    const what = `${largest.devices} ${largest.domain} devices (${seriesLabel(largest)})`;
     return [
       memoryTarget(what, largest),
       attachTarget(what, largest, goal.attachMs),
@@ -112,7 +116,8 @@ function attachTarget(what: string, s: ScaleSeries, boundMs: number): TargetVerd
       `${f(quantile(s.attachMs, 0.5))}, p90 ${f(quantile(s.attachMs, 0.9))} ms); every standby loaded ${f(s.standbyWaitMs)} ms after the last attach`,
     why: met ? undefined
       : `the first quarter of attaches took ${f(quantile(first, 0.5))} ms (median), the last ${f(quantile(last, 0.5))} ms: ` +
-        (s.warmStandby === 'shared'
+        (s.groupSize ? 'each group\'s first attach starts its thread and its spare; the others load their driver into the running thread'
+          : s.warmStandby === 'shared'
           ? 'each attach takes a shared spare when one has started and loads the driver into it; the spares start no faster than threads do'
           : 'each attach starts a domain and loads the driver, while the standbys of the devices before it start beside it'),
   };
@@ -128,7 +133,8 @@ function recoveryTarget(what: string, s: ScaleSeries, boundMs: number): TargetVe
     target: `recovery p99 ≤ ${boundMs} ms with ${what} attached`,
     met,
     measured: total.n === 0 ? 'no recoveries measured'
-      : `p50 ${f(total.p50)}, p99 ${f(total.p99)}, max ${f(total.max)} ms over ${total.n} faults`,
+      : `p50 ${f(total.p50)}, p99 ${f(total.p99)}, max ${f(total.max)} ms over ${total.n} recoveries` +
+        (s.groupSize ? ` (every device of the struck one's group recovers: ${s.groupSize} per fault)` : ''),
     why: met || !worst ? undefined : `the slowest recovery (${worst.cause}, ${f(worst.totalMs)} ms): ${phases || 'no phase above 0.5 ms'}`,
   };
 }
@@ -138,7 +144,7 @@ function throughputTarget(group: ScaleSeries[]): TargetVerdict {
   const at = (n: number) => group.find((s) => s.devices === n);
   const byCount = [...group].sort((x, y) => x.devices - y.devices);
   const [low, high] = at(16) && at(64) ? [at(16)!, at(64)!] : [byCount[0]!, byCount.at(-1)!];
-  const kind = `${low.domain} devices (${standbyLabel(low.warmStandby)})`;
+  const kind = `${low.domain} devices (${seriesLabel(low)})`;
   if (low === high) {
     return { target: `aggregate reads at more ${kind} no fewer than at fewer`, met: false,
       measured: `only ${low.devices} devices were measured`, why: undefined };

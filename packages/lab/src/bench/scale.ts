@@ -8,8 +8,8 @@
  * all of them attached (faults into devices chosen at random, each under a small load on that
  * device), and the aggregate rate of 4 KiB random reads with every device busy at once.
  *
- * A series is a domain, a device count and the standby kind passed as `warmStandby`, so a
- * series of another standby kind is one more line in the plan.
+ * A series is a domain, a device count and the standby kind passed as `warmStandby` (or a
+ * domain group size), so a series of another standby kind is one more line in the plan.
  */
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +27,11 @@ export interface ScaleSeriesSpec {
   domain: IsolatedDomain;
   devices: number;
   warmStandby: StandbyKind;
+  /**
+   * Devices per domain group (`domainGroup`: one worker thread for that many devices, and one
+   * spare thread per group, which is their standby); `warmStandby` is then false.
+   */
+  groupSize?: number;
 }
 
 export interface ScaleOptions {
@@ -118,10 +123,11 @@ export async function measureSeries(spec: ScaleSeriesSpec, options: ScaleOptions
     const disks: BlockDevice[] = [];
     const attachMs: number[] = [];
     const start = performance.now();
-    for (const name of names) {
+    for (const [i, name] of names.entries()) {
       const t = performance.now();
       const disk = await runtime.attachBlock({
-        name, driver: 'ram', domain: spec.domain, recovery: 'shadow', warmStandby: spec.warmStandby,
+        name, driver: 'ram', domain: spec.domain, recovery: 'shadow',
+        ...(spec.groupSize ? { domainGroup: groupOf(spec, i) } : { warmStandby: spec.warmStandby }),
         config: { sizeBytes: options.sizeBytes }, restart: benchRestartPolicy,
       });
       await disk.open();
@@ -129,7 +135,8 @@ export async function measureSeries(spec: ScaleSeriesSpec, options: ScaleOptions
       disks.push(disk);
     }
     const attached = performance.now();
-    if (spec.warmStandby) await deadline(Promise.all(names.map((n) => runtime.standbyReady(n))), 'every standby to load');
+    if (spec.groupSize) await deadline(sparesBooted(runtime), 'every group\'s spare thread to boot');
+    else if (spec.warmStandby) await deadline(Promise.all(names.map((n) => runtime.standbyReady(n))), 'every standby to load');
     const standbyWaitMs = performance.now() - attached;
     const fill = new Uint8Array(options.sizeBytes).fill(0xa5);
     for (const disk of disks) await disk.write(0, fill);
@@ -188,11 +195,14 @@ async function injectFaults(runtime: Runtime, spec: ScaleSeriesSpec, names: stri
     load.start(2);
     try {
       await load.completions(2);
-      const recovered = nextRecovery(runtime, names[k]!);
+      // In a domain group every device of the struck one's group recovers: each one counts.
+      const members = spec.groupSize ? names.filter((_, j) => groupOf(spec, j) === groupOf(spec, k)) : [names[k]!];
+      const recovered = members.map((name) => nextRecovery(runtime, name));
       runtime.inject(names[k]!, { kind: options.kinds[i % options.kinds.length]! });
-      result.recoveries.push(await recovered);
+      result.recoveries.push(...await Promise.all(recovered));
       await load.completions(2); // the device answers again
-      if (spec.warmStandby) await deadline(runtime.standbyReady(names[k]!), `${names[k]}'s standby to load again`);
+      if (spec.groupSize) await deadline(sparesBooted(runtime), `${names[k]}'s group's spare thread to boot again`);
+      else if (spec.warmStandby) await deadline(runtime.standbyReady(names[k]!), `${names[k]}'s standby to load again`);
     } finally {
       await load.stop();
       result.ioErrors += load.errors;
@@ -200,6 +210,13 @@ async function injectFaults(runtime: Runtime, spec: ScaleSeriesSpec, names: stri
     }
   }
   return result;
+}
+
+const groupOf = (spec: ScaleSeriesSpec, index: number): string => `bench-scale-group-${Math.floor(index / spec.groupSize!)}`;
+
+/** Resolves once every domain group has its spare thread started and its drivers imported. */
+async function sparesBooted(runtime: Runtime): Promise<void> {
+  while (!runtime.manager.domainGroups().every((g) => g.spareBooted)) await new Promise((resolve) => setTimeout(resolve, 2));
 }
 
 async function deadline<T>(promise: Promise<T>, what: string): Promise<T> {

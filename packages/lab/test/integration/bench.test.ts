@@ -17,7 +17,7 @@ import { soundCpuIds } from '../../src/bench/sound-cpu.js';
 import { renderReport } from '../../src/bench/report.js';
 import { evaluateTargets } from '../../src/bench/targets.js';
 import { fioWorkloads } from '../../src/bench/nbd-fio.js';
-import { addedBytes, attachPerDeviceMs, scaleTargets } from '../../src/bench/scale-report.js';
+import { addedBytes, attachPerDeviceMs, scaleTargets, seriesLabel } from '../../src/bench/scale-report.js';
 import { quantile } from '../../src/bench/stats.js';
 import { expectNoLeaks, requires, snapshot } from 'shadow-drivers/testing';
 
@@ -151,22 +151,24 @@ test('the quick benchmark measures every configuration, workload, database bank,
 
   // Scale: every series of the plan, every device attached and timed, memory read, each fault recovered.
   const scale = result.scale!;
-  assert.deepEqual(scale.map((s) => `${s.domain}/${s.devices}/${String(s.warmStandby)}`),
-    quick.scale.series.map((s) => `${s.domain}/${s.devices}/${String(s.warmStandby)}`));
+  assert.deepEqual(scale.map((s) => `${s.domain}/${s.devices}/${seriesLabel(s)}`),
+    quick.scale.series.map((s) => `${s.domain}/${s.devices}/${seriesLabel(s)}`));
   for (const series of scale) {
     const name = `scale ${series.domain} ${series.devices}`;
     assert.equal(series.attachMs.length, series.devices, name);
     assert.ok(series.attachMs.every((ms) => ms > 0) && series.attachWallMs > 0 && series.standbyWaitMs >= 0, `${name}: attach times`);
     assert.ok(series.before.hostBytes > 0 && addedBytes(series) > 0, `${name}: memory ${JSON.stringify(series.after)}`);
     assert.equal(series.after.children > 0, series.domain === 'process', `${name}: processes below the kernel (${series.after.children})`);
-    assert.equal(series.recoveries.length, quick.scale.faults, name);
+    // In a domain group every device of the struck one's group recovers with it.
+    const recovered = series.groupSize ? Math.min(series.groupSize, series.devices) : 1;
+    assert.equal(series.recoveries.length, quick.scale.faults * recovered, name);
     assert.equal(series.ioErrors, 0, `${name}: ${series.lastError}`);
     for (const event of series.recoveries) assert.ok(event.warmStandby && Number.isFinite(event.totalMs), `${name}: ${JSON.stringify(event)}`);
     assert.ok(series.readsPerSecond > 0, `${name}: no reads`);
   }
   // Each scale verdict follows from the numbers of the largest series of its domain and standby kind (the quick plan meets few by design).
-  const groups = [...new Set(scale.map((s) => `${s.domain}/${String(s.warmStandby)}`))]
-    .map((key) => scale.filter((s) => `${s.domain}/${String(s.warmStandby)}` === key));
+  const groups = [...new Set(scale.map((s) => `${s.domain}/${seriesLabel(s)}`))]
+    .map((key) => scale.filter((s) => `${s.domain}/${seriesLabel(s)}` === key));
   const expected = groups.flatMap((group) => {
     const largest = group.reduce((x, y) => (y.devices > x.devices ? y : x));
     const worker = largest.domain === 'worker';
@@ -178,10 +180,10 @@ test('the quick benchmark measures every configuration, workload, database bank,
     ];
   });
   assert.deepEqual(scaleTargets(scale).map((v) => v.met), expected);
-  assert.equal(expected.length, 11, 'worker with its own and with shared standbys, process with its own');
+  assert.equal(expected.length, 15, 'worker with its own and with shared standbys and in domain groups, process with its own');
 
   const verdicts = evaluateTargets(result);
-  assert.equal(verdicts.length, 18);
+  assert.equal(verdicts.length, 22);
   const report = renderReport(result, verdicts);
   for (const heading of ['Block throughput, `ram`', 'Block throughput, `file`', 'through the NBD export', 'fio-', 'SQLite transactions per second', 'learning switch', 'iperf3', 'Recovery time', 'Live update', 'Sound: CPU', 'Sound: audio gap', 'What the service adds', 'Scale (', 'Targets']) {
     assert.ok(report.includes(heading), `the report lacks "${heading}"`);
