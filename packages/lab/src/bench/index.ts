@@ -77,9 +77,9 @@ const soundFaults: SoundGapOptions['kinds'] = ['exit', 'kill', 'throw', 'rejecti
  */
 const scaleSeries = (domain: ScaleSeriesSpec['domain'], warmStandby: StandbyKind, counts: number[]): ScaleSeriesSpec[] =>
   counts.map((devices) => ({ domain, devices, warmStandby }));
-/** Worker devices in domain groups of `size` (one thread and one spare thread per group), one series per count. */
+/** Worker devices in domain groups of `size` (one thread per group, and one spare thread where their standbys wait), one series per count. */
 const groupedSeries = (size: number, counts: number[]): ScaleSeriesSpec[] =>
-  counts.map((devices) => ({ domain: 'worker', devices, warmStandby: false, groupSize: size }));
+  counts.map((devices) => ({ domain: 'worker', devices, warmStandby: true, groupSize: size }));
 const scaleCommon = { sizeBytes: MiB, kinds: ['exit', 'throw'], queueDepth: 4, seed: 1 } as const;
 
 export function plan(quick: boolean, sections: BenchSection[] = [...benchSections]): BenchPlan {

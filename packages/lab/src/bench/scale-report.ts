@@ -18,7 +18,7 @@ export const standbyLabel = (kind: StandbyKind): string =>
 
 /** How a series' devices stand by: their standby kind, or the domain groups they share. */
 export const seriesLabel = (s: ScaleSeriesSpec): string =>
-  (s.groupSize ? `groups of ${s.groupSize}` : standbyLabel(s.warmStandby));
+  (s.groupSize ? `groups of ${s.groupSize}${s.warmStandby ? ', standbys' : ''}` : standbyLabel(s.warmStandby));
 
 const f = (v: number) => (Number.isFinite(v) ? (v >= 100 ? v.toFixed(0) : v.toFixed(v >= 10 ? 1 : 2)) : '–');
 const mib = (bytes: number) => bytes / MiB;
@@ -116,7 +116,7 @@ function attachTarget(what: string, s: ScaleSeries, boundMs: number): TargetVerd
       `${f(quantile(s.attachMs, 0.5))}, p90 ${f(quantile(s.attachMs, 0.9))} ms); every standby loaded ${f(s.standbyWaitMs)} ms after the last attach`,
     why: met ? undefined
       : `the first quarter of attaches took ${f(quantile(first, 0.5))} ms (median), the last ${f(quantile(last, 0.5))} ms: ` +
-        (s.groupSize ? 'each group\'s first attach starts its thread and its spare; the others load their driver into the running thread'
+        (s.groupSize ? 'each group\'s first attach starts its thread and its spare thread; the others load their driver (and standby) into them'
           : s.warmStandby === 'shared'
           ? 'each attach takes a shared spare when one has started and loads the driver into it; the spares start no faster than threads do'
           : 'each attach starts a domain and loads the driver, while the standbys of the devices before it start beside it'),

@@ -29,7 +29,7 @@ export interface ScaleSeriesSpec {
   warmStandby: StandbyKind;
   /**
    * Devices per domain group (`domainGroup`: one worker thread for that many devices, and one
-   * spare thread per group, which is their standby); `warmStandby` is then false.
+   * spare thread per group, where their standbys wait when `warmStandby` is true).
    */
   groupSize?: number;
 }
@@ -127,7 +127,7 @@ export async function measureSeries(spec: ScaleSeriesSpec, options: ScaleOptions
       const t = performance.now();
       const disk = await runtime.attachBlock({
         name, driver: 'ram', domain: spec.domain, recovery: 'shadow',
-        ...(spec.groupSize ? { domainGroup: groupOf(spec, i) } : { warmStandby: spec.warmStandby }),
+        warmStandby: spec.warmStandby, ...(spec.groupSize ? { domainGroup: groupOf(spec, i) } : {}),
         config: { sizeBytes: options.sizeBytes }, restart: benchRestartPolicy,
       });
       await disk.open();
@@ -135,8 +135,8 @@ export async function measureSeries(spec: ScaleSeriesSpec, options: ScaleOptions
       disks.push(disk);
     }
     const attached = performance.now();
+    if (spec.warmStandby) await deadline(Promise.all(names.map((n) => runtime.standbyReady(n))), 'every standby to load');
     if (spec.groupSize) await deadline(sparesBooted(runtime), 'every group\'s spare thread to boot');
-    else if (spec.warmStandby) await deadline(Promise.all(names.map((n) => runtime.standbyReady(n))), 'every standby to load');
     const standbyWaitMs = performance.now() - attached;
     const fill = new Uint8Array(options.sizeBytes).fill(0xa5);
     for (const disk of disks) await disk.write(0, fill);
@@ -201,8 +201,8 @@ async function injectFaults(runtime: Runtime, spec: ScaleSeriesSpec, names: stri
       runtime.inject(names[k]!, { kind: options.kinds[i % options.kinds.length]! });
       result.recoveries.push(...await Promise.all(recovered));
       await load.completions(2); // the device answers again
+      if (spec.warmStandby) await deadline(Promise.all(members.map((n) => runtime.standbyReady(n))), `${names[k]}'s standby to load again`);
       if (spec.groupSize) await deadline(sparesBooted(runtime), `${names[k]}'s group's spare thread to boot again`);
-      else if (spec.warmStandby) await deadline(runtime.standbyReady(names[k]!), `${names[k]}'s standby to load again`);
     } finally {
       await load.stop();
       result.ioErrors += load.errors;

@@ -9,7 +9,8 @@
  * kernel call, a hang, the heap limit, a contract breach the kernel saw) ends the thread, and
  * every device in it fails and recovers, each by its own shadow, into the group's next thread.
  * That thread is started ahead (a spare, with the group's drivers already imported), so a
- * recovery does not wait for a thread to start. A device that leaves in order (detach, or its
+ * recovery does not wait for a thread to start; with `warmStandby`, each device's standby driver
+ * is loaded in it too, so a recovery only initializes it. A device that leaves in order (detach, or its
  * old driver after a live update) leaves alone: its instance stops serving and loses its
  * descriptors, and the others go on. The last one out ends the threads.
  *
@@ -24,6 +25,8 @@ import type { ResourceGrant, ToDomain } from './protocol.js';
 const entry = new URL('./group-entry.js', import.meta.url);
 
 let nextTenant = 1;
+/** A group's spare thread is started this long after the last join (a recovery's joins come together). */
+const REFILL_AFTER_MS = 25;
 
 /** One worker thread of a group, and the devices' drivers it runs. */
 class GroupThread {
@@ -34,7 +37,7 @@ class GroupThread {
   ending = false;
   #lastError: DomainExit | undefined;
 
-  constructor(memoryLimitMb: number, preload: string[]) {
+  constructor(memoryLimitMb: number, preload: string[], onEnd: (thread: GroupThread) => void) {
     this.worker = new Worker(entry, {
       resourceLimits: { maxOldGenerationSizeMb: memoryLimitMb, maxYoungGenerationSizeMb: 16 },
       stdout: true,
@@ -52,6 +55,7 @@ class GroupThread {
     this.gone = new Promise((resolve) => {
       this.worker.once('exit', (code) => {
         this.ending = true;
+        onEnd(this);
         const exit = this.#lastError ?? { kind: 'exit' as const, message: `the domain shared by ${this.tenants.size} devices ended (code ${code})` };
         for (const tenant of [...this.tenants]) tenant.ended(exit);
         this.tenants.clear();
@@ -164,6 +168,7 @@ export class DomainGroup {
   /** What a thread imports ahead: the drivers (and domain extensions) of the devices that joined. */
   readonly #preload = new Set<string>();
   #closed = false;
+  #refillTimer: NodeJS.Timeout | undefined;
 
   constructor(name: string, options: DomainGroupOptions) {
     this.name = name;
@@ -172,19 +177,55 @@ export class DomainGroup {
   }
 
   /**
-   * A device's driver joins the group's serving thread, or, when that one has ended (a failure),
-   * the spare, which serves from now on; `preload` is what its domain imports.
+   * A device's driver joins the group: a serving one the serving thread (the spare, which serves
+   * from now on, when that one has ended), a standby (`warmStandby`, loaded, not initialized)
+   * the spare thread, so that the failure that ends the serving thread leaves it standing.
+   * `preload` is what a thread imports ahead.
    */
-  join(resources: HostResource[], preload: string[]): TenantDomain {
+  join(resources: HostResource[], preload: string[], role: 'serve' | 'standby' = 'serve'): TenantDomain {
     if (this.#closed) throw new Error(`domain group ${this.name} is closed`);
     for (const url of preload) this.#preload.add(url);
+    if (role === 'standby') {
+      if (!this.#next || this.#next.ending) this.#next = this.#start();
+      return new TenantDomain(this, this.#next, resources);
+    }
     if (!this.#current || this.#current.ending) {
-      this.#current = this.#next && !this.#next.ending ? this.#next : new GroupThread(this.memoryLimitMb, [...this.#preload]);
+      this.#current = this.#next && !this.#next.ending ? this.#next : this.#start();
       this.#next = undefined;
     }
     const tenant = new TenantDomain(this, this.#current, resources);
-    if (this.#spare && (!this.#next || this.#next.ending)) this.#next = new GroupThread(this.memoryLimitMb, [...this.#preload]);
+    this.#refill();
     return tenant;
+  }
+
+  #start(): GroupThread {
+    return new GroupThread(this.memoryLimitMb, [...this.#preload], (thread) => this.#ended(thread));
+  }
+
+  /** A thread ended (a failure in it, or the group's end): the spare serves from now on. */
+  #ended(thread: GroupThread): void {
+    if (thread === this.#current) {
+      this.#current = this.#next && !this.#next.ending ? this.#next : undefined;
+      this.#next = undefined;
+      if (this.#current) this.#refill();
+    } else if (thread === this.#next) {
+      this.#next = undefined;
+    }
+  }
+
+  /**
+   * A new spare thread, once the joins have settled: started beside a recovery, its start (a
+   * new isolate, its imports) would take the cores the devices' recoveries need.
+   */
+  #refill(): void {
+    if (!this.#spare || (this.#next && !this.#next.ending)) return;
+    if (this.#refillTimer) this.#refillTimer.refresh();
+    else this.#refillTimer = setTimeout(() => {
+      this.#refillTimer = undefined;
+      if (!this.#closed && this.#current && !this.#current.ending && (!this.#next || this.#next.ending)) {
+        this.#next = this.#start();
+      }
+    }, REFILL_AFTER_MS);
   }
 
   /** Devices whose drivers run in the serving thread. */
@@ -211,6 +252,8 @@ export class DomainGroup {
   }
 
   async #endThreads(): Promise<void> {
+    clearTimeout(this.#refillTimer);
+    this.#refillTimer = undefined;
     const threads = [this.#current, this.#next];
     this.#current = undefined;
     this.#next = undefined;

@@ -90,7 +90,7 @@ function statusOf(managed: ManagedDriver): DriverStatus {
     recoveries: managed.recoveries,
     domainGroup: managed.spec.domainGroup,
     standby: managed.standbyGaveUp !== undefined ? 'gave-up' : managed.spec.warmStandby === 'shared' ? 'shared'
-      : managed.spec.domainGroup !== undefined ? 'group'
+      : managed.spec.domainGroup !== undefined && !managed.spec.warmStandby ? 'group'
       : managed.standby === undefined ? 'none' : managed.standbyReady === managed.standby ? 'ready' : 'starting',
     standbyPid: spare instanceof ProcessDomain && managed.standbyReady === managed.standby ? spare.pid : undefined,
     standbyReason: managed.standbyGaveUp,
@@ -118,6 +118,9 @@ export interface ManagerOptions {
   clock?: Clock;
   random?: () => number;
 }
+
+/** How long after a domain group's recovery its devices' standbys start (domain-group.ts waits as long for its spare thread). */
+const GROUP_SETTLE_MS = 25;
 
 /** The kernel's hold on a device's input during recovery, when its class asks for one and the device has that resource. */
 function holdFor(contract: ClassContract, device: Device, shadow: Shadow | undefined): InputHold | undefined {
@@ -353,28 +356,28 @@ export class ShadowManager extends EventEmitter {
     const bad = (why: string) => new ShadowError(ErrorCodes.INVALID_ARGUMENT, `${spec.name}: domainGroup ${JSON.stringify(spec.domainGroup)} ${why}`);
     if (typeof spec.domainGroup !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(spec.domainGroup)) throw bad('must be 1 to 64 letters, digits, dots, dashes or underscores');
     if (spec.domain !== 'worker' || spec.recovery === 'native') throw bad(`needs a worker domain (this device runs in ${spec.recovery === 'native' ? 'none' : spec.domain}): only threads share a process`);
-    if (spec.warmStandby) throw bad('keeps its own spare thread for recovery: warmStandby would be a second one (leave it unset)');
+    if (spec.warmStandby === 'shared') throw bad('keeps its own spare thread for recovery: warmStandby \'shared\' would be a second one (use true: the standby driver waits in that thread)');
     const group = this.#groups.get(spec.domainGroup);
     const limit = spec.memoryLimitMb ?? 64;
     if (group && group.memoryLimitMb !== limit) throw bad(`has a heap limit of ${group.memoryLimitMb} MiB, shared by its devices (this one asks ${limit})`);
   }
 
   /** The device's next driver instance goes into its group's serving thread (the spare one after a failure). */
-  #joinGroup(managed: ManagedDriver, driver: ResolvedDriver): { domain: TenantDomain; booted: boolean } {
+  #joinGroup(managed: ManagedDriver, driver: ResolvedDriver, role: 'serve' | 'standby'): { domain: TenantDomain; booted: boolean } {
     const name = managed.spec.domainGroup!;
     let group = this.#groups.get(name);
     if (!group) this.#groups.set(name, group = new DomainGroup(name, { memoryLimitMb: this.#memoryLimitMb(managed) }));
-    const domain = group.join([...managed.device.resources], [...this.#extensions, driver.url]);
+    const domain = group.join([...managed.device.resources], [...this.#extensions, driver.url], role);
     return { domain, booted: domain.booted };
   }
 
   // --- used by recovery and routes ---
 
   /** A new incarnation of the driver, loaded but not initialized (by default the fallback's: a standby or a recovery). */
-  async spawn(managed: ManagedDriver, driver = managed.fallback): Promise<Incarnation> {
+  async spawn(managed: ManagedDriver, driver = managed.fallback, role: 'serve' | 'standby' = 'serve'): Promise<Incarnation> {
     const { spec } = managed;
     const memoryLimitMb = this.#memoryLimitMb(managed);
-    const spare = spec.domainGroup !== undefined ? this.#joinGroup(managed, driver)
+    const spare = spec.domainGroup !== undefined ? this.#joinGroup(managed, driver, role)
       : spec.warmStandby === 'shared' && spec.domain === 'worker'
         ? this.#spares.take(this.#spareKind(managed, driver), [...managed.device.resources]) : undefined;
     const incarnation = new Incarnation({
@@ -428,7 +431,7 @@ export class ShadowManager extends EventEmitter {
     return retiring;
   }
 
-  prepareStandby(managed: ManagedDriver): void {
+  prepareStandby(managed: ManagedDriver, settled = false): void {
     if (managed.spec.warmStandby === 'shared') {
       this.#pruneSpares();
       return this.#spares.fill(this.#spareKind(managed));
@@ -436,7 +439,18 @@ export class ShadowManager extends EventEmitter {
     if (!managed.spec.warmStandby || managed.spec.recovery === 'native' || managed.standby) return;
     if (managed.state === 'closed' || managed.state === 'gave-up') return;
     if (managed.standbyGaveUp !== undefined) return;
-    const standby = this.spawn(managed);
+    if (!settled && managed.spec.domainGroup !== undefined && managed.recoveries > 0) {
+      // The group's spare thread, where this standby would wait, was just taken by the recovery of
+      // every device in the group: its successor starts once those recoveries have settled, not
+      // beside them (a thread's start and a dozen drivers' imports would take their cores).
+      if (managed.standbyRetry) return;
+      managed.standbyRetry = this.clock.after(GROUP_SETTLE_MS, () => {
+        managed.standbyRetry = undefined;
+        this.prepareStandby(managed, true);
+      });
+      return;
+    }
+    const standby = this.spawn(managed, managed.fallback, 'standby');
     standby.then(
       (spare) => {
         if (managed.standby !== standby) return;

@@ -3,7 +3,8 @@
  * instance each. A failure of any driver in it, of any kind, recovers every device of the group
  * into the group's spare thread, their data intact and their requests in flight completed; a
  * device that leaves in order (detach) leaves alone; a device cannot be put in a group it cannot
- * share; closing the runtime ends the threads.
+ * share; closing the runtime ends the threads. With `warmStandby`, each device's standby driver
+ * waits in the spare thread, loaded.
  */
 import { strict as assert } from 'node:assert';
 import { readdirSync } from 'node:fs';
@@ -17,7 +18,7 @@ import { registerSecondVersion } from '../helpers/update-subjects.js';
 const fast = { heartbeatMs: 50, heartbeatTimeoutMs: 1000, deadlineScale: 0.2 };
 const threads = (): number => readdirSync('/proc/self/task').length;
 
-test('devices in one group share one thread; a fault of any kind in any driver recovers them all into the spare thread, data and requests in flight intact', async () => {
+for (const warmStandby of [false, true]) test(`devices in one group share one thread; a fault of any kind in any driver recovers them all into the spare thread${warmStandby ? ', where their standbys wait,' : ''} data and requests in flight intact`, async () => {
   const before = snapshot();
   const baseline = threads();
   const rt = createRuntime({ faultInjection: true });
@@ -25,22 +26,27 @@ test('devices in one group share one thread; a fault of any kind in any driver r
     const names = ['g0', 'g1', 'g2', 'g3'];
     const disks: BlockDevice[] = [];
     for (const [i, name] of names.entries()) {
-      const disk = await rt.attachBlock({ name, driver: 'ram', domainGroup: 'shelf', config: { sizeBytes: 16 * BLOCK }, ...fast });
+      const disk = await rt.attachBlock({ name, driver: 'ram', domainGroup: 'shelf', warmStandby, config: { sizeBytes: 16 * BLOCK }, ...fast });
       await disk.open();
       await disk.write(0, blockContent(i, 1));
       disks.push(disk);
     }
+    const ready = async () => {
+      await until(() => rt.manager.domainGroups()[0]?.spareBooted === true, 'the spare thread booted', 20_000);
+      if (warmStandby) for (const name of names) await rt.standbyReady(name);
+    };
+    await ready();
     for (const name of names) {
       assert.equal(rt.status(name)!.domainGroup, 'shelf');
-      assert.equal(rt.status(name)!.standby, 'group');
+      assert.equal(rt.status(name)!.standby, warmStandby ? 'ready' : 'group');
     }
-    // One serving thread for the four, and one spare: two threads, not eight.
-    await until(() => rt.manager.domainGroups()[0]?.spareBooted === true, 'the spare thread booted', 20_000);
+    // One serving thread for the four, and one spare (their standbys' too): two threads, not eight.
+    
     assert.deepEqual(rt.manager.domainGroups(), [{ name: 'shelf', devices: 4, serving: 1, spare: 1, spareBooted: true }]);
     assert.equal(threads() - baseline, 2, 'threads added for four devices');
     const kinds: FaultKind[] = ['throw', 'exit', 'busy-loop', 'bad-kernel-call', 'contract', 'never-answer', 'rejection', 'memory', 'abort', 'kill'];
     for (const [round, kind] of kinds.entries()) {
-      await until(() => rt.manager.domainGroups()[0]?.spareBooted === true, 'the spare thread booted again', 20_000);
+      await ready();
       const recovered = names.map((name) => waitForEvent<RecoveryEvent>(rt.manager, 'recovery', (e) => e.device === name, 20_000));
       const target = names[round % names.length]!;
       rt.inject(target, { kind });
@@ -52,7 +58,7 @@ test('devices in one group share one thread; a fault of any kind in any driver r
     }
     for (const [i, disk] of disks.entries()) assert.deepEqual(await disk.read(0, BLOCK), blockContent(i, 1));
     for (const name of names) assert.equal(rt.status(name)!.recoveries, kinds.length);
-    await until(() => rt.manager.domainGroups()[0]?.spare === 1, 'a spare thread again', 20_000);
+    await ready();
     assert.equal(threads() - baseline, 2, 'threads after ten recoveries');
   } finally {
     await rt.close();
@@ -96,7 +102,7 @@ test('a device that leaves a group in order leaves alone: the others go on in th
   await expectNoLeaks(before);
 });
 
-test('a device is refused a group it cannot share, in one line: another domain, its own standby, another heap limit, a bad name', async () => {
+test('a device is refused a group it cannot share, in one line: another domain, shared spares, another heap limit, a bad name', async () => {
   const before = snapshot();
   const rt = createRuntime();
   try {
@@ -104,7 +110,7 @@ test('a device is refused a group it cannot share, in one line: another domain, 
     const refused = [
       { name: 'p', domain: 'process' as const, domainGroup: 'g', why: /needs a worker domain/ },
       { name: 'n', recovery: 'native' as const, domainGroup: 'g', why: /needs a worker domain/ },
-      { name: 's', warmStandby: true, domainGroup: 'g', why: /warmStandby/ },
+      { name: 's', warmStandby: 'shared' as const, domainGroup: 'g', why: /warmStandby 'shared'/ },
       { name: 'm', memoryLimitMb: 128, domainGroup: 'g', why: /heap limit of 64 MiB/ },
       { name: 'x', domainGroup: 'no spaces', why: /letters, digits/ },
     ];
