@@ -58,6 +58,18 @@ function driverProblems(config: ServiceConfig, drivers: DriverChecker | undefine
     if (device.warmStandby === 'shared' && device.domain === 'process') {
       problems.push(`${field}.warmStandby: expected true or false for a process domain (shared spares are worker domains), found "shared"`);
     }
+    if (device.domainGroup !== undefined) {
+      if (device.domain === 'process' || device.domain === 'none' || device.recovery === 'native') {
+        problems.push(`${field}.domainGroup: expected a worker domain (only threads share a process), found domain ${JSON.stringify(device.recovery === 'native' ? 'none' : device.domain)}`);
+      }
+      if (device.warmStandby === 'shared') {
+        problems.push(`${field}.warmStandby: expected true or false in a domain group (its spare thread is the standby), found "shared"`);
+      }
+      const first = Object.entries(config.devices).find(([, d]) => d.domainGroup === device.domainGroup)!;
+      if (first[0] !== name && (first[1].memoryLimitMb ?? 64) !== (device.memoryLimitMb ?? 64)) {
+        problems.push(`${field}.memoryLimitMb: expected ${first[1].memoryLimitMb ?? 64}, the heap limit of domain group ${JSON.stringify(device.domainGroup)} (set by devices.${first[0]}), found ${device.memoryLimitMb ?? 64}`);
+      }
+    }
     if (device.class === 'block' && device.config?.sizeBytes !== undefined) {
       const size = device.config.sizeBytes;
       const block = Number(device.config.blockSize ?? defaultBlockSize);

@@ -53,6 +53,8 @@ const common = {
   domain: z.enum(['worker', 'process', 'none']).optional(),
   recovery: z.enum(['shadow', 'restart', 'native']).optional(),
   warmStandby: z.union([z.boolean(), z.literal('shared')]).optional(),
+  /** Devices naming the same group share one worker thread and its fate (isolation/domain-group.ts). */
+  domainGroup: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a name of 1 to 64 letters, digits, dots, dashes or underscores').optional(),
   restart: restart.optional(),
   deadlines: deadlines.optional(),
   memoryLimitMb: positiveInt.optional(),

@@ -19,7 +19,7 @@ type DriverSpec = Parameters<Runtime['attach']>[0];
 export function driverSpec(name: string, device: DeviceConfig): Omit<DriverSpec, 'className'> {
   return {
     name, driver: device.driver, fallbackDriver: device.fallbackDriver, domain: device.domain, recovery: device.recovery,
-    warmStandby: device.warmStandby ?? device.recovery !== 'native', restart: device.restart, memoryLimitMb: device.memoryLimitMb,
+    warmStandby: device.warmStandby ?? device.recovery !== 'native', domainGroup: device.domainGroup, restart: device.restart, memoryLimitMb: device.memoryLimitMb,
     sandbox: device.sandbox, poisonThreshold: device.poisonThreshold, brokenAfter: device.brokenAfter,
     config: device.config, resources: device.resources, ...device.deadlines,
   };

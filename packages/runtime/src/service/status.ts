@@ -51,6 +51,8 @@ export interface DeviceStatus {
   quarantined: number;
   gaveUp: DeviceStats['gaveUp'] | null;
   standby: string;
+  /** The domain group whose worker thread the driver shares, null when none. */
+  domainGroup: string | null;
   frontend: string[];
   /** The version the driver runs now (manifest name or module URL), null when detached. */
   version: string | null;
@@ -74,7 +76,7 @@ export function statusOf(name: string, config: DeviceConfig, state: 'attached' |
     bytesRead: stats.bytesRead, bytesWritten: stats.bytesWritten, failures: stats.failures,
     recoveries: Object.values(stats.recoveriesByCause).reduce((a, b) => a + b, 0), recoveriesByCause: { ...stats.recoveriesByCause },
     lastFailure: stats.lastFailure ?? null, quarantined: stats.quarantined, gaveUp: stats.gaveUp ?? null,
-    standby: attached ? driver.standby : 'none', frontend: started?.frontend?.addresses ?? [],
+    standby: attached ? driver.standby : 'none', domainGroup: config.domainGroup ?? null, frontend: started?.frontend?.addresses ?? [],
     version: attached ? driver.version : null, lastUpdate: attached ? driver.lastUpdate ?? null : null,
   };
 }

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ServiceProcess, shadowdOk, until } from '../helpers/service-process.js';
+import { ServiceProcess, shadowd, shadowdOk, until } from '../helpers/service-process.js';
 
 const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const ramModule = new URL('../../src/drivers/block/ram.js', import.meta.url).pathname;
@@ -91,3 +91,31 @@ test('shared standbys in the service: status says shared, the spare pool is a me
   }
 });
 
+
+test('domain groups in the service: two disks in one group, one drill recovers both, a bad group is refused by run --check, a line each', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'shadowd-groups-'));
+  const control = join(dir, 'ctl.sock');
+  let service: ServiceProcess | undefined;
+  try {
+    const disk = (name: string, extra: string[] = []) => [`  ${name}:`, '    class: block', '    driver: ram', '    domainGroup: shelf',
+      '    config: { sizeBytes: 1048576 }', `    frontend: { type: nbd, socket: ${name}.sock }`, ...extra];
+    writeFileSync(join(dir, 'bad.yaml'), ['devices:', ...disk('one'), ...disk('two', ['    memoryLimitMb: 128', '    domain: process']), ''].join('\n'));
+    const check = await shadowd(['run', '--check', 'bad.yaml'], { cwd: dir });
+    assert.notEqual(check.code, 0);
+    assert.match(check.stderr, /devices\.two\.domainGroup: expected a worker domain/);
+    assert.match(check.stderr, /devices\.two\.memoryLimitMb: expected 64, the heap limit of domain group "shelf" \(set by devices\.one\), found 128/);
+    assert.doesNotMatch(check.stderr, /\n\s+at /, 'no stack trace');
+    writeFileSync(join(dir, 'shadowd.yaml'), ['control: ctl.sock', 'faultDrills: true', 'devices:', ...disk('one'), ...disk('two'), ''].join('\n'));
+    service = new ServiceProcess(['shadowd.yaml'], { cwd: dir });
+    await service.ready();
+    const statuses = async () => JSON.parse(await shadowdOk(['status', '--json', '--control', control])) as (Status & { standby: string; domainGroup: string | null })[];
+    for (const s of await statuses()) assert.equal(s.domainGroup, 'shelf', s.device);
+    await shadowdOk(['inject', 'two', 'exit', '--control', control]);
+    await until(async () => ((await statuses()).every((d) => d.recoveries === 1 && d.state === 'running') ? true : undefined), 30_000,
+      'both devices of the group recovered');
+    assert.deepEqual(await service.stop(), { code: 0, signal: null });
+  } finally {
+    await service?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
