@@ -15,27 +15,35 @@
  * descriptors, and the others go on. The last one out ends the threads.
  *
  * One owner of each piece: the group owns its threads; a thread owns its worker and knows its
- * tenants; a tenant (one device's view, a Domain) owns its port.
+ * tenants and their wire; a tenant (one device's view, a Domain) owns its listeners.
  */
-import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { Worker } from 'node:worker_threads';
 import { grantsFor, type Domain, type DomainExit, type HostResource } from './domain.js';
-import type { GroupControl } from './group-entry.js';
-import type { ResourceGrant, ToDomain } from './protocol.js';
+import type { GroupControl, GroupUp } from './group-entry.js';
+import { GROUP_BATCH_LIMIT, type ResourceGrant, type ToDomain } from './protocol.js';
 
 const entry = new URL('./group-entry.js', import.meta.url);
 
 let nextTenant = 1;
 /** A group's spare thread is started this long after the last join (a recovery's joins come together). */
 const REFILL_AFTER_MS = 25;
+/** How long a thread that is ended while it still imports its drivers is let finish them. */
+const BOOT_GRACE_MS = 2000;
 
 /** One worker thread of a group, and the devices' drivers it runs. */
 class GroupThread {
   readonly worker: Worker;
-  readonly tenants = new Set<TenantDomain>();
+  /** The devices' drivers in this thread, by their number on its wire. */
+  readonly tenants = new Map<number, TenantDomain>();
   readonly gone: Promise<void>;
   booted = false;
   ending = false;
   #lastError: DomainExit | undefined;
+  #bootedNow!: () => void;
+  readonly #bootedOrGone = new Promise<void>((resolve) => { this.#bootedNow = resolve; });
+  /** Batches for the drivers, sent together once per turn: one message, not one per device. */
+  #outbox: [number, ToDomain[]][] = [];
+  #flushScheduled = false;
 
   constructor(memoryLimitMb: number, preload: string[], onEnd: (thread: GroupThread) => void) {
     this.worker = new Worker(entry, {
@@ -44,35 +52,81 @@ class GroupThread {
       stderr: true,
     });
     // The drivers' output cannot be told apart in one thread: every device's log gets it.
-    this.worker.stdout.setEncoding('utf8').on('data', (chunk: string) => { for (const t of this.tenants) t.output('stdout', chunk); });
-    this.worker.stderr.setEncoding('utf8').on('data', (chunk: string) => { for (const t of this.tenants) t.output('stderr', chunk); });
+    this.worker.stdout.setEncoding('utf8').on('data', (chunk: string) => { for (const t of this.tenants.values()) t.output('stdout', chunk); });
+    this.worker.stderr.setEncoding('utf8').on('data', (chunk: string) => { for (const t of this.tenants.values()) t.output('stderr', chunk); });
     this.worker.on('error', (err: Error & { code?: string }) => {
       this.#lastError = err.code === 'ERR_WORKER_OUT_OF_MEMORY'
         ? { kind: 'memory', message: `${err.message} (a domain shared by ${this.tenants.size} devices)` }
         : { kind: 'exception', message: `${err.message} (a domain shared by ${this.tenants.size} devices)` };
     });
-    this.worker.on('message', (m: { t?: unknown }) => { if (m?.t === 'booted') this.booted = true; });
+    this.worker.on('message', (m: GroupUp) => this.#receive(m));
     this.gone = new Promise((resolve) => {
       this.worker.once('exit', (code) => {
         this.ending = true;
+        this.#bootedNow();
         onEnd(this);
         const exit = this.#lastError ?? { kind: 'exit' as const, message: `the domain shared by ${this.tenants.size} devices ended (code ${code})` };
-        for (const tenant of [...this.tenants]) tenant.ended(exit);
+        const tenants = [...this.tenants.values()];
         this.tenants.clear();
+        for (const tenant of tenants) tenant.ended(exit);
         resolve();
       });
     });
     this.control({ t: 'preload', urls: preload });
   }
 
-  control(message: GroupControl, transfer: MessagePort[] = []): void {
-    if (!this.ending) this.worker.postMessage(message, transfer);
+  /**
+   * What the thread sends: its drivers' batches by number, each handed to its device's channel
+   * raw (the channel decodes it); a number the kernel does not know (a driver dropped) is
+   * ignored, and so is anything that is not an array of pairs.
+   */
+  #receive(m: GroupUp): void {
+    if (m?.t === 'booted') { this.booted = true; this.#bootedNow(); return; }
+    if (m?.t !== 'batches' || !Array.isArray(m.items)) return;
+    for (const item of m.items) {
+      if (!Array.isArray(item)) continue;
+      this.tenants.get(item[0] as number)?.deliver(item[1]);
+    }
   }
 
+  /** A driver's batch, sent with the others of this turn. */
+  post(id: number, batch: ToDomain[]): void {
+    if (this.ending) return;
+    this.#outbox.push([id, batch]);
+    if (this.#outbox.length >= GROUP_BATCH_LIMIT) return this.#flush();
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    queueMicrotask(() => this.#flush());
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    if (this.#outbox.length === 0 || this.ending) return;
+    const items = this.#outbox;
+    this.#outbox = [];
+    this.worker.postMessage({ t: 'batches', items } satisfies GroupControl);
+  }
+
+  /** A control message goes after every batch posted before it (a driver's last call, then its drop). */
+  control(message: GroupControl): void {
+    if (this.ending) return;
+    this.#flush();
+    this.worker.postMessage(message);
+  }
+
+  /**
+   * Ends the thread. One still importing its drivers is let finish first (within a bound): a
+   * thread terminated while its module loader reads a file leaves that file's descriptor open.
+   */
   end(): Promise<void> {
     if (!this.ending) {
       this.ending = true;
-      void this.worker.terminate();
+      let timer: NodeJS.Timeout | undefined;
+      const bound = new Promise<void>((resolve) => { timer = setTimeout(resolve, BOOT_GRACE_MS); });
+      void Promise.race([this.#bootedOrGone, bound]).then(() => {
+        clearTimeout(timer);
+        void this.worker.terminate();
+      });
     }
     return this.gone;
   }
@@ -89,8 +143,8 @@ export class TenantDomain implements Domain {
   readonly #id = nextTenant++;
   readonly #thread: GroupThread;
   readonly #group: DomainGroup;
-  readonly #port: MessagePort;
   #ended = false;
+  #listener: ((batch: unknown) => void) | undefined;
   #exitListener: ((exit: DomainExit) => void) | undefined;
   #output: ((stream: 'stdout' | 'stderr', chunk: string) => void) | undefined;
 
@@ -100,18 +154,21 @@ export class TenantDomain implements Domain {
     this.booted = thread.booted;
     // Descriptors are per process: the thread uses the kernel's own numbers.
     this.grants = grantsFor(resources, (_i, r) => r.fd);
-    const { port1, port2 } = new MessageChannel();
-    this.#port = port1;
-    thread.tenants.add(this);
-    thread.control({ t: 'tenant', id: this.#id, port: port2 }, [port2]);
+    thread.tenants.set(this.#id, this);
+    thread.control({ t: 'tenant', id: this.#id });
   }
 
   send(batch: ToDomain[]): void {
-    if (!this.#ended) this.#port.postMessage(batch);
+    if (!this.#ended) this.#thread.post(this.#id, batch);
   }
 
   onMessage(listener: (batch: unknown) => void): void {
-    this.#port.on('message', listener);
+    this.#listener = listener;
+  }
+
+  /** A batch the driver sent (raw: the channel decodes it). */
+  deliver(batch: unknown): void {
+    if (!this.#ended) this.#listener?.(batch);
   }
 
   onExit(listener: (exit: DomainExit) => void): void {
@@ -126,7 +183,6 @@ export class TenantDomain implements Domain {
   ended(exit: DomainExit): void {
     if (this.#ended) return;
     this.#ended = true;
-    this.#port.close();
     this.#exitListener?.(exit);
   }
 
@@ -137,8 +193,7 @@ export class TenantDomain implements Domain {
   /** A failure: the thread ends, and every other device in it fails with it. */
   async kill(): Promise<void> {
     this.#ended = true;
-    this.#thread.tenants.delete(this);
-    this.#port.close();
+    this.#thread.tenants.delete(this.#id);
     await this.#thread.end();
   }
 
@@ -146,8 +201,7 @@ export class TenantDomain implements Domain {
   async release(): Promise<void> {
     if (this.#ended) return this.#thread.ending ? this.#thread.gone : undefined;
     this.#ended = true;
-    this.#thread.tenants.delete(this);
-    this.#port.close();
+    this.#thread.tenants.delete(this.#id);
     this.#thread.control({ t: 'drop', id: this.#id });
     await this.#group.left(this.#thread);
   }

@@ -1,25 +1,30 @@
 /**
  * Entry point of a shared worker domain (domain-group.ts): one thread, one driver instance per
- * device that joined it, each with its own DomainHost on its own message port. What one driver
- * does the thread does: an exception nobody catches, a descriptor it was not lent, an exit, a
- * loop that never yields or a heap that outgrows the limit is every device's failure, and the
- * kernel ends the thread and recovers them all (the paper's driver-wide recovery).
+ * device that joined it, each with its own DomainHost, their batches multiplexed on the
+ * thread's port by the device's number. What one driver does the thread does: an exception
+ * nobody catches, a descriptor it was not lent, an exit, a loop that never yields or a heap
+ * that outgrows the limit is every device's failure, and the kernel ends the thread and
+ * recovers them all (the paper's driver-wide recovery).
  */
-import { parentPort, type MessagePort } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { DomainHost } from './domain-host.js';
 import { guardDescriptors } from './fd-guard.js';
-import type { ToDomain } from './protocol.js';
+import { GROUP_BATCH_LIMIT, type FromDomain, type ToDomain } from './protocol.js';
 
-/** What the kernel's side of the group sends on the thread's own port. */
+/** What the kernel's side of the group sends on the thread's port. */
 export type GroupControl =
-  | { t: 'tenant'; id: number; port: MessagePort }
+  | { t: 'tenant'; id: number }
   | { t: 'drop'; id: number }
-  | { t: 'preload'; urls: string[] };
+  | { t: 'preload'; urls: string[] }
+  | { t: 'batches'; items: [number, ToDomain[]][] };
+
+/** What the thread sends: its drivers' batches by number, and that its imports are done. */
+export type GroupUp = { t: 'batches'; items: [number, FromDomain[]][] } | { t: 'booted' };
 
 const control = parentPort;
 if (!control) throw new Error('group-entry must run in a worker thread');
 
-const tenants = new Map<number, { host: DomainHost; port: MessagePort; fds: Set<number> }>();
+const tenants = new Map<number, { host: DomainHost; fds: Set<number> }>();
 /**
  * A fault no call can be blamed on (an exception from a driver's timer, a descriptor it was not
  * lent) is every driver's here: which one it came from cannot be told in one thread.
@@ -34,26 +39,48 @@ const guard = guardDescriptors((message) => everyone('bad-kernel-call', new Erro
 process.on('uncaughtException', (err) => everyone('exception', err));
 process.on('unhandledRejection', (err) => everyone('rejection', err));
 
+/** The drivers' batches, sent together once per turn: one message, not one per device. */
+let outbox: [number, FromDomain[]][] = [];
+let flushScheduled = false;
+function post(id: number, batch: FromDomain[]): void {
+  outbox.push([id, batch]);
+  if (outbox.length >= GROUP_BATCH_LIMIT) return flush();
+  if (flushScheduled) return;
+  flushScheduled = true;
+  queueMicrotask(flush);
+}
+function flush(): void {
+  flushScheduled = false;
+  const items = outbox;
+  outbox = [];
+  if (items.length > 0) control!.postMessage({ t: 'batches', items } satisfies GroupUp);
+}
+
+function receive(id: number, batch: ToDomain[]): void {
+  const tenant = tenants.get(id);
+  if (!tenant) return; // dropped: its last batches are nobody's
+  for (const x of batch) {
+    if (x.t !== 'load') continue;
+    for (const r of x.spec.resources) tenant.fds.add(r.fd);
+    guard.lend(x.spec.resources.map((r) => r.fd));
+  }
+  tenant.host.receive(batch);
+}
+
 control.on('message', (m: GroupControl) => {
   switch (m.t) {
+    case 'batches':
+      for (const [id, batch] of m.items) receive(id, batch);
+      return;
     case 'tenant': {
-      const port = m.port;
+      const id = m.id;
       const host = new DomainHost({
-        send: (batch) => port.postMessage(batch),
-        exit: (code) => process.exit(code),
+        send: (batch) => post(id, batch),
+        exit: (code) => { flush(); process.exit(code); },
         // Worker threads cannot abort alone: an exit that skips every cleanup handler.
         abort: () => process.exit(134),
       });
-      const fds = new Set<number>();
-      tenants.set(m.id, { host, port, fds });
-      port.on('message', (batch: ToDomain[]) => {
-        for (const x of batch) {
-          if (x.t !== 'load') continue;
-          for (const r of x.spec.resources) fds.add(r.fd);
-          guard.lend(x.spec.resources.map((r) => r.fd));
-        }
-        host.receive(batch);
-      });
+      tenants.set(id, { host, fds: new Set() });
       return;
     }
     case 'drop': {
@@ -67,11 +94,10 @@ control.on('message', (m: GroupControl) => {
       const still = new Set([...tenants.values()].flatMap((t) => [...t.fds]));
       guard.withdraw([...tenant.fds].filter((fd) => !still.has(fd)));
       tenant.host.stop();
-      tenant.port.close();
       return;
     }
     case 'preload':
       // A spare thread imports its future drivers ahead, so a recovery only instantiates them.
-      void Promise.allSettled(m.urls.map((url) => import(url))).then(() => control.postMessage({ t: 'booted' }));
+      void Promise.allSettled(m.urls.map((url) => import(url))).then(() => control.postMessage({ t: 'booted' } satisfies GroupUp));
   }
 });
