@@ -53,10 +53,13 @@ export function scaleSection(options: Omit<ScaleOptions, 'progress'>, series: Sc
       `${options.faults} faults (${options.kinds.join(' and ')} in turn) into devices chosen at random, each under a ` +
       'small load on that device (two lanes of 4 KiB reads and writes), one at a time, each recovered and its standby ' +
       `loaded again before the next; RecoveryEvent.totalMs. Reads: 4 KiB random reads at queue depth ${options.queueDepth} ` +
-      `on every device at once, ${options.throughputMs} ms after a ${options.warmupMs} ms warm-up, all devices together.`,
+      `on every device at once, ${options.throughputMs} ms after a ${options.warmupMs} ms warm-up, all devices together.` +
+      (series.some((s) => s.groupSize) ? ' "Groups of N": each N devices in attach order name one `domainGroup` (one worker ' +
+        'thread, one driver instance per device; their standbys wait in the group\'s spare thread); a fault there recovers ' +
+        'all N devices of the group, and every one of those recoveries is counted (the "recoveries" column).' : ''),
     '',
     '| domain | standby | devices | added MiB | MiB/device | kernel MiB | children MiB (processes) | attach ms/device ' +
-      '| attach p50 | attach p90 | standbys ms | faults | recovery p50 | p99 | max | app errors | reads/s |',
+      '| attach p50 | attach p90 | standbys ms | recoveries | recovery p50 | p99 | max | app errors | reads/s |',
     '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
     '',
