@@ -203,7 +203,7 @@ export class TenantDomain implements Domain {
     this.#ended = true;
     this.#thread.tenants.delete(this.#id);
     this.#thread.control({ t: 'drop', id: this.#id });
-    await this.#group.left(this.#thread);
+    await this.#group.left();
   }
 }
 
@@ -239,14 +239,14 @@ export class DomainGroup {
   join(resources: HostResource[], preload: string[], role: 'serve' | 'standby' = 'serve'): TenantDomain {
     if (this.#closed) throw new Error(`domain group ${this.name} is closed`);
     for (const url of preload) this.#preload.add(url);
+    // A serving thread that is ending (a failure, its exit not yet seen) is replaced first, so a
+    // standby never joins the thread that is about to serve.
+    if (this.#current?.ending) this.#promote();
     if (role === 'standby') {
       if (!this.#next || this.#next.ending) this.#next = this.#start();
       return new TenantDomain(this, this.#next, resources);
     }
-    if (!this.#current || this.#current.ending) {
-      this.#current = this.#next && !this.#next.ending ? this.#next : this.#start();
-      this.#next = undefined;
-    }
+    this.#current ??= this.#start();
     const tenant = new TenantDomain(this, this.#current, resources);
     this.#refill();
     return tenant;
@@ -258,13 +258,15 @@ export class DomainGroup {
 
   /** A thread ended (a failure in it, or the group's end): the spare serves from now on. */
   #ended(thread: GroupThread): void {
-    if (thread === this.#current) {
-      this.#current = this.#next && !this.#next.ending ? this.#next : undefined;
-      this.#next = undefined;
-      if (this.#current) this.#refill();
-    } else if (thread === this.#next) {
-      this.#next = undefined;
-    }
+    if (thread === this.#current) this.#promote();
+    else if (thread === this.#next) this.#next = undefined;
+  }
+
+  /** The spare thread serves; the next spare is started once the joins have settled. */
+  #promote(): void {
+    this.#current = this.#next && !this.#next.ending ? this.#next : undefined;
+    this.#next = undefined;
+    if (this.#current) this.#refill();
   }
 
   /**
@@ -293,10 +295,12 @@ export class DomainGroup {
     return { serving: live(this.#current), spare: live(this.#next), spareBooted: this.#next?.booted === true && !this.#next.ending };
   }
 
-  /** A device left `thread` in order: the last one out ends the group's threads. */
-  async left(thread: GroupThread): Promise<void> {
-    if (thread.tenants.size > 0) return;
-    if (thread !== this.#current) return thread.end();
+  /**
+   * A device's driver left in order: the last one out of the group (serving and standby drivers
+   * alike) ends its threads. An empty spare thread stays: it is the others' spare.
+   */
+  async left(): Promise<void> {
+    if ((this.#current?.tenants.size ?? 0) > 0 || (this.#next?.tenants.size ?? 0) > 0) return;
     await this.#endThreads(); // a device may join again later: it starts them anew
   }
 

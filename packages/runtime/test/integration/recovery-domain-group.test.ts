@@ -9,7 +9,7 @@
 import { strict as assert } from 'node:assert';
 import { readdirSync } from 'node:fs';
 import { test } from 'node:test';
-import { createRuntime, ErrorCodes, isShadowError, type BlockDevice, type FailureEvent, type FaultKind, type RecoveryEvent } from '../../src/index.js';
+import { createRuntime, ErrorCodes, isShadowError, type BlockDevice, type FailureEvent, type FaultKind, type RecoveryEvent, type Runtime } from '../../src/index.js';
 import { until, waitForEvent } from '../../src/testing/events.js';
 import { expectNoLeaks, snapshot } from '../../src/testing/leaks.js';
 import { BLOCK, blockContent } from '../../src/testing/workload.js';
@@ -18,19 +18,32 @@ import { registerSecondVersion } from '../helpers/update-subjects.js';
 const fast = { heartbeatMs: 50, heartbeatTimeoutMs: 1000, deadlineScale: 0.2 };
 const threads = (): number => readdirSync('/proc/self/task').length;
 
+/** `ram` disks in one group, each opened, block 0 written with its own content of `round`. */
+async function attachGroup(rt: Runtime, group: string, names: string[], round: number, spec: Record<string, unknown> = {}): Promise<BlockDevice[]> {
+  const disks: BlockDevice[] = [];
+  for (const [i, name] of names.entries()) {
+    const disk = await rt.attachBlock({ name, driver: 'ram', domainGroup: group, config: { sizeBytes: 16 * BLOCK }, ...spec });
+    await disk.open();
+    await disk.write(0, blockContent(i, round));
+    disks.push(disk);
+  }
+  return disks;
+}
+
+/** Every failure event from now on. */
+function failuresOf(rt: Runtime): FailureEvent[] {
+  const failures: FailureEvent[] = [];
+  rt.manager.on('failure', (e: FailureEvent) => failures.push(e));
+  return failures;
+}
+
 for (const warmStandby of [false, true]) test(`devices in one group share one thread; a fault of any kind in any driver recovers them all into the spare thread${warmStandby ? ', where their standbys wait,' : ''} data and requests in flight intact`, async () => {
   const before = snapshot();
   const baseline = threads();
   const rt = createRuntime({ faultInjection: true });
   try {
     const names = ['g0', 'g1', 'g2', 'g3'];
-    const disks: BlockDevice[] = [];
-    for (const [i, name] of names.entries()) {
-      const disk = await rt.attachBlock({ name, driver: 'ram', domainGroup: 'shelf', warmStandby, config: { sizeBytes: 16 * BLOCK }, ...fast });
-      await disk.open();
-      await disk.write(0, blockContent(i, 1));
-      disks.push(disk);
-    }
+    const disks = await attachGroup(rt, 'shelf', names, 1, { warmStandby, ...fast });
     const ready = async () => {
       await until(() => rt.manager.domainGroups()[0]?.spareBooted === true, 'the spare thread booted', 20_000);
       if (warmStandby) for (const name of names) await rt.standbyReady(name);
@@ -71,16 +84,9 @@ test('a device that leaves a group in order leaves alone: the others go on in th
   const before = snapshot();
   const baseline = threads();
   const rt = createRuntime();
-  const failures: FailureEvent[] = [];
-  rt.manager.on('failure', (e: FailureEvent) => failures.push(e));
+  const failures = failuresOf(rt);
   try {
-    const disks: BlockDevice[] = [];
-    for (const [i, name] of ['a', 'b', 'c'].entries()) {
-      const disk = await rt.attachBlock({ name, driver: 'ram', domainGroup: 'rack', config: { sizeBytes: 16 * BLOCK } });
-      await disk.open();
-      await disk.write(0, blockContent(i, 2));
-      disks.push(disk);
-    }
+    const disks = await attachGroup(rt, 'rack', ['a', 'b', 'c'], 2);
     await rt.detach('b');
     assert.deepEqual(rt.manager.domainGroups().map((g) => [g.name, g.devices, g.serving]), [['rack', 2, 1]]);
     assert.deepEqual(await disks[0]!.read(0, BLOCK), blockContent(0, 2));
@@ -132,17 +138,10 @@ test('a live update of one device in a group runs its new version in the same th
   const before = snapshot();
   const baseline = threads();
   const rt = createRuntime();
-  const failures: FailureEvent[] = [];
-  rt.manager.on('failure', (e: FailureEvent) => failures.push(e));
+  const failures = failuresOf(rt);
   try {
     const v2 = registerSecondVersion(rt, 'block', 'ram');
-    const disks: BlockDevice[] = [];
-    for (const [i, name] of ['u0', 'u1'].entries()) {
-      const disk = await rt.attachBlock({ name, driver: 'ram', domainGroup: 'upd', config: { sizeBytes: 16 * BLOCK } });
-      await disk.open();
-      await disk.write(0, blockContent(i, 3));
-      disks.push(disk);
-    }
+    const disks = await attachGroup(rt, 'upd', ['u0', 'u1'], 3);
     await until(() => rt.manager.domainGroups()[0]?.spareBooted === true, 'the spare thread booted', 20_000);
     for (const to of [v2, 'ram', v2]) {
       const reads = disks.map((disk) => disk.read(0, BLOCK));
@@ -158,6 +157,26 @@ test('a live update of one device in a group runs its new version in the same th
     assert.equal(rt.status('u1')!.recoveries, 0);
     assert.deepEqual(rt.manager.domainGroups().map((g) => [g.devices, g.serving, g.spare]), [[2, 1, 1]]);
     assert.equal(threads() - baseline, 2, 'no thread started for the updates');
+  } finally {
+    await rt.close();
+  }
+  await expectNoLeaks(before);
+});
+
+test('the spare thread stays the group\'s when the last standby in it leaves: a device without one still recovers into it', async () => {
+  const before = snapshot();
+  const rt = createRuntime({ faultInjection: true });
+  try {
+    await attachGroup(rt, 'mixed', ['with'], 4, { warmStandby: true });
+    const [without] = await attachGroup(rt, 'mixed', ['without'], 4);
+    await rt.standbyReady('with');
+    await until(() => rt.manager.domainGroups()[0]?.spareBooted === true, 'the spare thread booted', 20_000);
+    await rt.detach('with'); // its driver leaves the serving thread, its standby the spare thread
+    assert.deepEqual(rt.manager.domainGroups().map((g) => [g.devices, g.serving, g.spare]), [[1, 1, 1]]);
+    const recovered = waitForEvent<RecoveryEvent>(rt.manager, 'recovery', (e) => e.device === 'without', 20_000);
+    rt.inject('without', { kind: 'exit' });
+    assert.equal((await recovered).warmStandby, true, 'recovered into the started spare thread');
+    assert.deepEqual(await without!.read(0, BLOCK), blockContent(0, 4));
   } finally {
     await rt.close();
   }
