@@ -33,6 +33,11 @@ const everyone = (kind: 'exception' | 'rejection' | 'bad-kernel-call', err: unkn
   const message = err instanceof Error ? err.message : String(err);
   const shared = new Error(`${message} (in the domain ${tenants.size} devices share: any of their drivers may have caused it)`);
   for (const { host } of tenants.values()) host.fatal(kind, shared);
+  // Every device of the thread is failed by this: the thread ends at once, as a process domain
+  // does, rather than run on until the kernel's terminate lands (with many threads to schedule
+  // that took 10 ms). The reports are on the wire first.
+  flush();
+  process.exit(70);
 };
 // Before any driver code runs: the drivers share the host's descriptors (fd-guard.ts).
 const guard = guardDescriptors((message) => everyone('bad-kernel-call', new Error(message)));
