@@ -18,6 +18,8 @@ import { builtInDrivers } from './drivers/index.js';
 import type { DriverManifest } from './driver/manifest.js';
 import { formatDriverLog, type DriverLogEvent } from './observe/driver-log.js';
 
+/** A device spec's heap-limit default and domain-group name rule, for the service's config checks. */
+export { GROUP_NAME, memoryLimitOf } from './manager/managed.js';
 export interface RuntimeOptions {
   /**
    * Load the fault injector into drivers' domains so that `inject()` works: for tests, the

@@ -404,7 +404,8 @@ export class DriverChannel {
       }
       value = taken;
     }
-    const from = this.#options.contract.entries[call.entry]?.takesInputFrom;
+    const declared = this.#options.contract.entries[call.entry];
+    const from = declared?.takesInputFrom;
     if (from !== undefined && isTakeInput(value)) {
       const taken = this.#take(from, value.take, call.args);
       if (typeof taken === 'string') {
@@ -414,13 +415,13 @@ export class DriverChannel {
       if (taken instanceof ShadowError) { this.#release(call); return call.reject(taken); }
       value = taken;
     }
-    const breach = this.#options.contract.entries[call.entry]?.check?.(call.args, value);
+    const breach = declared?.check?.(call.args, value);
     if (breach) {
       // The caller's promise is rejected by the teardown with the failure, like every other.
       this.#pending.set(m.id, call);
       return this.fail(new DriverFailure('contract', breach, call.entry));
     }
-    if (this.#options.contract.entries[call.entry]?.kind === 'request') this.#requestsCompleted++;
+    if (declared?.kind === 'request') this.#requestsCompleted++;
     if (m.inSlot !== undefined) {
       this.#release(call);
       return call.resolve(value);

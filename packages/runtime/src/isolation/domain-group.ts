@@ -20,13 +20,18 @@
 import { Worker } from 'node:worker_threads';
 import { grantsFor, type Domain, type DomainExit, type HostResource } from './domain.js';
 import type { GroupControl, GroupUp } from './group-entry.js';
+import { Outbox } from './outbox.js';
 import { GROUP_BATCH_LIMIT, type ResourceGrant, type ToDomain } from './protocol.js';
 
 const entry = new URL('./group-entry.js', import.meta.url);
 
 let nextTenant = 1;
-/** A group's spare thread is started this long after the last join (a recovery's joins come together). */
-const REFILL_AFTER_MS = 25;
+/**
+ * How long a group waits after its recoveries' joins before it starts a spare thread (and the
+ * manager before it loads the standbys into it): started beside the recoveries, a thread's
+ * isolate and imports would take the cores they need.
+ */
+export const GROUP_SETTLE_MS = 25;
 /** How long a thread that is ended while it still imports its drivers is let finish them. */
 const BOOT_GRACE_MS = 2000;
 
@@ -41,9 +46,10 @@ class GroupThread {
   #lastError: DomainExit | undefined;
   #bootedNow!: () => void;
   readonly #bootedOrGone = new Promise<void>((resolve) => { this.#bootedNow = resolve; });
-  /** Batches for the drivers, sent together once per turn: one message, not one per device. */
-  #outbox: [number, ToDomain[]][] = [];
-  #flushScheduled = false;
+  /** Batches for the drivers, sent together: one message per turn (or per eight), not one per device. */
+  readonly #outbox = new Outbox<[number, ToDomain[]]>(GROUP_BATCH_LIMIT, (items) => {
+    if (!this.ending) this.worker.postMessage({ t: 'batches', items } satisfies GroupControl);
+  });
 
   constructor(memoryLimitMb: number, preload: string[], onEnd: (thread: GroupThread) => void) {
     this.worker = new Worker(entry, {
@@ -91,26 +97,13 @@ class GroupThread {
 
   /** A driver's batch, sent with the others of this turn. */
   post(id: number, batch: ToDomain[]): void {
-    if (this.ending) return;
-    this.#outbox.push([id, batch]);
-    if (this.#outbox.length >= GROUP_BATCH_LIMIT) return this.#flush();
-    if (this.#flushScheduled) return;
-    this.#flushScheduled = true;
-    queueMicrotask(() => this.#flush());
-  }
-
-  #flush(): void {
-    this.#flushScheduled = false;
-    if (this.#outbox.length === 0 || this.ending) return;
-    const items = this.#outbox;
-    this.#outbox = [];
-    this.worker.postMessage({ t: 'batches', items } satisfies GroupControl);
+    if (!this.ending) this.#outbox.push([id, batch]);
   }
 
   /** A control message goes after every batch posted before it (a driver's last call, then its drop). */
   control(message: GroupControl): void {
     if (this.ending) return;
-    this.#flush();
+    this.#outbox.flush();
     this.worker.postMessage(message);
   }
 
@@ -281,7 +274,7 @@ export class DomainGroup {
       if (!this.#closed && this.#current && !this.#current.ending && (!this.#next || this.#next.ending)) {
         this.#next = this.#start();
       }
-    }, REFILL_AFTER_MS);
+    }, GROUP_SETTLE_MS);
   }
 
   /** Devices whose drivers run in the serving thread. */

@@ -9,6 +9,7 @@
 import { parentPort } from 'node:worker_threads';
 import { DomainHost } from './domain-host.js';
 import { guardDescriptors } from './fd-guard.js';
+import { Outbox } from './outbox.js';
 import { GROUP_BATCH_LIMIT, type FromDomain, type ToDomain } from './protocol.js';
 
 /** What the kernel's side of the group sends on the thread's port. */
@@ -36,7 +37,7 @@ const everyone = (kind: 'exception' | 'rejection' | 'bad-kernel-call', err: unkn
   // Every device of the thread is failed by this: the thread ends at once, as a process domain
   // does, rather than run on until the kernel's terminate lands (with many threads to schedule
   // that took 10 ms). The reports are on the wire first.
-  flush();
+  outbox.flush();
   process.exit(70);
 };
 // Before any driver code runs: the drivers share the host's descriptors (fd-guard.ts).
@@ -44,22 +45,9 @@ const guard = guardDescriptors((message) => everyone('bad-kernel-call', new Erro
 process.on('uncaughtException', (err) => everyone('exception', err));
 process.on('unhandledRejection', (err) => everyone('rejection', err));
 
-/** The drivers' batches, sent together once per turn: one message, not one per device. */
-let outbox: [number, FromDomain[]][] = [];
-let flushScheduled = false;
-function post(id: number, batch: FromDomain[]): void {
-  outbox.push([id, batch]);
-  if (outbox.length >= GROUP_BATCH_LIMIT) return flush();
-  if (flushScheduled) return;
-  flushScheduled = true;
-  queueMicrotask(flush);
-}
-function flush(): void {
-  flushScheduled = false;
-  const items = outbox;
-  outbox = [];
-  if (items.length > 0) control!.postMessage({ t: 'batches', items } satisfies GroupUp);
-}
+/** The drivers' batches, sent together: one message per turn (or per eight), not one per device. */
+const outbox = new Outbox<[number, FromDomain[]]>(GROUP_BATCH_LIMIT, (items) => control!.postMessage({ t: 'batches', items } satisfies GroupUp));
+const post = (id: number, batch: FromDomain[]): void => outbox.push([id, batch]);
 
 function receive(id: number, batch: ToDomain[]): void {
   const tenant = tenants.get(id);
@@ -81,7 +69,7 @@ control.on('message', (m: GroupControl) => {
       const id = m.id;
       const host = new DomainHost({
         send: (batch) => post(id, batch),
-        exit: (code) => { flush(); process.exit(code); },
+        exit: (code) => { outbox.flush(); process.exit(code); },
         // Worker threads cannot abort alone: an exit that skips every cleanup handler.
         abort: () => process.exit(134),
       });

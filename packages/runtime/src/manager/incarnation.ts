@@ -114,7 +114,6 @@ export class Incarnation {
   /** The driver module is loaded in its domain (a standby in this state is truly warm). */
   loaded = false;
 
-
   /** Starts the domain and loads the driver module (not yet initialized). */
   async load(): Promise<this> {
     await this.channel.load();

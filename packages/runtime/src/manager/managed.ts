@@ -73,6 +73,14 @@ export interface DriverSpec {
   bufferLimitBytes?: number;
 }
 
+/** A driver domain's heap limit when its spec names none (MiB). */
+export const DEFAULT_MEMORY_LIMIT_MB = 64;
+
+export const memoryLimitOf = (spec: { memoryLimitMb?: number }): number => spec.memoryLimitMb ?? DEFAULT_MEMORY_LIMIT_MB;
+
+/** A domain group's name (`domainGroup`): letters, digits, dots, dashes, underscores; the service's config checks the same. */
+export const GROUP_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
 export type { DriverState } from './lifecycle.js';
 import type { DriverState } from './lifecycle.js';
 import type { Lifecycle } from './lifecycle.js';

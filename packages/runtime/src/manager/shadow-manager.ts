@@ -14,7 +14,7 @@ import type { DomainKind, SandboxKind } from '../isolation/domain.js';
 import { ProcessDomain } from '../isolation/process-domain.js';
 import { SharedPool } from '../isolation/shared-pool.js';
 import { SpareDomains, type SpareKind } from '../isolation/spare-domains.js';
-import { DomainGroup, type TenantDomain } from '../isolation/domain-group.js';
+import { DomainGroup, GROUP_SETTLE_MS, type TenantDomain } from '../isolation/domain-group.js';
 import { kConnect, kSetStatus, type Device } from '../kernel/device.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { InputHold } from '../kernel/input-hold.js';
@@ -28,7 +28,7 @@ import { Recovery } from './recovery.js';
 import { RestartPolicy } from './restart-policy.js';
 import { routes } from './routes.js';
 import { DriverCatalog, sandboxFor, type ResolvedDriver } from './driver-catalog.js';
-import type { DriverSpec, DriverState, ManagedDriver, RecoveryMode } from './managed.js';
+import { GROUP_NAME, memoryLimitOf, type DriverSpec, type DriverState, type ManagedDriver, type RecoveryMode } from './managed.js';
 import { LiveUpdate, runningVersion, versionOf, type UpdateOptions, type UpdateReport } from './update.js';
 
 /** What `status()` tells of one device's driver. */
@@ -118,9 +118,6 @@ export interface ManagerOptions {
   clock?: Clock;
   random?: () => number;
 }
-
-/** How long after a domain group's recovery its devices' standbys start (domain-group.ts waits as long for its spare thread). */
-const GROUP_SETTLE_MS = 25;
 
 /** The kernel's hold on a device's input during recovery, when its class asks for one and the device has that resource. */
 function holdFor(contract: ClassContract, device: Device, shadow: Shadow | undefined): InputHold | undefined {
@@ -354,11 +351,11 @@ export class ShadowManager extends EventEmitter {
   /** A device that names a group: a worker domain with shadow or restart recovery, no standby of its own, the group's heap limit. */
   #checkGroup(spec: DriverSpec & { domain: DomainKind; recovery: RecoveryMode }): void {
     const bad = (why: string) => new ShadowError(ErrorCodes.INVALID_ARGUMENT, `${spec.name}: domainGroup ${JSON.stringify(spec.domainGroup)} ${why}`);
-    if (typeof spec.domainGroup !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(spec.domainGroup)) throw bad('must be 1 to 64 letters, digits, dots, dashes or underscores');
+    if (typeof spec.domainGroup !== 'string' || !GROUP_NAME.test(spec.domainGroup)) throw bad('must be 1 to 64 letters, digits, dots, dashes or underscores');
     if (spec.domain !== 'worker' || spec.recovery === 'native') throw bad(`needs a worker domain (this device runs in ${spec.recovery === 'native' ? 'none' : spec.domain}): only threads share a process`);
     if (spec.warmStandby === 'shared') throw bad('keeps its own spare thread for recovery: warmStandby \'shared\' would be a second one (use true: the standby driver waits in that thread)');
     const group = this.#groups.get(spec.domainGroup);
-    const limit = spec.memoryLimitMb ?? 64;
+    const limit = memoryLimitOf(spec);
     if (group && group.memoryLimitMb !== limit) throw bad(`has a heap limit of ${group.memoryLimitMb} MiB, shared by its devices (this one asks ${limit})`);
   }
 
@@ -366,7 +363,7 @@ export class ShadowManager extends EventEmitter {
   #joinGroup(managed: ManagedDriver, driver: ResolvedDriver, role: 'serve' | 'standby'): { domain: TenantDomain; booted: boolean } {
     const name = managed.spec.domainGroup!;
     let group = this.#groups.get(name);
-    if (!group) this.#groups.set(name, group = new DomainGroup(name, { memoryLimitMb: this.#memoryLimitMb(managed) }));
+    if (!group) this.#groups.set(name, group = new DomainGroup(name, { memoryLimitMb: memoryLimitOf(managed.spec) }));
     const domain = group.join([...managed.device.resources], [...this.#extensions, driver.url], role);
     return { domain, booted: domain.booted };
   }
@@ -376,7 +373,7 @@ export class ShadowManager extends EventEmitter {
   /** A new incarnation of the driver, loaded but not initialized (by default the fallback's: a standby or a recovery). */
   async spawn(managed: ManagedDriver, driver = managed.fallback, role: 'serve' | 'standby' = 'serve'): Promise<Incarnation> {
     const { spec } = managed;
-    const memoryLimitMb = this.#memoryLimitMb(managed);
+    const memoryLimitMb = memoryLimitOf(spec);
     const spare = spec.domainGroup !== undefined ? this.#joinGroup(managed, driver, role)
       : spec.warmStandby === 'shared' && spec.domain === 'worker'
         ? this.#spares.take(this.#spareKind(managed, driver), [...managed.device.resources]) : undefined;
@@ -496,13 +493,9 @@ export class ShadowManager extends EventEmitter {
       .map((m) => this.#spareKind(m)));
   }
 
-    #memoryLimitMb(managed: ManagedDriver): number {
-    return managed.spec.memoryLimitMb ?? 64;
-  }
-
   /** The shared spares a device's next incarnation can take (by default its recovery's: the fallback driver). */
   #spareKind(managed: ManagedDriver, driver = managed.fallback): SpareKind {
-    return { memoryLimitMb: this.#memoryLimitMb(managed), preload: [...this.#extensions, driver.url] };
+    return { memoryLimitMb: memoryLimitOf(managed.spec), preload: [...this.#extensions, driver.url] };
   }
 
   publish(event: string, channel: { publish(m: unknown): void; hasSubscribers: boolean }, message: unknown): void {

@@ -7,6 +7,7 @@
 import { existsSync, lstatSync } from 'node:fs';
 import net from 'node:net';
 import { dirname, resolve } from 'node:path';
+import { memoryLimitOf } from '../runtime.js';
 import { addressPattern, type ServiceConfig } from './config-schema.js';
 import { describe } from './config-text.js';
 
@@ -66,8 +67,8 @@ function driverProblems(config: ServiceConfig, drivers: DriverChecker | undefine
         problems.push(`${field}.warmStandby: expected true or false in a domain group (its spare thread is the standby), found "shared"`);
       }
       const first = Object.entries(config.devices).find(([, d]) => d.domainGroup === device.domainGroup)!;
-      if (first[0] !== name && (first[1].memoryLimitMb ?? 64) !== (device.memoryLimitMb ?? 64)) {
-        problems.push(`${field}.memoryLimitMb: expected ${first[1].memoryLimitMb ?? 64}, the heap limit of domain group ${JSON.stringify(device.domainGroup)} (set by devices.${first[0]}), found ${device.memoryLimitMb ?? 64}`);
+      if (first[0] !== name && memoryLimitOf(first[1]) !== memoryLimitOf(device)) {
+        problems.push(`${field}.memoryLimitMb: expected ${memoryLimitOf(first[1])}, the heap limit of domain group ${JSON.stringify(device.domainGroup)} (set by devices.${first[0]}), found ${memoryLimitOf(device)}`);
       }
     }
     if (device.class === 'block' && device.config?.sizeBytes !== undefined) {

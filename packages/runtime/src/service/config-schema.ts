@@ -5,6 +5,7 @@
  * port naming a switch nobody declared) are in config-load.ts.
  */
 import { z } from 'zod';
+import { GROUP_NAME } from '../runtime.js';
 
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a name of letters, digits, ".", "_" or "-" (at most 64)');
 const positiveInt = z.number().int().positive();
@@ -54,7 +55,7 @@ const common = {
   recovery: z.enum(['shadow', 'restart', 'native']).optional(),
   warmStandby: z.union([z.boolean(), z.literal('shared')]).optional(),
   /** Devices naming the same group share one worker thread and its fate (isolation/domain-group.ts). */
-  domainGroup: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a name of 1 to 64 letters, digits, dots, dashes or underscores').optional(),
+  domainGroup: z.string().regex(GROUP_NAME, 'a name of 1 to 64 letters, digits, dots, dashes or underscores').optional(),
   restart: restart.optional(),
   deadlines: deadlines.optional(),
   memoryLimitMb: positiveInt.optional(),
