@@ -12,7 +12,9 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 export function sh(command: string, args: string[], timeoutMs = 30_000): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(command, args, { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`${command} ${args.join(' ')}: ${error.message} ${stderr}`));
+      // How it ended, too: a command killed at the deadline or by a signal prints nothing of it.
+      const ended = error ? (error.killed ? `killed (${error.signal ?? 'signal'}) after ${timeoutMs} ms` : error.signal ? `killed by ${error.signal}` : `exit code ${String(error.code)}`) : '';
+      if (error) reject(new Error(`${command} ${args.join(' ')}: ${ended}: ${error.message} ${stderr}`));
       else resolve(stdout);
     });
   });
