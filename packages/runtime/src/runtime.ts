@@ -20,6 +20,7 @@ import { formatDriverLog, type DriverLogEvent } from './observe/driver-log.js';
 
 /** A device spec's heap-limit default and domain-group name rule, for the service's config checks. */
 export { GROUP_NAME, memoryLimitOf } from './manager/managed.js';
+export { MAX_BUSY_POLL_US } from './isolation/busy-poll.js';
 export interface RuntimeOptions {
   /**
    * Load the fault injector into drivers' domains so that `inject()` works: for tests, the
@@ -33,6 +34,13 @@ export interface RuntimeOptions {
    * and heap limit (default 2; none is started until such a device is attached).
    */
   spareDomains?: number;
+  /**
+   * How long (µs) the kernel keeps polling for a domain's reply instead of sleeping, after a
+   * request leaves for it: a reply that comes within the window costs no wake-up of the kernel's
+   * thread (50–100 µs on a virtual machine). Adaptive: a device whose replies take longer is not
+   * polled for a while. 0 turns it off (a host where every core is busy); at most 1000. Default 200.
+   */
+  busyPollUs?: number;
   /**
    * Where drivers' log lines go besides the manager's `log` event: `stderr` prints each on the
    * host's stderr as `[device] …` (what `shadowd export` does); `quiet` (the default, for
@@ -53,7 +61,7 @@ export class Runtime {
   constructor(options: RuntimeOptions = {}) {
     const catalog = new DriverCatalog();
     for (const manifest of builtInDrivers) catalog.register(manifest);
-    this.manager = new ShadowManager(this.kernel, { clock: options.clock, random: options.random, faultInjection: options.faultInjection, catalog, spareDomains: options.spareDomains });
+    this.manager = new ShadowManager(this.kernel, { clock: options.clock, random: options.random, faultInjection: options.faultInjection, catalog, spareDomains: options.spareDomains, busyPollUs: options.busyPollUs });
     if (options.driverLogs === 'stderr') this.manager.on('log', (e: DriverLogEvent) => process.stderr.write(formatDriverLog(e)));
   }
 

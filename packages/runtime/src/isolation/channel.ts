@@ -14,6 +14,7 @@ import type { Domain } from './domain.js';
 import type { SharedPool } from './shared-pool.js';
 import { REGION_THRESHOLD, type Slot } from './bulk-region.js';
 import { toWireError, type FromDomain, type LoadSpec, type SlotRef, type ToDomain } from './protocol.js';
+import { type BusyPoll, type PollTarget } from './busy-poll.js';
 import { decodeBatch } from './decode.js';
 import { isTakeInput } from '../classes/driver-api.js';
 
@@ -41,6 +42,8 @@ export interface ChannelOptions {
    * Throws the system call's error.
    */
   takeInput?(name: string, max: number): Uint8Array | undefined;
+  /** The runtime's busy poller (busy-poll.ts): replies are picked up without waking the kernel's thread. */
+  busyPoll?: BusyPoll;
 }
 
 export interface ChannelHandlers {
@@ -129,6 +132,8 @@ export class DriverChannel {
   readonly #answers = new Map<ToDomain, { name: string; args: unknown }>();
   /** Who waits for this driver to hold no call (a live update's quiesce). */
   #idleWaiters: (() => void)[] = [];
+  /** What the busy poller asks of this channel: whether its domain still owes replies. */
+  readonly #pollTarget: PollTarget = { owes: () => this.#pending.size > 0 && !this.#failure && !this.#closed };
 
   constructor(domain: Domain, options: ChannelOptions, handlers: ChannelHandlers) {
     this.domain = domain;
@@ -261,6 +266,7 @@ export class DriverChannel {
   }
 
   #teardown(reason: Error): void {
+    this.#options.busyPoll?.forget(this.#pollTarget);
     this.#watchdog?.cancel();
     this.#watchdog = undefined;
     if (this.#handlers.late && this.#options.contract.hooks.late && this.#pending.size > 0 && !this.#closed) this.#late = new Map(this.#pending);
@@ -298,6 +304,7 @@ export class DriverChannel {
     }
     // Any message is a sign of life: a domain that is answering calls needs no ping as well.
     this.#lastPong = now;
+    this.#options.busyPoll?.heard(this.#pollTarget);
     for (const m of decoded.messages) this.#receive(m);
   }
 
@@ -632,7 +639,9 @@ export class DriverChannel {
     const batch = this.#outbox;
     this.#outbox = [];
     this.#answers.clear();
-    if (!this.#closed) this.domain.send(batch);
+    if (this.#closed) return;
+    this.domain.send(batch);
+    this.#options.busyPoll?.sent(this.#pollTarget);
   }
 
   /** The outbox is never sent: the answers in it were never given. */

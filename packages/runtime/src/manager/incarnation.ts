@@ -8,6 +8,7 @@ import { DriverFailure } from '../errors.js';
 import { DriverChannel } from '../isolation/channel.js';
 import { createDomain } from '../isolation/create-domain.js';
 import type { SharedPool } from '../isolation/shared-pool.js';
+import type { BusyPoll } from '../isolation/busy-poll.js';
 import type { Domain, DomainKind, Sandbox } from '../isolation/domain.js';
 import type { Device } from '../kernel/device.js';
 import { resourceGone, takeInput } from '../kernel/resources.js';
@@ -30,6 +31,7 @@ export interface IncarnationOptions {
   deadlineScale: number;
   bufferLimitBytes: number;
   pool: SharedPool;
+  busyPoll?: BusyPoll;
   /**
    * A domain started before the device was known (a shared spare, its resources already lent),
    * and whether it had booted: used instead of starting one. The incarnation owns it from here.
@@ -97,6 +99,7 @@ export class Incarnation {
       heartbeatTimeoutMs: options.heartbeatTimeoutMs,
       deadlineScale: options.deadlineScale,
       pool: options.pool,
+      ...(options.busyPoll ? { busyPoll: options.busyPoll } : {}),
       gone: () => deviceGone(device),
       takeInput: (name, max) => {
         const resource = device.resources.find((r) => r.name === name && r.fd >= 0);

@@ -13,6 +13,7 @@ import { INJECTOR, injectorUrl } from '../faults/injector.js';
 import type { DomainKind, SandboxKind } from '../isolation/domain.js';
 import { ProcessDomain } from '../isolation/process-domain.js';
 import { SharedPool } from '../isolation/shared-pool.js';
+import { BusyPoll, DEFAULT_BUSY_POLL_US, MAX_BUSY_POLL_US } from '../isolation/busy-poll.js';
 import { SpareDomains, type SpareKind } from '../isolation/spare-domains.js';
 import { DomainGroup, GROUP_SETTLE_MS, type TenantDomain } from '../isolation/domain-group.js';
 import { kConnect, kSetStatus, type Device } from '../kernel/device.js';
@@ -115,6 +116,11 @@ export interface ManagerOptions {
    * limit (default 2). None is started until such a device is attached.
    */
   spareDomains?: number;
+  /**
+   * How long (µs) the kernel's event loop keeps polling, without sleeping, for a domain's reply
+   * after a batch leaves for it (busy-poll.ts); 0 turns it off. Default DEFAULT_BUSY_POLL_US.
+   */
+  busyPollUs?: number;
   clock?: Clock;
   random?: () => number;
 }
@@ -138,6 +144,7 @@ export class ShadowManager extends EventEmitter {
   readonly #spares: SpareDomains;
   /** Worker threads several devices share (`domainGroup`), by group name. */
   readonly #groups = new Map<string, DomainGroup>();
+  readonly #busyPoll: BusyPoll;
 
   constructor(kernel: Kernel, options: ManagerOptions = {}) {
     super();
@@ -148,6 +155,11 @@ export class ShadowManager extends EventEmitter {
     this.#extensions = options.faultInjection ? [injectorUrl] : [];
     this.#recovery = new Recovery(this);
     this.#spares = new SpareDomains(options.spareDomains ?? 2);
+    const busyPollUs = options.busyPollUs ?? DEFAULT_BUSY_POLL_US;
+    if (!Number.isInteger(busyPollUs) || busyPollUs < 0 || busyPollUs > MAX_BUSY_POLL_US) {
+      throw new ShadowError(ErrorCodes.INVALID_ARGUMENT, `busyPollUs must be a whole number of microseconds from 0 to ${MAX_BUSY_POLL_US}, not ${String(busyPollUs)}`);
+    }
+    this.#busyPoll = new BusyPoll(busyPollUs);
   }
 
   /** Starts a driver for a new device and returns the device object applications hold. */
@@ -391,6 +403,7 @@ export class ShadowManager extends EventEmitter {
       deadlineScale: spec.deadlineScale ?? 1,
       bufferLimitBytes: spec.bufferLimitBytes ?? 64 * 1024 * 1024,
       pool: managed.pool,
+      busyPoll: this.#busyPoll,
       fireTimer: (incarnation, timerId) => this.#fireTimer(managed, incarnation, timerId),
       failed: (incarnation, failure) => this.#failed(managed, incarnation, failure),
       // Only the serving driver's late replies: a spare or a driver already replaced has none to give.

@@ -5,7 +5,7 @@
  * port naming a switch nobody declared) are in config-load.ts.
  */
 import { z } from 'zod';
-import { GROUP_NAME } from '../runtime.js';
+import { GROUP_NAME, MAX_BUSY_POLL_US } from '../runtime.js';
 
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a name of letters, digits, ".", "_" or "-" (at most 64)');
 const positiveInt = z.number().int().positive();
@@ -111,6 +111,8 @@ export const serviceSchema = z.strictObject({
   drainTimeoutMs: positiveInt.optional(),
   /** Started worker domains kept for devices with `warmStandby: shared` (default 2). */
   spareDomains: z.number().int().min(0).max(64).optional(),
+  /** µs the kernel polls for a driver's reply instead of sleeping (isolation/busy-poll.ts); 0 = off. */
+  busyPollUs: z.number().int().min(0).max(MAX_BUSY_POLL_US).optional(),
   switches: z.record(name, switchSchema).optional(),
   devices: z.record(name, deviceSchema),
 });

@@ -48,7 +48,7 @@ export async function runService(file: string | undefined, options: RunOptions):
   }
   const log = createLogger(config.logLevel ?? 'info');
   const metrics = new ServiceMetrics({ processDefaults: config.metrics !== false });
-  const runtime = createRuntime({ faultInjection: config.faultDrills ?? false, spareDomains: config.spareDomains });
+  const runtime = createRuntime({ faultInjection: config.faultDrills ?? false, spareDomains: config.spareDomains, busyPollUs: config.busyPollUs });
   metrics.watchSpares(() => runtime.manager.spareDomains());
   const supervisor = new Supervisor(runtime, config, log, metrics);
   const controlPath = resolve(config.control ?? defaultControlPath);

@@ -1,0 +1,84 @@
+/**
+ * The kernel's busy poll for replies (isolation/busy-poll.ts): a window opens when a batch
+ * leaves for a domain that owes replies and closes when it answers or the window ends; a domain
+ * that misses MISS_LIMIT windows in a row rests for REST_MS; off at 0; one bad option is one
+ * line with a stable code. Time is the test's own (the window's clock is injected).
+ */
+import { strict as assert } from 'node:assert';
+import { test } from 'node:test';
+import { BusyPoll, MISS_LIMIT, REST_MS } from '../../src/isolation/busy-poll.js';
+import { createRuntime, ErrorCodes, ShadowError } from '../../src/index.js';
+
+function target(owes = true) {
+  return { owing: owes, owes() { return this.owing; } };
+}
+
+test('a window opens on a send and closes when the domain answers', () => {
+  let now = 0;
+  const poll = new BusyPoll(200, () => now);
+  const t = target();
+  poll.sent(t);
+  assert.equal(poll.polling(t), true);
+  now = 0.1;
+  poll.check();
+  assert.equal(poll.polling(t), true, 'still owed, still inside the window');
+  poll.heard(t);
+  t.owing = false;
+  poll.check();
+  assert.equal(poll.polling(t), false, 'answered: the window closed early');
+});
+
+test('a domain that owes nothing is not polled, and 0 turns polling off', () => {
+  const poll = new BusyPoll(200, () => 0);
+  const idle = target(false);
+  poll.sent(idle);
+  assert.equal(poll.polling(idle), false);
+  const off = new BusyPoll(0, () => 0);
+  const t = target();
+  off.sent(t);
+  assert.equal(off.enabled, false);
+  assert.equal(off.polling(t), false);
+});
+
+test(`${MISS_LIMIT} windows in a row without an answer rest the domain for ${REST_MS} ms, then it is tried again`, () => {
+  let now = 0;
+  const poll = new BusyPoll(200, () => now);
+  const slow = target();
+  for (let i = 0; i < MISS_LIMIT; i++) {
+    poll.sent(slow);
+    assert.equal(poll.polling(slow), true, `window ${i + 1} opens`);
+    now += 1; // past the 0.2 ms window, nothing heard
+    poll.check();
+    assert.equal(poll.polling(slow), false, `window ${i + 1} ended`);
+  }
+  poll.sent(slow);
+  assert.equal(poll.polling(slow), false, 'resting: not polled');
+  now += REST_MS;
+  poll.sent(slow);
+  assert.equal(poll.polling(slow), true, 'after the rest it is polled again');
+  poll.forget(slow);
+  assert.equal(poll.polling(slow), false, 'forgotten: nothing of it is kept');
+});
+
+test('an answer inside a window resets the count of misses', () => {
+  let now = 0;
+  const poll = new BusyPoll(200, () => now);
+  const t = target();
+  const miss = () => { poll.sent(t); now += 1; poll.check(); };
+  for (let i = 0; i < MISS_LIMIT - 1; i++) miss();
+  poll.sent(t);
+  poll.heard(t); // a reply came, more are owed (queue depth > 1)
+  now += 1;
+  poll.check();
+  for (let i = 0; i < MISS_LIMIT - 1; i++) miss();
+  poll.sent(t);
+  assert.equal(poll.polling(t), true, 'the hit started the count again');
+  poll.forget(t);
+});
+
+test('a bad busyPollUs is refused with one line and a stable code', () => {
+  for (const bad of [-1, 1.5, 1001, Number.NaN]) {
+    assert.throws(() => createRuntime({ busyPollUs: bad }), (err: unknown) =>
+      err instanceof ShadowError && err.code === ErrorCodes.INVALID_ARGUMENT && !err.message.includes('\n'));
+  }
+});
