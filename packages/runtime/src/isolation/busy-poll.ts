@@ -16,9 +16,15 @@
  * - A window in which the domain answered is a hit.
  * - A window that ends with nothing heard is a miss: a slow device (a flush to a real disk,
  *   a serial read waiting for input), or a machine too busy to answer in time.
- * - After MISS_LIMIT misses in a row the domain is not polled for REST_MS, then it is tried again.
+ * - After MISS_LIMIT misses in a row the domain is not polled for REST_MS, then it is tried again;
+ *   one more miss rests it again, a hit starts the count over. An idle device costs at most one
+ *   window per REST_MS.
  *
  * One poller per runtime serves every device: one chain of setImmediate however many wait.
+ *
+ * The domain's side does the same (domain-host.ts): after it sends replies it keeps its own
+ * event loop turning for the next request, with one poller per thread or process
+ * (`domainBusyPoll`), so a driver's thread that is asked again soon is not woken from sleep.
  */
 
 /** A device's side of polling: its channel. */
@@ -51,6 +57,8 @@ export class BusyPoll {
   /** Targets in a window now. */
   readonly #active = new Set<PollTarget>();
   #armed = false;
+  /** Windows opened, ended with an answer (hits), ended without (misses), and rests begun. */
+  readonly counts = { windows: 0, hits: 0, misses: 0, rests: 0 };
 
   /** `windowUs` 0 turns polling off. `now` in ms (tests give their own). */
   constructor(windowUs: number, now: () => number = () => performance.now()) {
@@ -62,6 +70,10 @@ export class BusyPoll {
     return this.#windowMs > 0;
   }
 
+  get windowUs(): number {
+    return this.#windowMs * 1000;
+  }
+
   /** A batch left for the target's domain: poll until it answers or the window ends. */
   sent(target: PollTarget): void {
     if (this.#windowMs <= 0 || !target.owes()) return;
@@ -69,7 +81,10 @@ export class BusyPoll {
     const now = this.#now();
     if (!record) this.#records.set(target, record = { until: 0, heard: false, misses: 0, restUntil: 0 });
     if (now < record.restUntil) return;
-    if (record.until === 0) record.heard = false;
+    if (record.until === 0) {
+      record.heard = false;
+      this.counts.windows++;
+    }
     record.until = now + this.#windowMs;
     this.#active.add(target);
     if (!this.#armed) {
@@ -106,8 +121,12 @@ export class BusyPoll {
       record.until = 0;
       if (record.heard || answered) {
         record.misses = 0;
-      } else if (!answered && ++record.misses >= MISS_LIMIT) {
-        record.misses = 0;
+        this.counts.hits++;
+      } else {
+        this.counts.misses++;
+        if (++record.misses < MISS_LIMIT) continue;
+        this.counts.rests++;
+        // The count stays at the limit until a hit: after its rest, one more miss rests it again.
         record.restUntil = now + REST_MS;
       }
     }
@@ -118,4 +137,15 @@ export class BusyPoll {
     if (this.#active.size > 0) setImmediate(this.#tick);
     else this.#armed = false;
   };
+}
+
+let domainPoll: BusyPoll | undefined;
+
+/**
+ * The poller of a domain's thread or process, shared by every driver instance there (a domain
+ * group runs many); its window is the first one asked for (every load names the runtime's).
+ */
+export function domainBusyPoll(windowUs: number): BusyPoll {
+  domainPoll ??= new BusyPoll(windowUs);
+  return domainPoll;
 }

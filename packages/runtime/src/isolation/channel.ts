@@ -155,6 +155,8 @@ export class DriverChannel {
     const spec: LoadSpec = {
       driver: this.#options.driverUrl, bulkOut, resources: this.domain.grants, extensions: this.#options.extensions,
       ...(region ? { region: { fd: region.fd, sizeBytes: region.kernel.sizeBytes } } : {}),
+      // An inline driver runs on the kernel's thread, whose own poller already keeps it awake.
+      ...(this.domain.kind !== 'none' && this.#options.busyPoll?.enabled ? { busyPollUs: this.#options.busyPoll.windowUs } : {}),
     };
     this.#loadDeadline = this.#options.clock.now() + LOAD_TIMEOUT_MS;
     this.#startWatchdog();

@@ -8,6 +8,7 @@ import { DeviceError, type HelperStatus, type KernelServices, type ResourceGrant
 import { liveStateEntries } from '../classes/contract.js';
 import type { CallInterceptor, DomainExtension, DomainExtensionFactory, DomainHooks } from './domain-extension.js';
 import { readAll, writeAll } from './region-io.js';
+import { domainBusyPoll, type BusyPoll, type PollTarget } from './busy-poll.js';
 import { toWireError, type FaultKind, type FromDomain, type LoadSpec, type SlotRef, type ToDomain } from './protocol.js';
 
 export interface HostPort {
@@ -46,12 +47,21 @@ export class DomainHost {
   readonly #spare = new Map<number, Uint8Array[]>();
   /** The buffers a call's arguments were read into from the region: spare again once it settles. */
   readonly #inputs = new Map<number, Uint8Array[]>();
+  /** The thread's busy poller once the driver is loaded (busy-poll.ts), and what it asks of this host. */
+  #poll: BusyPoll | undefined;
+  #awaitingRequest = false;
+  /** Calls the driver has not answered yet. */
+  #inProgress = 0;
+  /** Polled while the driver works on a call (its I/O completes on this loop) and after it replied (the next request). */
+  readonly #pollTarget: PollTarget = { owes: () => (this.#awaitingRequest || this.#inProgress > 0) && !this.#failed };
 
   constructor(port: HostPort) {
     this.#port = port;
   }
 
   receive(batch: ToDomain[]): void {
+    this.#awaitingRequest = false;
+    this.#poll?.heard(this.#pollTarget);
     for (const message of batch) this.#handle(message);
   }
 
@@ -116,6 +126,7 @@ export class DomainHost {
       const module = (await import(spec.driver)) as { default?: unknown };
       if (typeof module.default !== 'function') throw new Error(`${spec.driver} has no default export factory`);
       this.#spec = spec;
+      if (spec.busyPollUs) this.#poll = domainBusyPoll(spec.busyPollUs);
       this.#driver = module.default(this.#kernelServices()) as Driver;
       const hooks = liveStateEntries.filter((name) => typeof this.#driver?.[name] === 'function');
       this.#post(hooks.length > 0 ? { t: 'loaded', hooks } : { t: 'loaded' });
@@ -178,6 +189,8 @@ export class DomainHost {
     const armed = this.#intercept;
     this.#intercept = undefined;
     if (armed?.swallow) return; // the call is swallowed: the deadline must catch it
+    this.#inProgress++;
+    this.#poll?.sent(this.#pollTarget);
     let result: unknown;
     try {
       result = entry === '$timer' ? this.#fireTimer(args) : this.#invoke(entry, args, id);
@@ -208,6 +221,7 @@ export class DomainHost {
   #settle(id: number, entry: string, result: unknown, armed: CallInterceptor | undefined): void {
     Promise.resolve(result).then(
       (value) => {
+        this.#inProgress--;
         const out = this.#outSlots.get(id);
         this.#outSlots.delete(id);
         this.#releaseInputs(id);
@@ -220,6 +234,7 @@ export class DomainHost {
         this.#post({ t: 'reply', id, ok: true, value });
       },
       (err: unknown) => {
+        this.#inProgress--;
         this.#outSlots.delete(id);
         this.#releaseInputs(id);
         if (this.#failed) return;
@@ -290,6 +305,12 @@ export class DomainHost {
     const batch = this.#outbox;
     this.#outbox = [];
     this.#port.send(batch);
+    // Replies went out: the next request is likely soon (a serial caller, a queue kept full).
+    if (this.#poll && batch.some((m) => m.t === 'reply')) {
+      this.#awaitingRequest = true;
+      this.#poll.heard(this.#pollTarget);
+      this.#poll.sent(this.#pollTarget);
+    }
   }
 }
 

@@ -34,6 +34,8 @@ export interface LoadSpec {
   extensions?: string[];
   /** The process domain's data plane (bulk-region.ts): its descriptor inside the domain. */
   region?: { fd: number; sizeBytes: number };
+  /** How long the domain keeps its event loop turning for the next request after it replied (busy-poll.ts); absent or 0: not at all. */
+  busyPollUs?: number;
 }
 
 /** A bulk argument placed in the domain's region instead of the message: [offset, length]. */

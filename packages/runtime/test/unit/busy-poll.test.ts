@@ -40,7 +40,7 @@ test('a domain that owes nothing is not polled, and 0 turns polling off', () => 
   assert.equal(off.polling(t), false);
 });
 
-test(`${MISS_LIMIT} windows in a row without an answer rest the domain for ${REST_MS} ms, then it is tried again`, () => {
+test(`${MISS_LIMIT} windows in a row without an answer rest the domain for ${REST_MS} ms; after it, one miss rests it again, a hit starts over`, () => {
   let now = 0;
   const poll = new BusyPoll(200, () => now);
   const slow = target();
@@ -56,6 +56,19 @@ test(`${MISS_LIMIT} windows in a row without an answer rest the domain for ${RES
   now += REST_MS;
   poll.sent(slow);
   assert.equal(poll.polling(slow), true, 'after the rest it is polled again');
+  now += 1;
+  poll.check();
+  poll.sent(slow);
+  assert.equal(poll.polling(slow), false, 'one more miss rests it again');
+  now += REST_MS;
+  poll.sent(slow);
+  poll.heard(slow);
+  slow.owing = false;
+  poll.check();
+  slow.owing = true;
+  for (let i = 0; i < MISS_LIMIT - 1; i++) { poll.sent(slow); now += 1; poll.check(); }
+  poll.sent(slow);
+  assert.equal(poll.polling(slow), true, 'a hit started the count over');
   poll.forget(slow);
   assert.equal(poll.polling(slow), false, 'forgotten: nothing of it is kept');
 });
