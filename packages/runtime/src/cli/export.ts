@@ -54,7 +54,7 @@ export async function runExport(options: ExportOptions): Promise<number> {
     const listen: NbdListenAddress[] = [];
     if (options.socket) listen.push({ path: options.socket });
     if (options.port !== undefined || !options.socket) listen.push({ host: options.host, port: options.port ?? 10809 });
-    const started = await startNbdServer({ exports: { '': disk }, listen }).catch((err: NodeJS.ErrnoException) => { throw listenError(err, options); });
+    const started = await startNbdServer({ exports: { '': disk }, listen, busyPollUs: runtime.manager.busyPollUs }).catch((err: NodeJS.ErrnoException) => { throw listenError(err, options); });
     server = started.server;
     for (const a of started.addresses) console.log('path' in a ? `nbd+unix:///?socket=${a.path}` : `nbd://${a.host}:${a.port}`);
     await new Promise<void>((resolve) => {

@@ -643,7 +643,7 @@ export class DriverChannel {
     this.#answers.clear();
     if (this.#closed) return;
     this.domain.send(batch);
-    this.#options.busyPoll?.sent(this.#pollTarget);
+    this.#options.busyPoll?.sent(this.#pollTarget, this.#pending.size);
   }
 
   /** The outbox is never sent: the answers in it were never given. */

@@ -190,7 +190,7 @@ export class DomainHost {
     this.#intercept = undefined;
     if (armed?.swallow) return; // the call is swallowed: the deadline must catch it
     this.#inProgress++;
-    this.#poll?.sent(this.#pollTarget);
+    this.#poll?.sent(this.#pollTarget, this.#inProgress);
     let result: unknown;
     try {
       result = entry === '$timer' ? this.#fireTimer(args) : this.#invoke(entry, args, id);
@@ -306,10 +306,11 @@ export class DomainHost {
     this.#outbox = [];
     this.#port.send(batch);
     // Replies went out: the next request is likely soon (a serial caller, a queue kept full).
-    if (this.#poll && batch.some((m) => m.t === 'reply')) {
+    const replies = this.#poll ? batch.reduce((n, m) => n + (m.t === 'reply' ? 1 : 0), 0) : 0;
+    if (replies > 0) {
       this.#awaitingRequest = true;
-      this.#poll.heard(this.#pollTarget);
-      this.#poll.sent(this.#pollTarget);
+      this.#poll!.heard(this.#pollTarget);
+      this.#poll!.sent(this.#pollTarget, replies + this.#inProgress);
     }
   }
 }

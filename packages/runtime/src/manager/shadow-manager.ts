@@ -145,6 +145,8 @@ export class ShadowManager extends EventEmitter {
   /** Worker threads several devices share (`domainGroup`), by group name. */
   readonly #groups = new Map<string, DomainGroup>();
   readonly #busyPoll: BusyPoll;
+  /** The busy-poll window (µs) this manager's devices use (ManagerOptions.busyPollUs). */
+  readonly busyPollUs: number;
 
   constructor(kernel: Kernel, options: ManagerOptions = {}) {
     super();
@@ -159,6 +161,7 @@ export class ShadowManager extends EventEmitter {
     if (!Number.isInteger(busyPollUs) || busyPollUs < 0 || busyPollUs > MAX_BUSY_POLL_US) {
       throw new ShadowError(ErrorCodes.INVALID_ARGUMENT, `busyPollUs must be a whole number of microseconds from 0 to ${MAX_BUSY_POLL_US}, not ${String(busyPollUs)}`);
     }
+    this.busyPollUs = busyPollUs;
     this.#busyPoll = new BusyPoll(busyPollUs);
   }
 

@@ -12,6 +12,8 @@ import { BlockDevice } from '../kernel/block-device.js';
 import { ByteRangeDevice } from './byte-range-device.js';
 import { handshake, ProtocolError, type ExportView } from './handshake.js';
 import { SocketReader } from './socket-reader.js';
+import { BusyPoll, DEFAULT_BUSY_POLL_US, MAX_BUSY_POLL_US, type PollTarget } from '../isolation/busy-poll.js';
+import { ErrorCodes, ShadowError } from '../errors.js';
 import { enlargeSendBuffer } from './socket-buffers.js';
 import { transmit } from './transmission.js';
 
@@ -36,6 +38,11 @@ export interface NbdServerOptions {
   maxInFlightBytes?: number;
   /** A client that has not finished its handshake by then is disconnected (default 10 s). */
   handshakeTimeoutMs?: number;
+  /**
+   * How long (µs) the server keeps polling for a client's next request after it replied,
+   * instead of sleeping (isolation/busy-poll.ts; adaptive); 0 turns it off. Default 200.
+   */
+  busyPollUs?: number;
 }
 
 /** Replies queued on a socket beyond which no further request is read. */
@@ -87,6 +94,7 @@ export class NbdServer {
   readonly #maxInFlight: number;
   readonly #maxInFlightBytes: number;
   readonly #handshakeTimeoutMs: number;
+  readonly #poll: BusyPoll;
   #closing: Promise<void> | undefined;
   readonly stats: NbdServerStats = { connections: 0, open: 0, errorReplies: 0, protocolErrors: 0 };
 
@@ -94,6 +102,11 @@ export class NbdServer {
     this.#maxInFlight = options.maxInFlight ?? 64;
     this.#maxInFlightBytes = options.maxInFlightBytes ?? 64 * 1024 * 1024;
     this.#handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
+    const busyPollUs = options.busyPollUs ?? DEFAULT_BUSY_POLL_US;
+    if (!Number.isInteger(busyPollUs) || busyPollUs < 0 || busyPollUs > MAX_BUSY_POLL_US) {
+      throw new ShadowError(ErrorCodes.INVALID_ARGUMENT, `busyPollUs must be a whole number of microseconds from 0 to ${MAX_BUSY_POLL_US}, not ${String(busyPollUs)}`);
+    }
+    this.#poll = new BusyPoll(busyPollUs);
     for (const [name, exported] of Object.entries(options.exports)) this.addExport(name, exported);
   }
 
@@ -171,13 +184,27 @@ export class NbdServer {
   /** One connection, handshake to disconnect; never rejects. */
   async #session(socket: net.Socket): Promise<void> {
     const reader = new SocketReader(socket);
+    // After replies leave, the client's next request is likely soon (a client at queue depth 1
+    // sends it as soon as it has the reply): poll for it rather than sleep (busy-poll.ts).
+    let awaitingRequest = false;
+    const pollTarget: PollTarget = { owes: () => awaitingRequest && !socket.destroyed };
+    socket.prependListener('data', () => {
+      awaitingRequest = false;
+      this.#poll.heard(pollTarget);
+    });
+    socket.once('close', () => this.#poll.forget(pollTarget));
     // Replies that complete together leave together: the socket is corked at the first of
     // them and uncorked once the completions queued with it have run, so a batch of replies
     // is one writev, not one write() each.
     let corked = false;
+    let replies = 0;
     const uncork = () => {
       corked = false;
-      if (!socket.destroyed) socket.uncork();
+      if (socket.destroyed) return;
+      socket.uncork();
+      awaitingRequest = true;
+      this.#poll.sent(pollTarget, replies);
+      replies = 0;
     };
     const send = (b: Buffer) => {
       if (socket.destroyed) return;
@@ -186,6 +213,7 @@ export class NbdServer {
         socket.cork();
         setImmediate(uncork);
       }
+      replies++;
       socket.write(b);
     };
     // A client that connects and stays silent would otherwise hold a socket forever.

@@ -12,7 +12,8 @@ import type { CountedBlockDevice } from './counted-block-device.js';
 import { removeLeftoverSocket, splitAddress, type Frontend } from './frontend.js';
 import { startKernelDevice, type KernelDevice } from './kernel-device.js';
 
-export async function startBlockFrontend(disk: CountedBlockDevice, frontend: BlockDeviceConfig['frontend']): Promise<Frontend> {
+/** `busyPollUs`: the NBD server's busy-poll window, the runtime's own (isolation/busy-poll.ts). */
+export async function startBlockFrontend(disk: CountedBlockDevice, frontend: BlockDeviceConfig['frontend'], busyPollUs?: number): Promise<Frontend> {
   const readOnly = frontend.readOnly ?? false;
   await disk.open({ readOnly });
   const listen: NbdListenAddress[] = [];
@@ -20,7 +21,7 @@ export async function startBlockFrontend(disk: CountedBlockDevice, frontend: Blo
   if (socket) { removeLeftoverSocket(socket); listen.push({ path: socket }); }
   if (frontend.address) listen.push(splitAddress(frontend.address));
   const exported = { device: disk, readOnly, unavailable: () => disk.refusal() };
-  const { server, addresses } = await startNbdServer({ exports: { [disk.name]: exported, '': exported }, listen });
+  const { server, addresses } = await startNbdServer({ exports: { [disk.name]: exported, '': exported }, listen, busyPollUs });
   const urls = addresses.map((a) => 'path' in a
     ? `nbd+unix:///${disk.name}?socket=${a.path}`
     : `nbd://${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}/${disk.name}`);

@@ -39,7 +39,7 @@ export async function startDevice(runtime: Runtime, name: string, device: Device
   const attached = await runtime.attach({ ...spec, className: device.class });
   try {
     if (device.class === 'block') {
-      return { frontend: await startBlockFrontend(new CountedBlockDevice(attached, stats, metrics, log), device.frontend), port: undefined };
+      return { frontend: await startBlockFrontend(new CountedBlockDevice(attached, stats, metrics, log), device.frontend, runtime.manager.busyPollUs), port: undefined };
     }
     return { frontend: await startSoundFrontend(runtime.sound(attached), device.frontend, stats), port: undefined };
   } catch (err) {

@@ -6,7 +6,8 @@
  */
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { BusyPoll, MISS_LIMIT, REST_MS } from '../../src/isolation/busy-poll.js';
+import { BusyPoll, MISS_LIMIT, POLL_DEPTH, REST_MS } from '../../src/isolation/busy-poll.js';
+import { NbdServer } from '../../src/nbd/server.js';
 import { createRuntime, ErrorCodes, ShadowError } from '../../src/index.js';
 
 function target(owes = true) {
@@ -26,6 +27,16 @@ test('a window opens on a send and closes when the domain answers', () => {
   t.owing = false;
   poll.check();
   assert.equal(poll.polling(t), false, 'answered: the window closed early');
+});
+
+test(`a batch of more than ${POLL_DEPTH} requests opens no window: it shares its wake-up`, () => {
+  const poll = new BusyPoll(200, () => 0);
+  const t = target();
+  poll.sent(t, POLL_DEPTH + 1);
+  assert.equal(poll.polling(t), false);
+  poll.sent(t, POLL_DEPTH);
+  assert.equal(poll.polling(t), true);
+  poll.forget(t);
 });
 
 test('a domain that owes nothing is not polled, and 0 turns polling off', () => {
@@ -89,9 +100,10 @@ test('an answer inside a window resets the count of misses', () => {
   poll.forget(t);
 });
 
-test('a bad busyPollUs is refused with one line and a stable code', () => {
+test('a bad busyPollUs is refused with one line and a stable code, by the runtime and by the NBD server', () => {
+  const refused = (err: unknown) => err instanceof ShadowError && err.code === ErrorCodes.INVALID_ARGUMENT && !err.message.includes('\n');
   for (const bad of [-1, 1.5, 1001, Number.NaN]) {
-    assert.throws(() => createRuntime({ busyPollUs: bad }), (err: unknown) =>
-      err instanceof ShadowError && err.code === ErrorCodes.INVALID_ARGUMENT && !err.message.includes('\n'));
+    assert.throws(() => createRuntime({ busyPollUs: bad }), refused);
+    assert.throws(() => new NbdServer({ exports: {}, busyPollUs: bad }), refused);
   }
 });
