@@ -14,6 +14,7 @@
  *
  * It is adaptive, as the data plane's design asks: a spin only where it pays.
  * - Only for a request alone, or nearly (POLL_DEPTH): a batch shares its wake-up.
+ * - Only while few devices are busy (POLL_DEVICES).
  * - A window in which the domain answered is a hit.
  * - A window that ends with nothing heard is a miss: a slow device (a flush to a real disk,
  *   a serial read waiting for input), or a machine too busy to answer in time.
@@ -26,7 +27,12 @@
  * The domain's side does the same (domain-host.ts): after it sends replies it keeps its own
  * event loop turning for the next request, with one poller per thread or process
  * (`domainBusyPoll`), so a driver's thread that is asked again soon is not woken from sleep.
+ * The kernel allows it (a `poll` message) only while few devices are busy (POLL_DEVICES,
+ * counted as the devices a batch left for in the last few milliseconds): one thread polling is
+ * a core; sixteen are a machine.
  */
+
+import { availableParallelism } from 'node:os';
 
 /** A device's side of polling: its channel. */
 export interface PollTarget {
@@ -45,6 +51,12 @@ export const POLL_DEPTH = 2;
 export const MISS_LIMIT = 4;
 /** How long a domain that missed MISS_LIMIT windows in a row is left unpolled. */
 export const REST_MS = 250;
+/**
+ * Devices busy at once beyond which nobody polls: a core is the kernel's, and each device's
+ * domain is a thread (or a process) of its own. Sixteen of them polling on 2 cores read 71%
+ * slower than sleeping, and with many devices busy the kernel's thread has work without it.
+ */
+export const POLL_DEVICES = Math.max(1, availableParallelism() - 1);
 /** The window unless the runtime is told otherwise. */
 export const DEFAULT_BUSY_POLL_US = 200;
 /** The longest window allowed: beyond 1 ms a wake-up is cheap next to the wait. */
@@ -56,7 +68,12 @@ interface Record {
   heard: boolean;
   misses: number;
   restUntil: number;
+  /** The last BUSY_EPOCH_MS epoch in which a batch left for it. */
+  epoch: number;
 }
+
+/** How often the count of busy devices starts over. */
+const BUSY_EPOCH_MS = 2;
 
 export class BusyPoll {
   readonly #windowMs: number;
@@ -67,6 +84,10 @@ export class BusyPoll {
   #armed = false;
   /** Windows opened, ended with an answer (hits), ended without (misses), and rests begun. */
   readonly counts = { windows: 0, hits: 0, misses: 0, rests: 0 };
+  /** Devices a batch left for in this epoch, and in the one before. */
+  #epoch = 0;
+  #busyNow = 0;
+  #busyBefore = 0;
 
   /** `windowUs` 0 turns polling off. `now` in ms (tests give their own). */
   constructor(windowUs: number, now: () => number = () => performance.now()) {
@@ -88,11 +109,16 @@ export class BusyPoll {
    * no window opens.
    */
   sent(target: PollTarget, depth = 1): void {
-    if (this.#windowMs <= 0 || depth > POLL_DEPTH || !target.owes()) return;
+    if (this.#windowMs <= 0 || !target.owes()) return;
     let record = this.#records.get(target);
     const now = this.#now();
-    if (!record) this.#records.set(target, record = { until: 0, heard: false, misses: 0, restUntil: 0 });
-    if (now < record.restUntil) return;
+    if (!record) this.#records.set(target, record = { until: 0, heard: false, misses: 0, restUntil: 0, epoch: -1 });
+    const epoch = this.#rollEpoch(now);
+    if (record.epoch !== epoch) {
+      record.epoch = epoch;
+      this.#busyNow++;
+    }
+    if (depth > POLL_DEPTH || now < record.restUntil || Math.max(this.#busyNow, this.#busyBefore) > POLL_DEVICES) return;
     if (record.until === 0) {
       record.heard = false;
       this.counts.windows++;
@@ -115,6 +141,27 @@ export class BusyPoll {
   forget(target: PollTarget): void {
     this.#records.delete(target);
     this.#active.delete(target);
+  }
+
+  /** How many targets are in a window now. */
+  get active(): number {
+    return this.#active.size;
+  }
+
+  /** How many devices a batch left for lately (within the last 2–4 ms): how many are busy. */
+  get busy(): number {
+    this.#rollEpoch(this.#now());
+    return Math.max(this.#busyNow, this.#busyBefore);
+  }
+
+  #rollEpoch(now: number): number {
+    const epoch = Math.floor(now / BUSY_EPOCH_MS);
+    if (epoch !== this.#epoch) {
+      this.#busyBefore = epoch === this.#epoch + 1 ? this.#busyNow : 0;
+      this.#busyNow = 0;
+      this.#epoch = epoch;
+    }
+    return epoch;
   }
 
   /** Whether the target is in a window now (for tests and status). */

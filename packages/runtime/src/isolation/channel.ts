@@ -14,7 +14,7 @@ import type { Domain } from './domain.js';
 import type { SharedPool } from './shared-pool.js';
 import { REGION_THRESHOLD, type Slot } from './bulk-region.js';
 import { toWireError, type FromDomain, type LoadSpec, type SlotRef, type ToDomain } from './protocol.js';
-import { type BusyPoll, type PollTarget } from './busy-poll.js';
+import { POLL_DEVICES, type BusyPoll, type PollTarget } from './busy-poll.js';
 import { decodeBatch } from './decode.js';
 import { isTakeInput } from '../classes/driver-api.js';
 
@@ -134,6 +134,8 @@ export class DriverChannel {
   #idleWaiters: (() => void)[] = [];
   /** What the busy poller asks of this channel: whether its domain still owes replies. */
   readonly #pollTarget: PollTarget = { owes: () => this.#pending.size > 0 && !this.#failure && !this.#closed };
+  /** What the domain was last told about polling on its side (a `poll` message). */
+  #domainPolls = false;
 
   constructor(domain: Domain, options: ChannelOptions, handlers: ChannelHandlers) {
     this.domain = domain;
@@ -642,8 +644,17 @@ export class DriverChannel {
     this.#outbox = [];
     this.#answers.clear();
     if (this.#closed) return;
+    const poll = this.#options.busyPoll;
+    poll?.sent(this.#pollTarget, this.#pending.size);
+    if (poll?.enabled && this.domain.kind !== 'none') {
+      // The domain may poll only while few devices are busy at once (busy-poll.ts).
+      const allowed = poll.busy <= POLL_DEVICES;
+      if (allowed !== this.#domainPolls) {
+        this.#domainPolls = allowed;
+        batch.push({ t: 'poll', on: allowed });
+      }
+    }
     this.domain.send(batch);
-    this.#options.busyPoll?.sent(this.#pollTarget, this.#pending.size);
   }
 
   /** The outbox is never sent: the answers in it were never given. */

@@ -50,6 +50,8 @@ export class DomainHost {
   /** The thread's busy poller once the driver is loaded (busy-poll.ts), and what it asks of this host. */
   #poll: BusyPoll | undefined;
   #awaitingRequest = false;
+  /** Whether the kernel allows this domain to poll now (a `poll` message). */
+  #pollAllowed = false;
   /** Calls the driver has not answered yet. */
   #inProgress = 0;
   /** Polled while the driver works on a call (its I/O completes on this loop) and after it replied (the next request). */
@@ -91,6 +93,10 @@ export class DomainHost {
 
   #handle(m: ToDomain): void {
     if (m.t === 'ping') return this.#post({ t: 'pong', seq: m.seq });
+    if (m.t === 'poll') {
+      this.#pollAllowed = m.on;
+      return;
+    }
     if (m.t === 'preload') {
       void Promise.allSettled(m.urls.map((url) => import(url))).then(() => this.#post({ t: 'pong', seq: m.seq }));
       return;
@@ -190,7 +196,7 @@ export class DomainHost {
     this.#intercept = undefined;
     if (armed?.swallow) return; // the call is swallowed: the deadline must catch it
     this.#inProgress++;
-    this.#poll?.sent(this.#pollTarget, this.#inProgress);
+    if (this.#pollAllowed) this.#poll?.sent(this.#pollTarget, this.#inProgress);
     let result: unknown;
     try {
       result = entry === '$timer' ? this.#fireTimer(args) : this.#invoke(entry, args, id);
@@ -306,7 +312,7 @@ export class DomainHost {
     this.#outbox = [];
     this.#port.send(batch);
     // Replies went out: the next request is likely soon (a serial caller, a queue kept full).
-    const replies = this.#poll ? batch.reduce((n, m) => n + (m.t === 'reply' ? 1 : 0), 0) : 0;
+    const replies = this.#poll && this.#pollAllowed ? batch.reduce((n, m) => n + (m.t === 'reply' ? 1 : 0), 0) : 0;
     if (replies > 0) {
       this.#awaitingRequest = true;
       this.#poll!.heard(this.#pollTarget);

@@ -67,6 +67,11 @@ export type ToDomain =
    * Domain.kill). A domain that does not comply is killed when the grace runs out.
    */
   | { t: 'retire' }
+  /**
+   * Whether the domain may busy-poll (busy-poll.ts) from now on: only while few devices are busy
+   * at once, or every driver thread would spin on the same few cores. Sent when it changes.
+   */
+  | { t: 'poll'; on: boolean }
   /** A message for a domain extension (see LoadSpec.extensions); unknown names are ignored. */
   | { t: 'extension'; name: string; body: unknown };
 

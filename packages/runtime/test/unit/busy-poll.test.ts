@@ -6,7 +6,13 @@
  */
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { BusyPoll, MISS_LIMIT, POLL_DEPTH, REST_MS } from '../../src/isolation/busy-poll.js';
+import { BusyPoll, POLL_DEVICES, MISS_LIMIT, POLL_DEPTH, REST_MS } from '../../src/isolation/busy-poll.js';
+import { blockClass } from '../../src/classes/block/contract.js';
+import { DriverChannel } from '../../src/isolation/channel.js';
+import type { Domain } from '../../src/isolation/domain.js';
+import type { ToDomain } from '../../src/isolation/protocol.js';
+import { SharedPool } from '../../src/isolation/shared-pool.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 import { NbdServer } from '../../src/nbd/server.js';
 import { createRuntime, ErrorCodes, ShadowError } from '../../src/index.js';
 
@@ -106,4 +112,50 @@ test('a bad busyPollUs is refused with one line and a stable code, by the runtim
     assert.throws(() => createRuntime({ busyPollUs: bad }), refused);
     assert.throws(() => new NbdServer({ exports: {}, busyPollUs: bad }), refused);
   }
+});
+
+/** A worker-like domain whose wire the test reads; it never answers. */
+function silentDomain() {
+  const sent: ToDomain[] = [];
+  const domain = {
+    kind: 'worker', sharesMemory: false, grants: [], sandbox: 'none',
+    send: (batch: ToDomain[]) => { sent.push(...batch); },
+    onMessage: () => undefined,
+    onExit: () => undefined,
+    kill: async () => undefined,
+  } as unknown as Domain;
+  return { domain, sent };
+}
+
+test(`while more than ${POLL_DEVICES} device(s) are busy nobody polls: not the kernel, and the domains are told`, async () => {
+  const poll = new BusyPoll(200, () => 0); // time stands still: every window stays open
+  const channels = Array.from({ length: POLL_DEVICES + 1 }, () => {
+    const wire = silentDomain();
+    const channel = new DriverChannel(wire.domain, {
+      contract: blockClass, driverUrl: 'file:///none', extensions: [], clock: new FakeClock(),
+      heartbeatMs: 100, heartbeatTimeoutMs: 1000, deadlineScale: 1, pool: new SharedPool(), gone: () => undefined, busyPoll: poll,
+    }, { service: () => Promise.resolve(undefined), failed: () => undefined, deviceGone: () => undefined });
+    return { channel, wire };
+  });
+  const said = (i: number) => channels[i]!.wire.sent.filter((m): m is Extract<ToDomain, { t: 'poll' }> => m.t === 'poll').map((m) => m.on);
+  const calls: Promise<unknown>[] = [];
+  const flushAll = async () => {
+    for (const { channel } of channels) {
+      calls.push(channel.call('flush', {}).catch(() => undefined));
+      await Promise.resolve(); // the batch leaves at the end of the microtask
+      await Promise.resolve();
+    }
+  };
+  try {
+    await flushAll();
+    for (let i = 0; i < POLL_DEVICES; i++) assert.deepEqual(said(i), [true], `device ${i} was let poll`);
+    assert.deepEqual(said(POLL_DEVICES), [], `device ${POLL_DEVICES} was not: ${POLL_DEVICES} were busy already`);
+    assert.equal(poll.active, POLL_DEVICES, 'the kernel polls for the first ones only');
+    await flushAll();
+    for (let i = 0; i < POLL_DEVICES; i++) assert.deepEqual(said(i), [true, false], `device ${i} was told to stop`);
+  } finally {
+    for (const { channel } of channels) await channel.close();
+    await Promise.all(calls);
+  }
+  assert.equal(poll.active, 0, 'a closed channel leaves no window open');
 });
