@@ -38,7 +38,8 @@ export interface RuntimeOptions {
    * How long (µs) the kernel keeps polling for a domain's reply instead of sleeping, after a
    * request leaves for it: a reply that comes within the window costs no wake-up of the kernel's
    * thread (50–100 µs on a virtual machine). Adaptive: a device whose replies take longer is not
-   * polled for a while. 0 turns it off (a host where every core is busy); at most 1000. Default 200.
+   * polled for a while, and nothing polls while more devices are busy than the host has cores
+   * to spare. At most 1000. Default 0 (off): it trades cores for latency (docs/architecture.md).
    */
   busyPollUs?: number;
   /**

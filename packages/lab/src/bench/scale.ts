@@ -189,6 +189,8 @@ async function injectFaults(runtime: Runtime, spec: ScaleSeriesSpec, names: stri
   options: ScaleOptions): Promise<Pick<ScaleSeries, 'recoveries' | 'ioErrors' | 'lastError'>> {
   const random = seededRandom(options.seed + 1);
   const result: Pick<ScaleSeries, 'recoveries' | 'ioErrors' | 'lastError'> = { recoveries: [], ioErrors: 0, lastError: undefined };
+  // A group's recoveries are awaited together, each with its own listeners on the manager.
+  if (spec.groupSize) runtime.manager.setMaxListeners(Math.max(runtime.manager.getMaxListeners(), spec.groupSize + 10));
   for (let i = 0; i < options.faults; i++) {
     const k = Math.floor(random() * names.length);
     const load = new BackgroundLoad(disks[k]!, options.sizeBytes);

@@ -33,6 +33,7 @@
  */
 
 import { availableParallelism } from 'node:os';
+import { ErrorCodes, ShadowError } from '../errors.js';
 
 /** A device's side of polling: its channel. */
 export interface PollTarget {
@@ -57,10 +58,24 @@ export const REST_MS = 250;
  * slower than sleeping, and with many devices busy the kernel's thread has work without it.
  */
 export const POLL_DEVICES = Math.max(1, availableParallelism() - 1);
-/** The window unless the runtime is told otherwise. */
-export const DEFAULT_BUSY_POLL_US = 200;
+/**
+ * The window unless the runtime is told otherwise: off. Polling trades cores for latency, and
+ * on 2 cores it cost a shadowed worker device 30% of its throughput at queue depth 32 (the
+ * block bench, 2026-12-07) while it halved latency at queue depth 1. A host that serves a
+ * latency-bound caller (a database's commits, a client at queue depth 1) turns it on (200 µs).
+ */
+export const DEFAULT_BUSY_POLL_US = 0;
 /** The longest window allowed: beyond 1 ms a wake-up is cheap next to the wait. */
 export const MAX_BUSY_POLL_US = 1000;
+
+/** The window asked for (undefined: the default), checked: a bad one is SD_ERR_INVALID_ARGUMENT, on one line. */
+export function busyPollWindow(us: number | undefined): number {
+  const window = us ?? DEFAULT_BUSY_POLL_US;
+  if (!Number.isInteger(window) || window < 0 || window > MAX_BUSY_POLL_US) {
+    throw new ShadowError(ErrorCodes.INVALID_ARGUMENT, `busyPollUs must be a whole number of microseconds from 0 to ${MAX_BUSY_POLL_US}, not ${String(window)}`);
+  }
+  return window;
+}
 
 interface Record {
   /** When the current window ends; 0 when not polled. */

@@ -13,7 +13,7 @@ import { INJECTOR, injectorUrl } from '../faults/injector.js';
 import type { DomainKind, SandboxKind } from '../isolation/domain.js';
 import { ProcessDomain } from '../isolation/process-domain.js';
 import { SharedPool } from '../isolation/shared-pool.js';
-import { BusyPoll, DEFAULT_BUSY_POLL_US, MAX_BUSY_POLL_US } from '../isolation/busy-poll.js';
+import { BusyPoll, busyPollWindow } from '../isolation/busy-poll.js';
 import { SpareDomains, type SpareKind } from '../isolation/spare-domains.js';
 import { DomainGroup, GROUP_SETTLE_MS, type TenantDomain } from '../isolation/domain-group.js';
 import { kConnect, kSetStatus, type Device } from '../kernel/device.js';
@@ -118,7 +118,7 @@ export interface ManagerOptions {
   spareDomains?: number;
   /**
    * How long (µs) the kernel's event loop keeps polling, without sleeping, for a domain's reply
-   * after a batch leaves for it (busy-poll.ts); 0 turns it off. Default DEFAULT_BUSY_POLL_US.
+   * after a batch leaves for it (busy-poll.ts); 0 turns it off. Default 0 (DEFAULT_BUSY_POLL_US).
    */
   busyPollUs?: number;
   clock?: Clock;
@@ -157,12 +157,8 @@ export class ShadowManager extends EventEmitter {
     this.#extensions = options.faultInjection ? [injectorUrl] : [];
     this.#recovery = new Recovery(this);
     this.#spares = new SpareDomains(options.spareDomains ?? 2);
-    const busyPollUs = options.busyPollUs ?? DEFAULT_BUSY_POLL_US;
-    if (!Number.isInteger(busyPollUs) || busyPollUs < 0 || busyPollUs > MAX_BUSY_POLL_US) {
-      throw new ShadowError(ErrorCodes.INVALID_ARGUMENT, `busyPollUs must be a whole number of microseconds from 0 to ${MAX_BUSY_POLL_US}, not ${String(busyPollUs)}`);
-    }
-    this.busyPollUs = busyPollUs;
-    this.#busyPoll = new BusyPoll(busyPollUs);
+    this.busyPollUs = busyPollWindow(options.busyPollUs);
+    this.#busyPoll = new BusyPoll(this.busyPollUs);
   }
 
   /** Starts a driver for a new device and returns the device object applications hold. */

@@ -12,8 +12,7 @@ import { BlockDevice } from '../kernel/block-device.js';
 import { ByteRangeDevice } from './byte-range-device.js';
 import { handshake, ProtocolError, type ExportView } from './handshake.js';
 import { SocketReader } from './socket-reader.js';
-import { BusyPoll, DEFAULT_BUSY_POLL_US, MAX_BUSY_POLL_US, type PollTarget } from '../isolation/busy-poll.js';
-import { ErrorCodes, ShadowError } from '../errors.js';
+import { BusyPoll, busyPollWindow, type PollTarget } from '../isolation/busy-poll.js';
 import { enlargeSendBuffer } from './socket-buffers.js';
 import { transmit } from './transmission.js';
 
@@ -40,7 +39,7 @@ export interface NbdServerOptions {
   handshakeTimeoutMs?: number;
   /**
    * How long (µs) the server keeps polling for a client's next request after it replied,
-   * instead of sleeping (isolation/busy-poll.ts; adaptive); 0 turns it off. Default 200.
+   * instead of sleeping (isolation/busy-poll.ts; adaptive); 0 (the default) turns it off.
    */
   busyPollUs?: number;
 }
@@ -102,11 +101,7 @@ export class NbdServer {
     this.#maxInFlight = options.maxInFlight ?? 64;
     this.#maxInFlightBytes = options.maxInFlightBytes ?? 64 * 1024 * 1024;
     this.#handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
-    const busyPollUs = options.busyPollUs ?? DEFAULT_BUSY_POLL_US;
-    if (!Number.isInteger(busyPollUs) || busyPollUs < 0 || busyPollUs > MAX_BUSY_POLL_US) {
-      throw new ShadowError(ErrorCodes.INVALID_ARGUMENT, `busyPollUs must be a whole number of microseconds from 0 to ${MAX_BUSY_POLL_US}, not ${String(busyPollUs)}`);
-    }
-    this.#poll = new BusyPoll(busyPollUs);
+    this.#poll = new BusyPoll(busyPollWindow(options.busyPollUs));
     for (const [name, exported] of Object.entries(options.exports)) this.addExport(name, exported);
   }
 
