@@ -1,5 +1,6 @@
 /**
- * Busy polling for replies, on the kernel's side of the crossing.
+ * Busy polling across the crossing: the kernel's side (below), the domain's and the NBD
+ * export's (at the end of this comment). Off unless the runtime's `busyPollUs` turns it on.
  *
  * A reply from a domain wakes the kernel's thread. If that thread was idle, its core was halted,
  * and waking it (a futex or an eventfd, then the scheduler, and on a virtual machine the
@@ -29,7 +30,8 @@
  * (`domainBusyPoll`), so a driver's thread that is asked again soon is not woken from sleep.
  * The kernel allows it (a `poll` message) only while few devices are busy (POLL_DEVICES,
  * counted as the devices a batch left for in the last few milliseconds): one thread polling is
- * a core; sixteen are a machine.
+ * a core; sixteen are a machine. The NBD export (nbd/server.ts) has a poller of its own, for a
+ * client's next request after it replied.
  */
 
 import { availableParallelism } from 'node:os';

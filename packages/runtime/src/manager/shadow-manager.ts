@@ -313,12 +313,12 @@ export class ShadowManager extends EventEmitter {
     }
   }
 
-  /** The shared spare domains (`warmStandby: 'shared'`) waiting, booted, and still starting. */
   /** The kernel's busy poller so far (isolation/busy-poll.ts): windows opened, hits, misses, rests. */
   busyPollCounts(): { windows: number; hits: number; misses: number; rests: number } {
     return { ...this.#busyPoll.counts };
   }
 
+  /** The shared spare domains (`warmStandby: 'shared'`) waiting, booted, and still starting. */
   spareDomains(): { booted: number; starting: number } {
     return this.#spares.counts();
   }

@@ -183,11 +183,13 @@ export class NbdServer {
     // sends it as soon as it has the reply): poll for it rather than sleep (busy-poll.ts).
     let awaitingRequest = false;
     const pollTarget: PollTarget = { owes: () => awaitingRequest && !socket.destroyed };
-    socket.prependListener('data', () => {
-      awaitingRequest = false;
-      this.#poll.heard(pollTarget);
-    });
-    socket.once('close', () => this.#poll.forget(pollTarget));
+    if (this.#poll.enabled) {
+      socket.prependListener('data', () => {
+        awaitingRequest = false;
+        this.#poll.heard(pollTarget);
+      });
+      socket.once('close', () => this.#poll.forget(pollTarget));
+    }
     // Replies that complete together leave together: the socket is corked at the first of
     // them and uncorked once the completions queued with it have run, so a batch of replies
     // is one writev, not one write() each.
