@@ -6,6 +6,7 @@
 import { ErrorCodes, ShadowError } from '../../errors.js';
 import type { ClassContract, DeviceState, EntryPoint } from '../contract.js';
 import type { LiveStateHooks } from '../driver-api.js';
+import { Tally } from '../tally.js';
 
 export interface BlockInfo {
   /** Capacity in bytes; a multiple of `blockSize`. */
@@ -73,6 +74,11 @@ export interface BlockDriver extends LiveStateHooks {
 export const zeroStats = (): BlockStats => ({
   reads: 0, writes: 0, flushes: 0, discards: 0, bytesRead: 0, bytesWritten: 0,
 });
+
+/** What the shadow counts between `stats` answers, and where in its tally (tally.ts). */
+const COUNTED = ['reads', 'writes', 'flushes', 'discards', 'bytesRead', 'bytesWritten'] as const satisfies readonly (keyof BlockStats)[];
+const READS = 0, WRITES = 1, FLUSHES = 2, DISCARDS = 3, BYTES_READ = 4, BYTES_WRITTEN = 5;
+const sinceQuery = (memory: Record<string, any>): Tally<keyof BlockStats> => (memory.sinceQuery ??= new Tally(COUNTED));
 
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
 const bad = (message: string) => new ShadowError(ErrorCodes.INVALID_ARGUMENT, message);
@@ -211,17 +217,18 @@ export const blockClass: ClassContract = {
     // Statistics never go backwards: a fresh driver counts from zero, so the shadow keeps the
     // counts of every earlier driver instance and adds them to what the new one reports.
     failed(memory) {
-      memory.base = addStats(memory.base ?? zeroStats(), memory.sinceQuery ?? zeroStats(), memory.lastRaw ?? zeroStats());
-      memory.sinceQuery = zeroStats();
+      const since = sinceQuery(memory);
+      memory.base = addStats(memory.base ?? zeroStats(), since.toObject(), memory.lastRaw ?? zeroStats());
+      since.clear();
       memory.lastRaw = zeroStats();
     },
     observe(entry, args, result, memory) {
-      const since: BlockStats = memory.sinceQuery ??= zeroStats();
-      if (entry === 'read') { since.reads++; since.bytesRead += (args as BlockCalls['read']).length; }
-      else if (entry === 'write') { since.writes++; since.bytesWritten += (args as BlockCalls['write']).data.length; }
-      else if (entry === 'flush') since.flushes++;
-      else if (entry === 'discard') since.discards++;
-      else if (entry === 'stats') { memory.lastRaw = { ...(result as BlockStats) }; memory.sinceQuery = zeroStats(); }
+      const since = sinceQuery(memory).counts;
+      if (entry === 'read') { since[READS]++; since[BYTES_READ] += (args as BlockCalls['read']).length; }
+      else if (entry === 'write') { since[WRITES]++; since[BYTES_WRITTEN] += (args as BlockCalls['write']).data.length; }
+      else if (entry === 'flush') since[FLUSHES]++;
+      else if (entry === 'discard') since[DISCARDS]++;
+      else if (entry === 'stats') { memory.lastRaw = { ...(result as BlockStats) }; sinceQuery(memory).clear(); }
     },
     patch(entry, _args, result, memory) {
       if (entry !== 'stats') return result;

@@ -3,6 +3,7 @@
  * driver counts from zero, so the shadow keeps what earlier instances reported and adds it.
  */
 import type { ClassHooks } from '../contract.js';
+import { Tally } from '../tally.js';
 
 export interface NetStats {
   rxFrames: number;
@@ -17,6 +18,11 @@ export interface NetStats {
 
 export const zeroNetStats = (): NetStats => ({ rxFrames: 0, rxBytes: 0, txFrames: 0, txBytes: 0, rxFiltered: 0, txDropped: 0 });
 
+/** What the shadow counts between `stats` answers, and where in its tally (tally.ts). */
+const COUNTED = ['rxFrames', 'rxBytes', 'txFrames', 'txBytes', 'rxFiltered', 'txDropped'] as const satisfies readonly (keyof NetStats)[];
+const RX_FRAMES = 0, RX_BYTES = 1, TX_FRAMES = 2, TX_BYTES = 3, TX_DROPPED = 5;
+const sinceQuery = (memory: Record<string, any>): Tally<keyof NetStats> => (memory.sinceQuery ??= new Tally(COUNTED));
+
 function add(...all: NetStats[]): NetStats {
   const out = zeroNetStats();
   for (const s of all) for (const k of Object.keys(out) as (keyof NetStats)[]) out[k] += s[k] ?? 0;
@@ -30,26 +36,27 @@ function add(...all: NetStats[]): NetStats {
  */
 export const netStatsHooks: ClassHooks = {
   failed(memory) {
-    memory.base = add(memory.base ?? zeroNetStats(), memory.lastRaw ?? zeroNetStats(), memory.sinceQuery ?? zeroNetStats());
+    const since = sinceQuery(memory);
+    memory.base = add(memory.base ?? zeroNetStats(), memory.lastRaw ?? zeroNetStats(), since.toObject());
     memory.lastRaw = zeroNetStats();
-    memory.sinceQuery = zeroNetStats();
+    since.clear();
   },
   observe(entry, args, result, memory) {
-    const since: NetStats = memory.sinceQuery ??= zeroNetStats();
+    const since = sinceQuery(memory).counts;
     if (entry === 'transmit') {
       const { frames } = args as { frames: Uint8Array[] };
       const { accepted } = result as { accepted: number };
-      for (let i = 0; i < accepted; i++) { since.txFrames++; since.txBytes += frames[i]!.length; }
-      since.txDropped += frames.length - accepted;
+      for (let i = 0; i < accepted; i++) { since[TX_FRAMES]++; since[TX_BYTES] += frames[i]!.length; }
+      since[TX_DROPPED] += frames.length - accepted;
     } else if (entry === 'stats') {
       memory.lastRaw = { ...(result as NetStats) };
-      memory.sinceQuery = zeroNetStats();
+      sinceQuery(memory).clear();
     }
   },
   upcall(name, args, memory) {
     if (name !== 'receive') return;
-    const since: NetStats = memory.sinceQuery ??= zeroNetStats();
-    for (const frame of (args as { frames: Uint8Array[] }).frames) { since.rxFrames++; since.rxBytes += frame.length; }
+    const since = sinceQuery(memory).counts;
+    for (const frame of (args as { frames: Uint8Array[] }).frames) { since[RX_FRAMES]++; since[RX_BYTES] += frame.length; }
   },
   patch(entry, _args, result, memory) {
     if (entry !== 'stats') return result;
