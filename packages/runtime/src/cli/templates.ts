@@ -8,7 +8,7 @@ export interface TemplateFile {
 }
 
 const blockDriver = `import { readSync, writeSync } from 'node:fs';
-import { defineBlockDriver, DeviceError, zeroStats } from 'shadow-drivers/driver/block';
+import { BlockCounters, defineBlockDriver, DeviceError } from 'shadow-drivers/driver/block';
 
 const BLOCK = 4096;
 
@@ -17,7 +17,7 @@ export default defineBlockDriver((kernel) => {
   let sizeBytes = 0;
   let readOnly = false;
   let opened = false;
-  const stats = zeroStats();
+  const counters = new BlockCounters();          // what stats() answers
 
   const mustBeOpen = () => {
     if (!opened) throw new DeviceError('ENODEV', 'the disk is not open');
@@ -45,28 +45,26 @@ export default defineBlockDriver((kernel) => {
         if (n === 0) { into.fill(0, done, length); break; }
         done += n;
       }
-      stats.reads++;
-      stats.bytesRead += length;
+      counters.count('read', length);
       return into.subarray(0, length);
     },
     write({ offset, data }) {
       mustBeOpen();
       writeAll(offset, data);                       // in the kernel's file before we complete
-      stats.writes++;
-      stats.bytesWritten += data.length;
+      counters.count('write', data.length);
     },
     async flush() {
       mustBeOpen();
       await kernel.sync('disk');
-      stats.flushes++;
+      counters.count('flush');
     },
     discard({ offset, length }) {
       mustBeOpen();
       writeAll(offset, new Uint8Array(length));
-      stats.discards++;
+      counters.count('discard');
     },
     geometry() { return { sizeBytes, blockSize: BLOCK, readOnly }; },
-    stats() { return { ...stats }; },
+    stats() { return counters.stats(); },
   };
 });
 `;

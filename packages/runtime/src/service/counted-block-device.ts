@@ -6,7 +6,7 @@
 import { BlockDevice } from '../kernel/block-device.js';
 import type { Device } from '../kernel/device.js';
 import { ErrorCodes } from '../errors.js';
-import type { DeviceStats } from './device-stats.js';
+import { BYTES_READ, BYTES_WRITTEN, type DeviceStats } from './device-stats.js';
 import type { Logger } from './log.js';
 import type { ServiceMetrics } from './metrics.js';
 
@@ -46,7 +46,7 @@ export class CountedBlockDevice extends BlockDevice {
       this.#stats.requests++;
       this.#metrics.requests.inc({ device, entry });
       if (direction) {
-        if (direction === 'read') this.#stats.bytesRead += bytes; else this.#stats.bytesWritten += bytes;
+        this.#stats.bytes.counts[direction === 'read' ? BYTES_READ : BYTES_WRITTEN] += bytes;
         this.#metrics.bytes.inc({ device, direction }, bytes);
       }
       return result;

@@ -4,6 +4,7 @@
  * failure, quarantined requests. One record per device name; it outlives a restart by the
  * operator (the device's history), and is dropped when the device is removed from the config.
  */
+import { Tally } from '../classes/tally.js';
 import type { FailureEvent, QuarantineEvent, RecoveryEvent } from '../observe/channels.js';
 
 export interface DeviceStats {
@@ -11,8 +12,8 @@ export interface DeviceStats {
   requests: number;
   errors: number;
   inFlight: number;
-  bytesRead: number;
-  bytesWritten: number;
+  /** Bytes read and written, counted where fields would not stay fast (classes/tally.ts). */
+  readonly bytes: Tally<'read' | 'written'>;
   failures: number;
   recoveriesByCause: Record<string, number>;
   lastFailure: { at: string; cause: string; message: string } | undefined;
@@ -22,10 +23,12 @@ export interface DeviceStats {
 
 export function newStats(now = Date.now()): DeviceStats {
   return {
-    attachedAt: now, requests: 0, errors: 0, inFlight: 0, bytesRead: 0, bytesWritten: 0, failures: 0,
+    attachedAt: now, requests: 0, errors: 0, inFlight: 0, bytes: new Tally(['read', 'written']), failures: 0,
     recoveriesByCause: {}, lastFailure: undefined, quarantined: 0, gaveUp: undefined,
   };
 }
+
+export const BYTES_READ = 0, BYTES_WRITTEN = 1;
 
 export function onFailure(stats: DeviceStats, e: FailureEvent): void {
   stats.failures++;

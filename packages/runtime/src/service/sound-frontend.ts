@@ -10,7 +10,7 @@ import { resolve } from 'node:path';
 import type { SoundDevice } from '../kernel/sound-device.js';
 import type { SoundDeviceConfig } from './config-schema.js';
 import { removeLeftoverSocket, type Frontend } from './frontend.js';
-import type { DeviceStats } from './device-stats.js';
+import { BYTES_WRITTEN, type DeviceStats } from './device-stats.js';
 
 export async function startSoundFrontend(sound: SoundDevice, frontend: SoundDeviceConfig['frontend'], stats: DeviceStats): Promise<Frontend> {
   const rate = frontend.rate ?? 48000;
@@ -33,7 +33,7 @@ export async function startSoundFrontend(sound: SoundDevice, frontend: SoundDevi
       rest = data.subarray(whole);
       if (whole === 0) continue;
       stats.inFlight++;
-      try { await sound.write(data.subarray(0, whole)); stats.requests++; stats.bytesWritten += whole; }
+      try { await sound.write(data.subarray(0, whole)); stats.requests++; stats.bytes.counts[BYTES_WRITTEN] += whole; }
       finally { stats.inFlight--; }
     }
     await sound.drain();

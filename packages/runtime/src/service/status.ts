@@ -4,7 +4,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Runtime } from '../runtime.js';
 import type { DeviceConfig } from './config-schema.js';
-import type { DeviceStats } from './device-stats.js';
+import { BYTES_READ, BYTES_WRITTEN, type DeviceStats } from './device-stats.js';
 import type { Started } from './device-start.js';
 
 type DriverStatus = NonNullable<ReturnType<Runtime['status']>>;
@@ -73,7 +73,7 @@ export function statusOf(name: string, config: DeviceConfig, state: 'attached' |
     attachedAt: attached ? new Date(stats.attachedAt).toISOString() : null,
     uptimeSeconds: attached ? Math.round((Date.now() - stats.attachedAt) / 100) / 10 : 0,
     requests: net ? net.sent : stats.requests, errors: stats.errors, inFlight: stats.inFlight,
-    bytesRead: stats.bytesRead, bytesWritten: stats.bytesWritten, failures: stats.failures,
+    bytesRead: stats.bytes.counts[BYTES_READ]!, bytesWritten: stats.bytes.counts[BYTES_WRITTEN]!, failures: stats.failures,
     recoveries: Object.values(stats.recoveriesByCause).reduce((a, b) => a + b, 0), recoveriesByCause: { ...stats.recoveriesByCause },
     lastFailure: stats.lastFailure ?? null, quarantined: stats.quarantined, gaveUp: stats.gaveUp ?? null,
     standby: attached ? driver.standby : 'none', domainGroup: config.domainGroup ?? null, frontend: started?.frontend?.addresses ?? [],

@@ -75,10 +75,36 @@ export const zeroStats = (): BlockStats => ({
   reads: 0, writes: 0, flushes: 0, discards: 0, bytesRead: 0, bytesWritten: 0,
 });
 
-/** What the shadow counts between `stats` answers, and where in its tally (tally.ts). */
 const COUNTED = ['reads', 'writes', 'flushes', 'discards', 'bytesRead', 'bytesWritten'] as const satisfies readonly (keyof BlockStats)[];
 const READS = 0, WRITES = 1, FLUSHES = 2, DISCARDS = 3, BYTES_READ = 4, BYTES_WRITTEN = 5;
-const sinceQuery = (memory: Record<string, any>): Tally<keyof BlockStats> => (memory.sinceQuery ??= new Tally(COUNTED));
+
+/**
+ * Block statistics as they are counted: what a driver keeps for its `stats` answer, and what
+ * the shadow counts between two answers. Counted in a tally (tally.ts), which stays fast past
+ * 2^30 bytes where the fields of a `BlockStats` object would not.
+ */
+export class BlockCounters {
+  readonly #tally = new Tally<keyof BlockStats>(COUNTED);
+
+  /** A request the device completed: `read` and `write` with the bytes they moved. */
+  count(entry: string, bytes = 0): void {
+    const n = this.#tally.counts;
+    if (entry === 'read') { n[READS]++; n[BYTES_READ] += bytes; }
+    else if (entry === 'write') { n[WRITES]++; n[BYTES_WRITTEN] += bytes; }
+    else if (entry === 'flush') n[FLUSHES]++;
+    else if (entry === 'discard') n[DISCARDS]++;
+  }
+
+  stats(): BlockStats {
+    return this.#tally.toObject();
+  }
+
+  clear(): void {
+    this.#tally.clear();
+  }
+}
+
+const sinceQuery = (memory: Record<string, any>): BlockCounters => (memory.sinceQuery ??= new BlockCounters());
 
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
 const bad = (message: string) => new ShadowError(ErrorCodes.INVALID_ARGUMENT, message);
@@ -218,16 +244,14 @@ export const blockClass: ClassContract = {
     // counts of every earlier driver instance and adds them to what the new one reports.
     failed(memory) {
       const since = sinceQuery(memory);
-      memory.base = addStats(memory.base ?? zeroStats(), since.toObject(), memory.lastRaw ?? zeroStats());
+      memory.base = addStats(memory.base ?? zeroStats(), since.stats(), memory.lastRaw ?? zeroStats());
       since.clear();
       memory.lastRaw = zeroStats();
     },
     observe(entry, args, result, memory) {
-      const since = sinceQuery(memory).counts;
-      if (entry === 'read') { since[READS]++; since[BYTES_READ] += (args as BlockCalls['read']).length; }
-      else if (entry === 'write') { since[WRITES]++; since[BYTES_WRITTEN] += (args as BlockCalls['write']).data.length; }
-      else if (entry === 'flush') since[FLUSHES]++;
-      else if (entry === 'discard') since[DISCARDS]++;
+      if (entry === 'read') sinceQuery(memory).count(entry, (args as BlockCalls['read']).length);
+      else if (entry === 'write') sinceQuery(memory).count(entry, (args as BlockCalls['write']).data.length);
+      else if (entry === 'flush' || entry === 'discard') sinceQuery(memory).count(entry);
       else if (entry === 'stats') { memory.lastRaw = { ...(result as BlockStats) }; sinceQuery(memory).clear(); }
     },
     patch(entry, _args, result, memory) {

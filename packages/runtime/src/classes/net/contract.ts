@@ -12,7 +12,7 @@ import { checkFrames, describe, isMac, isMulticastMac, MAX_BATCH, MAX_MTU, MIN_M
 import type { Offload } from './offload.js';
 import { netStatsHooks } from './stats.js';
 
-export { zeroNetStats, type NetStats } from './stats.js';
+export { NetCounters, zeroNetStats, type NetStats } from './stats.js';
 export type { Offload } from './offload.js';
 
 /** What the driver registers: the hardware's permanent address and limits. */

@@ -18,10 +18,45 @@ export interface NetStats {
 
 export const zeroNetStats = (): NetStats => ({ rxFrames: 0, rxBytes: 0, txFrames: 0, txBytes: 0, rxFiltered: 0, txDropped: 0 });
 
-/** What the shadow counts between `stats` answers, and where in its tally (tally.ts). */
 const COUNTED = ['rxFrames', 'rxBytes', 'txFrames', 'txBytes', 'rxFiltered', 'txDropped'] as const satisfies readonly (keyof NetStats)[];
-const RX_FRAMES = 0, RX_BYTES = 1, TX_FRAMES = 2, TX_BYTES = 3, TX_DROPPED = 5;
-const sinceQuery = (memory: Record<string, any>): Tally<keyof NetStats> => (memory.sinceQuery ??= new Tally(COUNTED));
+const RX_FRAMES = 0, RX_BYTES = 1, TX_FRAMES = 2, TX_BYTES = 3, RX_FILTERED = 4, TX_DROPPED = 5;
+
+/**
+ * NIC statistics as they are counted: what a driver keeps for its `stats` answer, and what the
+ * shadow counts between two answers. Counted in a tally (tally.ts), which stays fast past 2^30
+ * bytes where the fields of a `NetStats` object would not.
+ */
+export class NetCounters {
+  readonly #tally = new Tally<keyof NetStats>(COUNTED);
+
+  /** Frames handed to the medium: the first `accepted` of them went, the rest were dropped. */
+  transmitted(frames: readonly Uint8Array[], accepted: number): void {
+    const n = this.#tally.counts;
+    for (let i = 0; i < accepted; i++) { n[TX_FRAMES]++; n[TX_BYTES] += frames[i]!.length; }
+    n[TX_DROPPED] += frames.length - accepted;
+  }
+
+  received(frame: Uint8Array): void {
+    const n = this.#tally.counts;
+    n[RX_FRAMES]++;
+    n[RX_BYTES] += frame.length;
+  }
+
+  /** A frame the receive filter refused. */
+  filtered(): void {
+    this.#tally.counts[RX_FILTERED]++;
+  }
+
+  stats(): NetStats {
+    return this.#tally.toObject();
+  }
+
+  clear(): void {
+    this.#tally.clear();
+  }
+}
+
+const sinceQuery = (memory: Record<string, any>): NetCounters => (memory.sinceQuery ??= new NetCounters());
 
 function add(...all: NetStats[]): NetStats {
   const out = zeroNetStats();
@@ -37,17 +72,13 @@ function add(...all: NetStats[]): NetStats {
 export const netStatsHooks: ClassHooks = {
   failed(memory) {
     const since = sinceQuery(memory);
-    memory.base = add(memory.base ?? zeroNetStats(), memory.lastRaw ?? zeroNetStats(), since.toObject());
+    memory.base = add(memory.base ?? zeroNetStats(), memory.lastRaw ?? zeroNetStats(), since.stats());
     memory.lastRaw = zeroNetStats();
     since.clear();
   },
   observe(entry, args, result, memory) {
-    const since = sinceQuery(memory).counts;
     if (entry === 'transmit') {
-      const { frames } = args as { frames: Uint8Array[] };
-      const { accepted } = result as { accepted: number };
-      for (let i = 0; i < accepted; i++) { since[TX_FRAMES]++; since[TX_BYTES] += frames[i]!.length; }
-      since[TX_DROPPED] += frames.length - accepted;
+      sinceQuery(memory).transmitted((args as { frames: Uint8Array[] }).frames, (result as { accepted: number }).accepted);
     } else if (entry === 'stats') {
       memory.lastRaw = { ...(result as NetStats) };
       sinceQuery(memory).clear();
@@ -55,8 +86,8 @@ export const netStatsHooks: ClassHooks = {
   },
   upcall(name, args, memory) {
     if (name !== 'receive') return;
-    const since = sinceQuery(memory).counts;
-    for (const frame of (args as { frames: Uint8Array[] }).frames) { since[RX_FRAMES]++; since[RX_BYTES] += frame.length; }
+    const since = sinceQuery(memory);
+    for (const frame of (args as { frames: Uint8Array[] }).frames) since.received(frame);
   },
   patch(entry, _args, result, memory) {
     if (entry !== 'stats') return result;

@@ -8,7 +8,7 @@
  * gets SD_ERR_IO for it and the driver keeps serving. Any other throw is a driver bug.
  */
 import {
-  blockClass, DeviceError, zeroStats, type BlockDriver, type BlockStats, type KernelServices, type ResourceGrant, type WriteCache,
+  blockClass, DeviceError, BlockCounters, type BlockDriver, type KernelServices, type ResourceGrant, type WriteCache,
 } from '../../classes/block/contract.js';
 import { mediumFor, type Medium } from './medium.js';
 
@@ -52,7 +52,7 @@ export function diskDriver(kernel: KernelServices, options: DiskDriverOptions): 
   let blockSize = 4096;
   let opened: { readOnly: boolean } | undefined;
   let writeCache: WriteCache = 'writeback';
-  const stats: BlockStats = zeroStats();
+  const counters = new BlockCounters();
 
   const ready = (): Medium => {
     if (!medium || !opened) throw new DeviceError('ENODEV', 'the disk is not open');
@@ -83,26 +83,24 @@ export function diskDriver(kernel: KernelServices, options: DiskDriverOptions): 
     read({ offset, length, into }) {
       const m = ready();
       onDevice(() => m.read(offset, into.subarray(0, length)));
-      stats.reads++;
-      stats.bytesRead += length;
+      counters.count('read', length);
       return into.length === length ? into : into.subarray(0, length);
     },
     async write({ offset, data }) {
       const m = ready();
       onDevice(() => m.write(offset, data));
       if (writeCache === 'writethrough') await onDeviceAsync(() => m.sync());
-      stats.writes++;
-      stats.bytesWritten += data.length;
+      counters.count('write', data.length);
     },
     async flush() {
       const m = ready();
       await onDeviceAsync(() => m.sync());
-      stats.flushes++;
+      counters.count('flush');
     },
     discard({ offset, length }) {
       const m = ready();
       onDevice(() => m.zero(offset, length));
-      stats.discards++;
+      counters.count('discard');
     },
     geometry() {
       const m = medium;
@@ -110,7 +108,7 @@ export function diskDriver(kernel: KernelServices, options: DiskDriverOptions): 
       return { sizeBytes: m.sizeBytes - (m.sizeBytes % blockSize), blockSize, readOnly: options.readOnly(m, false) };
     },
     stats() {
-      return { ...stats };
+      return counters.stats();
     },
   };
 }

@@ -15,7 +15,7 @@
  * DeviceError; so is a protocol breach by the server (see nbd-client.ts).
  */
 import {
-  DeviceError, defineBlockDriver, zeroStats, type BlockStats, type WriteCache,
+  DeviceError, defineBlockDriver, BlockCounters, type WriteCache,
 } from '../../classes/block/contract.js';
 import { NbdClient, type NbdAddress, type NbdTimings } from './nbd-client.js';
 import { Command, CommandFlag, TransmissionFlags, type NbdExport } from './nbd-wire.js';
@@ -49,7 +49,7 @@ export default defineBlockDriver((kernel) => {
   let readOnlyConfig = false;
   let opened: { readOnly: boolean } | undefined;
   let writeCache: WriteCache = 'writeback';
-  const stats: BlockStats = zeroStats();
+  const counters = new BlockCounters();
   const log = (message: string) => kernel.log('info', message);
 
   const can = (flag: number) => ((server?.flags ?? 0) & flag) !== 0;
@@ -120,8 +120,7 @@ export default defineBlockDriver((kernel) => {
     async read({ offset, length, into }) {
       const target = into.length === length ? into : into.subarray(0, length);
       await issue(Command.READ, 0, offset, length, undefined, (at, piece) => target.set(piece, at));
-      stats.reads++;
-      stats.bytesRead += length;
+      counters.count('read', length);
       return target;
     },
     async write({ offset, data }) {
@@ -130,14 +129,13 @@ export default defineBlockDriver((kernel) => {
       if (writeCache === 'writethrough' && !throughFua && can(TransmissionFlags.SEND_FLUSH)) {
         await issue(Command.FLUSH, 0, 0, 0);
       }
-      stats.writes++;
-      stats.bytesWritten += data.length;
+      counters.count('write', data.length);
     },
     async flush() {
       // A server that announces no flush has no volatile cache: its writes are already durable.
       if (can(TransmissionFlags.SEND_FLUSH)) await issue(Command.FLUSH, 0, 0, 0);
       else ready();
-      stats.flushes++;
+      counters.count('flush');
     },
     async discard({ offset, length }) {
       // Discarded blocks read back as zeroes, as with the built-in drivers: WRITE_ZEROES without
@@ -145,7 +143,7 @@ export default defineBlockDriver((kernel) => {
       if (can(TransmissionFlags.SEND_WRITE_ZEROES)) await issue(Command.WRITE_ZEROES, 0, offset, length);
       else if (can(TransmissionFlags.SEND_TRIM)) await issue(Command.TRIM, 0, offset, length);
       else ready();
-      stats.discards++;
+      counters.count('discard');
     },
     geometry() {
       if (!server) throw new DeviceError('ENODEV', 'the NBD disk is not initialized');
@@ -153,7 +151,7 @@ export default defineBlockDriver((kernel) => {
         readOnly: readOnlyConfig || can(TransmissionFlags.READ_ONLY) };
     },
     stats() {
-      return { ...stats };
+      return counters.stats();
     },
   };
 });

@@ -5,7 +5,7 @@
  * turn of the event loop. A driver adds a `Port`: how frames reach and leave its hardware.
  */
 import type { KernelServices, LinkState, NetDriver } from '../../classes/net/contract.js';
-import { zeroNetStats, type NetStats } from '../../classes/net/stats.js';
+import { NetCounters } from '../../classes/net/stats.js';
 import { destinationOf, ETH_HEADER, isGroupFrame, MAX_BATCH } from '../../classes/net/frames.js';
 import type { Offload } from '../../classes/net/offload.js';
 
@@ -50,7 +50,7 @@ export function nicDriver(kernel: KernelServices, portFor: (config: Record<strin
   let mtu = 1500;
   let promiscuous = false;
   let groups = new Set<string>();
-  const stats: NetStats = zeroNetStats();
+  const counters = new NetCounters();
   let pending: Uint8Array[] = [];
   // One header (or null) per pending frame; `withOffloads` when any is not null.
   let pendingOffloads: (Offload | null)[] = [];
@@ -88,9 +88,8 @@ export function nicDriver(kernel: KernelServices, portFor: (config: Record<strin
   const events: PortEvents = {
     frame(frame, offload = null) {
       if (!up) { if (early && early.length < EARLY_FRAMES) early.push([frame, offload]); return; }
-      if (!accepts(frame, offload !== null && offload.gsoType !== 0)) { stats.rxFiltered++; return; }
-      stats.rxFrames++;
-      stats.rxBytes += frame.length;
+      if (!accepts(frame, offload !== null && offload.gsoType !== 0)) { counters.filtered(); return; }
+      counters.received(frame);
       pending.push(frame);
       pendingOffloads.push(offload);
       if (offload) withOffloads = true;
@@ -124,11 +123,10 @@ export function nicDriver(kernel: KernelServices, portFor: (config: Record<strin
     setPromiscuous(args) { promiscuous = args.on; },
     async transmit({ frames, offloads }) {
       const accepted = up && carrier ? await port!.send(frames, offloads) : 0;
-      for (let i = 0; i < accepted; i++) { stats.txFrames++; stats.txBytes += frames[i]!.length; }
-      stats.txDropped += frames.length - accepted;
+      counters.transmitted(frames, accepted);
       return { accepted };
     },
-    stats: () => ({ ...stats }),
+    stats: () => counters.stats(),
     linkState: (): LinkState => ({ carrier, up, mac, mtu, promiscuous, multicast: [...groups].sort() }),
     shutdown() { up = false; port?.close(); },
   };
