@@ -54,6 +54,10 @@ export class DomainHost {
   #pollAllowed = false;
   /** Calls the driver has not answered yet. */
   #inProgress = 0;
+  /** The ids of those calls (ids grow in the order the kernel sent them): what a barrier waits for. */
+  readonly #running = new Set<number>();
+  /** Barrier calls (flush) waiting for the calls sent before them, in order. */
+  #barriersWaiting: { id: number; entry: string; args: unknown }[] = [];
   /** Polled while the driver works on a call (its I/O completes on this loop) and after it replied (the next request). */
   readonly #pollTarget: PollTarget = { owes: () => (this.#awaitingRequest || this.#inProgress > 0) && !this.#failed };
 
@@ -109,7 +113,12 @@ export class DomainHost {
     if (this.#failed) return;
     switch (m.t) {
       case 'load': void this.#load(m.spec); break;
-      case 'call': this.#call(m.id, m.entry, m.slots ? this.#fromRegion(m.id, m.entry, m.args, m.slots) : m.args); break;
+      case 'call': {
+        const args = m.slots ? this.#fromRegion(m.id, m.entry, m.args, m.slots) : m.args;
+        if (this.#spec?.barriers?.includes(m.entry) && this.#runningBefore(m.id)) this.#barriersWaiting.push({ id: m.id, entry: m.entry, args });
+        else this.#call(m.id, m.entry, args);
+        break;
+      }
       case 'service-reply': {
         const pending = this.#services.get(m.id);
         this.#services.delete(m.id);
@@ -196,6 +205,7 @@ export class DomainHost {
     this.#intercept = undefined;
     if (armed?.swallow) return; // the call is swallowed: the deadline must catch it
     this.#inProgress++;
+    this.#running.add(id);
     if (this.#pollAllowed) this.#poll?.sent(this.#pollTarget, this.#inProgress);
     let result: unknown;
     try {
@@ -228,6 +238,7 @@ export class DomainHost {
     Promise.resolve(result).then(
       (value) => {
         this.#inProgress--;
+        this.#settled(id);
         const out = this.#outSlots.get(id);
         this.#outSlots.delete(id);
         this.#releaseInputs(id);
@@ -241,6 +252,7 @@ export class DomainHost {
       },
       (err: unknown) => {
         this.#inProgress--;
+        this.#settled(id);
         this.#outSlots.delete(id);
         this.#releaseInputs(id);
         if (this.#failed) return;
@@ -252,6 +264,22 @@ export class DomainHost {
         }
       },
     );
+  }
+
+  #runningBefore(id: number): boolean {
+    for (const running of this.#running) if (running < id) return true;
+    return false;
+  }
+
+  /** A call settled: barriers with nothing sent before them still running start, in order. */
+  #settled(id: number): void {
+    this.#running.delete(id);
+    while (this.#barriersWaiting.length > 0 && !this.#failed) {
+      const next = this.#barriersWaiting[0]!;
+      if (this.#runningBefore(next.id)) return;
+      this.#barriersWaiting.shift();
+      this.#call(next.id, next.entry, next.args);
+    }
   }
 
   #service(name: string, args: unknown): Promise<unknown> {

@@ -25,6 +25,12 @@ export interface LoadSpec {
   driver: string;
   /** Entry points whose output buffer the domain must provide when the kernel did not. */
   bulkOut: Record<string, { arg: string; lengthArg: string }>;
+  /**
+   * Barrier entry points (a block device's `flush`): the domain starts one only once every call
+   * sent before it has been answered, so it covers the writes issued before it, not only those
+   * completed (the block layer's PREFLUSH), and a caller may send both at once.
+   */
+  barriers?: string[];
   /** Resources as the domain sees them (fd numbers may differ from the kernel's). */
   resources: ResourceGrant[];
   /**

@@ -41,6 +41,11 @@ export class BlockDevice {
     await this.device.call('write', { offset, data });
   }
 
+  /**
+   * Makes durable every write issued before it, whether or not it had completed: the driver's
+   * flush starts only once the calls sent before it were answered, so an application may send
+   * its writes and the flush together and wait for all of them.
+   */
   async flush(): Promise<void> {
     await this.device.call('flush', {});
   }

@@ -52,7 +52,7 @@ export class ShadowLog {
   #unflushedBytes = 0;
   /** The kept request of each key (rule `key`): a later one supersedes it. */
   readonly #keptByKey = new Map<string, number>();
-  /** Requests kept so far (a barrier covers those completed before it was issued). */
+  /** Requests kept so far (a barrier covers at least those completed before it was issued). */
   completions = 0;
 
   /**

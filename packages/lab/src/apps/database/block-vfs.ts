@@ -10,8 +10,9 @@
  * reads and writes at any byte offset; the device takes whole 4096-byte blocks, so partial
  * blocks are read, modified and written back (pages are 4096 bytes, so the database file is
  * mostly aligned; the journal's page records are not). Writes collect as whole blocks until
- * xSync, which writes them in contiguous runs together with the changed header, waits for
- * them all, then flushes the device: SQLite's commit ordering rests on xSync and on nothing else.
+ * xSync, which writes them in contiguous runs together with the changed header and issues
+ * the flush with them (a flush covers every write issued before it), then waits for them all:
+ * SQLite's commit ordering rests on xSync and on nothing else.
  *
  * Other files SQLite may ask for (temporary tables, statement journals) are refused: the
  * application sets `PRAGMA temp_store=MEMORY`, which keeps them in memory.
@@ -149,10 +150,9 @@ export class BlockVfs extends FacadeVFS {
 
   async jSync(fileId: number): Promise<number> {
     const region = this.#open.get(fileId)!;
-    return this.#guard('sync', VFS.SQLITE_IOERR_FSYNC, async () => {
-      await this.#writeOut(region);
-      await this.disk.flush();
-    });
+    // The flush goes with the writes: it covers every write issued before it (a barrier), so a
+    // sync is one crossing to the driver, not two.
+    return this.#guard('sync', VFS.SQLITE_IOERR_FSYNC, () => this.#writeOut(region, () => this.disk.flush()));
   }
 
   jFileSize(fileId: number, size: PointerView): number {
@@ -289,12 +289,12 @@ export class BlockVfs extends FacadeVFS {
   /**
    * Writes the pending blocks, in runs of contiguous blocks, and the header if it changed, all
    * at once: they touch distinct blocks, so their order does not matter, and a commit waits
-   * for one crossing to the driver instead of one per run. Each is waited for before this
-   * returns (a flush covers only writes that completed before it was issued), and after a
-   * failure the others are still waited for, so no write of ours is in flight behind
-   * SQLite's back when it rolls back.
+   * for one crossing to the driver instead of one per run; `then` (a sync's flush) is issued
+   * right after them, in the same crossing, and covers them. Each is waited for before this
+   * returns, and after a failure the others are still waited for, so no write of ours is in
+   * flight behind SQLite's back when it rolls back.
    */
-  async #writeOut(region: Region): Promise<void> {
+  async #writeOut(region: Region, then?: () => Promise<void>): Promise<void> {
     const offsets = [...region.pending.keys()].sort((a, b) => a - b);
     const writes: Promise<void>[] = [];
     for (let i = 0; i < offsets.length;) {
@@ -308,6 +308,7 @@ export class BlockVfs extends FacadeVFS {
     region.recent = region.pending;
     region.pending = new Map();
     if (region.dirty) writes.push(this.#writeHeader(region));
+    if (then) writes.push(then());
     const failed = (await Promise.allSettled(writes)).find((w): w is PromiseRejectedResult => w.status === 'rejected');
     if (failed) throw failed.reason;
   }
