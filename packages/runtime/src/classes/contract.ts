@@ -242,6 +242,11 @@ export function liveStateEntry(contract: ClassContract, entry: string): EntryPoi
   };
 }
 
+/** The class's barrier entry points: those some `until-barrier` rule names (a block device's flush). */
+export function barriersOf(contract: ClassContract): Set<string> {
+  return new Set(Object.values(contract.entries).flatMap((e) => (e.log.kind === 'until-barrier' ? [e.log.barrier] : [])));
+}
+
 export function entryOf(contract: ClassContract, name: string): EntryPoint | undefined {
   return Object.hasOwn(contract.entries, name) ? contract.entries[name] : undefined;
 }

@@ -6,7 +6,7 @@
  * with the DriverFailure (so the shadow can take it over) and the failure listener is told.
  * Nothing is ever left pending: every call has a deadline, and a dead domain settles all.
  */
-import { liveStateEntry, type ClassContract } from '../classes/contract.js';
+import { barriersOf, liveStateEntry, type ClassContract } from '../classes/contract.js';
 import { classifyError, type GoneProbe } from '../classes/error-table.js';
 import { DriverFailure, ErrorCodes, ShadowError, type FailureKind } from '../errors.js';
 import type { Clock } from '../clock.js';
@@ -155,7 +155,7 @@ export class DriverChannel {
       .flatMap(([name, e]) => (e.bulkOut ? [[name, e.bulkOut]] : [])));
     const region = this.domain.region;
     const spec: LoadSpec = {
-      driver: this.#options.driverUrl, bulkOut, barriers: barriersOf(this.#options.contract), resources: this.domain.grants, extensions: this.#options.extensions,
+      driver: this.#options.driverUrl, bulkOut, barriers: [...barriersOf(this.#options.contract)], resources: this.domain.grants, extensions: this.#options.extensions,
       ...(region ? { region: { fd: region.fd, sizeBytes: region.kernel.sizeBytes } } : {}),
       // An inline driver runs on the kernel's thread, whose own poller already keeps it awake.
       ...(this.domain.kind !== 'none' && this.#options.busyPoll?.enabled ? { busyPollUs: this.#options.busyPoll.windowUs } : {}),
@@ -666,8 +666,3 @@ export class DriverChannel {
 }
 
 export type { FailureKind };
-
-/** The class's barrier entry points: those some `until-barrier` rule names (a block device's flush). */
-function barriersOf(contract: ClassContract): string[] {
-  return [...new Set(Object.values(contract.entries).flatMap((e) => (e.log.kind === 'until-barrier' ? [e.log.barrier] : [])))];
-}

@@ -8,7 +8,7 @@
  * registration is answered with the preserved device, the log is replayed, and requests that
  * were in flight are resubmitted by their idempotency, or given an honest outcome.
  */
-import type { ClassContract, EntryPoint } from '../classes/contract.js';
+import { barriersOf, type ClassContract, type EntryPoint } from '../classes/contract.js';
 import { DriverFailure, ErrorCodes, ShadowError, type ErrorCode, type Outcome } from '../errors.js';
 import type { CallTarget, TapObserver } from '../taps/tap.js';
 import { isDeviceAnswer } from '../classes/error-table.js';
@@ -97,7 +97,7 @@ export class Shadow {
   constructor(contract: ClassContract, options: ShadowOptions) {
     this.contract = contract;
     this.#options = options;
-    this.#barriers = new Set(Object.values(contract.entries).flatMap((e) => (e.log.kind === 'until-barrier' ? [e.log.barrier] : [])));
+    this.#barriers = barriersOf(contract);
   }
 
   get mode(): ShadowMode {
