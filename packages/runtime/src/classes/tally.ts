@@ -29,3 +29,17 @@ export class Tally<K extends string> {
     this.counts.fill(0);
   }
 }
+
+/**
+ * What is wrong with a driver's statistics answer, or undefined: every key of the class's
+ * statistics must be a count (a non-negative safe integer). A count that is a string, NaN or
+ * negative would otherwise reach the shadow's sums and the application.
+ */
+export function countsProblem(answer: unknown, keys: readonly string[], entry: string): string | undefined {
+  if (typeof answer !== 'object' || answer === null) return `${entry} returned ${answer === null ? 'null' : typeof answer}`;
+  for (const key of keys) {
+    const v = (answer as Record<string, unknown>)[key];
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) return `${entry} returned ${key} ${String(v).slice(0, 40)}, not a count`;
+  }
+  return undefined;
+}

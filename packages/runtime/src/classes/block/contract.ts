@@ -6,7 +6,7 @@
 import { ErrorCodes, ShadowError } from '../../errors.js';
 import type { ClassContract, DeviceState, EntryPoint } from '../contract.js';
 import type { LiveStateHooks } from '../driver-api.js';
-import { Tally } from '../tally.js';
+import { countsProblem, Tally } from '../tally.js';
 
 export interface BlockInfo {
   /** Capacity in bytes; a multiple of `blockSize`. */
@@ -143,6 +143,8 @@ function checkRange(offset: unknown, length: unknown, state: DeviceState): Shado
 }
 
 const MAX_IO = 16 * 1024 * 1024;
+/** The largest block a device may state: the NBD export advertises it as its minimum block size, which NBD bounds at 64 KiB. */
+const MAX_BLOCK = 64 * 1024;
 
 /** Writes and discards stay in the shadow's log until a flush issued after them completes. */
 const untilFlush = (key: (args: any) => string) => ({
@@ -199,12 +201,10 @@ export const blockClass: ClassContract = {
       validate: (a: BlockCalls['discard'], s) => mustBeOpen(s) ?? mustBeWritable(s) ?? checkRange(a?.offset, a?.length, s) },
     geometry: { kind: 'query', idempotent: true, sideEffects: false, log: { kind: 'answer' },
       recovery: 'log', deadlineMs: 1000,
-      check: (_a, r) => (typeof r === 'object' && r !== null && isInt((r as BlockInfo).sizeBytes)
-        ? undefined : `geometry returned ${describe(r)}`) },
+      check: (_a, r) => infoProblem(r as BlockInfo, 'geometry returned') },
     stats: { kind: 'query', idempotent: true, sideEffects: false, log: { kind: 'answer' },
       recovery: 'log', deadlineMs: 1000,
-      check: (_a, r) => (typeof r === 'object' && r !== null && isInt((r as BlockStats).reads)
-        ? undefined : `stats returned ${describe(r)}`) },
+      check: (_a, r) => countsProblem(r, COUNTED, 'stats') },
   },
   upcalls: {},
   // "No device": a block driver says it is not initialized or not open.
@@ -217,15 +217,8 @@ export const blockClass: ClassContract = {
   },
   registration: {
     validate(i: BlockInfo, held = []) {
-      if (typeof i !== 'object' || i === null) return 'registration must be an object';
-      if (!isInt(i.blockSize) || i.blockSize < 512 || (i.blockSize & (i.blockSize - 1)) !== 0) {
-        return `block size ${String(i.blockSize)} is not a power of two >= 512`;
-      }
-      if (!isInt(i.sizeBytes) || i.sizeBytes <= 0 || i.sizeBytes % i.blockSize !== 0) {
-        return `size ${String(i.sizeBytes)} is not a positive multiple of the block size`;
-      }
-      if (typeof i.readOnly !== 'boolean') return 'readOnly must be a boolean';
-      if (i.volatileCache !== undefined && typeof i.volatileCache !== 'boolean') return 'volatileCache must be a boolean when given';
+      const problem = infoProblem(i, 'registration:');
+      if (problem !== undefined) return problem;
       // The medium the kernel holds bounds what a driver of it may claim.
       for (const medium of held.filter((r) => r.sizeBytes > 0)) {
         if (i.sizeBytes > medium.sizeBytes) return `size ${i.sizeBytes} exceeds the ${medium.sizeBytes}-byte ${medium.name} the kernel holds`;
@@ -264,6 +257,23 @@ export const blockClass: ClassContract = {
     },
   },
 };
+
+/**
+ * What is wrong with a device's geometry as a driver states it (at registration, and in every
+ * `geometry` answer: the NBD export advertises it to clients), or undefined.
+ */
+function infoProblem(i: BlockInfo, said: string): string | undefined {
+  if (typeof i !== 'object' || i === null) return `${said} ${describe(i)}, not an object`;
+  if (!isInt(i.blockSize) || i.blockSize < 512 || i.blockSize > MAX_BLOCK || (i.blockSize & (i.blockSize - 1)) !== 0) {
+    return `${said} block size ${String(i.blockSize).slice(0, 40)}, not a power of two from 512 to ${MAX_BLOCK}`;
+  }
+  if (!isInt(i.sizeBytes) || i.sizeBytes <= 0 || i.sizeBytes % i.blockSize !== 0) {
+    return `${said} size ${String(i.sizeBytes).slice(0, 40)}, not a positive multiple of the block size`;
+  }
+  if (typeof i.readOnly !== 'boolean') return `${said} readOnly ${describe(i.readOnly)}, not a boolean`;
+  if (i.volatileCache !== undefined && typeof i.volatileCache !== 'boolean') return `${said} volatileCache ${describe(i.volatileCache)}, not a boolean`;
+  return undefined;
+}
 
 function addStats(...all: BlockStats[]): BlockStats {
   const out = zeroStats();

@@ -10,7 +10,7 @@ import type { ClassContract, DeviceState, EntryPoint } from '../contract.js';
 import type { LiveStateHooks } from '../driver-api.js';
 import { checkFrames, describe, isMac, isMulticastMac, MAX_BATCH, MAX_MTU, MIN_MTU } from './frames.js';
 import type { Offload } from './offload.js';
-import { netStatsHooks } from './stats.js';
+import { netStatsHooks, netStatsProblem } from './stats.js';
 
 export { NetCounters, zeroNetStats, type NetStats } from './stats.js';
 export type { Offload } from './offload.js';
@@ -81,6 +81,8 @@ export interface NetDriver extends LiveStateHooks {
 
 const bad = (message: string) => new ShadowError(ErrorCodes.INVALID_ARGUMENT, message);
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
+/** Multicast groups a NIC is asked to join at once. */
+const MAX_GROUPS = 64;
 
 /** The MTU in force: the last setMtu, else the class default. */
 export function mtuOf(state: DeviceState): number {
@@ -98,6 +100,20 @@ function mustBeUp(state: DeviceState): ShadowError | undefined {
 }
 
 /** Configuration: kept in the log as the last call per key, replayed after a restart. */
+/** What is wrong with a driver's `linkState` answer, or undefined. */
+function linkStateProblem(r: LinkState): string | undefined {
+  if (typeof r !== 'object' || r === null) return `linkState returned ${describe(r)}`;
+  for (const flag of ['carrier', 'up', 'promiscuous'] as const) {
+    if (typeof r[flag] !== 'boolean') return `linkState returned ${flag} ${describe(r[flag])}, not a boolean`;
+  }
+  if (!isMac(r.mac)) return 'linkState returned no MAC address';
+  if (!isInt(r.mtu) || r.mtu < MIN_MTU || r.mtu > MAX_MTU) return `linkState returned MTU ${String(r.mtu).slice(0, 40)}, out of range`;
+  if (!Array.isArray(r.multicast) || r.multicast.length > MAX_GROUPS || !r.multicast.every((g) => isMac(g) && isMulticastMac(g))) {
+    return `linkState returned multicast groups that are not a list of at most ${MAX_GROUPS} multicast MAC addresses`;
+  }
+  return undefined;
+}
+
 const setting = (key: string, validate?: EntryPoint['validate'], check?: EntryPoint['check']): EntryPoint => ({
   kind: 'configure', idempotent: true, sideEffects: true, log: { kind: 'setting', key: () => key },
   recovery: 'suspend', deadlineMs: 2000, validate,
@@ -123,8 +139,8 @@ export const netClass: ClassContract = {
         : new ShadowError(ErrorCodes.OUT_OF_RANGE, `setMtu takes { mtu } from ${MIN_MTU} to ${max}`);
     }),
     setMulticast: setting('multicast', (a: NetCalls['setMulticast']) =>
-      Array.isArray(a?.groups) && a.groups.length <= 64 && a.groups.every((g) => isMac(g) && isMulticastMac(g))
-        ? undefined : bad('setMulticast takes { groups: [...] } of at most 64 multicast MAC addresses')),
+      Array.isArray(a?.groups) && a.groups.length <= MAX_GROUPS && a.groups.every((g) => isMac(g) && isMulticastMac(g))
+        ? undefined : bad(`setMulticast takes { groups: [...] } of at most ${MAX_GROUPS} multicast MAC addresses`)),
     setPromiscuous: setting('promiscuous', (a: NetCalls['setPromiscuous']) =>
       typeof a?.on === 'boolean' ? undefined : bad('setPromiscuous takes { on: boolean }')),
     transmit: {
@@ -138,10 +154,8 @@ export const netClass: ClassContract = {
           ? undefined : `transmit of ${a.frames.length} frames returned ${describe(r)}`;
       },
     },
-    stats: query((_a, r) => (typeof r === 'object' && r !== null && isInt((r as { rxFrames?: unknown }).rxFrames)
-      ? undefined : `stats returned ${describe(r)}`)),
-    linkState: query((_a, r) => (typeof r === 'object' && r !== null && isMac((r as LinkState).mac)
-      && isInt((r as LinkState).mtu) ? undefined : `linkState returned ${describe(r)}`)),
+    stats: query((_a, r) => netStatsProblem(r)),
+    linkState: query((_a, r) => linkStateProblem(r as LinkState)),
   },
   // The system's own configuration: the interface brought up with its address and MTU (ifup).
   agent: ['up', 'down', 'setMac', 'setMtu'],

@@ -3,7 +3,7 @@
  * driver counts from zero, so the shadow keeps what earlier instances reported and adds it.
  */
 import type { ClassHooks } from '../contract.js';
-import { Tally } from '../tally.js';
+import { countsProblem, Tally } from '../tally.js';
 
 export interface NetStats {
   rxFrames: number;
@@ -19,6 +19,8 @@ export interface NetStats {
 export const zeroNetStats = (): NetStats => ({ rxFrames: 0, rxBytes: 0, txFrames: 0, txBytes: 0, rxFiltered: 0, txDropped: 0 });
 
 const COUNTED = ['rxFrames', 'rxBytes', 'txFrames', 'txBytes', 'rxFiltered', 'txDropped'] as const satisfies readonly (keyof NetStats)[];
+/** What is wrong with a driver's `stats` answer (tally.ts's countsProblem), or undefined. */
+export const netStatsProblem = (answer: unknown): string | undefined => countsProblem(answer, COUNTED, 'stats');
 const RX_FRAMES = 0, RX_BYTES = 1, TX_FRAMES = 2, TX_BYTES = 3, RX_FILTERED = 4, TX_DROPPED = 5;
 
 /**

@@ -188,7 +188,10 @@ export const serialClass: ClassContract = {
       (a.lowLatency === undefined || isBool(a.lowLatency)) ? undefined : bad('set takes { brk, cts, dsr, dtr, rts } as booleans')),
     get: query((_a, r) => (['cts', 'dsr', 'dcd'].every((k) => isBool((r as Record<string, unknown> | undefined)?.[k]))
       ? undefined : 'get returned no modem status')),
-    getBaudRate: query((_a, r) => (isInt((r as { baudRate?: unknown } | undefined)?.baudRate) ? undefined : 'getBaudRate returned no baud rate')),
+    getBaudRate: query((_a, r) => {
+      const rate = (r as { baudRate?: unknown } | undefined)?.baudRate;
+      return isInt(rate) && rate >= 0 ? undefined : 'getBaudRate returned no baud rate';
+    }),
     read: {
       kind: 'request', idempotent: true, sideEffects: false, log: { kind: 'request' }, recovery: 'suspend', deadlineMs: MAX_WAIT_MS + 2000, waitsForInput: true,
       takesInputFrom: 'tty',

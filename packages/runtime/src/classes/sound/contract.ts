@@ -10,7 +10,7 @@
 import { ErrorCodes, ShadowError } from '../../errors.js';
 import type { ClassContract, DeviceState, EntryPoint } from '../contract.js';
 import type { LiveStateHooks } from '../driver-api.js';
-import { checkParams, DEFAULT_PARAMS, frameBytes, type SoundCapabilities, type StreamParams } from './pcm.js';
+import { checkParams, DEFAULT_PARAMS, frameBytes, sampleBytes, type SoundCapabilities, type StreamParams } from './pcm.js';
 
 export * from './pcm.js';
 
@@ -69,6 +69,27 @@ export interface SoundDriver extends LiveStateHooks {
 
 const bad = (message: string) => new ShadowError(ErrorCodes.INVALID_ARGUMENT, message);
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
+const isCount = (v: unknown): v is number => isInt(v) && v >= 0;
+/** Formats or rates a card may list. */
+const MAX_LISTED = 64;
+/** The highest sample rate a card may list (the highest ALSA knows). */
+const MAX_RATE = 768_000;
+
+/**
+ * What is wrong with a card's capabilities as its driver states them (at registration, and in
+ * every `capabilities` answer the application sees), or undefined.
+ */
+function capabilitiesProblem(c: SoundCapabilities, said: string): string | undefined {
+  if (typeof c !== 'object' || c === null || !Array.isArray(c.formats) || !Array.isArray(c.rates)) return `${said} no list of formats and rates`;
+  if (c.formats.length === 0 || c.formats.length > MAX_LISTED || !c.formats.every((f) => typeof f === 'string' && Object.hasOwn(sampleBytes, f))) {
+    return `${said} formats that are not a list of ${Object.keys(sampleBytes).join(', ')}`;
+  }
+  if (c.rates.length === 0 || c.rates.length > MAX_LISTED || !c.rates.every((r) => isInt(r) && r > 0 && r <= MAX_RATE)) {
+    return `${said} rates that are not a list of sample rates from 1 to ${MAX_RATE}`;
+  }
+  if (!isInt(c.maxChannels) || c.maxChannels < 1 || !isInt(c.maxBufferFrames) || c.maxBufferFrames < 32) return `${said} bad channel or buffer limits`;
+  return undefined;
+}
 const nothing = (_a: unknown, r: unknown) => (r === undefined ? undefined : `returned ${typeof r}, expected nothing`);
 
 function mustBeOpen(state: DeviceState): ShadowError | undefined {
@@ -104,10 +125,10 @@ export const soundClass: ClassContract = {
     volume: streamSetting('volume', (a: SoundCalls['volume']) =>
       typeof a?.level === 'number' && a.level >= 0 && a.level <= 1 ? undefined : bad('volume takes { level } from 0 to 1')),
     capabilities: { kind: 'query', idempotent: true, sideEffects: false, log: { kind: 'answer' }, recovery: 'log', deadlineMs: 1000,
-      check: (_a, r) => (Array.isArray((r as SoundCapabilities | undefined)?.formats) ? undefined : 'capabilities returned no formats') },
+      check: (_a, r) => capabilitiesProblem(r as SoundCapabilities, 'capabilities returned') },
     bufferSpace: { kind: 'query', idempotent: true, sideEffects: false, log: { kind: 'none' }, recovery: 'busy', deadlineMs: 1000,
       validate: (_a, s) => mustBeOpen(s),
-      check: (_a, r) => (isInt((r as { frames?: unknown } | undefined)?.frames) ? undefined : 'bufferSpace returned no frame count') },
+      check: (_a, r) => (isCount((r as { frames?: unknown } | undefined)?.frames) ? undefined : 'bufferSpace returned no frame count') },
     write: {
       kind: 'request', idempotent: true, sideEffects: true, log: { kind: 'request' }, recovery: 'suspend', deadlineMs: 5000, check: nothing,
       validate: (a: SoundCalls['write'], s) => {
@@ -146,7 +167,7 @@ export const soundClass: ClassContract = {
       deadlineMs: 2000, validate: (_a, s) => mustBeOpen(s), check: nothing },
     position: { kind: 'query', idempotent: true, sideEffects: false, log: { kind: 'answer' }, recovery: 'log', deadlineMs: 1000,
       validate: (_a, s) => mustBeOpen(s),
-      check: (_a, r) => (isInt((r as StreamPosition | undefined)?.played) && isInt((r as StreamPosition).written)
+      check: (_a, r) => (isCount((r as StreamPosition | undefined)?.played) && isCount((r as StreamPosition).written)
         ? undefined : 'position returned no frame counts') },
   },
   upcalls: {
@@ -155,9 +176,7 @@ export const soundClass: ClassContract = {
   },
   registration: {
     validate(c: SoundCapabilities) {
-      if (typeof c !== 'object' || c === null || !Array.isArray(c.formats) || !Array.isArray(c.rates)) return 'registration must list formats and rates';
-      if (!isInt(c.maxChannels) || c.maxChannels < 1 || !isInt(c.maxBufferFrames) || c.maxBufferFrames < 32) return 'bad channel or buffer limits';
-      return undefined;
+      return capabilitiesProblem(c, 'registration:');
     },
     compatible(previous: SoundCapabilities, next: SoundCapabilities) {
       return JSON.stringify(previous) === JSON.stringify(next) ? undefined : 'the restarted driver offers different capabilities';
