@@ -88,7 +88,7 @@ export function plan(quick: boolean, sections: BenchSection[] = [...benchSection
       quick,
       sections,
       throughput: { rounds: 2, durationMs: 10, warmupMs: 5, ramBytes: 16 * MiB, fileBytes: 16 * MiB, seed: 1 },
-      nbdCopy: { sizeBytes: 16 * MiB, rounds: 2, configurations: nbdCopyConfigurations, seed: 1, timeoutMs: 30_000, fioSeconds: 0.2 },
+      nbdCopy: { sizeBytes: 16 * MiB, rounds: 2, configurations: nbdCopyConfigurations, seed: 1, timeoutMs: 30_000, fioSeconds: 0.2, fioRounds: 1 },
       sqlite: { configurations: sqliteConfigurations, transfers: { ram: 20, file: 5 }, warmupTransfers: 5, rounds: 2, sizeBytes: 4 * MiB, seed: 1 },
       network: { rounds: 2, durationMs: 50, warmupMs: 20, frameSizes: [64, 1514], window: 128, seed: 1 },
       iperf: { rounds: 1, seconds: 1, warmupSeconds: 0, faultSeconds: 2, faultEveryMs: 1000, seed: 1 },

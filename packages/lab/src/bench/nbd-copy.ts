@@ -33,6 +33,8 @@ export interface NbdCopyOptions {
   timeoutMs: number;
   /** Seconds (fractions allowed) of each fio workload per target and round, after the copies; 0: no fio. */
   fioSeconds: number;
+  /** Rounds of fio (default `rounds`). */
+  fioRounds?: number;
   progress?(message: string): void;
 }
 
@@ -102,8 +104,9 @@ export async function measureNbdCopy(options: NbdCopyOptions): Promise<NbdCopyRe
       }
     }
     const fio = options.fioSeconds > 0 ? (await run('fio', ['--version'], 10_000)).trim() : undefined;
-    for (let round = 0; fio && round < options.rounds; round++) {
-      progress?.(`fio: round ${round + 1} of ${options.rounds}`);
+    const fioRounds = options.fioRounds ?? options.rounds;
+    for (let round = 0; fio && round < fioRounds; round++) {
+      progress?.(`fio: round ${round + 1} of ${fioRounds}`);
       for (const t of shuffled(targets, seededRandom(options.seed * 2000 + round))) {
         for (const w of fioWorkloads) {
           const output = join(dir, `fio-${t.id}-${w.id}.json`);

@@ -166,7 +166,7 @@ function fioTable(nbdCopy: NbdCopyResult): string {
     `| ${ours.map((t) => ratio(w, t)).join(' | ')} |`);
   return [
     `${nbdCopy.fio} through the same exports (its \`nbd\` engine, one connection), ${options.fioSeconds} s per workload, ` +
-      `target and round, ${options.rounds} rounds in a random order of targets; IOPS (MB/s for 64 KiB) and, at QD 1, ` +
+      `target and round, ${options.fioRounds ?? options.rounds} rounds in a random order of targets; IOPS (MB/s for 64 KiB) and, at QD 1, ` +
       'the median completion latency: medians over rounds; ratios to nbdkit are medians of per-round IOPS ratios.',
     '',
     `| workload | ${[...ours, ...(nbdkit ? [nbdkit] : [])].map((t) => t.label).join(' | ')} | ${ours.map((t) => `${t.id}/nbdkit`).join(' | ')} |`,
