@@ -18,6 +18,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { Sandbox } from './domain.js';
+import { offHeapLimitBytes } from './off-heap.js';
 
 const BWRAP = '/usr/bin/bwrap';
 const PRLIMIT = '/usr/bin/prlimit';
@@ -133,12 +134,17 @@ function mountPoints(): string[] {
   }
 }
 
+/** What node maps of its own, besides the heap and the driver's buffers (MiB). */
+const NODE_DATA_MB = 128;
+
 /**
- * The address space a driver process may use for data outside the JavaScript heap, in bytes:
- * node itself needs about 64 MiB; the heap, its young generation and Buffers come on top.
+ * The data a driver process may map, in bytes: its JavaScript heap, the buffers it may hold
+ * outside it (off-heap.ts, which reports a driver that keeps more before this hard limit stops
+ * its next allocation), and what node maps of its own: 48 MiB at start (its threads' stacks
+ * count), about 90 once a driver serves.
  */
 export function dataLimitBytes(memoryLimitMb: number): number {
-  return (2 * memoryLimitMb + 256) * 1024 * 1024;
+  return (memoryLimitMb + NODE_DATA_MB) * 1024 * 1024 + offHeapLimitBytes(memoryLimitMb);
 }
 
 /** bwrap's arguments to run `node execArgv entry` for a driver in its sandbox. */

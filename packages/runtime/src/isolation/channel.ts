@@ -95,6 +95,7 @@ const MAX_SERVICES_IN_FLIGHT = 4096;
 
 const FAULT_WORDS: Record<Extract<FromDomain, { t: 'fault' }>['kind'], string> = {
   exception: 'threw', rejection: 'left a rejection unhandled', 'bad-kernel-call': 'touched what the kernel owns',
+  memory: 'outgrew its memory',
 };
 
 export const CALLBACK_ENTRIES: Record<string, { deadlineMs: number }> = { $timer: { deadlineMs: 1000 } };

@@ -66,7 +66,9 @@ function message(m: unknown, index: number): FromDomain {
     case 'load-failed': return { t, error: wireError(m.error, 'load-failed.error') };
     case 'fault': {
       const kind = m.kind;
-      if (kind !== 'exception' && kind !== 'rejection' && kind !== 'bad-kernel-call') fail('fault.kind is not exception, rejection or bad-kernel-call');
+      if (kind !== 'exception' && kind !== 'rejection' && kind !== 'bad-kernel-call' && kind !== 'memory') {
+        fail('fault.kind is not exception, rejection, bad-kernel-call or memory');
+      }
       return { t, kind, error: wireError(m.error, 'fault.error') };
     }
     case 'service': {

@@ -18,6 +18,7 @@
  * tenants and their wire; a tenant (one device's view, a Domain) owns its listeners.
  */
 import { Worker } from 'node:worker_threads';
+import { offHeapLimitBytes } from './off-heap.js';
 import { grantsFor, type Domain, type DomainExit, type HostResource } from './domain.js';
 import type { GroupControl, GroupUp } from './group-entry.js';
 import { Outbox } from './outbox.js';
@@ -54,6 +55,7 @@ class GroupThread {
   constructor(memoryLimitMb: number, preload: string[], onEnd: (thread: GroupThread) => void) {
     this.worker = new Worker(entry, {
       resourceLimits: { maxOldGenerationSizeMb: memoryLimitMb, maxYoungGenerationSizeMb: 16 },
+      workerData: { offHeapLimitBytes: offHeapLimitBytes(memoryLimitMb) },
       stdout: true,
       stderr: true,
     });

@@ -6,9 +6,10 @@
  * that outgrows the limit is every device's failure, and the kernel ends the thread and
  * recovers them all (the paper's driver-wide recovery).
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { DomainHost } from './domain-host.js';
 import { guardDescriptors } from './fd-guard.js';
+import { watchOffHeap } from './off-heap.js';
 import { Outbox } from './outbox.js';
 import { GROUP_BATCH_LIMIT, type FromDomain, type ToDomain } from './protocol.js';
 
@@ -30,7 +31,7 @@ const tenants = new Map<number, { host: DomainHost; fds: Set<number> }>();
  * A fault no call can be blamed on (an exception from a driver's timer, a descriptor it was not
  * lent) is every driver's here: which one it came from cannot be told in one thread.
  */
-const everyone = (kind: 'exception' | 'rejection' | 'bad-kernel-call', err: unknown) => {
+const everyone = (kind: 'exception' | 'rejection' | 'bad-kernel-call' | 'memory', err: unknown) => {
   const message = err instanceof Error ? err.message : String(err);
   const shared = new Error(`${message} (in the domain ${tenants.size} devices share: any of their drivers may have caused it)`);
   for (const { host } of tenants.values()) host.fatal(kind, shared);
@@ -44,6 +45,7 @@ const everyone = (kind: 'exception' | 'rejection' | 'bad-kernel-call', err: unkn
 const guard = guardDescriptors((message) => everyone('bad-kernel-call', new Error(message)));
 process.on('uncaughtException', (err) => everyone('exception', err));
 process.on('unhandledRejection', (err) => everyone('rejection', err));
+const offHeap = watchOffHeap((workerData as { offHeapLimitBytes: number }).offHeapLimitBytes, (why) => everyone('memory', new Error(why)));
 
 /** The drivers' batches, sent together: one message per turn (or per eight), not one per device. */
 const outbox = new Outbox<[number, FromDomain[]]>(GROUP_BATCH_LIMIT, (items) => control!.postMessage({ t: 'batches', items } satisfies GroupUp));
@@ -61,6 +63,7 @@ function receive(id: number, batch: ToDomain[]): void {
 }
 
 control.on('message', (m: GroupControl) => {
+  offHeap.poke();
   switch (m.t) {
     case 'batches':
       for (const [id, batch] of m.items) receive(id, batch);

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { BWRAP, bubblewrapArgs, bubblewrapUsable } from './bubblewrap.js';
 import { BulkRegion } from './bulk-region.js';
 import { FrameReader, writeFrame } from './frames.js';
+import { offHeapLimitBytes } from './off-heap.js';
 import { grantsFor, type Domain, type DomainExit, type DomainOptions, type Sandbox, type SandboxKind } from './domain.js';
 import type { ResourceGrant, ToDomain } from './protocol.js';
 
@@ -50,13 +51,15 @@ function warnOnce(): void {
 function start(options: DomainOptions, stdio: StdioOptions): { child: ChildProcess; sandbox: SandboxKind } {
   const sandbox = options.sandbox;
   const execArgv = [`--max-old-space-size=${options.memoryLimitMb}`, ...sandboxFlags(sandbox)];
+  // After the entry: the buffers its driver may hold outside its heap (off-heap.ts).
+  const node = [...execArgv, entry, String(offHeapLimitBytes(options.memoryLimitMb))];
   if (sandbox && sandbox.bubblewrap !== false && bubblewrapUsable()) {
-    const args = bubblewrapArgs(sandbox, options.memoryLimitMb, [...execArgv, entry]);
+    const args = bubblewrapArgs(sandbox, options.memoryLimitMb, node);
     return { child: spawn(BWRAP, args, { stdio, env: {} }), sandbox: 'bubblewrap' };
   }
   if (sandbox && sandbox.bubblewrap !== false) warnOnce();
   return {
-    child: spawn(process.execPath, [...execArgv, entry], { stdio, ...(sandbox ? { env: bareEnv } : {}) }),
+    child: spawn(process.execPath, node, { stdio, ...(sandbox ? { env: bareEnv } : {}) }),
     sandbox: sandbox ? 'permission-model' : 'none',
   };
 }

@@ -5,7 +5,8 @@
 import { Socket } from 'node:net';
 import { DomainHost } from './domain-host.js';
 import { FrameReader, writeFrame } from './frames.js';
-import type { ToDomain } from './protocol.js';
+import { watchOffHeap } from './off-heap.js';
+import type { FaultKind, ToDomain } from './protocol.js';
 
 // Tells a driver it has this process to itself: what it binds for life (a seccomp filter, as
 // the serialport driver installs) binds no host.
@@ -50,7 +51,7 @@ const host = new DomainHost({
  * kernel's SIGKILL lands it goes on taking input from its device (a serial driver's pending read
  * takes bytes from the tty queue) into replies the kernel no longer accepts, and they are lost.
  */
-function stop(kind: 'exception' | 'rejection', err: unknown): void {
+function stop(kind: FaultKind, err: unknown): void {
   host.fatal(kind, err);
   const queued = (wire as unknown as { _handle?: { writeQueueSize?: number } })._handle?.writeQueueSize;
   if (unsent === 0 || (queued === 0 && wire.writableLength === 0)) realExit(70); // the report is in the socket already
@@ -58,8 +59,11 @@ function stop(kind: 'exception' | 'rejection', err: unknown): void {
 }
 process.on('uncaughtException', (err) => stop('exception', err));
 process.on('unhandledRejection', (err) => stop('rejection', err));
+// The limit comes after the entry's path on its command line (process-domain.ts).
+const offHeap = watchOffHeap(Number(process.argv[2]), (why) => stop('memory', new Error(why)));
 const reader = new FrameReader();
 fromKernel.on('data', (chunk: Buffer) => {
+  offHeap.poke();
   for (const batch of reader.push(chunk).values) host.receive(batch as ToDomain[]);
 });
 // An orphaned driver must not outlive its kernel.

@@ -82,10 +82,11 @@ export type ToDomain =
   | { t: 'extension'; name: string; body: unknown };
 
 /**
- * How a domain reports its driver's end: an exception or a rejection escaped it, or it misused
- * what the kernel owns inside the domain (a worker driver touching a descriptor not its own).
+ * How a domain reports its driver's end: an exception or a rejection escaped it, it misused
+ * what the kernel owns inside the domain (a worker driver touching a descriptor not its own), or
+ * it holds more buffers outside its heap than its limit (off-heap.ts).
  */
-export type FaultKind = 'exception' | 'rejection' | 'bad-kernel-call';
+export type FaultKind = 'exception' | 'rejection' | 'bad-kernel-call' | 'memory';
 
 /** Domain -> kernel. */
 export type FromDomain =

@@ -1,6 +1,7 @@
 /** A domain in a worker thread: its own heap with a hard limit, shared memory for bulk data. */
 import { Worker } from 'node:worker_threads';
 import type { FailureKind } from '../errors.js';
+import { offHeapLimitBytes } from './off-heap.js';
 import { grantsFor, type Domain, type DomainExit, type DomainOptions, type HostResource } from './domain.js';
 import type { ResourceGrant, ToDomain } from './protocol.js';
 
@@ -24,6 +25,7 @@ export class WorkerDomain implements Domain {
     this.#grants = grantsFor(options.resources, (_i, r) => r.fd);
     this.#worker = new Worker(entry, {
       resourceLimits: { maxOldGenerationSizeMb: options.memoryLimitMb, maxYoungGenerationSizeMb: 16 },
+      workerData: { offHeapLimitBytes: offHeapLimitBytes(options.memoryLimitMb) },
       // Captured, not passed to the host's own streams: the driver's lines become log events.
       stdout: true,
       stderr: true,

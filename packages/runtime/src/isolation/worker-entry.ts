@@ -1,7 +1,8 @@
 /** Entry point of a worker-thread domain. */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { DomainHost } from './domain-host.js';
 import { guardDescriptors } from './fd-guard.js';
+import { watchOffHeap } from './off-heap.js';
 import type { ToDomain } from './protocol.js';
 
 const port = parentPort;
@@ -18,7 +19,9 @@ const host = new DomainHost({
 const guard = guardDescriptors((message) => host.fatal('bad-kernel-call', new Error(message)));
 process.on('uncaughtException', (err) => host.fatal('exception', err));
 process.on('unhandledRejection', (err) => host.fatal('rejection', err));
+const offHeap = watchOffHeap((workerData as { offHeapLimitBytes: number }).offHeapLimitBytes, (why) => host.fatal('memory', new Error(why)));
 port.on('message', (batch: ToDomain[]) => {
+  offHeap.poke();
   for (const m of batch) if (m.t === 'load') guard.lend(m.spec.resources.map((r) => r.fd));
   host.receive(batch);
 });

@@ -57,6 +57,11 @@ export interface DriverSpec {
    * `warmStandby` (the group's spare thread is the standby); one heap limit per group.
    */
   domainGroup?: string;
+  /**
+   * The domain's JavaScript heap limit (MiB, default 64). The driver's Buffers and ArrayBuffers
+   * outside the heap may take 192 MiB more; a driver that keeps more fails with `memory`
+   * (isolation/off-heap.ts).
+   */
   memoryLimitMb?: number;
   /**
    * Process domains only: run the driver in a sandbox (default true): bubblewrap where it is
