@@ -47,9 +47,9 @@ export interface NbdServerOptions {
 /** Replies queued on a socket beyond which no further request is read. */
 const WRITE_HIGH_WATER = 16 * 1024 * 1024;
 
-/** Resolves once the socket's write queue is under the high-water mark, or the socket closed. */
-function drained(socket: net.Socket): Promise<void> {
-  if (socket.writableLength <= WRITE_HIGH_WATER || socket.destroyed) return Promise.resolve();
+/** Resolves once the socket's write queue is under the high-water mark, or the socket closed; undefined when it is already. */
+function drained(socket: net.Socket): Promise<void> | undefined {
+  if (socket.writableLength <= WRITE_HIGH_WATER || socket.destroyed) return undefined;
   return new Promise((resolve) => {
     const done = () => {
       socket.off('drain', done);

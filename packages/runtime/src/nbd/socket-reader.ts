@@ -36,6 +36,11 @@ export class SocketReader {
     socket.on('error', (e) => this.#close(new ConnectionClosed(`the connection failed: ${e.message}`, { cause: e })));
   }
 
+  /** Exactly `length` bytes if they are already here (no wait), else undefined. */
+  take(length: number): Buffer | undefined {
+    return !this.#waiter && this.#buffered >= length ? this.#take(length) : undefined;
+  }
+
   /** Resolves with exactly `length` bytes; rejects with ConnectionClosed if they never come. */
   read(length: number): Promise<Buffer> {
     if (this.#waiter) return Promise.reject(new Error('SocketReader: one read at a time'));

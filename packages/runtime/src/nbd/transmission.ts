@@ -22,8 +22,8 @@ export interface TransmissionContext {
   maxInFlight: number;
   /** Bytes of reads and writes carried out at once on this connection; reading pauses beyond it. */
   maxInFlightBytes: number;
-  /** Resolves when the replies already sent have mostly left (the socket drained or closed). */
-  drained(): Promise<void>;
+  /** Resolves when the replies already sent have mostly left (the socket drained or closed); undefined when they have. */
+  drained(): Promise<void> | undefined;
   /** Called with every request's completion, so the server can wait for all of them on close. */
   track(work: Promise<void>): void;
   /** Called for each reply that carries an error (for statistics). */
@@ -59,14 +59,17 @@ export async function transmit(ctx: TransmissionContext): Promise<void> {
   for (;;) {
     // A client that sends reads but never reads the replies would otherwise grow the
     // socket's write queue without bound.
-    await ctx.drained();
-    const request = decodeRequest(await ctx.reader.read(REQUEST_HEADER_LENGTH));
+    const full = ctx.drained();
+    if (full) await full;
+    // Bytes already read off the socket are taken at once: a client that pipelines has the next
+    // request waiting, and an await per header and payload was a good part of a request's cost.
+    const request = decodeRequest(ctx.reader.take(REQUEST_HEADER_LENGTH) ?? await ctx.reader.read(REQUEST_HEADER_LENGTH));
     if (request.magic !== REQUEST_MAGIC) throw new ProtocolError(`bad request magic 0x${request.magic.toString(16)}`);
     let data: Buffer | undefined;
     if (request.type === Command.WRITE) {
       // The payload cannot be skipped safely past this size: the stream would lose its framing.
       if (request.length > MAX_PAYLOAD) throw new ProtocolError(`write of ${request.length} bytes exceeds ${MAX_PAYLOAD}`);
-      data = await ctx.reader.read(request.length);
+      data = ctx.reader.take(request.length) ?? await ctx.reader.read(request.length);
     }
     if (request.type === Command.DISC) {
       // The spec: finish every outstanding request, then close.
