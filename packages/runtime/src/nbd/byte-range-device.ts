@@ -12,7 +12,6 @@ import type { BlockDevice } from '../kernel/block-device.js';
 
 /** Per device call: well under the class's 16 MiB limit and its per-call deadline. */
 const CHUNK = 2 * 1024 * 1024;
-let zeroes: Uint8Array | undefined;
 
 /**
  * Exclusive locks on block ranges, granted first come, first served among overlapping ranges.
@@ -136,7 +135,9 @@ export class ByteRangeDevice {
         if (end > i1) jobs.push(this.#patch(i1, a1, i1, end, data, offset));
         for (let at = i0; at < i1; at += CHUNK) {
           const n = Math.min(CHUNK, i1 - at);
-          const part = data ? data.subarray(at - offset, at - offset + n) : (zeroes ??= new Uint8Array(CHUNK)).subarray(0, n);
+          // Zeroes are allocated per call, not kept: V8 counts ArrayBuffers the kernel holds for good
+          // with its heap, and a few MiB of them set off full collections (bulk-region.ts).
+          const part = data ? data.subarray(at - offset, at - offset + n) : new Uint8Array(n);
           jobs.push(this.device.write(at, part));
         }
       }
