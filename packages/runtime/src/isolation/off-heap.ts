@@ -31,21 +31,19 @@ export function offHeapLimitBytes(memoryLimitMb: number): number {
 export interface OffHeapWatch {
   /** A call arrived: checks, unless the last check was less than CHECK_MS ago. */
   poke(): void;
-  stop(): void;
 }
 
 /**
- * Watches this thread's buffers against `limitBytes`; `over` is called once, with why, when they
- * stay past it. `held` reads the count (the isolate's ArrayBuffer bytes).
+ * Watches this thread's buffers (its isolate's ArrayBuffer bytes) against `limitBytes`; `over`
+ * is called once, with why, when they stay past it.
  */
-export function watchOffHeap(limitBytes: number, over: (message: string) => void,
-  held: () => number = () => process.memoryUsage().arrayBuffers): OffHeapWatch {
+export function watchOffHeap(limitBytes: number, over: (message: string) => void): OffHeapWatch {
   let last = 0;
   let strikes = 0;
   let done = false;
   const check = (now: number) => {
     last = now;
-    const bytes = held();
+    const bytes = process.memoryUsage().arrayBuffers;
     strikes = bytes > limitBytes ? strikes + 1 : 0;
     if (strikes < 2) return;
     done = true;
@@ -60,10 +58,6 @@ export function watchOffHeap(limitBytes: number, over: (message: string) => void
       if (done) return;
       const now = performance.now();
       if (now - last >= CHECK_MS) check(now);
-    },
-    stop() {
-      done = true;
-      clearInterval(timer);
     },
   };
 }
