@@ -30,7 +30,7 @@ export interface RuntimeOptions {
   clock?: Clock;
   random?: () => number;
   /**
-   * Started worker domains kept for devices attached with `warmStandby: 'shared'`, per driver
+   * Started domains (threads or processes) kept for devices attached with `warmStandby: 'shared'`, per driver
    * and heap limit (default 2; none is started until such a device is attached).
    */
   spareDomains?: number;

@@ -11,7 +11,8 @@ import { BWRAP, bubblewrapArgs, bubblewrapUsable } from './bubblewrap.js';
 import { BulkRegion } from './bulk-region.js';
 import { FrameReader, writeFrame } from './frames.js';
 import { offHeapLimitBytes } from './off-heap.js';
-import { grantsFor, type Domain, type DomainExit, type DomainOptions, type Sandbox, type SandboxKind } from './domain.js';
+import { grantsFor, type Domain, type DomainExit, type DomainOptions, type HostResource, type Sandbox, type SandboxKind } from './domain.js';
+import { bootReply } from './spare-boot.js';
 import type { ResourceGrant, ToDomain } from './protocol.js';
 
 const entry = fileURLToPath(new URL('./process-entry.js', import.meta.url));
@@ -76,7 +77,7 @@ function firstChild(pid: number): number | undefined {
 export class ProcessDomain implements Domain {
   readonly kind = 'process' as const;
   readonly sharesMemory = false;
-  readonly grants: ResourceGrant[];
+  #grants: ResourceGrant[];
   readonly sandbox: SandboxKind;
   readonly region: { kernel: BulkRegion; fd: number };
   readonly #child: ChildProcess;
@@ -90,6 +91,10 @@ export class ProcessDomain implements Domain {
   readonly #gone: Promise<void>;
   /** The wire held bytes that are not a frame: the driver was reported, its exit is not news. */
   #malformed = false;
+  /** Who reads the driver's batches: the channel. */
+  #listener: ((batch: unknown) => void) | undefined;
+  /** A spare's boot, waiting for its answer to `preload` (it may be taken, and a channel listen, before it comes). */
+  #boot: ((batch: unknown) => void) | undefined;
   #exitListener: ((exit: DomainExit) => void) | undefined;
   #stderrTail = '';
   #killed = false;
@@ -98,7 +103,7 @@ export class ProcessDomain implements Domain {
 
   constructor(options: DomainOptions) {
     const passed = options.resources.filter((r) => r.fd >= 0);
-    this.grants = grantsFor(passed, (i) => FIRST_EXTRA_FD + i);
+    this.#grants = grantsFor(passed, (i) => FIRST_EXTRA_FD + i);
     const region = new BulkRegion();
     this.region = { kernel: region, fd: FIRST_EXTRA_FD + passed.length };
     // stdout and stderr are captured: the driver's lines reach the operator as log events.
@@ -140,6 +145,40 @@ export class ProcessDomain implements Domain {
       });
     });
     this.#child.on('error', () => { /* reported through 'exit' */ });
+    this.#read();
+  }
+
+  get grants(): ResourceGrant[] {
+    return this.#grants;
+  }
+
+  /**
+   * A spare started before its device was known (spare-domains.ts) gets the device's resources
+   * when it is taken. Only resources without a descriptor: a running node process cannot be
+   * handed one (the manager starts devices that have descriptors in a domain of their own).
+   */
+  lend(resources: HostResource[]): void {
+    // As at a start: what has no descriptor is not passed to a process (the constructor's `passed`).
+    if (resources.some((r) => r.fd >= 0)) throw new Error('a started process domain cannot be lent descriptors');
+    this.#grants = [];
+  }
+
+  /**
+   * Resolves once the domain's entry has run and has imported `preload` (see WorkerDomain.booted);
+   * rejects if it ends first. For spares only, before any channel listens.
+   */
+  booted(preload: string[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#boot = (batch) => {
+        const reply = bootReply(batch);
+        if (reply === undefined) return;
+        this.#boot = undefined;
+        if (reply === 'fault') reject(new Error('the spare domain failed while its driver was imported'));
+        else resolve();
+      };
+      void this.#gone.then(() => reject(new Error(`the spare domain ended while it started${lastError(this.#stderrTail)}`)));
+      this.send([{ t: 'preload', urls: preload, seq: 0 }]);
+    });
   }
 
   send(batch: ToDomain[]): void {
@@ -149,13 +188,21 @@ export class ProcessDomain implements Domain {
 
   /** Every frame the driver writes, deserialized; bytes that are not a frame end it as a contract failure. */
   onMessage(listener: (batch: unknown) => void): void {
+    this.#listener = listener;
+  }
+
+  /** Reads the wire from the start: frames a spare's driver sends before its channel listens go to its boot. */
+  #read(): void {
     const reader = new FrameReader();
     this.#fromDriver.on('data', (chunk: Buffer) => {
       // Frames still come after kill() until the process is gone: a failed driver's late
       // replies (a read that took bytes off a tty's queue) are the class's to keep.
       if (this.#malformed) return;
       const { values, problem } = reader.push(chunk);
-      for (const batch of values) listener(batch);
+      for (const batch of values) {
+        this.#boot?.(batch);
+        this.#listener?.(batch);
+      }
       if (problem === undefined || this.#killed) return;
       this.#malformed = true;
       this.#exitListener?.({ kind: 'contract', message: `malformed message from the driver: ${problem}` });

@@ -1,22 +1,32 @@
 /**
- * Spare worker domains shared by every device that asks for a shared standby: threads started,
- * their driver's modules imported, before any device needs one, so a recovery (or an attach)
- * takes one and pays only for instantiating its driver. One pool for many devices, instead of
+ * Spare domains shared by every device that asks for a shared standby: threads or processes
+ * started, their driver's modules imported, before any device needs one, so a recovery (or an
+ * attach) takes one and pays only for instantiating its driver. One pool for many devices, instead of
  * one idle spare per device: on a host with hundreds of devices, memory grows with the devices,
  * not twice over.
  *
  * A spare knows no device until it is taken: its resources are lent then (a worker uses the
- * kernel's own descriptors). What is fixed at start is its heap limit and the modules it
- * imported (the driver and its extensions), so spares are kept per kind: devices of one driver
- * share theirs. The pool owns its spares until `take` hands one over; whoever takes it
+ * kernel's own descriptors; a process gets none after its start, so only devices without
+ * descriptors take process spares). What is fixed at start is its domain, heap limit, sandbox
+ * and the modules it imported (the driver and its extensions), so spares are kept per kind:
+ * devices of one driver share theirs. The pool owns its spares until `take` hands one over; whoever takes it
  * owns it from then on. A spare that dies idle is replaced; spares that keep dying while they
  * start are not (the pool stops, and devices start cold), so a broken host cannot spawn in a loop.
  */
-import type { HostResource } from './domain.js';
+import type { Domain, HostResource, Sandbox } from './domain.js';
+import { ProcessDomain } from './process-domain.js';
 import { WorkerDomain } from './worker-domain.js';
 
+/** A domain that can start before its device is known. */
+export type SpareDomain = Domain & {
+  /** The device's resources, given when the spare is taken. */
+  lend(resources: HostResource[]): void;
+  /** Resolves once the entry has imported `preload`; rejects if the domain ends first. */
+  booted(preload: string[]): Promise<void>;
+};
+
 interface Spare {
-  domain: WorkerDomain;
+  domain: SpareDomain;
   booted: boolean;
   boot: Promise<void>;
 }
@@ -30,10 +40,13 @@ interface Pool {
   stopped: string | undefined;
 }
 
-/** What a spare is started with: its heap limit, and the modules it imports (driver and extensions). */
+/** What a spare is started with: its domain, heap limit and sandbox, and the modules it imports (driver and extensions). */
 export interface SpareKind {
+  domain: 'worker' | 'process';
   memoryLimitMb: number;
   preload: string[];
+  /** A process domain's walls (the device's driver and config decide them); none for a worker. */
+  sandbox?: Sandbox | undefined;
 }
 
 /** Spares that died in a row while starting, after which none is started any more. */
@@ -60,12 +73,13 @@ export class SpareDomains {
    * `fill` once it is done with the time-critical part (a recovery): a spare starting beside
    * a recovery takes the core it needs.
    */
-  take(kind: SpareKind, resources: HostResource[]): { domain: WorkerDomain; booted: boolean } | undefined {
+  take(kind: SpareKind, resources: HostResource[]): { domain: SpareDomain; booted: boolean } | undefined {
     const list = this.#pool(kind).spares;
     const at = Math.max(0, list.findIndex((s) => s.booted));
-    const [spare] = list.splice(at, 1);
+    const spare = list[at];
     if (!spare) return undefined;
-    spare.domain.lend(resources);
+    spare.domain.lend(resources); // throws for what this kind of domain cannot be lent: the spare stays the pool's
+    list.splice(at, 1);
     return { domain: spare.domain, booted: spare.booted };
   }
 
@@ -124,7 +138,7 @@ export class SpareDomains {
   }
 
   /** Ends a spare the pool owned; close() waits for it. */
-  #end(domain: WorkerDomain): void {
+  #end(domain: SpareDomain): void {
     const gone = domain.kill();
     this.#dying.add(gone);
     void gone.finally(() => this.#dying.delete(gone));
@@ -146,7 +160,8 @@ export class SpareDomains {
 
   #start(kind: SpareKind, pool: Pool): Spare {
     const list = pool.spares;
-    const domain = new WorkerDomain({ resources: [], memoryLimitMb: kind.memoryLimitMb, sandbox: undefined });
+    const options = { resources: [], memoryLimitMb: kind.memoryLimitMb, sandbox: kind.domain === 'process' ? kind.sandbox : undefined };
+    const domain: SpareDomain = kind.domain === 'process' ? new ProcessDomain(options) : new WorkerDomain(options);
     const booted = domain.booted(kind.preload);
     // A boot that never ends (a driver module whose import loops) ends the spare while the pool
     // still owns it, and its boot rejects; a taken one is its channel's (the load deadline).
@@ -178,4 +193,5 @@ export class SpareDomains {
   }
 }
 
-const keyOf = (kind: SpareKind): string => `${kind.memoryLimitMb}\n${kind.preload.join('\n')}`;
+const keyOf = (kind: SpareKind): string =>
+  JSON.stringify([kind.domain, kind.memoryLimitMb, kind.preload, kind.domain === 'process' ? kind.sandbox ?? null : null]);

@@ -4,6 +4,7 @@ import type { FailureKind } from '../errors.js';
 import { offHeapLimitBytes } from './off-heap.js';
 import { grantsFor, type Domain, type DomainExit, type DomainOptions, type HostResource } from './domain.js';
 import type { ResourceGrant, ToDomain } from './protocol.js';
+import { bootReply } from './spare-boot.js';
 
 const entry = new URL('./worker-entry.js', import.meta.url);
 
@@ -66,14 +67,11 @@ export class WorkerDomain implements Domain {
   booted(preload: string[]): Promise<void> {
     return new Promise((resolve, reject) => {
       const onMessage = (batch: unknown) => {
-        const kinds = Array.isArray(batch) ? batch.map((m) => (m as { t?: unknown } | null)?.t) : [];
-        // A fault while its modules were imported (a driver's top-level code threw, or touched a
-        // descriptor it was not lent): the spare is unusable, as if it had died while starting.
-        const faulted = kinds.includes('fault');
-        if (!faulted && !kinds.includes('pong')) return;
+        const reply = bootReply(batch);
+        if (reply === undefined) return;
         this.#worker.off('message', onMessage);
         this.#worker.off('exit', onExit);
-        if (faulted) reject(new Error('the spare domain failed while its driver was imported'));
+        if (reply === 'fault') reject(new Error('the spare domain failed while its driver was imported'));
         else resolve();
       };
       const onExit = () => {

@@ -44,9 +44,11 @@ export interface DriverSpec {
   restart?: Partial<RestartPolicyOptions>;
   /**
    * `true`: keep a spare domain of the device's own, its driver loaded, so recovery does not
-   * pay a cold start. `'shared'` (worker domains): recovery, and attach, take a started domain
-   * from the runtime's shared spares (`spareDomains`) and load the driver into it: a few
-   * milliseconds more than `true`, for a fraction of the memory on a host with many devices.
+   * pay a cold start. `'shared'`: recovery, and attach, take a started domain from the
+   * runtime's shared spares (`spareDomains`) and load the driver into it: a few milliseconds
+   * more than `true`, for a fraction of the memory on a host with many devices. In a process
+   * domain only for a device without host resources (a started process cannot be handed a
+   * descriptor): the `nbd` driver's, not a `ram` or `file` disk's.
    */
   warmStandby?: boolean | 'shared';
   /**

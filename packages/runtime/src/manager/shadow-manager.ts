@@ -52,7 +52,7 @@ export interface DriverStatus {
   recoveries: number;
   /**
    * `gave-up`: spares kept dying idle, and none is started any more (see `standbyReason`);
-   * `shared`: recovery takes a started worker domain from the runtime's shared spares;
+   * `shared`: recovery takes a started domain from the runtime's shared spares;
    * `group`: recovery goes into the domain group's spare thread.
    */
   standby: 'none' | 'starting' | 'ready' | 'gave-up' | 'shared' | 'group';
@@ -112,8 +112,8 @@ export interface ManagerOptions {
   /** The drivers the manager may start by name. */
   catalog?: DriverCatalog;
   /**
-   * Started worker domains kept for devices with `warmStandby: 'shared'`, per driver and heap
-   * limit (default 2). None is started until such a device is attached.
+   * Started domains kept for devices with `warmStandby: 'shared'`, per driver, domain, heap
+   * limit and sandbox (default 2). None is started until such a device is attached.
    */
   spareDomains?: number;
   /**
@@ -170,12 +170,15 @@ export class ShadowManager extends EventEmitter {
     // Native code can crash or corrupt the process it runs in: by default it gets its own.
     const domain = recovery === 'native' ? 'none' as const : input.domain ?? (driver.manifest?.nativeCode ? 'process' : 'worker');
     const spec = { ...input, recovery, domain };
-    if (spec.warmStandby === 'shared' && domain !== 'worker' && recovery !== 'native') {
-      throw new ShadowError(ErrorCodes.INVALID_ARGUMENT, `${spec.name}: warmStandby 'shared' needs a worker domain (a process domain is started with its device's descriptors; use warmStandby: true)`);
-    }
     if (spec.domainGroup !== undefined) this.#checkGroup(spec);
     const fallback = input.fallbackDriver === undefined ? driver : this.catalog.resolve(input.className, input.fallbackDriver);
     const resources = this.catalog.resources(driver, spec.config ?? {}, spec.resources);
+    // Every resource reaches a process as a descriptor (a medium too: a tmpfs file), and a
+    // started node process cannot be handed one: process spares are for devices without any.
+    if (spec.warmStandby === 'shared' && domain === 'process' && resources.length > 0) {
+      throw new ShadowError(ErrorCodes.INVALID_ARGUMENT, `${spec.name}: warmStandby 'shared' in a process domain needs a device without host resources ` +
+        `(a started process cannot be handed the descriptor of ${resources.map((r) => r.name).join(', ')}); use warmStandby: true`);
+    }
     // A manifest's socket list that cannot read the config is the operator's bad input, said now.
     if (domain === 'process') sandboxFor(spec.sandbox, driver, spec.config ?? {});
     const device = this.#kernel.createDevice(spec.name, contract, resources,
@@ -391,7 +394,7 @@ export class ShadowManager extends EventEmitter {
     const { spec } = managed;
     const memoryLimitMb = memoryLimitOf(spec);
     const spare = spec.domainGroup !== undefined ? this.#joinGroup(managed, driver, role)
-      : spec.warmStandby === 'shared' && spec.domain === 'worker'
+      : spec.warmStandby === 'shared' && spec.domain !== 'none'
         ? this.#spares.take(this.#spareKind(managed, driver), [...managed.device.resources]) : undefined;
     const incarnation = new Incarnation({
       ...(spare ? { spare } : {}),
@@ -512,7 +515,13 @@ export class ShadowManager extends EventEmitter {
 
   /** The shared spares a device's next incarnation can take (by default its recovery's: the fallback driver). */
   #spareKind(managed: ManagedDriver, driver = managed.fallback): SpareKind {
-    return { memoryLimitMb: memoryLimitOf(managed.spec), preload: [...this.#extensions, driver.url] };
+    const { spec } = managed;
+    return {
+      domain: spec.domain === 'process' ? 'process' : 'worker',
+      memoryLimitMb: memoryLimitOf(spec),
+      preload: [...this.#extensions, driver.url],
+      ...(spec.domain === 'process' ? { sandbox: sandboxFor(spec.sandbox, driver, spec.config ?? {}) } : {}),
+    };
   }
 
   publish(event: string, channel: { publish(m: unknown): void; hasSubscribers: boolean }, message: unknown): void {

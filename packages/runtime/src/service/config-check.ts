@@ -56,9 +56,6 @@ function driverProblems(config: ServiceConfig, drivers: DriverChecker | undefine
     if (device.class === 'net' && !config.switches?.[device.frontend.switch]) {
       problems.push(`${field}.frontend.switch: expected a switch declared under switches, found ${JSON.stringify(device.frontend.switch)}`);
     }
-    if (device.warmStandby === 'shared' && device.domain === 'process') {
-      problems.push(`${field}.warmStandby: expected true or false for a process domain (shared spares are worker domains), found "shared"`);
-    }
     if (device.domainGroup !== undefined) {
       if (device.domain === 'process' || device.domain === 'none' || device.recovery === 'native') {
         problems.push(`${field}.domainGroup: expected a worker domain (only threads share a process), found domain ${JSON.stringify(device.recovery === 'native' ? 'none' : device.domain)}`);
@@ -87,7 +84,14 @@ function driverProblems(config: ServiceConfig, drivers: DriverChecker | undefine
         const resolved = drivers.resolve(device.class, driver);
         if (resolved.url.startsWith('file:') && !existsSync(new URL(resolved.url))) {
           problems.push(`${field}.${key}: expected a built-in driver name or an existing module, found ${JSON.stringify(driver)} (no such file)`);
-        } else if (!device.resources) drivers.resources(resolved, device.config ?? {}, undefined);
+        } else {
+          const resources = device.resources ?? drivers.resources(resolved, device.config ?? {}, undefined);
+          // Every resource reaches a process as a descriptor, which a started process cannot be handed.
+          if (key === 'driver' && device.warmStandby === 'shared' && device.domain === 'process' && Array.isArray(resources) && resources.length > 0) {
+            problems.push(`${field}.warmStandby: expected true or false for a process-domain device with host resources (shared spares are ` +
+              `started before their device, and a started process cannot be handed a descriptor), found "shared"`);
+          }
+        }
       } catch (err) {
         const message = (err as Error).message;
         problems.push(message.startsWith('no ')

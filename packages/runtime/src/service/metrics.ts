@@ -39,7 +39,7 @@ export class ServiceMetrics {
    */
   watchSpares(count: () => { booted: number; starting: number }): void {
     new Gauge({
-      name: 'shadowd_spare_domains', help: 'Shared spare worker domains kept for warmStandby: shared devices, booted or starting',
+      name: 'shadowd_spare_domains', help: 'Shared spare domains kept for warmStandby: shared devices, booted or starting',
       labelNames: ['state'], registers: [this.registry],
       collect() {
         const { booted, starting } = count();

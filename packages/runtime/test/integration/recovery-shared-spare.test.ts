@@ -88,11 +88,12 @@ test('spares are kept only for drivers a shared device would load: a detach ends
   await expectNoLeaks(before);
 });
 
-test('a shared standby in a process domain is refused with one clear error', async () => {
+test('a shared standby in a process domain for a device with host resources is refused with one clear error', async () => {
   const rt = createRuntime();
   try {
+    // A ram disk's medium reaches a process as a descriptor, which a started process cannot be handed.
     await assert.rejects(rt.attachBlock({ name: 'p', driver: 'ram', domain: 'process', warmStandby: 'shared', config: { sizeBytes: 16 * BLOCK } }),
-      (err: unknown) => isShadowError(err, ErrorCodes.INVALID_ARGUMENT) && /needs a worker domain/.test((err as Error).message));
+      (err: unknown) => isShadowError(err, ErrorCodes.INVALID_ARGUMENT) && /needs a device without host resources \(.*medium\)/.test((err as Error).message));
     assert.equal(rt.status('p'), undefined, 'nothing was attached');
   } finally {
     await rt.close();
@@ -117,14 +118,21 @@ test('with no spares kept, a shared standby recovers cold and says so', async ()
   await expectNoLeaks(before);
 });
 
-test('the pool replaces a spare it hands over, and stops starting spares that die while they start', async () => {
+for (const domain of ['worker', 'process'] as const) {
+test(`the pool replaces a spare it hands over, and stops starting spares that die while they start (${domain})`, async () => {
   const before = snapshot();
   const driver = new URL('../../src/drivers/block/ram.js', import.meta.url).href;
   const good = new SpareDomains(1);
   try {
-    const kind = { memoryLimitMb: 64, preload: [driver] };
+    const kind = { domain, memoryLimitMb: 64, preload: [driver] };
     await good.ready(kind);
     assert.deepEqual(good.counts(), { booted: 1, starting: 0 });
+    if (domain === 'process') {
+      // A started process cannot be handed a descriptor: the spare is refused and stays the pool's.
+      const medium = { name: 'medium', fd: 0, path: 'memory:medium', sizeBytes: 4096, readOnly: false, isBlockDevice: false };
+      assert.throws(() => good.take(kind, [medium]), /cannot be lent descriptors/);
+      assert.deepEqual(good.counts(), { booted: 1, starting: 0 });
+    }
     const taken = good.take(kind, []);
     assert.ok(taken?.booted, 'the spare handed over had booted');
     assert.deepEqual(good.counts(), { booted: 0, starting: 0 }, 'none is started while the taker is busy');
@@ -139,11 +147,11 @@ test('the pool replaces a spare it hands over, and stops starting spares that di
   // A heap too small to start in: each spare dies while it starts, and after a few the pool stops.
   const broken = new SpareDomains(1);
   try {
-    const kind = { memoryLimitMb: 1, preload: [driver] };
+    const kind = { domain, memoryLimitMb: 1, preload: [driver] };
     await assert.rejects(broken.ready(kind), /ended while they started/);
     assert.ok(broken.stopped(kind));
     // Another driver's spares are not stopped by this one's.
-    const other = { memoryLimitMb: 64, preload: [driver] };
+    const other = { domain, memoryLimitMb: 64, preload: [driver] };
     await broken.ready(other);
     assert.equal(broken.stopped(other), undefined);
     const otherSpare = broken.take(other, []);
@@ -155,11 +163,13 @@ test('the pool replaces a spare it hands over, and stops starting spares that di
     await broken.close();
   }
   // Driver modules whose import fails the spare: one touches a descriptor it was not lent (each
-  // spare faults while it starts), one never ends (each spare is ended when its boot runs out of time).
-  for (const [fixture, options] of [['import-touches-fd', {}], ['import-loops', { bootTimeoutMs: 300 }]] as const) {
+  // spare faults while it starts: a worker shares the kernel's descriptors, a process has its
+  // own), one never ends (each spare is ended when its boot runs out of time).
+  const fixtures = [['import-touches-fd', {}], ['import-loops', { bootTimeoutMs: 300 }]] as const;
+  for (const [fixture, options] of fixtures.filter(([f]) => domain === 'worker' || f !== 'import-touches-fd')) {
     const pool = new SpareDomains(1, options);
     try {
-      const kind = { memoryLimitMb: 64, preload: [new URL(`../fixtures/drivers/${fixture}.js`, import.meta.url).href] };
+      const kind = { domain, memoryLimitMb: 64, preload: [new URL(`../fixtures/drivers/${fixture}.js`, import.meta.url).href] };
       await assert.rejects(pool.ready(kind), /ended while they started/, fixture);
       assert.equal(pool.take(kind, []), undefined, fixture);
     } finally {
@@ -168,3 +178,4 @@ test('the pool replaces a spare it hands over, and stops starting spares that di
   }
   await expectNoLeaks(before);
 });
+}

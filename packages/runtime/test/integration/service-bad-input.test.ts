@@ -35,6 +35,7 @@ const cases: Case[] = [
   { name: 'bad domain', config: disk('domain: thread'), field: 'devices.d.domain' },
   { name: 'bad recovery mode', config: disk('recovery: magic'), field: 'devices.d.recovery' },
   { name: 'warmStandby not boolean', config: disk('warmStandby: "yes"'), field: 'devices.d.warmStandby' },
+  { name: 'shared standby for a process-domain ram disk (its medium is a descriptor)', config: disk('domain: process\n    warmStandby: shared'), field: 'devices.d.warmStandby' },
   { name: 'negative restart intensity', config: disk('restart: { intensity: -1 }'), field: 'devices.d.restart.intensity' },
   { name: 'jitter above 1', config: disk('restart: { jitter: 2 }'), field: 'devices.d.restart.jitter' },
   { name: 'unknown restart field', config: disk('restart: { retries: 3 }'), field: 'devices.d.restart.retries: unknown field' },
