@@ -5,3 +5,4 @@
  */
 export { DeviceError, type TakeInput, type KernelServices, type ResourceGrant, type DriverFactory, type HelperSpec, type HelperStatus, type LiveStateHooks } from '../classes/driver-api.js';
 export type { ResourceSpec } from '../kernel/resources.js';
+export { copyBytes } from './bytes.js';

@@ -17,6 +17,7 @@ import { toWireError, type FromDomain, type LoadSpec, type SlotRef, type ToDomai
 import { POLL_DEVICES, type BusyPoll, type PollTarget } from './busy-poll.js';
 import { decodeBatch } from './decode.js';
 import { isTakeInput } from '../classes/driver-api.js';
+import { copyBytes } from '../driver/bytes.js';
 
 export interface ChannelOptions {
   contract: ClassContract;
@@ -361,7 +362,7 @@ export class DriverChannel {
         value = taken;
       }
       if (this.#options.contract.entries[call.entry]?.check?.(call.args, value)) continue;
-      if (value instanceof Uint8Array && value.buffer instanceof SharedArrayBuffer) value = value.slice();
+      if (value instanceof Uint8Array && value.buffer instanceof SharedArrayBuffer) value = ownCopy(value);
       this.#handlers.late!(call.entry, call.args, value);
     }
   }
@@ -475,10 +476,10 @@ export class DriverChannel {
     let result = value;
     if (value instanceof Uint8Array && call.into && value !== call.into) {
       const into = call.into.length === value.length ? call.into : call.into.subarray(0, value.length);
-      into.set(value);
+      copyBytes(into, 0, value);
       result = into;
     } else if (value instanceof Uint8Array && value.buffer instanceof SharedArrayBuffer) {
-      result = value.slice(); // a plain (non-shared) Uint8Array the application owns
+      result = ownCopy(value); // a plain (non-shared) Uint8Array the application owns
     }
     this.#release(call);
     return result;
@@ -565,7 +566,7 @@ export class DriverChannel {
       const value = input[key];
       if (!(value instanceof Uint8Array) || key === bulk?.arg) continue;
       out ??= { ...input };
-      if (shared) { const view = lend(value.length); view.set(value); out[key] = view; continue; }
+      if (shared) { const view = lend(value.length); copyBytes(view, 0, value); out[key] = view; continue; }
       const slot = slotFor(value.length, value);
       if (slot) {
         slots[key] = [slot.offset, value.length];
@@ -667,3 +668,10 @@ export class DriverChannel {
 }
 
 export type { FailureKind };
+
+/** A plain array of the application's own with the bytes of a shared one. */
+function ownCopy(value: Uint8Array): Uint8Array {
+  const copy = new Uint8Array(value.length);
+  copyBytes(copy, 0, value);
+  return copy;
+}

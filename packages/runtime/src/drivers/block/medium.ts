@@ -4,6 +4,7 @@
  */
 import { fdatasyncSync, readSync, writeSync } from 'node:fs';
 import type { ResourceGrant } from '../../classes/block/contract.js';
+import { copyBytes } from '../../driver/bytes.js';
 
 export interface Medium {
   readonly sizeBytes: number;
@@ -21,8 +22,8 @@ export function mediumFor(grant: ResourceGrant, syncByKernel: () => Promise<void
 function memoryMedium(bytes: Uint8Array): Medium {
   return {
     sizeBytes: bytes.length,
-    read: (offset, into) => into.set(bytes.subarray(offset, offset + into.length)),
-    write: (offset, data) => bytes.set(data, offset),
+    read: (offset, into) => copyBytes(into, 0, bytes.subarray(offset, offset + into.length)),
+    write: (offset, data) => copyBytes(bytes, offset, data),
     zero: (offset, length) => bytes.fill(0, offset, offset + length),
     sync: () => undefined,
   };
