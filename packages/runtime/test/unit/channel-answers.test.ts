@@ -97,3 +97,27 @@ test('an answer that left before a failure was given: it is not reported unanswe
   await settle();
   assert.deepEqual(unanswered, []);
 });
+
+test('replies to the kernel\'s own calls are not a flood, however many come at once; unasked messages are', async () => {
+  // The fake clock stands still: everything arrives within one rate window.
+  const wire = fakeDomain();
+  const { channel, failures } = channelOn(wire.domain, {});
+  const calls = 120_000; // more than the window allows of unasked messages
+  const answered: Promise<unknown>[] = [];
+  for (let i = 0; i < calls; i++) answered.push(channel.call('getBaudRate', {}));
+  await settle();
+  const ids = wire.sent.flatMap((m) => (m.t === 'call' ? [m.id] : []));
+  assert.equal(ids.length, calls);
+  for (let at = 0; at < ids.length; at += 1000) {
+    wire.deliver(ids.slice(at, at + 1000).map((id) => ({ t: 'reply', id, ok: true, value: { baudRate: 9600 } })));
+  }
+  assert.deepEqual(failures, [], 'the replies were taken for a flood');
+  assert.equal((await Promise.all(answered)).filter((v) => (v as { baudRate: number }).baudRate === 9600).length, calls);
+  // As many pongs nobody asked for are one.
+  for (let at = 0; at < calls && failures.length === 0; at += 1000) {
+    wire.deliver(Array.from({ length: 1000 }, (_, seq) => ({ t: 'pong', seq })));
+  }
+  assert.equal(failures.length, 1);
+  assert.match((failures[0] as DriverFailure).message, /a flood/);
+  await channel.close();
+});
