@@ -6,6 +6,7 @@
  */
 import koffi from 'koffi';
 import { MAX_GSO_FRAME, readVnetHeader, VNET_HDR_LEN, writeVnetHeader, type Offload } from '../../classes/net/offload.js';
+import { copyBytes } from '../../driver/bytes.js';
 import type { Port, PortEvents } from './nic-core.js';
 
 const POLLIN = 0x1;
@@ -126,6 +127,6 @@ export function fdPort(options: FdPortOptions): Port {
 
 function writeWithHeader(c: Libc, fd: number, out: Buffer, frame: Uint8Array, offload: Offload | null | undefined): number {
   writeVnetHeader(out, 0, offload);
-  out.set(frame, VNET_HDR_LEN);
+  copyBytes(out, VNET_HDR_LEN, frame); // a worker's frame is shared memory: memmove, not V8's loop
   return c.write(fd, out, VNET_HDR_LEN + frame.length);
 }
