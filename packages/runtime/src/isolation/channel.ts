@@ -366,7 +366,7 @@ export class DriverChannel {
         value = taken;
       }
       if (this.#options.contract.entries[call.entry]?.check?.(call.args, value)) continue;
-      if (value instanceof Uint8Array && value.buffer instanceof SharedArrayBuffer) value = ownCopy(value);
+      if (value instanceof Uint8Array && value.buffer instanceof SharedArrayBuffer) value = value.slice();
       this.#handlers.late!(call.entry, call.args, value);
     }
   }
@@ -483,7 +483,7 @@ export class DriverChannel {
       copyBytes(into, 0, value);
       result = into;
     } else if (value instanceof Uint8Array && value.buffer instanceof SharedArrayBuffer) {
-      result = ownCopy(value); // a plain (non-shared) Uint8Array the application owns
+      result = value.slice(); // a plain (non-shared) Uint8Array the application owns
     }
     this.#release(call);
     return result;
@@ -673,9 +673,3 @@ export class DriverChannel {
 
 export type { FailureKind };
 
-/** A plain array of the application's own with the bytes of a shared one. */
-function ownCopy(value: Uint8Array): Uint8Array {
-  const copy = new Uint8Array(value.length);
-  copyBytes(copy, 0, value);
-  return copy;
-}
