@@ -34,6 +34,8 @@ interface Spare {
 /** The spares of one kind, and how that kind's starts have gone: each kind stops on its own. */
 interface Pool {
   spares: Spare[];
+  /** How many are kept: `size`, or fewer when fewer devices would take one (see `prune`). */
+  wanted: number;
   /** Spares that died in a row while starting. */
   deaths: number;
   /** Why no spare of this kind is started any more, once they kept dying. */
@@ -83,11 +85,11 @@ export class SpareDomains {
     return { domain: spare.domain, booted: spare.booted };
   }
 
-  /** Starts spares of this kind until `size` are kept (booted or starting). */
+  /** Starts spares of this kind until as many are kept (booted or starting) as it wants. */
   fill(kind: SpareKind): void {
     const pool = this.#pool(kind);
     if (this.#closed || pool.stopped !== undefined) return;
-    while (pool.spares.length < this.#size) pool.spares.push(this.#start(kind, pool));
+    while (pool.spares.length < pool.wanted) pool.spares.push(this.#start(kind, pool));
   }
 
   /**
@@ -124,16 +126,30 @@ export class SpareDomains {
   }
 
   /**
-   * Ends the spares of every kind not in `keep` (no device would take them: its driver was
-   * updated to another version, or its last device detached).
+   * `keep` holds one kind per device that takes shared spares. Each kind keeps `size` spares,
+   * or one per device when fewer devices would take them: a process spare's sandbox may be its
+   * device's own (an `nbd` driver's server socket), and a pool per device must not keep more
+   * than the device's own standby would. The spares of every kind not in `keep` end (no device
+   * would take them: its driver was updated to another version, or its last device detached),
+   * and so do a kind's spares beyond what it keeps.
    */
   prune(keep: SpareKind[]): void {
-    const kept = new Set(keep.map(keyOf));
+    const devices = new Map<string, number>();
+    for (const kind of keep) {
+      this.#pool(kind);
+      devices.set(keyOf(kind), (devices.get(keyOf(kind)) ?? 0) + 1);
+    }
     for (const [key, pool] of this.#pools) {
-      if (kept.has(key)) continue;
-      this.#pools.delete(key);
-      // Out of the list first: their ends are then nobody's deaths to count or replace.
-      for (const spare of pool.spares.splice(0)) this.#end(spare.domain);
+      pool.wanted = Math.min(this.#size, devices.get(key) ?? 0);
+      if (pool.wanted === 0) this.#pools.delete(key);
+      // Those starting go before those booted. Out of the list first: their ends are then
+      // nobody's deaths to count or replace.
+      const surplus = [...pool.spares.filter((sp) => !sp.booted), ...pool.spares.filter((sp) => sp.booted)]
+        .slice(0, Math.max(0, pool.spares.length - pool.wanted));
+      for (const spare of surplus) {
+        pool.spares.splice(pool.spares.indexOf(spare), 1);
+        this.#end(spare.domain);
+      }
     }
   }
 
@@ -154,7 +170,7 @@ export class SpareDomains {
   #pool(kind: SpareKind): Pool {
     const key = keyOf(kind);
     let pool = this.#pools.get(key);
-    if (!pool) this.#pools.set(key, (pool = { spares: [], deaths: 0, stopped: undefined }));
+    if (!pool) this.#pools.set(key, (pool = { spares: [], wanted: this.#size, deaths: 0, stopped: undefined }));
     return pool;
   }
 

@@ -64,23 +64,25 @@ test('a spare taken while it still starts belongs to its device: the driver\'s e
   await expectNoLeaks(before);
 });
 
-test('spares are kept only for drivers a shared device would load: a detach ends its driver\'s when it was the last', async () => {
+test('spares are kept only for drivers a shared device would load, never more than its devices: a detach ends the surplus', async () => {
   const before = snapshot();
   const rt = createRuntime({ spareDomains: 2 });
   try {
     const v2 = new URL('../fixtures/drivers/ram-v2.js', import.meta.url).href;
-    for (const [name, driver] of [['a', 'ram'], ['b', 'ram'], ['c', v2]] as const) {
+    for (const [name, driver] of [['a', 'ram'], ['b', 'ram'], ['c', 'ram'], ['d', v2]] as const) {
       const disk = await rt.attachBlock({ name, driver, warmStandby: 'shared', config: { sizeBytes: 16 * BLOCK },
         ...(driver === 'ram' ? {} : { resources: [{ name: 'medium', memoryBytes: 16 * BLOCK }] }) });
       await disk.open();
       await rt.standbyReady(name);
     }
-    assert.deepEqual(rt.manager.spareDomains(), { booted: 4, starting: 0 }, 'two per driver');
-    await rt.manager.detach('c');
-    assert.deepEqual(rt.manager.spareDomains(), { booted: 2, starting: 0 }, 'the last device of v2 went, and its spares');
+    assert.deepEqual(rt.manager.spareDomains(), { booted: 3, starting: 0 }, 'two for ram\'s three devices, one for v2\'s one');
+    await rt.manager.detach('d');
+    assert.deepEqual(rt.manager.spareDomains(), { booted: 2, starting: 0 }, 'the last device of v2 went, and its spare');
     await rt.manager.detach('a');
-    assert.deepEqual(rt.manager.spareDomains(), { booted: 2, starting: 0 }, 'b still takes ram\'s');
+    assert.deepEqual(rt.manager.spareDomains(), { booted: 2, starting: 0 }, 'b and c still take ram\'s two');
     await rt.manager.detach('b');
+    assert.deepEqual(rt.manager.spareDomains(), { booted: 1, starting: 0 }, 'c alone keeps one');
+    await rt.manager.detach('c');
     assert.deepEqual(rt.manager.spareDomains(), { booted: 0, starting: 0 });
   } finally {
     await rt.close();
