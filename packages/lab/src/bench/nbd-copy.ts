@@ -35,10 +35,16 @@ export interface NbdCopyOptions {
   fioSeconds: number;
   /** Rounds of fio (default `rounds`). */
   fioRounds?: number;
+  /**
+   * One more target, `c-worker-poll`: (c) worker + shadow in a runtime of its own whose
+   * `busyPollUs` is this, its export given the same (the option for latency-bound callers);
+   * 0 or absent: none.
+   */
+  pollUs?: number;
   progress?(message: string): void;
 }
 
-export type NbdCopyTargetId = ConfigurationId | 'nbdkit';
+export type NbdCopyTargetId = ConfigurationId | 'c-worker-poll' | 'nbdkit';
 
 export interface NbdCopyTarget {
   id: NbdCopyTargetId;
@@ -69,6 +75,7 @@ export async function measureNbdCopy(options: NbdCopyOptions): Promise<NbdCopyRe
   const referenceVersion = (await run('nbdkit', ['--version'], 10_000)).trim();
   const dir = mkdtempSync(join(tmpdir(), 'shadow-bench-nbd-'));
   const runtime = createRuntime();
+  const polling = options.pollUs ? createRuntime({ busyPollUs: options.pollUs }) : undefined;
   const servers: NbdServer[] = [];
   const children: { stop(): Promise<void> }[] = [];
   try {
@@ -79,18 +86,22 @@ export async function measureNbdCopy(options: NbdCopyOptions): Promise<NbdCopyRe
     const memory = await startNbdkit(dir, 'memory', ['memory', `size=${options.sizeBytes}`], children);
     const targets: (NbdCopyTarget & { uri: string })[] = [];
     const disks: BlockDevice[] = [];
-    for (const id of options.configurations) {
-      const c = configurations.find((x) => x.id === id)!;
-      const disk = await runtime.attachBlock({
-        name: `bench-nbd-${c.id}`, driver: 'ram', domain: c.domain, recovery: c.recovery,
+    const exported = [
+      ...options.configurations.map((id) => ({ c: configurations.find((x) => x.id === id)!, on: runtime, id: id as NbdCopyTargetId, pollUs: undefined })),
+      ...(polling ? [{ c: configurations.find((x) => x.id === 'c-worker')!, on: polling, id: 'c-worker-poll' as const, pollUs: options.pollUs }] : []),
+    ];
+    for (const { c, on, id, pollUs } of exported) {
+      const disk = await on.attachBlock({
+        name: `bench-nbd-${id}`, driver: 'ram', domain: c.domain, recovery: c.recovery,
         config: { sizeBytes: options.sizeBytes }, restart: benchRestartPolicy,
       });
       await disk.open();
       disks.push(disk);
-      const path = join(dir, `${c.id}.sock`);
-      const { server } = await startNbdServer({ exports: { '': disk }, listen: [{ path }] });
+      const path = join(dir, `${id}.sock`);
+      const { server } = await startNbdServer({ exports: { '': disk }, listen: [{ path }], ...(pollUs ? { busyPollUs: pollUs } : {}) });
       servers.push(server);
-      targets.push({ id: c.id, label: c.label, uri: unixUri(path), read: [], write: [], fio: {} });
+      const label = pollUs ? `${c.label}, busyPollUs ${pollUs}` : c.label;
+      targets.push({ id, label, uri: unixUri(path), read: [], write: [], fio: {} });
     }
     for (const disk of disks) await fill(disk, options.sizeBytes);
     targets.push({ id: reference, label: `nbdkit ${referenceVersion.replace(/^nbdkit\s*/, '')} \`memory\``, uri: memory, read: [], write: [], fio: {} });
@@ -119,6 +130,7 @@ export async function measureNbdCopy(options: NbdCopyOptions): Promise<NbdCopyRe
   } finally {
     await Promise.allSettled(servers.map((s) => s.close()));
     await runtime.close();
+    await polling?.close();
     await Promise.allSettled(children.map((c) => c.stop()));
     rmSync(dir, { recursive: true, force: true });
   }
