@@ -672,4 +672,3 @@ export class DriverChannel {
 }
 
 export type { FailureKind };
-

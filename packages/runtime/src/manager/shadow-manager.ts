@@ -142,6 +142,8 @@ export class ShadowManager extends EventEmitter {
   readonly #recovery: Recovery;
   readonly #update: LiveUpdate = new LiveUpdate(this);
   readonly #spares: SpareDomains;
+  /** Each sharing device's spare kinds, by driver URL (see #spareKind). */
+  readonly #spareKinds = new WeakMap<ManagedDriver, Map<string, SpareKind>>();
   /** Worker threads several devices share (`domainGroup`), by group name. */
   readonly #groups = new Map<string, DomainGroup>();
   readonly #busyPoll: BusyPoll;
@@ -513,15 +515,25 @@ export class ShadowManager extends EventEmitter {
       .map((m) => this.#spareKind(m)));
   }
 
-  /** The shared spares a device's next incarnation can take (by default its recovery's: the fallback driver). */
+  /**
+   * The shared spares a device's next incarnation can take (by default its recovery's: the
+   * fallback driver). Worked out once per device and driver: a process sandbox's paths take
+   * file-system lookups, and every prune asks for the kind of every sharing device.
+   */
   #spareKind(managed: ManagedDriver, driver = managed.fallback): SpareKind {
+    let kinds = this.#spareKinds.get(managed);
+    if (!kinds) this.#spareKinds.set(managed, kinds = new Map());
+    let kind = kinds.get(driver.url);
+    if (kind) return kind;
     const { spec } = managed;
-    return {
+    kind = {
       domain: spec.domain === 'process' ? 'process' : 'worker',
       memoryLimitMb: memoryLimitOf(spec),
       preload: [...this.#extensions, driver.url],
       ...(spec.domain === 'process' ? { sandbox: sandboxFor(spec.sandbox, driver, spec.config ?? {}) } : {}),
     };
+    kinds.set(driver.url, kind);
+    return kind;
   }
 
   publish(event: string, channel: { publish(m: unknown): void; hasSubscribers: boolean }, message: unknown): void {
