@@ -32,6 +32,18 @@ export interface HelperStatus {
   exited: boolean;
 }
 
+/** How an upcall's arguments cross to the kernel. */
+export interface UpcallOptions {
+  /**
+   * ArrayBuffers the driver gives up with this upcall (a received frame's own copy): in a
+   * worker domain they move to the kernel instead of being copied, and are detached here (zero
+   * bytes) from then on. Elsewhere they are copied as usual. Name only buffers nothing else of
+   * the driver still uses; a shared or pooled one (a Buffer from `Buffer.from` of a few bytes)
+   * is copied anyway.
+   */
+  transfer?: ArrayBuffer[];
+}
+
 export interface KernelServices {
   /** Register the device with the kernel (geometry, capabilities), once per driver start. */
   register(info: Record<string, unknown>): Promise<void>;
@@ -47,7 +59,7 @@ export interface KernelServices {
   /** A buffer from the kernel; shared memory where the domain allows it. */
   allocBuffer(bytes: number): Promise<Uint8Array>;
   /** A class upcall (received frames, period elapsed, link change). */
-  upcall(name: string, args: unknown): Promise<void>;
+  upcall(name: string, args: unknown, options?: UpcallOptions): Promise<void>;
   log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void;
   /**
    * Sound drivers: a PulseAudio client (pacat/parec) the kernel starts from checked fields and

@@ -568,6 +568,12 @@ export class DriverChannel {
     let out: Record<string, unknown> | undefined;
     for (const key in input) {
       const value = input[key];
+      if (shared && isByteList(value)) {
+        // A batch of frames: one lent buffer for all of them, not a clone of each.
+        out ??= { ...input };
+        out[key] = lendAll(lend, value);
+        continue;
+      }
       if (!(value instanceof Uint8Array) || key === bulk?.arg) continue;
       out ??= { ...input };
       if (shared) { const view = lend(value.length); copyBytes(view, 0, value); out[key] = view; continue; }
@@ -669,6 +675,29 @@ export class DriverChannel {
     for (const { name, args } of this.#answers.values()) this.#handlers.unanswered?.(name, args);
     this.#answers.clear();
   }
+}
+
+/** A non-empty list of byte arrays (a batch of frames). */
+function isByteList(value: unknown): value is Uint8Array[] {
+  if (!Array.isArray(value) || value.length === 0) return false;
+  for (const item of value) if (!(item instanceof Uint8Array)) return false;
+  return true;
+}
+
+/** The arrays copied into one lent view, and views of it in their place. */
+function lendAll(lend: (length: number) => Uint8Array, list: Uint8Array[]): Uint8Array[] {
+  let total = 0;
+  for (const item of list) total += item.length;
+  const view = lend(total);
+  const views = new Array<Uint8Array>(list.length);
+  let at = 0;
+  for (let i = 0; i < list.length; i++) {
+    const item = list[i]!;
+    copyBytes(view, at, item);
+    views[i] = view.subarray(at, at + item.length);
+    at += item.length;
+  }
+  return views;
 }
 
 export type { FailureKind };

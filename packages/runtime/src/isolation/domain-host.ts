@@ -12,7 +12,8 @@ import { domainBusyPoll, type BusyPoll, type PollTarget } from './busy-poll.js';
 import { toWireError, type FaultKind, type FromDomain, type LoadSpec, type SlotRef, type ToDomain } from './protocol.js';
 
 export interface HostPort {
-  send(batch: FromDomain[]): void;
+  /** `transfer`: buffers the driver gave up with a message, moved where the port can (threads). */
+  send(batch: FromDomain[], transfer: ArrayBuffer[]): void;
   exit(code: number): void;
   abort(): void;
 }
@@ -29,6 +30,7 @@ type Pending = { resolve(v: unknown): void; reject(e: Error): void };
 export class DomainHost {
   readonly #port: HostPort;
   #outbox: FromDomain[] = [];
+  #transfer: ArrayBuffer[] = [];
   #flushScheduled = false;
   #driver: Driver | undefined;
   #spec: LoadSpec | undefined;
@@ -282,11 +284,11 @@ export class DomainHost {
     }
   }
 
-  #service(name: string, args: unknown): Promise<unknown> {
+  #service(name: string, args: unknown, transfer?: ArrayBuffer[]): Promise<unknown> {
     const id = this.#nextServiceId++;
     return new Promise((resolve, reject) => {
       this.#services.set(id, { resolve, reject });
-      this.#post({ t: 'service', id, name, args });
+      this.#post({ t: 'service', id, name, args }, transfer);
     });
   }
 
@@ -306,7 +308,7 @@ export class DomainHost {
         await this.#service('clearTimer', { timerId });
       },
       allocBuffer: async (bytes) => (await this.#service('allocBuffer', { bytes })) as Uint8Array,
-      upcall: async (name, args) => { await this.#service('upcall', { name, args }); },
+      upcall: async (name, args, options) => { await this.#service('upcall', { name, args }, givenUp(options?.transfer)); },
       log: (level, message) => { void this.#service('log', { level, message }).catch(() => undefined); },
       spawnHelper: async (spec) => (await this.#service('spawnHelper', spec)) as number,
       helperWrite: async (helperId, data) => { await this.#service('helperWrite', { helperId, data }); },
@@ -325,8 +327,9 @@ export class DomainHost {
     };
   }
 
-  #post(message: FromDomain): void {
+  #post(message: FromDomain, transfer?: ArrayBuffer[]): void {
     this.#outbox.push(message);
+    if (transfer) for (const buffer of transfer) this.#transfer.push(buffer);
     if (this.#outbox.length >= BATCH_LIMIT) return this.#flush();
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
@@ -337,8 +340,11 @@ export class DomainHost {
     this.#flushScheduled = false;
     if (this.#outbox.length === 0) return;
     const batch = this.#outbox;
+    // Each buffer once: two upcalls of the batch may have named the same one.
+    const transfer = this.#transfer.length > 1 ? [...new Set(this.#transfer)] : this.#transfer;
     this.#outbox = [];
-    this.#port.send(batch);
+    this.#transfer = [];
+    this.#port.send(batch, transfer);
     // Replies went out: the next request is likely soon (a serial caller, a queue kept full).
     const replies = this.#poll && this.#pollAllowed ? batch.reduce((n, m) => n + (m.t === 'reply' ? 1 : 0), 0) : 0;
     if (replies > 0) {
@@ -347,6 +353,18 @@ export class DomainHost {
       this.#poll!.sent(this.#pollTarget, replies + this.#inProgress);
     }
   }
+}
+
+/**
+ * The buffers a driver gives up with an upcall (`UpcallOptions.transfer`), as a list the
+ * message can carry: plain ArrayBuffers only, each once, none already detached. Anything else
+ * it named is copied with the message as before; the driver's mistake costs it a copy.
+ */
+function givenUp(transfer: unknown): ArrayBuffer[] | undefined {
+  if (!Array.isArray(transfer) || transfer.length === 0) return undefined;
+  const buffers = new Set<ArrayBuffer>();
+  for (const buffer of transfer) if (buffer instanceof ArrayBuffer && buffer.byteLength > 0) buffers.add(buffer);
+  return buffers.size > 0 ? [...buffers] : undefined;
 }
 
 /**

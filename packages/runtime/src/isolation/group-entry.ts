@@ -48,8 +48,8 @@ process.on('unhandledRejection', (err) => everyone('rejection', err));
 const offHeap = watchOffHeap((workerData as { offHeapLimitBytes: number }).offHeapLimitBytes, (why) => everyone('memory', new Error(why)));
 
 /** The drivers' batches, sent together: one message per turn (or per eight), not one per device. */
-const outbox = new Outbox<[number, FromDomain[]]>(GROUP_BATCH_LIMIT, (items) => control!.postMessage({ t: 'batches', items } satisfies GroupUp));
-const post = (id: number, batch: FromDomain[]): void => outbox.push([id, batch]);
+const outbox = new Outbox<[number, FromDomain[]]>(GROUP_BATCH_LIMIT, (items, transfer) => control!.postMessage({ t: 'batches', items } satisfies GroupUp, transfer));
+const post = (id: number, batch: FromDomain[], transfer?: ArrayBuffer[]): void => outbox.push([id, batch], transfer);
 
 function receive(id: number, batch: ToDomain[]): void {
   const tenant = tenants.get(id);
@@ -71,7 +71,7 @@ control.on('message', (m: GroupControl) => {
     case 'tenant': {
       const id = m.id;
       const host = new DomainHost({
-        send: (batch) => post(id, batch),
+        send: (batch, transfer) => post(id, batch, transfer),
         exit: (code) => { outbox.flush(); process.exit(code); },
         // Worker threads cannot abort alone: an exit that skips every cleanup handler.
         abort: () => process.exit(134),

@@ -9,7 +9,7 @@ const port = parentPort;
 if (!port) throw new Error('worker-entry must run in a worker thread');
 
 const host = new DomainHost({
-  send: (batch) => port.postMessage(batch),
+  send: (batch, transfer) => port.postMessage(batch, transfer),
   exit: (code) => process.exit(code),
   // Worker threads cannot abort alone; the closest native-style death is an exit that skips
   // every cleanup handler.

@@ -106,7 +106,8 @@ export function fdPort(options: FdPortOptions): Port {
       running = true;
       drain(events);
       wait(events);
-      return { permanentMac: options.permanentMac, maxMtu: options.maxMtu, carrier: true, offloads: vnet };
+      // Each frame is an exact-size copy (drain): it may move to the kernel as it is.
+      return { permanentMac: options.permanentMac, maxMtu: options.maxMtu, carrier: true, offloads: vnet, ownFrames: true };
     },
     send(frames, offloads) {
       let taken = 0;

@@ -11,8 +11,12 @@ import type { Offload } from '../../classes/net/offload.js';
 
 /** The hardware side of a driver. */
 export interface Port {
-  /** Opens the hardware; returns its permanent address and limits, and whether it takes offloads. */
-  open(events: PortEvents): Promise<{ permanentMac: string; maxMtu: number; carrier: boolean; offloads?: boolean }>;
+  /**
+   * Opens the hardware; returns its permanent address and limits, whether it takes offloads,
+   * and whether every frame it hands over is a copy of its own that nothing else holds
+   * (`ownFrames`): those move to the kernel with the upcall instead of being copied.
+   */
+  open(events: PortEvents): Promise<{ permanentMac: string; maxMtu: number; carrier: boolean; offloads?: boolean; ownFrames?: boolean }>;
   /**
    * Puts frames on the wire (with their offloads, for a port that takes them); returns how many
    * it took (once they are on it: a promise where that takes a while).
@@ -56,6 +60,7 @@ export function nicDriver(kernel: KernelServices, portFor: (config: Record<strin
   let pendingOffloads: (Offload | null)[] = [];
   let withOffloads = false;
   let scheduled = false;
+  let ownFrames = false;
   /**
    * Frames the hardware had queued for this driver before anyone said up or down: a driver
    * restarted by a recovery or a live update reads them at init, and `up` comes with the
@@ -71,7 +76,8 @@ export function nicDriver(kernel: KernelServices, portFor: (config: Record<strin
       const n = batchLength(pending);
       const frames = pending.splice(0, n);
       const offloads = pendingOffloads.splice(0, n);
-      void kernel.upcall('receive', withOffloads ? { frames, offloads } : { frames });
+      const args = withOffloads ? { frames, offloads } : { frames };
+      void kernel.upcall('receive', args, ownFrames ? { transfer: frames.map((frame) => frame.buffer as ArrayBuffer) } : undefined);
     }
     withOffloads = false;
   };
@@ -108,6 +114,7 @@ export function nicDriver(kernel: KernelServices, portFor: (config: Record<strin
       const hw = await port.open(events);
       mac = hw.permanentMac;
       carrier = hw.carrier;
+      ownFrames = hw.ownFrames === true;
       await kernel.register({ permanentMac: hw.permanentMac, maxMtu: hw.maxMtu, ...(hw.offloads ? { offloads: true } : {}) });
     },
     up() {
