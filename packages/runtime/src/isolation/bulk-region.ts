@@ -22,19 +22,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import koffi from 'koffi';
 import { readAll, writeAll } from './region-io.js';
+import { SlotPool, type Slot } from './slot-pool.js';
 
-/** Bulk arguments and results smaller than this cross the wire: the slot's bookkeeping costs more than it saves. */
-export const REGION_THRESHOLD = 8 * 1024;
-const MIN_CLASS = 12; // 4 KiB
-const MAX_CLASS = 24; // 16 MiB
+export { REGION_THRESHOLD, type Slot } from './slot-pool.js';
+
 /** Address space of a region; only the pages slots touch are memory. */
 const REGION_BYTES = 64 * 1024 * 1024;
-
-export interface Slot {
-  offset: number;
-  length: number;
-  cls: number;
-}
+/**
+ * The region's last part is the driver's own: its domain host puts there the bytes of the
+ * upcalls it makes (a NIC's received frames), and the message names the run (`slots` of a
+ * `service` message). The kernel reads them out at once, before it answers the call.
+ */
+const OUTBOUND_BYTES = 8 * 1024 * 1024;
 
 interface Libc {
   memfdCreate(name: string, flags: number): number;
@@ -124,14 +123,18 @@ export class BulkRegion {
   #fd: number;
   /** The kernel's mapping of a sealed memfd; undefined for a file region (and once closed). */
   #mapping: Mapping | undefined;
-  #bump = 0;
-  readonly #free: number[][] = Array.from({ length: MAX_CLASS + 1 }, () => []);
+  readonly #slots: SlotPool;
+  /** The driver's own part, [offset, length]. */
+  readonly outbound: [offset: number, length: number];
 
   /** `mapped: false` makes a file region even where a mapping is possible (tests). */
   constructor(sizeBytes = REGION_BYTES, options: { mapped?: boolean } = {}) {
     this.#mapping = options.mapped === false ? undefined : mappedRegion(sizeBytes);
     this.#fd = this.#mapping?.fd ?? fileRegion(sizeBytes);
     this.sizeBytes = sizeBytes;
+    const outbound = Math.min(OUTBOUND_BYTES, Math.floor(sizeBytes / 8));
+    this.outbound = [sizeBytes - outbound, outbound];
+    this.#slots = new SlotPool(0, sizeBytes - outbound);
   }
 
   /** The kernel's descriptor (-1 once closed): passed to the driver's process at its start. */
@@ -146,29 +149,20 @@ export class BulkRegion {
 
   /** A slot of at least `length` bytes, or undefined when the region is closed or has no room. */
   take(length: number): Slot | undefined {
-    if (this.#fd < 0) return undefined;
-    const cls = Math.max(MIN_CLASS, Math.ceil(Math.log2(Math.max(1, length))));
-    if (cls > MAX_CLASS) return undefined;
-    const reused = this.#free[cls]!.pop();
-    if (reused !== undefined) return { offset: reused, length, cls };
-    const size = 2 ** cls;
-    // Slots are aligned to their size, so no slot straddles another's pages.
-    const offset = Math.ceil(this.#bump / size) * size;
-    if (offset + size > this.sizeBytes) return undefined;
-    this.#bump = offset + size;
-    return { offset, length, cls };
+    return this.#fd < 0 ? undefined : this.#slots.take(length);
   }
 
   give(slot: Slot): void {
-    if (this.#fd >= 0) this.#free[slot.cls]!.push(slot.offset);
+    if (this.#fd >= 0) this.#slots.give(slot);
   }
 
   /** Puts `data` into the slot (the kernel's side of a write). Throws where a file region's file system is full. */
-  put(slot: Slot, data: Uint8Array): void {
+  put(slot: Slot, data: Uint8Array, at = 0): void {
     const mapping = this.#mapping;
-    if (!mapping) return writeAll(this.#fd, data, slot.offset);
-    if (slot.offset < 0 || slot.offset + data.length > this.sizeBytes) throw new RangeError(`${data.length} bytes do not fit the slot at ${slot.offset}`);
-    mapping.copy.copyIn(mapping.base + slot.offset, data, data.length);
+    const offset = slot.offset + at;
+    if (!mapping) return writeAll(this.#fd, data, offset);
+    if (offset < 0 || offset + data.length > this.sizeBytes) throw new RangeError(`${data.length} bytes do not fit the slot at ${offset}`);
+    mapping.copy.copyIn(mapping.base + offset, data, data.length);
   }
 
   /** Fills `into` from `offset`; false when the region held fewer bytes (a file region the driver truncated). */

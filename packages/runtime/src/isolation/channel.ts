@@ -82,6 +82,8 @@ interface PendingCall {
 }
 
 const LOAD_TIMEOUT_MS = 15_000;
+/** Arrays one region slot of a service call may be cut into (a receive upcall has at most 256 frames). */
+const MAX_SLOT_PIECES = 4096;
 /** How long a failed driver whose late replies are kept may take to end by itself before it is killed. */
 const RETIRE_GRACE_MS = 250;
 /** Messages per batch; measured best at queue depth 32 on two cores. */
@@ -162,7 +164,7 @@ export class DriverChannel {
     const region = this.domain.region;
     const spec: LoadSpec = {
       driver: this.#options.driverUrl, bulkOut, barriers: [...barriersOf(this.#options.contract)], resources: this.domain.grants, extensions: this.#options.extensions,
-      ...(region ? { region: { fd: region.fd, sizeBytes: region.kernel.sizeBytes } } : {}),
+      ...(region ? { region: { fd: region.fd, sizeBytes: region.kernel.sizeBytes, outbound: region.kernel.outbound } } : {}),
       // An inline driver runs on the kernel's thread, whose own poller already keeps it awake.
       ...(this.domain.kind !== 'none' && this.#options.busyPoll?.enabled ? { busyPollUs: this.#options.busyPoll.windowUs } : {}),
     };
@@ -344,7 +346,12 @@ export class DriverChannel {
         return this.fail(new DriverFailure('load', `driver failed to load: ${m.error.message}`));
       case 'fault':
         return this.fail(new DriverFailure(m.kind, `driver ${FAULT_WORDS[m.kind]}: ${m.error.message}`));
-      case 'service': return this.#service(m.id, m.name, m.args);
+      case 'service': {
+        if (!m.slots) return this.#service(m.id, m.name, m.args);
+        const args = this.#fromOutbound(m.args, m.slots);
+        if (typeof args === 'string') return this.fail(new DriverFailure('bad-kernel-call', `${m.name}: ${args}`, m.name));
+        return this.#service(m.id, m.name, args);
+      }
       case 'reply': this.#reply(m); return this.#wakeIdle();
     }
   }
@@ -465,6 +472,44 @@ export class DriverChannel {
     return 'answered in a slot the region no longer holds (the driver truncated it)';
   }
 
+  /**
+   * A service call's arguments with the bytes its slots name read out of the driver's own part
+   * of the region (copied now, before anything looks at them: the driver may write there again
+   * once it has the answer), each slot cut into arrays by the lengths the message holds in its
+   * place. A slot outside that part, or lengths that do not add up to it, is a problem.
+   */
+  #fromOutbound(args: unknown, slots: Record<string, SlotRef>): unknown {
+    const region = this.domain.region?.kernel;
+    if (!region) return 'its arguments name region slots, and it has no region';
+    if (!args || typeof args !== 'object' || Array.isArray(args)) return 'its arguments are not an object';
+    const inner = (args as Record<string, unknown>).args;
+    if (!inner || typeof inner !== 'object' || Array.isArray(inner)) return 'the arguments its slots name are not an object';
+    const out: Record<string, unknown> = { ...(inner as Record<string, unknown>) };
+    const [start, size] = region.outbound;
+    for (const [path, [offset, length]] of Object.entries(slots)) {
+      if (offset < start || offset + length > start + size) return `a slot outside its part of the region (${offset}+${length})`;
+      const key = path.slice('args.'.length);
+      const lengths = Object.hasOwn(out, key) ? out[key] : undefined;
+      if (!Array.isArray(lengths) || lengths.length > MAX_SLOT_PIECES) return `${key}: not a list of lengths`;
+      let sum = 0;
+      for (const n of lengths) {
+        if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) return `${key}: a length that is not a whole number`;
+        sum += n;
+      }
+      if (sum !== length) return `${key}: lengths of ${sum} bytes for a slot of ${length}`;
+      const bytes = new Uint8Array(length);
+      try {
+        if (!region.get(offset, bytes)) return 'a slot the region no longer holds (the driver truncated it)';
+      } catch {
+        return 'a slot the region no longer holds';
+      }
+      const pieces = new Array<Uint8Array>(lengths.length);
+      for (let i = 0, at = 0; i < lengths.length; at += lengths[i] as number, i++) pieces[i] = bytes.subarray(at, at + (lengths[i] as number));
+      out[key] = pieces;
+    }
+    return { ...(args as Record<string, unknown>), args: out };
+  }
+
   /** Shared memory and region slots lent to a call go back once it has its answer. */
   #release(call: PendingCall): void {
     if (call.lent) for (const view of call.lent) this.#options.pool.give(view);
@@ -547,13 +592,14 @@ export class DriverChannel {
       (call.lent ??= []).push(view);
       return view;
     };
-    const slotFor = (length: number, data?: Uint8Array): Slot | undefined => {
+    const slotFor = (length: number, data?: Uint8Array | Uint8Array[]): Slot | undefined => {
       if (!region || !Number.isSafeInteger(length) || length < REGION_THRESHOLD) return undefined;
       const slot = region.take(length);
       if (!slot) return undefined;
       if (data) {
         try {
-          region.put(slot, data);
+          if (data instanceof Uint8Array) region.put(slot, data);
+          else for (let i = 0, at = 0; i < data.length; at += data[i]!.length, i++) region.put(slot, data[i]!, at);
         } catch {
           // The region's file system is full (ENOSPC on /dev/shm): the bytes go in the frame.
           region.give(slot);
@@ -568,10 +614,17 @@ export class DriverChannel {
     let out: Record<string, unknown> | undefined;
     for (const key in input) {
       const value = input[key];
-      if (shared && isByteList(value)) {
-        // A batch of frames: one lent buffer for all of them, not a clone of each.
+      if (isByteList(value)) {
+        // A batch of frames: one lent buffer for all of them, not a clone of each; in a
+        // process, one region slot, the message carrying only their lengths.
         out ??= { ...input };
-        out[key] = lendAll(lend, value);
+        if (shared) { out[key] = lendAll(lend, value); continue; }
+        const lengths = value.map((item) => item.length);
+        const total = lengths.reduce((sum, n) => sum + n, 0);
+        if (slotFor(total, value)) {
+          slots[key] = [call.slots!.at(-1)!.offset, total];
+          out[key] = lengths;
+        }
         continue;
       }
       if (!(value instanceof Uint8Array) || key === bulk?.arg) continue;

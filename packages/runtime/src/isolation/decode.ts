@@ -52,6 +52,30 @@ export function wireError(v: unknown, what = 'error'): WireError {
   return out;
 }
 
+/** Paths a service call's slots may name: a key of its `args` object (an upcall's `frames`). */
+const SLOT_PATH = /^args\.[A-Za-z_$][\w$]{0,63}$/;
+/** Slots per service call, at most. */
+const MAX_SLOTS = 4;
+
+/** A service call's `slots`: a few paths, each with an offset and a length (checked against the region where used). */
+function serviceSlots(v: unknown): Record<string, [number, number]> {
+  if (!isRecord(v)) fail('service.slots is not an object');
+  const keys = Object.keys(v);
+  if (keys.length > MAX_SLOTS) fail(`service.slots names more than ${MAX_SLOTS} arguments`);
+  const out: Record<string, [number, number]> = {};
+  for (const key of keys) {
+    if (!SLOT_PATH.test(key)) fail('service.slots names something that is not an argument');
+    const ref = v[key];
+    if (!Array.isArray(ref) || ref.length !== 2) fail('service.slots has a slot that is not [offset, length]');
+    const [offset, length] = ref as unknown[];
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || (offset as number) < 0 || (length as number) < 0) {
+      fail('service.slots has a slot whose offset or length is not a whole number');
+    }
+    out[key] = [offset as number, length as number];
+  }
+  return out;
+}
+
 function message(m: unknown, index: number): FromDomain {
   if (!isRecord(m)) fail(`message ${index} is not an object`);
   const t = m.t;
@@ -73,7 +97,8 @@ function message(m: unknown, index: number): FromDomain {
     }
     case 'service': {
       const name = text(m.name, 'service.name', MAX_NAME);
-      return { t, id: id(m.id, 'service.id'), name, args: m.args };
+      if (m.slots === undefined) return { t, id: id(m.id, 'service.id'), name, args: m.args };
+      return { t, id: id(m.id, 'service.id'), name, args: m.args, slots: serviceSlots(m.slots) };
     }
     case 'reply': {
       const replyId = id(m.id, 'reply.id');

@@ -8,6 +8,8 @@ import { DeviceError, type HelperStatus, type KernelServices, type ResourceGrant
 import { liveStateEntries } from '../classes/contract.js';
 import type { CallInterceptor, DomainExtension, DomainExtensionFactory, DomainHooks } from './domain-extension.js';
 import { readAll, writeAll } from './region-io.js';
+import { REGION_THRESHOLD, SlotPool, type Slot } from './slot-pool.js';
+import { writevSync } from 'node:fs';
 import { domainBusyPoll, type BusyPoll, type PollTarget } from './busy-poll.js';
 import { toWireError, type FaultKind, type FromDomain, type LoadSpec, type SlotRef, type ToDomain } from './protocol.js';
 
@@ -49,6 +51,8 @@ export class DomainHost {
   readonly #spare = new Map<number, Uint8Array[]>();
   /** The buffers a call's arguments were read into from the region: spare again once it settles. */
   readonly #inputs = new Map<number, Uint8Array[]>();
+  /** The driver's own part of a process domain's region, where its upcalls' bytes go. */
+  #outbound: SlotPool | undefined;
   /** The thread's busy poller once the driver is loaded (busy-poll.ts), and what it asks of this host. */
   #poll: BusyPoll | undefined;
   #awaitingRequest = false;
@@ -143,6 +147,7 @@ export class DomainHost {
       const module = (await import(spec.driver)) as { default?: unknown };
       if (typeof module.default !== 'function') throw new Error(`${spec.driver} has no default export factory`);
       this.#spec = spec;
+      if (spec.region?.outbound) this.#outbound = new SlotPool(spec.region.outbound[0], spec.region.outbound[1]);
       if (spec.busyPollUs) this.#poll = domainBusyPoll(spec.busyPollUs);
       this.#driver = module.default(this.#kernelServices()) as Driver;
       const hooks = liveStateEntries.filter((name) => typeof this.#driver?.[name] === 'function');
@@ -166,7 +171,8 @@ export class DomainHost {
       } else {
         const bytes = this.#spareOf(length);
         readAll(fd, bytes, offset);
-        out[key] = bytes;
+        // A batch (a transmit's frames) came as one run: the message says where each one ends.
+        out[key] = Array.isArray(out[key]) ? split(bytes, out[key] as unknown[]) : bytes;
         const inputs = this.#inputs.get(id);
         if (inputs) inputs.push(bytes); else this.#inputs.set(id, [bytes]);
       }
@@ -284,12 +290,57 @@ export class DomainHost {
     }
   }
 
-  #service(name: string, args: unknown, transfer?: ArrayBuffer[]): Promise<unknown> {
+  #service(name: string, args: unknown, transfer?: ArrayBuffer[], slots?: Record<string, SlotRef>): Promise<unknown> {
     const id = this.#nextServiceId++;
     return new Promise((resolve, reject) => {
       this.#services.set(id, { resolve, reject });
-      this.#post({ t: 'service', id, name, args }, transfer);
+      this.#post(slots ? { t: 'service', id, name, args, slots } : { t: 'service', id, name, args }, transfer);
     });
+  }
+
+  /** An upcall; in a process domain, a batch of 8 KiB and more (received frames) goes through the region. */
+  async #upcall(name: string, args: unknown, transfer: ArrayBuffer[] | undefined): Promise<void> {
+    const placed = this.#toOutbound(args);
+    if (!placed) {
+      await this.#service('upcall', { name, args }, transfer);
+      return;
+    }
+    try {
+      await this.#service('upcall', { name, args: placed.args }, undefined, placed.slots);
+    } finally {
+      // The kernel read the bytes out when the call arrived, before it answered.
+      this.#outbound!.give(placed.slot);
+    }
+  }
+
+  /**
+   * The upcall's first list of byte arrays written as one run into the driver's part of the
+   * region, and the arguments with their lengths in its place; undefined where it has no
+   * such part, no such list, too few bytes, or no room (the bytes then ride in the message).
+   */
+  #toOutbound(args: unknown): { args: Record<string, unknown>; slots: Record<string, SlotRef>; slot: Slot } | undefined {
+    const fd = this.#spec?.region?.fd;
+    if (!this.#outbound || fd === undefined || !args || typeof args !== 'object') return undefined;
+    for (const [key, value] of Object.entries(args)) {
+      if (!Array.isArray(value) || value.length === 0 || !value.every((item) => item instanceof Uint8Array)) continue;
+      const list = value as Uint8Array[];
+      const total = list.reduce((sum, item) => sum + item.length, 0);
+      if (total < REGION_THRESHOLD) return undefined;
+      const slot = this.#outbound.take(total);
+      if (!slot) return undefined;
+      let written = 0;
+      try {
+        written = writevSync(fd, list, slot.offset);
+      } catch {
+        // the region's file system is full
+      }
+      if (written !== total) {
+        this.#outbound.give(slot);
+        return undefined;
+      }
+      return { args: { ...(args as Record<string, unknown>), [key]: list.map((item) => item.length) }, slots: { [`args.${key}`]: [slot.offset, total] }, slot };
+    }
+    return undefined;
   }
 
   #kernelServices(): KernelServices {
@@ -308,7 +359,7 @@ export class DomainHost {
         await this.#service('clearTimer', { timerId });
       },
       allocBuffer: async (bytes) => (await this.#service('allocBuffer', { bytes })) as Uint8Array,
-      upcall: async (name, args, options) => { await this.#service('upcall', { name, args }, givenUp(options?.transfer)); },
+      upcall: (name, args, options) => this.#upcall(name, args, givenUp(options?.transfer)),
       log: (level, message) => { void this.#service('log', { level, message }).catch(() => undefined); },
       spawnHelper: async (spec) => (await this.#service('spawnHelper', spec)) as number,
       helperWrite: async (helperId, data) => { await this.#service('helperWrite', { helperId, data }); },
@@ -353,6 +404,19 @@ export class DomainHost {
       this.#poll!.sent(this.#pollTarget, replies + this.#inProgress);
     }
   }
+}
+
+/** `bytes` cut into views of the given lengths, in order (their sum is its length). */
+function split(bytes: Uint8Array, lengths: unknown[]): Uint8Array[] {
+  const views: Uint8Array[] = [];
+  let at = 0;
+  for (const length of lengths) {
+    const n = Number(length);
+    if (!Number.isSafeInteger(n) || n < 0 || at + n > bytes.length) throw new Error('a batch in the region does not match its lengths');
+    views.push(bytes.subarray(at, at + n));
+    at += n;
+  }
+  return views;
 }
 
 /**

@@ -38,8 +38,11 @@ export interface LoadSpec {
    * serves `extension` messages of its name. Fault injection is one, installed only on request.
    */
   extensions?: string[];
-  /** The process domain's data plane (bulk-region.ts): its descriptor inside the domain. */
-  region?: { fd: number; sizeBytes: number };
+  /**
+   * The process domain's data plane (bulk-region.ts): its descriptor inside the domain, and
+   * the part of it that is the driver's own (`outbound`: where its upcalls' bytes go).
+   */
+  region?: { fd: number; sizeBytes: number; outbound?: SlotRef };
   /** How long the domain keeps its event loop turning for the next request after it replied (busy-poll.ts); absent or 0: not at all. */
   busyPollUs?: number;
 }
@@ -97,7 +100,11 @@ export type FromDomain =
   | { t: 'reply'; id: number; ok: true; value: unknown; inSlot?: number }
   /** `device: true` marks an error the device reported (EIO), not a driver failure. */
   | { t: 'reply'; id: number; ok: false; error: WireError; device: boolean }
-  | { t: 'service'; id: number; name: string; args: unknown }
+  /**
+   * `slots`: bytes of the arguments in the driver's own part of the region, by path (`args.frames`:
+   * an upcall's frames), the message holding their lengths in their place.
+   */
+  | { t: 'service'; id: number; name: string; args: unknown; slots?: Record<string, SlotRef> }
   | { t: 'pong'; seq: number }
   | { t: 'fault'; kind: FaultKind; error: WireError };
 

@@ -2,7 +2,8 @@
  * Frames cross a thread boundary without being cloned: a batch the kernel asks a worker driver
  * to transmit arrives as views of lent shared memory, and the frames a driver gives up with its
  * `receive` upcall (`transfer`) move to the kernel, detached on the driver's side. A process
- * domain copies both, and the driver's buffers stay its own. Whatever a driver names to give
+ * domain copies both (a batch of more than 8 KiB through its bulk region), and the driver's
+ * buffers stay its own. Whatever a driver names to give
  * up (the same buffer twice, shared memory, a detached buffer, no buffer), the frames arrive
  * and the driver does not fail.
  */
@@ -55,13 +56,14 @@ for (const { label, spec, moves } of layouts) {
       try {
         const nic = await rt.attachNet({ name: 'mover', driver: mover, ...spec, config: { badTransfer } });
         await nic.up();
-        const sent = [frameFor(1, 60), frameFor(2, 1514), frameFor(3, 900)];
+        // More than 8 KiB in all: a process domain's batch goes through its bulk region.
+        const sent = [frameFor(1, 60), frameFor(2, 1514), frameFor(3, 900), ...[4, 5, 6, 7, 8, 9].map((n) => frameFor(n, 1514))];
         const { echoed, detached, shared } = await echo(nic, sent);
         assert.deepEqual(echoed, sent, 'every frame came back as it was sent');
         assert.equal(shared, moves, 'transmitted frames in shared memory');
         assert.equal(detached, moves, 'the driver\'s copies moved (the valid ones of a bad list too)');
         // The kernel's own frames were neither moved nor changed by the crossing.
-        assert.deepEqual(sent, [frameFor(1, 60), frameFor(2, 1514), frameFor(3, 900)]);
+        assert.deepEqual(sent, [frameFor(1, 60), frameFor(2, 1514), frameFor(3, 900), ...[4, 5, 6, 7, 8, 9].map((n) => frameFor(n, 1514))]);
         assert.equal(rt.status('mover')!.recoveries, 0, 'the driver did not fail');
         assert.equal(rt.status('mover')!.state, 'running');
       } finally {

@@ -17,7 +17,7 @@ import { SharedPool } from '../../src/isolation/shared-pool.js';
 import type { DriverFailure } from '../../src/errors.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 
-function processLike(region: BulkRegion) {
+function processLike(region: BulkRegion, service: (name: string, args: unknown) => Promise<unknown> = () => Promise.resolve(undefined)) {
   let deliver: ((batch: unknown) => void) | undefined;
   const sent: ToDomain[] = [];
   const domain = {
@@ -31,7 +31,7 @@ function processLike(region: BulkRegion) {
   const channel = new DriverChannel(domain, {
     contract: blockClass, driverUrl: 'file:///none', extensions: [], clock: new FakeClock(),
     heartbeatMs: 100, heartbeatTimeoutMs: 1000, deadlineScale: 1, pool: new SharedPool(), gone: () => undefined,
-  }, { service: () => Promise.resolve(undefined), failed: (f) => failures.push(f), deviceGone: () => undefined });
+  }, { service, failed: (f) => failures.push(f), deviceGone: () => undefined });
   return { channel, sent, failures, deliver: (batch: unknown) => deliver!(batch) };
 }
 
@@ -113,7 +113,8 @@ test('the kernel maps its region sealed: a driver can neither shrink nor grow it
 });
 
 test('a region with no room left sends the bytes in the message, as before', async () => {
-  const region = new BulkRegion(64 * 1024);
+  // 112 KiB for the kernel's slots (the last eighth is the driver's): one 64 KiB write fits.
+  const region = new BulkRegion(128 * 1024);
   try {
     const wire = processLike(region);
     const data = new Uint8Array(65536).fill(7);
@@ -124,6 +125,46 @@ test('a region with no room left sends the bytes in the message, as before', asy
     assert.ok(first!.slots?.data);
     assert.equal(second!.slots, undefined);
     assert.deepEqual((second!.args as { data: Uint8Array }).data, data);
+  } finally {
+    region.close();
+  }
+});
+
+for (const mapped of [true, false]) test(`an upcall's frames cross in the driver's own part of the region, read out and cut by their lengths (${mapped ? 'mapped' : 'file'} region)`, async () => {
+  const region = new BulkRegion(1 << 20, { mapped });
+  try {
+    const calls: unknown[] = [];
+    const wire = processLike(region, (_name, args) => { calls.push(args); return Promise.resolve(undefined); });
+    const [start, size] = region.outbound;
+    assert.equal(start + size, region.sizeBytes, 'the driver\'s part is the region\'s end');
+    assert.equal(region.take(region.sizeBytes - size + 1), undefined, 'the kernel\'s slots stay out of it');
+    const frames = [new Uint8Array(5000).fill(1), new Uint8Array(4000).fill(2)];
+    writeAll(region.fd, frames[0]!, start);
+    writeAll(region.fd, frames[1]!, start + 5000);
+    const upcall = (lengths: number[], slot: [number, number]) => wire.deliver([{
+      t: 'service', id: 1, name: 'upcall', args: { name: 'receive', args: { frames: lengths } }, slots: { 'args.frames': slot },
+    }]);
+    upcall([5000, 4000], [start, 9000]);
+    // Copied out when it arrived: the driver writing there again changes nothing the kernel holds.
+    writeAll(region.fd, new Uint8Array(9000), start);
+    await flushed();
+    assert.deepEqual(wire.failures, []);
+    assert.deepEqual(calls, [{ name: 'receive', args: { frames } }]);
+    assert.ok(wire.sent.some((m) => m.t === 'service-reply' && m.id === 1), 'the upcall was answered');
+
+    for (const [lengths, slot, problem] of [
+      [[4096, 4096], [0, 8192], /outside its part/],
+      [[4096, 4096], [start + size - 4096, 8192], /outside its part/],
+      [[100, 4096], [start, 8192], /lengths of 4196 bytes for a slot of 8192/],
+      [[-1, 8193], [start, 8192], /not a whole number/],
+    ] as [number[], [number, number], RegExp][]) {
+      const bad = processLike(region);
+      bad.deliver([{ t: 'service', id: 2, name: 'upcall', args: { name: 'receive', args: { frames: lengths } }, slots: { 'args.frames': slot } }]);
+      await flushed();
+      assert.equal(bad.failures.length, 1, `${JSON.stringify(slot)} ${JSON.stringify(lengths)}`);
+      assert.equal(bad.failures[0]!.kind, 'bad-kernel-call');
+      assert.match(bad.failures[0]!.message, problem);
+    }
   } finally {
     region.close();
   }
