@@ -45,7 +45,7 @@ function networkTarget(network: NetThroughputResult): TargetVerdict {
     why: met ? undefined
       : `a ${full.frameBytes}-byte frame costs ${us(perFrame('a'))} in-process, ${us(perFrame('b-worker'))} isolated in a worker ` +
         `and ${us(perFrame('c-worker'))} with the shadow: each frame crosses the boundary twice (a receive upcall, a ` +
-        'transmit call) as structured-cloned messages with their replies, where the in-process driver makes plain calls',
+        'transmit call), each a message to another thread with its reply, where the in-process driver makes plain calls',
   };
 }
 
