@@ -67,18 +67,19 @@ export function fdPort(options: FdPortOptions): Port {
   const pollfd = Buffer.alloc(8);
   let running = false;
 
-  const drain = (events: PortEvents): void => {
+  /** Reads what is queued (at most READS_PER_WAKEUP frames); how many it read. */
+  const drain = (events: PortEvents): number => {
     for (let i = 0; i < READS_PER_WAKEUP; i++) {
       const n = c.read(fd, buffer, MAX_READ);
       if (n < 0) {
         const errno = koffi.errno();
-        if (errno === EAGAIN || errno === ENETDOWN) return;
+        if (errno === EAGAIN || errno === ENETDOWN) return i;
         if (errno === EBADFD) {
           // The interface is gone (a TAP whose namespace was deleted): the cable is out for
           // good, not a fault of the driver. Stop reading; the kernel sees the carrier drop.
           running = false;
           events.carrier(false);
-          return;
+          return i;
         }
         throw new Error(`read on the NIC descriptor failed (errno ${errno})`);
       }
@@ -86,6 +87,18 @@ export function fdPort(options: FdPortOptions): Port {
       // An exact-size copy: a view of `buffer` would carry all of it across a domain boundary.
       events.frame(Uint8Array.prototype.slice.call(buffer, skip, n), vnet ? readVnetHeader(buffer, 0) : null);
     }
+    return READS_PER_WAKEUP;
+  };
+
+  /**
+   * While frames keep coming, the next read is tried on the next turn of the event loop rather
+   * than after another poll on the thread pool (a hop there and back per wake-up); the first
+   * turn that finds nothing goes back to waiting in poll().
+   */
+  const follow = (events: PortEvents): void => {
+    if (!running) return;
+    if (drain(events) > 0) setImmediate(follow, events);
+    else wait(events);
   };
 
   const wait = (events: PortEvents): void => {
@@ -96,8 +109,8 @@ export function fdPort(options: FdPortOptions): Port {
     c.poll.async(pollfd, 1, POLL_MS, (err, n) => {
       if (!running) return;
       if (err) throw err;
-      if (n > 0) drain(events);
-      wait(events);
+      if (n > 0 && drain(events) > 0) setImmediate(follow, events);
+      else wait(events);
     });
   };
 
