@@ -13,6 +13,7 @@ import type { Clock } from '../clock.js';
 import type { Domain } from './domain.js';
 import type { SharedPool } from './shared-pool.js';
 import { REGION_THRESHOLD, type Slot } from './bulk-region.js';
+import { cut, isByteList, totalOf } from './byte-lists.js';
 import { toWireError, type FromDomain, type LoadSpec, type SlotRef, type ToDomain } from './protocol.js';
 import { POLL_DEVICES, type BusyPoll, type PollTarget } from './busy-poll.js';
 import { decodeBatch } from './decode.js';
@@ -490,22 +491,17 @@ export class DriverChannel {
       if (offset < start || offset + length > start + size) return `a slot outside its part of the region (${offset}+${length})`;
       const key = path.slice('args.'.length);
       const lengths = Object.hasOwn(out, key) ? out[key] : undefined;
-      if (!Array.isArray(lengths) || lengths.length > MAX_SLOT_PIECES) return `${key}: not a list of lengths`;
-      let sum = 0;
-      for (const n of lengths) {
-        if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) return `${key}: a length that is not a whole number`;
-        sum += n;
-      }
+      const sum = totalOf(lengths, MAX_SLOT_PIECES);
+      if (typeof sum === 'string') return `${key}: ${sum}`;
       if (sum !== length) return `${key}: lengths of ${sum} bytes for a slot of ${length}`;
-      const bytes = new Uint8Array(length);
+      // Not zeroed first: every byte is copied over at once (allocUnsafeSlow's memory is its own, never the pool's).
+      const bytes = new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
       try {
         if (!region.get(offset, bytes)) return 'a slot the region no longer holds (the driver truncated it)';
       } catch {
         return 'a slot the region no longer holds';
       }
-      const pieces = new Array<Uint8Array>(lengths.length);
-      for (let i = 0, at = 0; i < lengths.length; at += lengths[i] as number, i++) pieces[i] = bytes.subarray(at, at + (lengths[i] as number));
-      out[key] = pieces;
+      out[key] = cut(bytes, lengths as number[]);
     }
     return { ...(args as Record<string, unknown>), args: out };
   }
@@ -621,8 +617,9 @@ export class DriverChannel {
         if (shared) { out[key] = lendAll(lend, value); continue; }
         const lengths = value.map((item) => item.length);
         const total = lengths.reduce((sum, n) => sum + n, 0);
-        if (slotFor(total, value)) {
-          slots[key] = [call.slots!.at(-1)!.offset, total];
+        const slot = slotFor(total, value);
+        if (slot) {
+          slots[key] = [slot.offset, total];
           out[key] = lengths;
         }
         continue;
@@ -728,13 +725,6 @@ export class DriverChannel {
     for (const { name, args } of this.#answers.values()) this.#handlers.unanswered?.(name, args);
     this.#answers.clear();
   }
-}
-
-/** A non-empty list of byte arrays (a batch of frames). */
-function isByteList(value: unknown): value is Uint8Array[] {
-  if (!Array.isArray(value) || value.length === 0) return false;
-  for (const item of value) if (!(item instanceof Uint8Array)) return false;
-  return true;
 }
 
 /** The arrays copied into one lent view, and views of it in their place. */

@@ -9,6 +9,7 @@ import { liveStateEntries } from '../classes/contract.js';
 import type { CallInterceptor, DomainExtension, DomainExtensionFactory, DomainHooks } from './domain-extension.js';
 import { readAll, writeAll } from './region-io.js';
 import { REGION_THRESHOLD, SlotPool, type Slot } from './slot-pool.js';
+import { cut, isByteList, totalOf } from './byte-lists.js';
 import { writevSync } from 'node:fs';
 import { domainBusyPoll, type BusyPoll, type PollTarget } from './busy-poll.js';
 import { toWireError, type FaultKind, type FromDomain, type LoadSpec, type SlotRef, type ToDomain } from './protocol.js';
@@ -172,7 +173,7 @@ export class DomainHost {
         const bytes = this.#spareOf(length);
         readAll(fd, bytes, offset);
         // A batch (a transmit's frames) came as one run: the message says where each one ends.
-        out[key] = Array.isArray(out[key]) ? split(bytes, out[key] as unknown[]) : bytes;
+        out[key] = Array.isArray(out[key]) ? split(bytes, out[key]) : bytes;
         const inputs = this.#inputs.get(id);
         if (inputs) inputs.push(bytes); else this.#inputs.set(id, [bytes]);
       }
@@ -322,8 +323,8 @@ export class DomainHost {
     const fd = this.#spec?.region?.fd;
     if (!this.#outbound || fd === undefined || !args || typeof args !== 'object') return undefined;
     for (const [key, value] of Object.entries(args)) {
-      if (!Array.isArray(value) || value.length === 0 || !value.every((item) => item instanceof Uint8Array)) continue;
-      const list = value as Uint8Array[];
+      if (!isByteList(value)) continue;
+      const list = value;
       const total = list.reduce((sum, item) => sum + item.length, 0);
       if (total < REGION_THRESHOLD) return undefined;
       const slot = this.#outbound.take(total);
@@ -407,16 +408,9 @@ export class DomainHost {
 }
 
 /** `bytes` cut into views of the given lengths, in order (their sum is its length). */
-function split(bytes: Uint8Array, lengths: unknown[]): Uint8Array[] {
-  const views: Uint8Array[] = [];
-  let at = 0;
-  for (const length of lengths) {
-    const n = Number(length);
-    if (!Number.isSafeInteger(n) || n < 0 || at + n > bytes.length) throw new Error('a batch in the region does not match its lengths');
-    views.push(bytes.subarray(at, at + n));
-    at += n;
-  }
-  return views;
+function split(bytes: Uint8Array, lengths: unknown): Uint8Array[] {
+  if (totalOf(lengths, Number.MAX_SAFE_INTEGER) !== bytes.length) throw new Error('a batch in the region does not match its lengths');
+  return cut(bytes, lengths as number[]);
 }
 
 /**
