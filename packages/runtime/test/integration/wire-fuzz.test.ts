@@ -8,8 +8,9 @@
  * a healthy disk beside it verifies all its data, and nothing leaks.
  *
  * Seeded: SHADOW_SEED replays a failing run (every failure message names its seed);
- * SHADOW_WIRE_FUZZ_CASES sets the corpus size per domain (400 cases in a worker, 200 in a
- * process by default: a few minutes on a loaded two-core machine, each case a restart).
+ * SHADOW_WIRE_FUZZ_CASES sets the corpus size per domain (250 cases in a worker, 120 in a
+ * process by default, each malformed case a restart: about half a minute together on an idle
+ * two-core machine; the decoder itself takes 100,000 cases in decode-fuzz.test.ts).
  */
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,7 +30,7 @@ import { wireCorpus } from '../helpers/wire-corpus.js';
 const fixture = new URL('../fixtures/drivers/wire-fuzz.js', import.meta.url).href;
 const seed = process.env.SHADOW_SEED === undefined ? 0x5eed : Number(process.env.SHADOW_SEED);
 /** Nearly every case ends an incarnation, and a process restarts slower than a worker. */
-const defaultCases = { worker: 400, process: 200 };
+const defaultCases = { worker: 250, process: 120 };
 const casesFor = (domain: 'worker' | 'process'): number => Number(process.env.SHADOW_WIRE_FUZZ_CASES ?? defaultCases[domain]);
 /** Failures a case that decodes may cause (a reply to no call, a fault, a bad service call): never a hang or a death. */
 const CASE_FAILURES = ['contract', 'exception', 'rejection', 'load', 'bad-kernel-call'];
