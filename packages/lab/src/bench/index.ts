@@ -96,7 +96,7 @@ export function plan(quick: boolean, sections: BenchSection[] = [...benchSection
       update: updatePlan.quick,
       sound: { cpu: { rounds: 2, durationMs: 500, warmupMs: 100, periodFrames: [480], seed: 1 }, gaps: { faults: 2, kinds: soundFaults, periodFrames: 480 } },
       service: { sizeBytes: 16 * MiB, rounds: 2, timeoutMs: 30_000 },
-      scale: { ...scaleCommon, series: [...scaleSeries('worker', true, [4, 8]), ...scaleSeries('worker', 'shared', [4, 8]), ...groupedSeries(4, [4, 8]), ...scaleSeries('process', true, [4])], faults: 4, throughputMs: 200, warmupMs: 50 },
+      scale: { ...scaleCommon, series: [...scaleSeries('worker', true, [4, 8]), ...scaleSeries('worker', 'shared', [4, 8]), ...groupedSeries(4, [4, 8]), ...scaleSeries('process', true, [4])], faults: 4, throughputMs: 200, warmupMs: 50, readRounds: 1, baselineDevices: 4 },
     }
     : {
       quick,
@@ -110,7 +110,7 @@ export function plan(quick: boolean, sections: BenchSection[] = [...benchSection
       update: updatePlan.full,
       sound: { cpu: { rounds: 5, durationMs: 5000, warmupMs: 500, periodFrames: [480, 48], seed: 1 }, gaps: { faults: 40, kinds: soundFaults, periodFrames: 480 } },
       service: { sizeBytes: 256 * MiB, rounds: 20, timeoutMs: 120_000 },
-      scale: { ...scaleCommon, series: [...scaleSeries('worker', true, [16, 64, 256]), ...scaleSeries('worker', 'shared', [16, 64, 256]), ...groupedSeries(16, [16, 64, 256]), ...scaleSeries('process', true, [16, 64])], faults: 60, throughputMs: 2000, warmupMs: 500 },
+      scale: { ...scaleCommon, series: [...scaleSeries('worker', true, [16, 64, 256]), ...scaleSeries('worker', 'shared', [16, 64, 256]), ...groupedSeries(16, [16, 64, 256]), ...scaleSeries('process', true, [16, 64])], faults: 60, throughputMs: 2000, warmupMs: 500, readRounds: 3, baselineDevices: 16 },
     };
 }
 

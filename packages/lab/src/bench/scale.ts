@@ -19,7 +19,7 @@ import { BackgroundLoad } from './background-load.js';
 import { benchRestartPolicy } from './configurations.js';
 import { nextRecovery, type IsolatedDomain } from './recovery-times.js';
 import { sampleTreePss, type PssSample } from './scale-memory.js';
-import { seededRandom } from './stats.js';
+import { quantile, seededRandom } from './stats.js';
 
 export type StandbyKind = NonNullable<DriverSpec['warmStandby']>;
 
@@ -46,6 +46,13 @@ export interface ScaleOptions {
   throughputMs: number;
   warmupMs: number;
   queueDepth: number;
+  /**
+   * Rounds of the aggregate reads. In a series of more than `baselineDevices` devices each round
+   * has two windows in a random order: the first `baselineDevices` devices busy, then every
+   * device busy, so "more devices serve no fewer reads" is a ratio within one runtime.
+   */
+  readRounds: number;
+  baselineDevices: number;
   seed: number;
   progress?(message: string): void;
 }
@@ -65,8 +72,16 @@ export interface ScaleSeries extends ScaleSeriesSpec {
   /** Application requests that failed under the recoveries' loads (a shadow should hide all). */
   ioErrors: number;
   lastError: string | undefined;
-  /** 4 KiB random reads per second, all devices together. */
+  /** 4 KiB random reads per second, all devices together (the median over rounds). */
   readsPerSecond: number;
+  /** Each round's windows: every device busy, and the first `baselineDevices` alone (when fewer than all). */
+  readRounds: ReadRound[];
+}
+
+export interface ReadRound {
+  all: number;
+  /** Reads per second with only the first `devices` devices busy, in the same runtime. */
+  baseline?: { devices: number; readsPerSecond: number };
 }
 
 const BLOCK = 4096;
@@ -142,20 +157,42 @@ export async function measureSeries(spec: ScaleSeriesSpec, options: ScaleOptions
     for (const disk of disks) await disk.write(0, fill);
     const after = sampleTreePss();
     options.progress?.(`scale: ${spec.devices} ${spec.domain}: aggregate reads`);
-    const readsPerSecond = await aggregateReads(disks, options);
+    const readRounds = await aggregateReads(disks, options);
+    const readsPerSecond = quantile(readRounds.map((r) => r.all), 0.5);
     options.progress?.(`scale: ${spec.devices} ${spec.domain}: ${options.faults} faults`);
     const faults = await injectFaults(runtime, spec, names, disks, options);
     return {
-      ...spec, before, after, attachMs, attachWallMs: attached - start, standbyWaitMs, readsPerSecond, ...faults,
+      ...spec, before, after, attachMs, attachWallMs: attached - start, standbyWaitMs, readsPerSecond, readRounds, ...faults,
     };
   } finally {
     await runtime.close();
   }
 }
 
-/** QD `queueDepth` 4 KiB random reads on every disk at once; completions in the window per second. */
-async function aggregateReads(disks: BlockDevice[], options: ScaleOptions): Promise<number> {
+/**
+ * Rounds of QD `queueDepth` 4 KiB random reads; in each, every disk at once and (when there are
+ * more than `baselineDevices`) the first `baselineDevices` alone, in a random order.
+ */
+async function aggregateReads(disks: BlockDevice[], options: ScaleOptions): Promise<ReadRound[]> {
   const random = seededRandom(options.seed);
+  const baseline = disks.length > options.baselineDevices ? disks.slice(0, options.baselineDevices) : undefined;
+  const rounds: ReadRound[] = [];
+  for (let r = 0; r < options.readRounds; r++) {
+    if (!baseline) {
+      rounds.push({ all: await readWindow(disks, options, random) });
+      continue;
+    }
+    const baselineFirst = random() < 0.5;
+    const first = await readWindow(baselineFirst ? baseline : disks, options, random);
+    const second = await readWindow(baselineFirst ? disks : baseline, options, random);
+    const [few, all] = baselineFirst ? [first, second] : [second, first];
+    rounds.push({ all, baseline: { devices: baseline.length, readsPerSecond: few } });
+  }
+  return rounds;
+}
+
+/** QD `queueDepth` 4 KiB random reads on every one of `disks` at once; completions in the window per second. */
+async function readWindow(disks: BlockDevice[], options: ScaleOptions, random: () => number): Promise<number> {
   const blocks = Math.floor(options.sizeBytes / BLOCK);
   let running = true;
   let completed = 0;

@@ -17,7 +17,7 @@ import { soundCpuIds } from '../../src/bench/sound-cpu.js';
 import { renderReport } from '../../src/bench/report.js';
 import { evaluateTargets } from '../../src/bench/targets.js';
 import { fioWorkloads } from '../../src/bench/nbd-fio.js';
-import { addedBytes, attachPerDeviceMs, scaleTargets, seriesLabel } from '../../src/bench/scale-report.js';
+import { addedBytes, attachPerDeviceMs, baselineRatio, scaleTargets, seriesLabel } from '../../src/bench/scale-report.js';
 import { quantile } from '../../src/bench/stats.js';
 import { expectNoLeaks, requires, snapshot } from 'shadow-drivers/testing';
 
@@ -165,6 +165,15 @@ test('the quick benchmark measures every configuration, workload, database bank,
     assert.equal(series.ioErrors, 0, `${name}: ${series.lastError}`);
     for (const event of series.recoveries) assert.ok(event.warmStandby && Number.isFinite(event.totalMs), `${name}: ${JSON.stringify(event)}`);
     assert.ok(series.readsPerSecond > 0, `${name}: no reads`);
+    // Every round measured every device; a series larger than the baseline also its first devices alone.
+    assert.equal(series.readRounds.length, quick.scale.readRounds, name);
+    for (const round of series.readRounds) {
+      assert.ok(round.all > 0, `${name}: no reads in a round`);
+      if (series.devices > quick.scale.baselineDevices) {
+        assert.equal(round.baseline?.devices, quick.scale.baselineDevices, name);
+        assert.ok(round.baseline.readsPerSecond > 0, `${name}: no reads from the first devices alone`);
+      } else assert.equal(round.baseline, undefined, name);
+    }
   }
   // Each scale verdict follows from the numbers of the largest series of its domain and standby kind (the quick plan meets few by design).
   const groups = [...new Set(scale.map((s) => `${s.domain}/${seriesLabel(s)}`))]
@@ -176,7 +185,8 @@ test('the quick benchmark measures every configuration, workload, database bank,
       addedBytes(largest) <= 2 * 1024 ** 3,
       attachPerDeviceMs(largest) <= (worker ? 20 : 60),
       ...(worker ? [quantile(largest.recoveries.map((e) => e.totalMs), 0.99) <= 10] : []),
-      group.length > 1 && group.at(-1)!.readsPerSecond >= group[0]!.readsPerSecond,
+      // Within the largest series' runtime: every device busy against the smallest series' count alone.
+      group.length > 1 && baselineRatio(group.at(-1)!)! >= 1,
     ];
   });
   assert.deepEqual(scaleTargets(scale).map((v) => v.met), expected);
