@@ -17,6 +17,7 @@ import { cut, isByteList, totalOf } from './byte-lists.js';
 import { toWireError, type FromDomain, type LoadSpec, type SlotRef, type ToDomain } from './protocol.js';
 import { POLL_DEVICES, type BusyPoll, type PollTarget } from './busy-poll.js';
 import { decodeBatch } from './decode.js';
+import { packCalls } from './packed.js';
 import { isTakeInput } from '../classes/driver-api.js';
 import { copyBytes } from '../driver/bytes.js';
 
@@ -77,6 +78,8 @@ interface PendingCall {
   outSlot: Slot | undefined;
   /** The caller's own output buffer (a read's `into`), filled from the reply. */
   into: Uint8Array | undefined;
+  /** The pooled buffer lent as the call's output in a thread domain, where an `inSlot` answer is. */
+  lentOut?: Uint8Array;
   deadline: number;
   resolve(value: unknown): void;
   reject(error: Error): void;
@@ -459,6 +462,15 @@ export class DriverChannel {
    * caller's buffer) or a new one, after checking it is a slot this call was lent and the bytes are there.
    */
   #fromSlot(call: PendingCall, length: number, target: Uint8Array | undefined): Uint8Array | string {
+    const lent = call.lentOut;
+    if (lent) {
+      // A thread domain: the answer is in the pooled buffer the call was lent.
+      if (length > lent.length) return `answered ${length} bytes in a buffer of ${lent.length}`;
+      const into = !target || target.length < length ? new Uint8Array(length)
+        : target.length === length ? target : target.subarray(0, length);
+      copyBytes(into, 0, lent.subarray(0, length));
+      return into;
+    }
     const slot = call.outSlot;
     const region = this.domain.region?.kernel;
     if (!slot || !region) return 'answered in a region slot it was not lent';
@@ -641,7 +653,7 @@ export class DriverChannel {
       out ??= { ...input };
       if (input[bulk.arg] instanceof Uint8Array) call.into = input[bulk.arg] as Uint8Array;
       const length = Number(input[bulk.lengthArg] ?? 0);
-      if (shared) out[bulk.arg] = lend(length);
+      if (shared) out[bulk.arg] = call.lentOut = lend(length);
       else delete out[bulk.arg];
       const slot = shared ? undefined : slotFor(length);
       if (slot) {
@@ -716,7 +728,8 @@ export class DriverChannel {
         batch.push({ t: 'poll', on: allowed });
       }
     }
-    this.domain.send(batch);
+    // Serialized on its way (every domain but the inline one): runs of simple calls packed.
+    this.domain.send(this.domain.kind === 'none' ? batch : packCalls(batch));
   }
 
   /** The outbox is never sent: the answers in it were never given. */

@@ -10,6 +10,7 @@
 import type { WireError } from '../errors.js';
 import type { FromDomain } from './protocol.js';
 import { liveStateEntries } from '../classes/contract.js';
+import { MAX_PACKED_REPLIES, REPLY_IN_SLOT, REPLY_NUMBER, REPLY_UNDEFINED } from './packed.js';
 
 /** Messages in one batch: the domain host sends at most 8; room for a slow kernel. */
 export const MAX_BATCH = 1024;
@@ -119,6 +120,31 @@ function message(m: unknown, index: number): FromDomain {
   }
 }
 
+/**
+ * A run of replies packed as [id, kind, value] triples (packed.ts), each checked as its
+ * unpacked form would be, and expanded into `out`.
+ */
+function replies(m: Record<string, unknown>, out: FromDomain[]): void {
+  const r = m.r;
+  if (!(r instanceof Float64Array)) fail('replies.r is not a Float64Array');
+  if (r.length % 3 !== 0) fail('replies.r is not a list of [id, kind, value] triples');
+  if (r.length / 3 > MAX_PACKED_REPLIES) fail(`replies.r holds more than ${MAX_PACKED_REPLIES} replies`);
+  for (let i = 0; i < r.length; i += 3) {
+    const replyId = id(r[i], 'replies.r id');
+    const kind = r[i + 1];
+    const value = r[i + 2]!;
+    if (kind === REPLY_UNDEFINED) {
+      if (value !== 0) fail('replies.r has a reply of no value with a value');
+      out.push({ t: 'reply', id: replyId, ok: true, value: undefined });
+    } else if (kind === REPLY_NUMBER) {
+      out.push({ t: 'reply', id: replyId, ok: true, value });
+    } else if (kind === REPLY_IN_SLOT) {
+      if (!Number.isSafeInteger(value) || value < 0) fail('replies.r has a slot length that is not a whole number');
+      out.push({ t: 'reply', id: replyId, ok: true, value: undefined, inSlot: value });
+    } else fail('replies.r has a reply of an unknown kind');
+  }
+}
+
 /** Decodes one batch from a domain. Never throws. */
 export function decodeBatch(raw: unknown): Decoded {
   try {
@@ -126,7 +152,11 @@ export function decodeBatch(raw: unknown): Decoded {
     const length = raw.length;
     if (length > MAX_BATCH) return { ok: false, problem: `a batch of ${length} messages (at most ${MAX_BATCH})` };
     const messages: FromDomain[] = [];
-    for (let i = 0; i < length; i++) messages.push(message(raw[i], i));
+    for (let i = 0; i < length; i++) {
+      const m: unknown = raw[i];
+      if (isRecord(m) && m.t === 'replies') replies(m, messages);
+      else messages.push(message(m, i));
+    }
     return { ok: true, messages };
   } catch (err) {
     return { ok: false, problem: err instanceof Malformed ? err.message : 'a message whose fields could not be read' };

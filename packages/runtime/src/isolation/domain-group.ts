@@ -22,7 +22,7 @@ import { offHeapLimitBytes } from './off-heap.js';
 import { grantsFor, type Domain, type DomainExit, type HostResource } from './domain.js';
 import type { GroupControl, GroupUp } from './group-entry.js';
 import { Outbox } from './outbox.js';
-import { GROUP_BATCH_LIMIT, type ResourceGrant, type ToDomain } from './protocol.js';
+import { GROUP_BATCH_LIMIT, type ResourceGrant, type ToDomainWire } from './protocol.js';
 
 const entry = new URL('./group-entry.js', import.meta.url);
 
@@ -48,7 +48,7 @@ class GroupThread {
   #bootedNow!: () => void;
   readonly #bootedOrGone = new Promise<void>((resolve) => { this.#bootedNow = resolve; });
   /** Batches for the drivers, sent together: one message per turn (or per eight), not one per device. */
-  readonly #outbox = new Outbox<[number, ToDomain[]]>(GROUP_BATCH_LIMIT, (items) => {
+  readonly #outbox = new Outbox<[number, ToDomainWire[]]>(GROUP_BATCH_LIMIT, (items) => {
     if (!this.ending) this.worker.postMessage({ t: 'batches', items } satisfies GroupControl);
   });
 
@@ -98,7 +98,7 @@ class GroupThread {
   }
 
   /** A driver's batch, sent with the others of this turn. */
-  post(id: number, batch: ToDomain[]): void {
+  post(id: number, batch: ToDomainWire[]): void {
     if (!this.ending) this.#outbox.push([id, batch]);
   }
 
@@ -153,7 +153,7 @@ export class TenantDomain implements Domain {
     thread.control({ t: 'tenant', id: this.#id });
   }
 
-  send(batch: ToDomain[]): void {
+  send(batch: ToDomainWire[]): void {
     if (!this.#ended) this.#thread.post(this.#id, batch);
   }
 

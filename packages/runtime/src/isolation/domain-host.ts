@@ -12,11 +12,14 @@ import { REGION_THRESHOLD, SlotPool, type Slot } from './slot-pool.js';
 import { cut, isByteList, totalOf } from './byte-lists.js';
 import { writevSync } from 'node:fs';
 import { domainBusyPoll, type BusyPoll, type PollTarget } from './busy-poll.js';
-import { toWireError, type FaultKind, type FromDomain, type LoadSpec, type SlotRef, type ToDomain } from './protocol.js';
+import { packReplies, unpackCalls } from './packed.js';
+import { toWireError, type FaultKind, type FromDomain, type FromDomainWire, type LoadSpec, type SlotRef, type ToDomain, type ToDomainWire } from './protocol.js';
 
 export interface HostPort {
   /** `transfer`: buffers the driver gave up with a message, moved where the port can (threads). */
-  send(batch: FromDomain[], transfer: ArrayBuffer[]): void;
+  send(batch: FromDomainWire[], transfer: ArrayBuffer[]): void;
+  /** Whether the batch is serialized on its way (a thread's port, a process's pipe): then runs of replies are packed (packed.ts). */
+  readonly serializes?: boolean;
   exit(code: number): void;
   abort(): void;
 }
@@ -43,6 +46,11 @@ export class DomainHost {
   #intercept: CallInterceptor | undefined;
   readonly #extensions = new Map<string, DomainExtension>();
   #failed = false;
+  /**
+   * The output buffer each call was lent in a thread domain (a view of the kernel's shared
+   * pool): a result in it is answered by its length (`inSlot`), not sent back as a view.
+   */
+  readonly #lentOut = new Map<number, Uint8Array>();
   /** The output slot of each call lent one (bulk-region.ts): where its result goes, and the buffer the driver got. */
   readonly #outSlots = new Map<number, { slot: SlotRef; lent: Uint8Array }>();
   /**
@@ -72,10 +80,13 @@ export class DomainHost {
     this.#port = port;
   }
 
-  receive(batch: ToDomain[]): void {
+  receive(batch: ToDomainWire[]): void {
     this.#awaitingRequest = false;
     this.#poll?.heard(this.#pollTarget);
-    for (const message of batch) this.#handle(message);
+    for (const message of batch) {
+      if (message.t === 'calls') for (const call of unpackCalls(message)) this.#handle(call);
+      else this.#handle(message);
+    }
   }
 
   /**
@@ -215,6 +226,9 @@ export class DomainHost {
     if (armed?.swallow) return; // the call is swallowed: the deadline must catch it
     this.#inProgress++;
     this.#running.add(id);
+    const bulk = this.#spec?.bulkOut[entry];
+    const out = bulk && this.#port.serializes && !this.#spec?.region ? (args as Record<string, unknown> | undefined)?.[bulk.arg] : undefined;
+    if (out instanceof Uint8Array && out.buffer instanceof SharedArrayBuffer) this.#lentOut.set(id, out);
     if (this.#pollAllowed) this.#poll?.sent(this.#pollTarget, this.#inProgress);
     let result: unknown;
     try {
@@ -250,9 +264,14 @@ export class DomainHost {
         this.#settled(id);
         const out = this.#outSlots.get(id);
         this.#outSlots.delete(id);
+        const lent = this.#lentOut.get(id);
+        this.#lentOut.delete(id);
         this.#releaseInputs(id);
         if (this.#failed) return;
         if (armed?.reply) return armed.reply(id, value, (message) => this.#post(message));
+        if (lent && value instanceof Uint8Array && value.buffer === lent.buffer && value.byteOffset === lent.byteOffset && value.length <= lent.length) {
+          return this.#post({ t: 'reply', id, ok: true, value: undefined, inSlot: value.length });
+        }
         if (out && value instanceof Uint8Array && value.length <= out.slot[1] && this.#toRegion(value, out.slot[0])) {
           if (value === out.lent) this.#keepSpare(value);
           return this.#post({ t: 'reply', id, ok: true, value: undefined, inSlot: value.length });
@@ -263,6 +282,7 @@ export class DomainHost {
         this.#inProgress--;
         this.#settled(id);
         this.#outSlots.delete(id);
+        this.#lentOut.delete(id);
         this.#releaseInputs(id);
         if (this.#failed) return;
         if (err instanceof Error && err.name === 'DeviceError') {
@@ -396,7 +416,7 @@ export class DomainHost {
     const transfer = this.#transfer.length > 1 ? [...new Set(this.#transfer)] : this.#transfer;
     this.#outbox = [];
     this.#transfer = [];
-    this.#port.send(batch, transfer);
+    this.#port.send(this.#port.serializes ? packReplies(batch) : batch, transfer);
     // Replies went out: the next request is likely soon (a serial caller, a queue kept full).
     const replies = this.#poll && this.#pollAllowed ? batch.reduce((n, m) => n + (m.t === 'reply' ? 1 : 0), 0) : 0;
     if (replies > 0) {

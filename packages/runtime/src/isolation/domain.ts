@@ -6,7 +6,7 @@
  */
 import type { FailureKind } from '../errors.js';
 import type { BulkRegion } from './bulk-region.js';
-import type { ResourceGrant, ToDomain } from './protocol.js';
+import type { ResourceGrant, ToDomainWire } from './protocol.js';
 
 export type DomainKind = 'worker' | 'process' | 'none';
 
@@ -66,7 +66,7 @@ export interface Domain {
   readonly region?: { kernel: BulkRegion; fd: number };
   /** The wall around the driver's code (see SandboxKind). */
   readonly sandbox: SandboxKind;
-  send(batch: ToDomain[]): void;
+  send(batch: ToDomainWire[]): void;
   onMessage(listener: (batch: unknown) => void): void;
   /** Raw batches as the domain sent them: the channel decodes them (decode.ts) before use. */
   /** Called once when the domain ends for any reason other than `kill()`. */

@@ -11,17 +11,17 @@ import { DomainHost } from './domain-host.js';
 import { guardDescriptors } from './fd-guard.js';
 import { watchOffHeap } from './off-heap.js';
 import { Outbox } from './outbox.js';
-import { GROUP_BATCH_LIMIT, type FromDomain, type ToDomain } from './protocol.js';
+import { GROUP_BATCH_LIMIT, type FromDomainWire, type ToDomainWire } from './protocol.js';
 
 /** What the kernel's side of the group sends on the thread's port. */
 export type GroupControl =
   | { t: 'tenant'; id: number }
   | { t: 'drop'; id: number }
   | { t: 'preload'; urls: string[] }
-  | { t: 'batches'; items: [number, ToDomain[]][] };
+  | { t: 'batches'; items: [number, ToDomainWire[]][] };
 
 /** What the thread sends: its drivers' batches by number, and that its imports are done. */
-export type GroupUp = { t: 'batches'; items: [number, FromDomain[]][] } | { t: 'booted' };
+export type GroupUp = { t: 'batches'; items: [number, FromDomainWire[]][] } | { t: 'booted' };
 
 const control = parentPort;
 if (!control) throw new Error('group-entry must run in a worker thread');
@@ -48,10 +48,10 @@ process.on('unhandledRejection', (err) => everyone('rejection', err));
 const offHeap = watchOffHeap((workerData as { offHeapLimitBytes: number }).offHeapLimitBytes, (why) => everyone('memory', new Error(why)));
 
 /** The drivers' batches, sent together: one message per turn (or per eight), not one per device. */
-const outbox = new Outbox<[number, FromDomain[]]>(GROUP_BATCH_LIMIT, (items, transfer) => control!.postMessage({ t: 'batches', items } satisfies GroupUp, transfer));
-const post = (id: number, batch: FromDomain[], transfer?: ArrayBuffer[]): void => outbox.push([id, batch], transfer);
+const outbox = new Outbox<[number, FromDomainWire[]]>(GROUP_BATCH_LIMIT, (items, transfer) => control!.postMessage({ t: 'batches', items } satisfies GroupUp, transfer));
+const post = (id: number, batch: FromDomainWire[], transfer?: ArrayBuffer[]): void => outbox.push([id, batch], transfer);
 
-function receive(id: number, batch: ToDomain[]): void {
+function receive(id: number, batch: ToDomainWire[]): void {
   const tenant = tenants.get(id);
   if (!tenant) return; // dropped: its last batches are nobody's
   for (const x of batch) {
@@ -72,6 +72,7 @@ control.on('message', (m: GroupControl) => {
       const id = m.id;
       const host = new DomainHost({
         send: (batch, transfer) => post(id, batch, transfer),
+        serializes: true,
         exit: (code) => { outbox.flush(); process.exit(code); },
         // Worker threads cannot abort alone: an exit that skips every cleanup handler.
         abort: () => process.exit(134),

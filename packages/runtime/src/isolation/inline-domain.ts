@@ -5,7 +5,7 @@
  */
 import { DomainHost } from './domain-host.js';
 import { grantsFor, type Domain, type DomainExit, type DomainOptions } from './domain.js';
-import type { ResourceGrant, ToDomain } from './protocol.js';
+import type { ResourceGrant, ToDomainWire } from './protocol.js';
 
 export class InlineDomain implements Domain {
   readonly kind = 'none' as const;
@@ -25,7 +25,7 @@ export class InlineDomain implements Domain {
     });
   }
 
-  send(batch: ToDomain[]): void {
+  send(batch: ToDomainWire[]): void {
     if (!this.#killed) this.#host.receive(batch);
   }
 

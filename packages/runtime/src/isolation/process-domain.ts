@@ -13,7 +13,7 @@ import { FrameReader, writeFrame } from './frames.js';
 import { offHeapLimitBytes } from './off-heap.js';
 import { grantsFor, type Domain, type DomainExit, type DomainOptions, type HostResource, type Sandbox, type SandboxKind } from './domain.js';
 import { bootReply } from './spare-boot.js';
-import type { ResourceGrant, ToDomain } from './protocol.js';
+import type { ResourceGrant, ToDomainWire } from './protocol.js';
 
 const entry = fileURLToPath(new URL('./process-entry.js', import.meta.url));
 const FIRST_EXTRA_FD = 4; // 0 the wire from the kernel, 1-2 output, 3 the wire to the kernel (frames.ts)
@@ -181,7 +181,7 @@ export class ProcessDomain implements Domain {
     });
   }
 
-  send(batch: ToDomain[]): void {
+  send(batch: ToDomainWire[]): void {
     if (this.#killed || this.#malformed || !this.#toDriver.writable) return;
     writeFrame(this.#toDriver, batch);
   }

@@ -6,7 +6,7 @@ import { Socket } from 'node:net';
 import { DomainHost } from './domain-host.js';
 import { FrameReader, writeFrame } from './frames.js';
 import { watchOffHeap } from './off-heap.js';
-import type { FaultKind, ToDomain } from './protocol.js';
+import type { FaultKind, ToDomainWire } from './protocol.js';
 
 // Tells a driver it has this process to itself: what it binds for life (a seccomp filter, as
 // the serialport driver installs) binds no host.
@@ -43,6 +43,7 @@ const host = new DomainHost({
     unsent++;
     writeFrame(wire, batch, sent);
   },
+  serializes: true,
   exit: (code) => process.exit(code),
   abort: () => process.abort(),
 });
@@ -64,7 +65,7 @@ const offHeap = watchOffHeap(Number(process.argv[2]), (why) => stop('memory', ne
 const reader = new FrameReader();
 fromKernel.on('data', (chunk: Buffer) => {
   offHeap.poke();
-  for (const batch of reader.push(chunk).values) host.receive(batch as ToDomain[]);
+  for (const batch of reader.push(chunk).values) host.receive(batch as ToDomainWire[]);
 });
 // An orphaned driver must not outlive its kernel.
 fromKernel.on('end', () => process.exit(0));

@@ -108,6 +108,30 @@ export type FromDomain =
   | { t: 'pong'; seq: number }
   | { t: 'fault'; kind: FaultKind; error: WireError };
 
+/** A run of calls, packed (packed.ts). */
+export interface PackedCalls {
+  t: 'calls';
+  entries: string[];
+  /** Argument names per shape; a name's value is a number in `nums`, or (`*name`) an index into `refs`. */
+  shapes: string[][];
+  /** Per call: id, entry index, shape index, then one number per argument name. */
+  nums: number[];
+  refs: unknown[];
+}
+
+/** A run of replies, packed (packed.ts): [id, kind, value] per reply. */
+export interface PackedReplies {
+  t: 'replies';
+  r: Float64Array;
+}
+
+/**
+ * What crosses, each way: the messages above, with runs of simple calls and replies packed
+ * (packed.ts). The kernel's decoder turns a domain's batch back into `FromDomain` messages.
+ */
+export type ToDomainWire = ToDomain | PackedCalls;
+export type FromDomainWire = FromDomain | PackedReplies;
+
 export type Batch<M> = M[];
 
 export function toWireError(err: unknown): WireError {

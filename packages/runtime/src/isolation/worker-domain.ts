@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import type { FailureKind } from '../errors.js';
 import { offHeapLimitBytes } from './off-heap.js';
 import { grantsFor, type Domain, type DomainExit, type DomainOptions, type HostResource } from './domain.js';
-import type { ResourceGrant, ToDomain } from './protocol.js';
+import type { ResourceGrant, ToDomainWire } from './protocol.js';
 import { bootReply } from './spare-boot.js';
 
 const entry = new URL('./worker-entry.js', import.meta.url);
@@ -84,7 +84,7 @@ export class WorkerDomain implements Domain {
     });
   }
 
-  send(batch: ToDomain[]): void {
+  send(batch: ToDomainWire[]): void {
     if (!this.#killed) this.#worker.postMessage(batch);
   }
 

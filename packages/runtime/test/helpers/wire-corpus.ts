@@ -8,8 +8,8 @@
 import fc from 'fast-check';
 import { kernelServices } from '../../src/kernel/services.js';
 
-/** The message types of the wire (protocol.ts `FromDomain`). */
-export const WIRE_TYPES = ['loaded', 'load-failed', 'reply', 'service', 'pong', 'fault'] as const;
+/** The message types of the wire (protocol.ts `FromDomainWire`). */
+export const WIRE_TYPES = ['loaded', 'load-failed', 'reply', 'service', 'pong', 'fault', 'replies'] as const;
 
 /** Anything a structured clone carries: null-prototype objects, boxed values, sparse arrays, Map, Set, BigInt, Date, typed arrays. */
 const anything = fc.anything({
@@ -24,6 +24,8 @@ export const nearMessage = fc.record({
   id: field, ok: field, value: field, error: fc.oneof(field, fc.record({ message: field, code: field, name: field })),
   device: field, name: fc.oneof(field, fc.constantFrom(...Object.keys(kernelServices))), args: field, seq: field,
   kind: fc.oneof(field, fc.constantFrom('exception', 'rejection', 'bad-kernel-call')),
+  // Packed replies (packed.ts): [id, kind, value] triples, near the schema or not.
+  r: fc.oneof(field, fc.float64Array({ maxLength: 9 }), fc.array(fc.constantFrom(1, 2, 0, 4096, 0.5, -1), { maxLength: 9 }).map((a) => Float64Array.from(a))),
 }, { requiredKeys: ['t'] });
 
 /**

@@ -9,7 +9,8 @@ import { serialClass } from '../../src/classes/serial/contract.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { DriverChannel, type ChannelHandlers } from '../../src/isolation/channel.js';
 import type { Domain } from '../../src/isolation/domain.js';
-import type { ToDomain } from '../../src/isolation/protocol.js';
+import type { ToDomain, ToDomainWire } from '../../src/isolation/protocol.js';
+import { unpackCalls } from '../../src/isolation/packed.js';
 import { SharedPool } from '../../src/isolation/shared-pool.js';
 import type { DriverFailure } from '../../src/errors.js';
 
@@ -20,7 +21,8 @@ function fakeDomain() {
   const signals: string[] = [];
   const domain = {
     kind: 'process', sharesMemory: false, grants: [], sandbox: 'none',
-    send: (batch: ToDomain[]) => { sent.push(...batch); },
+    // As the domain host takes them: runs of calls come packed (packed.ts).
+    send: (batch: ToDomainWire[]) => { for (const m of batch) { if (m.t === 'calls') sent.push(...unpackCalls(m)); else sent.push(m); } },
     onMessage: (listener: (batch: unknown) => void) => { deliver = listener; },
     onExit: () => undefined,
     kill: async () => undefined,

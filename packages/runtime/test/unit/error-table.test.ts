@@ -8,7 +8,7 @@ import { blockClass } from '../../src/classes/block/contract.js';
 import { DeviceError } from '../../src/classes/driver-api.js';
 import { classifyError } from '../../src/classes/error-table.js';
 import { DomainHost } from '../../src/isolation/domain-host.js';
-import type { FromDomain } from '../../src/isolation/protocol.js';
+import type { FromDomain, FromDomainWire } from '../../src/isolation/protocol.js';
 
 const there = () => undefined;
 const gone = () => '/dev/loop9 cannot be reached any more (ENXIO on the kernel\'s own descriptor)';
@@ -42,7 +42,7 @@ test('a kernel service failing with a device errno is answered to the driver; a 
 });
 
 test('the domain host hands a device-failed service to the driver as a DeviceError it can pass on', async () => {
-  const sent: FromDomain[] = [];
+  const sent: FromDomainWire[] = [];
   const host = new DomainHost({ send: (batch) => sent.push(...batch), exit: () => undefined, abort: () => undefined });
   const driverUrl = `data:text/javascript,${encodeURIComponent(`export default (k) => ({
     async flush() { await k.sync('disk'); } });`)}`;
