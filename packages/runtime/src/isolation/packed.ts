@@ -35,7 +35,7 @@ function shapeOf(m: ToDomain): string[] | undefined {
   const shape: string[] = [];
   for (const key in args) {
     const value = (args as Record<string, unknown>)[key];
-    if (!NAME.test(key)) return undefined;
+    if (!NAME.test(key) || key === '__proto__') return undefined; // set again, it would be a prototype
     if (typeof value === 'number') shape.push(key);
     else if (value instanceof Uint8Array) shape.push(`*${key}`);
     else return undefined;

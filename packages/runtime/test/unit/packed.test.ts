@@ -29,9 +29,10 @@ test('runs of simple calls travel packed and come out as they went in, in order'
     { t: 'call', id: 5, entry: 'read', args: { offset: 8192, length: 512 } },
     { t: 'call', id: 6, entry: 'read', args: { offset: 0.5, length: -1 } },
     { t: 'call', id: 7, entry: 'write', args: { offset: 0, data: new Uint8Array(2) }, slots: { data: [0, 2] } },
+    { t: 'call', id: 8, entry: 'read', args: JSON.parse('{"__proto__": 1, "length": 2}') as unknown },
   ];
   const packed = packCalls(batch);
-  assert.deepEqual(packed.map((m) => m.t), ['calls', 'ping', 'call', 'calls', 'call']);
+  assert.deepEqual(packed.map((m) => m.t), ['calls', 'ping', 'call', 'calls', 'call', 'call']);
   assert.deepEqual(unpack(packed), batch);
   // The buffer is the same object, not a copy (a structured clone makes the copy, once).
   assert.equal((unpack(packed)[0] as { args: { into: Uint8Array } }).args.into, view);
