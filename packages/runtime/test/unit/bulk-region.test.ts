@@ -7,33 +7,14 @@
 import { strict as assert } from 'node:assert';
 import { ftruncateSync } from 'node:fs';
 import { test } from 'node:test';
-import { blockClass } from '../../src/classes/block/contract.js';
 import { BulkRegion } from '../../src/isolation/bulk-region.js';
 import { readAll, writeAll } from '../../src/isolation/region-io.js';
-import { DriverChannel } from '../../src/isolation/channel.js';
-import type { Domain } from '../../src/isolation/domain.js';
 import type { ToDomain } from '../../src/isolation/protocol.js';
-import { SharedPool } from '../../src/isolation/shared-pool.js';
 import type { DriverFailure } from '../../src/errors.js';
-import { FakeClock } from '../helpers/fake-clock.js';
+import { blockChannelOn } from '../helpers/fake-domain.js';
 
-function processLike(region: BulkRegion, service: (name: string, args: unknown) => Promise<unknown> = () => Promise.resolve(undefined)) {
-  let deliver: ((batch: unknown) => void) | undefined;
-  const sent: ToDomain[] = [];
-  const domain = {
-    kind: 'process', sharesMemory: false, grants: [], sandbox: 'none', region: { kernel: region, fd: 9 },
-    send: (batch: ToDomain[]) => { sent.push(...batch); },
-    onMessage: (listener: (batch: unknown) => void) => { deliver = listener; },
-    onExit: () => undefined,
-    kill: async () => undefined,
-  } as unknown as Domain;
-  const failures: DriverFailure[] = [];
-  const channel = new DriverChannel(domain, {
-    contract: blockClass, driverUrl: 'file:///none', extensions: [], clock: new FakeClock(),
-    heartbeatMs: 100, heartbeatTimeoutMs: 1000, deadlineScale: 1, pool: new SharedPool(), gone: () => undefined,
-  }, { service, failed: (f) => failures.push(f), deviceGone: () => undefined });
-  return { channel, sent, failures, deliver: (batch: unknown) => deliver!(batch) };
-}
+const processLike = (region: BulkRegion, service?: (name: string, args: unknown) => Promise<unknown>) =>
+  blockChannelOn({ kind: 'process', region, ...(service ? { service } : {}) });
 
 const flushed = () => new Promise<void>((resolve) => setImmediate(resolve));
 

@@ -6,15 +6,10 @@
  */
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { blockClass } from '../../src/classes/block/contract.js';
-import type { DriverFailure } from '../../src/errors.js';
-import { DriverChannel } from '../../src/isolation/channel.js';
 import { decodeBatch } from '../../src/isolation/decode.js';
-import type { Domain } from '../../src/isolation/domain.js';
 import { MAX_PACKED_REPLIES, packCalls, packReplies, unpackCalls } from '../../src/isolation/packed.js';
 import type { FromDomain, ToDomain, ToDomainWire } from '../../src/isolation/protocol.js';
-import { SharedPool } from '../../src/isolation/shared-pool.js';
-import { FakeClock } from '../helpers/fake-clock.js';
+import { blockChannelOn } from '../helpers/fake-domain.js';
 
 const unpack = (batch: ToDomainWire[]): ToDomain[] => batch.flatMap((m) => (m.t === 'calls' ? unpackCalls(m) : [m]));
 
@@ -87,24 +82,7 @@ test('a packed reply that is not well formed is refused with a reason', () => {
   }
 });
 
-/** A thread domain's wire, as the channel sees it: shared memory, batches recorded. */
-function threadDomain() {
-  let deliver: ((batch: unknown) => void) | undefined;
-  const sent: ToDomain[] = [];
-  const domain = {
-    kind: 'worker', sharesMemory: true, grants: [], sandbox: 'none',
-    send: (batch: ToDomainWire[]) => { sent.push(...unpack(batch)); },
-    onMessage: (listener: (batch: unknown) => void) => { deliver = listener; },
-    onExit: () => undefined,
-    kill: async () => undefined,
-  } as unknown as Domain;
-  const failures: DriverFailure[] = [];
-  const channel = new DriverChannel(domain, {
-    contract: blockClass, driverUrl: 'file:///none', extensions: [], clock: new FakeClock(),
-    heartbeatMs: 100, heartbeatTimeoutMs: 1000, deadlineScale: 1, pool: new SharedPool(), gone: () => undefined,
-  }, { service: () => Promise.resolve(undefined), failed: (f) => failures.push(f), deviceGone: () => undefined });
-  return { channel, sent, failures, deliver: (batch: unknown) => deliver!(batch) };
-}
+const threadDomain = () => blockChannelOn({ kind: 'worker' });
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
