@@ -33,11 +33,12 @@ export const attachPerDeviceMs = (s: ScaleSeries): number => s.attachWallMs / s.
 export function scaleSection(options: Omit<ScaleOptions, 'progress'>, series: ScaleSeries[]): string {
   const rows = series.map((s) => {
     const rec = spread(s.recoveries.map((e) => e.totalMs));
+    const vsFirst = baselineRatio(s);
     return `| ${s.domain} | ${seriesLabel(s)} | ${s.devices} | ${f(mib(addedBytes(s)))} | ${f(mib(addedBytes(s)) / s.devices)} ` +
       `| ${f(mib(s.after.hostBytes))} | ${f(mib(s.after.childBytes))} (${s.after.children}${s.after.unreadable ? `, ${s.after.unreadable} unreadable` : ''}) ` +
       `| ${f(attachPerDeviceMs(s))} | ${f(quantile(s.attachMs, 0.5))} | ${f(quantile(s.attachMs, 0.9))} | ${f(s.standbyWaitMs)} ` +
       `| ${rec.n} | ${f(rec.p50)} | ${f(rec.p99)} | ${f(rec.max)} | ${s.ioErrors} | ${Math.round(s.readsPerSecond).toLocaleString('en-US')} ` +
-      `| ${baselineRatio(s) === undefined ? '–' : `${f(baselineRatio(s)! * 100)}% of ${s.readRounds[0]!.baseline!.devices}`} |`;
+      `| ${vsFirst === undefined ? '–' : `${f(vsFirst * 100)}% of ${s.readRounds[0]!.baseline!.devices}`} |`;
   });
   return [
     `### Scale (many shadowed \`ram\` disks of ${options.sizeBytes / MiB} MiB on one host)`,

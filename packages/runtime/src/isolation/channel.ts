@@ -466,8 +466,7 @@ export class DriverChannel {
     if (lent) {
       // A thread domain: the answer is in the pooled buffer the call was lent.
       if (length > lent.length) return `answered ${length} bytes in a buffer of ${lent.length}`;
-      const into = !target || target.length < length ? new Uint8Array(length)
-        : target.length === length ? target : target.subarray(0, length);
+      const into = outputOf(target, length);
       copyBytes(into, 0, lent.subarray(0, length));
       return into;
     }
@@ -475,8 +474,7 @@ export class DriverChannel {
     const region = this.domain.region?.kernel;
     if (!slot || !region) return 'answered in a region slot it was not lent';
     if (length > slot.length) return `answered ${length} bytes in a slot of ${slot.length}`;
-    const into = !target || target.length < length ? new Uint8Array(length)
-      : target.length === length ? target : target.subarray(0, length);
+    const into = outputOf(target, length);
     try {
       if (region.get(slot.offset, into)) return into;
     } catch {
@@ -738,6 +736,12 @@ export class DriverChannel {
     for (const { name, args } of this.#answers.values()) this.#handlers.unanswered?.(name, args);
     this.#answers.clear();
   }
+}
+
+/** Where `length` bytes of a result go: the caller's buffer (its first `length` bytes) when it has room, else a new one. */
+function outputOf(target: Uint8Array | undefined, length: number): Uint8Array {
+  if (!target || target.length < length) return new Uint8Array(length);
+  return target.length === length ? target : target.subarray(0, length);
 }
 
 /** The arrays copied into one lent view, and views of it in their place. */

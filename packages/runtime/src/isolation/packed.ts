@@ -33,7 +33,7 @@ function shapeOf(m: ToDomain): string[] | undefined {
   const args = m.args;
   if (!args || typeof args !== 'object' || Object.getPrototypeOf(args) !== Object.prototype) return undefined;
   const shape: string[] = [];
-  for (const key in args) {
+  for (const key of Object.keys(args)) {
     const value = (args as Record<string, unknown>)[key];
     if (!NAME.test(key) || key === '__proto__') return undefined; // set again, it would be a prototype
     if (typeof value === 'number') shape.push(key);
@@ -77,28 +77,30 @@ function pack(run: { m: Extract<ToDomain, { t: 'call' }>; shape: string[] }[]): 
     let s = shapeKeys.indexOf(key);
     if (s < 0) { s = shapeKeys.push(key) - 1; shapes.push(shape); }
     nums.push(m.id, entry, s);
-    const args = m.args as Record<string, unknown>;
-    for (const name of shape) {
-      if (name.charCodeAt(0) === 42 /* * */) nums.push(refs.push(args[name.slice(1)]) - 1);
-      else nums.push(args[name] as number);
+    for (const value of Object.values(m.args as Record<string, unknown>)) {
+      nums.push(typeof value === 'number' ? value : refs.push(value) - 1); // in the shape's order
     }
   }
   return { t: 'calls', entries, shapes, nums, refs };
 }
 
+/** A shape's argument names, and which of them are buffers (`*name`: an index into `refs`). */
+function named(shape: string[]): { names: string[]; isRef: boolean[] } {
+  const isRef = shape.map((name) => name.charCodeAt(0) === 42 /* * */);
+  return { names: shape.map((name, k) => (isRef[k] ? name.slice(1) : name)), isRef };
+}
+
 /** The calls a `calls` message carries, as the kernel made them. */
 export function unpackCalls(m: PackedCalls): Extract<ToDomain, { t: 'call' }>[] {
   const out: Extract<ToDomain, { t: 'call' }>[] = [];
-  const { nums, shapes, entries, refs } = m;
+  const { nums, entries, refs } = m;
+  const shapes = m.shapes.map(named);
   for (let i = 0; i < nums.length;) {
     const id = nums[i++]!;
     const entry = entries[nums[i++]!]!;
-    const shape = shapes[nums[i++]!]!;
+    const { names, isRef } = shapes[nums[i++]!]!;
     const args: Record<string, unknown> = {};
-    for (const name of shape) {
-      if (name.charCodeAt(0) === 42) args[name.slice(1)] = refs[nums[i++]!];
-      else args[name] = nums[i++];
-    }
+    for (let k = 0; k < names.length; k++) args[names[k]!] = isRef[k] ? refs[nums[i++]!] : nums[i++];
     out.push({ t: 'call', id, entry, args });
   }
   return out;
