@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 
 const roots = ['runtime', 'lab'].map((p) => new URL(`../packages/${p}/dist/test/`, import.meta.url).pathname);
 const args = process.argv.slice(2);
@@ -26,11 +26,16 @@ function walk(dir) {
 roots.forEach(walk);
 files.sort();
 
+const CONCURRENCY = Math.max(2, availableParallelism() - 1);
 const dir = mkdtempSync(join(tmpdir(), 'shadow-tests-'));
 const tap = join(dir, 'report.tap');
 const child = spawn(process.execPath, [
   // A test that hangs fails after 10 minutes instead of holding the whole run (and CI) hostage.
-  '--test', '--test-timeout=600000', '--test-reporter=spec', '--test-reporter-destination=stdout',
+  // Files run side by side, at least two: most of the suite waits on real time (sound played
+  // at its rate, serial lines at 9600 baud, faults every second), every test is made to pass
+  // on a loaded machine (scripts/test-loaded.sh), and each names what it creates (namespaces,
+  // TAPs, images) after its own process. Node's default on 2 cores is one file at a time.
+  '--test', `--test-concurrency=${CONCURRENCY}`, '--test-timeout=600000', '--test-reporter=spec', '--test-reporter-destination=stdout',
   '--test-reporter=tap', `--test-reporter-destination=${tap}`, ...files,
 ], { stdio: ['ignore', 'inherit', 'inherit'] });
 const code = await new Promise((resolve) => child.on('exit', (c, s) => resolve(c ?? (s ? 1 : 0))));

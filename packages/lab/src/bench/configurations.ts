@@ -86,7 +86,7 @@ function pattern(length: number): Uint8Array {
  * first: reads of a sparse hole would not touch real pages.
  */
 export function createImage(sizeBytes: number): { path: string; remove(): void } {
-  const dir = mkdtempSync(join(tmpdir(), 'shadow-bench-'));
+  const dir = mkdtempSync(join(tmpdir(), `shadow-bench-${process.pid}-`));
   const path = join(dir, 'disk.img');
   const fd = openSync(path, 'w');
   try {

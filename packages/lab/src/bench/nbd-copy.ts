@@ -73,7 +73,7 @@ export async function measureNbdCopy(options: NbdCopyOptions): Promise<NbdCopyRe
   const { progress, ...recorded } = options;
   const client = (await run('nbdcopy', ['--version'], 10_000)).split('\n')[0]!.trim();
   const referenceVersion = (await run('nbdkit', ['--version'], 10_000)).trim();
-  const dir = mkdtempSync(join(tmpdir(), 'shadow-bench-nbd-'));
+  const dir = mkdtempSync(join(tmpdir(), `shadow-bench-${process.pid}-nbd-`));
   const runtime = createRuntime();
   const polling = options.pollUs ? createRuntime({ busyPollUs: options.pollUs }) : undefined;
   const servers: NbdServer[] = [];

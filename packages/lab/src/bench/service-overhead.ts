@@ -85,7 +85,7 @@ async function timedCopy(from: string, to: string, options: ServiceOverheadOptio
 export async function measureServiceOverhead(options: ServiceOverheadOptions): Promise<ServiceOverheadResult> {
   const { progress, ...recorded } = options;
   const client = (await run('nbdcopy', ['--version'], 10_000)).split('\n')[0]!.trim();
-  const dir = mkdtempSync(join(tmpdir(), 'shadow-bench-service-'));
+  const dir = mkdtempSync(join(tmpdir(), `shadow-bench-${process.pid}-service-`));
   const children: ChildProcess[] = [];
   try {
     const image = join(dir, 'image.raw');

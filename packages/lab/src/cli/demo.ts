@@ -70,7 +70,7 @@ const MiB = 1024 * 1024;
 export async function executeDemo(options: DemoRunOptions): Promise<DemoResult> {
   const domain = parseDomain(options.domain);
   const seed = options.seed ?? Math.floor(Math.random() * 1e9);
-  const dir = mkdtempSync(join(tmpdir(), 'shadowd-demo-'));
+  const dir = mkdtempSync(join(tmpdir(), `shadowd-demo-${process.pid}-`));
   // The disk image never outlives the demo, even when the process exits under us (second ^C).
   const removeImage = () => rmSync(dir, { recursive: true, force: true });
   process.once('exit', removeImage);

@@ -21,7 +21,8 @@ import { addedBytes, attachPerDeviceMs, baselineRatio, scaleTargets, seriesLabel
 import { quantile } from '../../src/bench/stats.js';
 import { expectNoLeaks, requires, snapshot } from 'shadow-drivers/testing';
 
-const images = () => readdirSync(tmpdir()).filter((name) => name.startsWith('shadow-bench-'));
+// This process's images only: another test file may run beside this one.
+const images = () => readdirSync(tmpdir()).filter((name) => name.startsWith(`shadow-bench-${process.pid}-`));
 
 test('the quick benchmark measures every configuration, workload, database bank, TCP path, recovery series, sound stream and scale series', { skip: requires('nbdkit', 'nbdcopy', 'fio') }, async () => {
   const before = snapshot();

@@ -118,7 +118,8 @@ function assertNetwork(result: DemoResult, report: string): void {
 }
 
 function demoImages(): string[] {
-  return readdirSync(tmpdir()).filter((name) => name.startsWith('shadowd-demo-'));
+  // This process's only: another test file may run beside this one.
+  return readdirSync(tmpdir()).filter((name) => name.startsWith(`shadowd-demo-${process.pid}-`));
 }
 
 for (const domain of ['worker', 'process'] as const) {
