@@ -100,6 +100,14 @@ export interface EntryPoint {
    * one that comes after the driver failed takes nothing (the bytes stay for the next driver).
    */
   takesInputFrom?: string;
+  /**
+   * The driver may answer `{ from: resource, at: offset }` (ReadAt): the call's `length` bytes
+   * are in that device memory at that offset, and the kernel copies them into the caller's
+   * buffer itself. Where the resource is a file the kernel reads (a process domain's medium,
+   * `readByKernel`), that saves the driver reading the bytes and sending them back. A resource
+   * the device lacks, one the driver does not hold, or a range outside it is a contract breach.
+   */
+  readsFrom?: boolean;
   /** An argument the driver fills (a read buffer) of `args[lengthArg]` bytes. The kernel
    *  passes shared memory where the domain allows it; otherwise the domain allocates it. */
   bulkOut?: { arg: string; lengthArg: string };

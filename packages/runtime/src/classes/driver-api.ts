@@ -103,6 +103,24 @@ export function isTakeInput(value: unknown): value is TakeInput {
 }
 
 /**
+ * A read's answer that leaves the copying to the kernel (`EntryPoint.readsFrom`): the call's
+ * bytes are in the device memory `from` (a resource granted with `readByKernel` or `memory`)
+ * at offset `at`, and the kernel copies them into the caller's buffer itself, as a device's DMA
+ * would.
+ */
+export interface ReadAt {
+  from: string;
+  at: number;
+}
+
+/** `{ from: string, at: number }` and nothing else. */
+export function isReadAt(value: unknown): value is ReadAt {
+  if (typeof value !== 'object' || value === null || value instanceof Uint8Array || Object.getPrototypeOf(value) !== Object.prototype) return false;
+  const keys = Object.keys(value);
+  return keys.length === 2 && typeof (value as ReadAt).from === 'string' && typeof (value as ReadAt).at === 'number';
+}
+
+/**
  * Optional in every class (live update): a driver that holds more than the class log keeps (a
  * cache, counters) hands it from its old version to the new one. `exportState` runs on the old
  * version once it is quiesced and must not change it (if the update rolls back, the old

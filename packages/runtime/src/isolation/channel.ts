@@ -18,7 +18,7 @@ import { toWireError, type FromDomain, type LoadSpec, type SlotRef, type ToDomai
 import { POLL_DEVICES, type BusyPoll, type PollTarget } from './busy-poll.js';
 import { decodeBatch } from './decode.js';
 import { packCalls } from './packed.js';
-import { isTakeInput } from '../classes/driver-api.js';
+import { isReadAt, isTakeInput, type ReadAt } from '../classes/driver-api.js';
 import { copyBytes } from '../driver/bytes.js';
 
 export interface ChannelOptions {
@@ -45,6 +45,12 @@ export interface ChannelOptions {
    * Throws the system call's error.
    */
   takeInput?(name: string, max: number): Uint8Array | undefined;
+  /**
+   * Copies the device memory `name` at `at` into `into` (EntryPoint.readsFrom): undefined when
+   * done, or what is wrong with the request (a resource the device lacks or the driver does not
+   * hold, a range outside it). Throws the system call's error.
+   */
+  readMemory?(name: string, at: number, into: Uint8Array): string | undefined;
   /** The runtime's busy poller (busy-poll.ts): replies are picked up without waking the kernel's thread. */
   busyPoll?: BusyPoll;
 }
@@ -376,6 +382,7 @@ export class DriverChannel {
         if (typeof taken === 'string') continue;
         value = taken;
       }
+      if (isReadAt(value)) continue; // the call may be resubmitted: nothing to copy for it now
       if (this.#options.contract.entries[call.entry]?.check?.(call.args, value)) continue;
       if (value instanceof Uint8Array && value.buffer instanceof SharedArrayBuffer) value = value.slice();
       this.#handlers.late!(call.entry, call.args, value);
@@ -399,6 +406,25 @@ export class DriverChannel {
       return new ShadowError(ErrorCodes.IO, `device error: taking input from ${from}: ${(err as Error).message}`, { cause: err });
     }
     return bytes ?? `asked the kernel to take input from ${from}, which this device does not have`;
+  }
+
+  /**
+   * The kernel copies a read's bytes out of device memory where the driver said they are:
+   * `args.length` of them at `at`, into the caller's buffer (or a new one). A breach (a string)
+   * fails the driver; the device's own error goes to the caller.
+   */
+  #readAt(call: PendingCall, answer: ReadAt): Uint8Array | ShadowError | string {
+    const length = (call.args as { length?: unknown } | undefined)?.length;
+    if (typeof length !== 'number' || !Number.isSafeInteger(length) || length < 0) return `answered from ${answer.from} for a call of no length`;
+    if (!Number.isSafeInteger(answer.at) || answer.at < 0) return `answered from ${answer.from} at ${String(answer.at)}, not an offset`;
+    const read = this.#options.readMemory;
+    if (!read) return `answered from ${answer.from}, and this device has no memory the kernel reads`;
+    const into = !call.into || call.into.length < length ? new Uint8Array(length) : call.into.length === length ? call.into : call.into.subarray(0, length);
+    try {
+      return read(answer.from, answer.at, into) ?? into;
+    } catch (err) {
+      return new ShadowError(ErrorCodes.IO, `device error: reading ${answer.from}: ${(err as Error).message}`, { cause: err });
+    }
   }
 
   #reply(m: Extract<FromDomain, { t: 'reply' }>): void {
@@ -433,6 +459,18 @@ export class DriverChannel {
       value = taken;
     }
     const declared = this.#options.contract.entries[call.entry];
+    // The caller's own bytes already (its buffer filled, or a fresh array): nothing to take back.
+    let own = m.inSlot !== undefined;
+    if (declared?.readsFrom && isReadAt(value)) {
+      const read = this.#readAt(call, value);
+      if (typeof read === 'string') {
+        this.#pending.set(m.id, call);
+        return this.fail(new DriverFailure('contract', `${call.entry} ${read}`, call.entry));
+      }
+      if (read instanceof ShadowError) { this.#release(call); return call.reject(read); }
+      value = read;
+      own = true;
+    }
     const from = declared?.takesInputFrom;
     if (from !== undefined && isTakeInput(value)) {
       const taken = this.#take(from, value.take, call.args);
@@ -450,7 +488,7 @@ export class DriverChannel {
       return this.fail(new DriverFailure('contract', breach, call.entry));
     }
     if (declared?.kind === 'request') this.#requestsCompleted++;
-    if (m.inSlot !== undefined) {
+    if (own) {
       this.#release(call);
       return call.resolve(value);
     }

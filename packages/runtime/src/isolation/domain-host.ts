@@ -276,6 +276,7 @@ export class DomainHost {
           if (value === out.lent) this.#keepSpare(value);
           return this.#post({ t: 'reply', id, ok: true, value: undefined, inSlot: value.length });
         }
+        if (out && !(value instanceof Uint8Array)) this.#keepSpare(out.lent); // answered otherwise (ReadAt)
         this.#post({ t: 'reply', id, ok: true, value });
       },
       (err: unknown) => {

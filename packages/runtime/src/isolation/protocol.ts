@@ -16,6 +16,13 @@ export interface ResourceGrant {
   isBlockDevice: boolean;
   /** Device memory, where the domain shares memory with the kernel (fd is then -1). */
   memory?: SharedArrayBuffer;
+  /**
+   * Device memory held in a file (a process domain's medium, on tmpfs), which the kernel reads
+   * on its own descriptor for a read the driver answers `{ from: name, at }` (EntryPoint.readsFrom):
+   * the bytes then go straight from the medium into the caller's buffer, instead of through the
+   * driver's process and back through the region.
+   */
+  readByKernel?: boolean;
   /** A network interface the kernel opened: its hardware address and MTU at that time. */
   link?: { address: string; mtu: number };
 }

@@ -122,7 +122,30 @@ function openMemory(spec: ResourceSpec, bytes: number, options: OpenOptions): Ho
   const fd = openSync(path, 'w+', 0o600);
   unlinkSync(path);
   ftruncateSync(fd, bytes);
-  return { ...base, fd };
+  return { ...base, fd, readByKernel: true };
+}
+
+/**
+ * Copies device memory at `at` into `into`, on the kernel's side: from the SharedArrayBuffer, or
+ * with pread on the kernel's own descriptor of a tmpfs medium (which never waits on a disk); past
+ * the end of the file (the driver shrank it) reads as zeroes. A read the driver answered
+ * `{ from, at }` (EntryPoint.readsFrom); the caller checks the range first. Throws the system
+ * call's error.
+ */
+export function readMemory(resource: HostResource, at: number, into: Uint8Array): void {
+  if (resource.memory) {
+    into.set(new Uint8Array(resource.memory, at, into.length));
+    return;
+  }
+  let done = 0;
+  while (done < into.length) {
+    const n = readSync(resource.fd, into, done, into.length - done, at + done);
+    if (n === 0) {
+      into.fill(0, done);
+      return;
+    }
+    done += n;
+  }
 }
 
 /** A block device's size, from sysfs (512-byte sectors); no ioctl needed. */

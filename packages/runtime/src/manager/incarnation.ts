@@ -11,7 +11,7 @@ import type { SharedPool } from '../isolation/shared-pool.js';
 import type { BusyPoll } from '../isolation/busy-poll.js';
 import type { Domain, DomainKind, Sandbox } from '../isolation/domain.js';
 import type { Device } from '../kernel/device.js';
-import { resourceGone, takeInput } from '../kernel/resources.js';
+import { readMemory, resourceGone, takeInput } from '../kernel/resources.js';
 import { servicesFor } from '../kernel/services.js';
 import { LineSplitter, type DriverLogSource } from '../observe/driver-log.js';
 import { Tap, type CallTarget } from '../taps/tap.js';
@@ -104,6 +104,14 @@ export class Incarnation {
       takeInput: (name, max) => {
         const resource = device.resources.find((r) => r.name === name && r.fd >= 0);
         return resource ? takeInput(resource, max) : undefined;
+      },
+      readMemory: (name, at, into) => {
+        const resource = device.resources.find((r) => r.name === name && (r.memory !== undefined || r.readByKernel === true));
+        if (!resource) return `answered from ${name}, which is no device memory the kernel reads`;
+        if (!this.tracker.holds('resource', name)) return `answered from ${name}, which it does not hold`;
+        if (at + into.length > resource.sizeBytes) return `answered ${into.length} bytes at ${at} of ${name}, past its ${resource.sizeBytes} bytes`;
+        readMemory(resource, at, into);
+        return undefined;
       },
     }, {
       service: (name, args) => this.serviceTap.invoke(name, args),

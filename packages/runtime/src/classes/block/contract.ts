@@ -5,7 +5,7 @@
  */
 import { ErrorCodes, ShadowError } from '../../errors.js';
 import type { ClassContract, DeviceState, EntryPoint } from '../contract.js';
-import type { LiveStateHooks } from '../driver-api.js';
+import type { LiveStateHooks, ReadAt } from '../driver-api.js';
 import { countsProblem, Tally } from '../tally.js';
 
 export interface BlockInfo {
@@ -62,8 +62,12 @@ export interface BlockDriver extends LiveStateHooks {
   open(args: BlockOpen): Promise<void> | void;
   close(args: BlockCalls['close']): Promise<void> | void;
   configure(args: BlockCalls['configure']): Promise<void> | void;
-  /** Fills `into` (always provided, `length` bytes) and returns it or another array of `length`. */
-  read(args: Required<BlockCalls['read']>): Promise<Uint8Array> | Uint8Array;
+  /**
+   * Fills `into` (always provided, `length` bytes) and returns it or another array of `length`;
+   * or, for device memory the kernel reads (a grant with `readByKernel` or `memory`), returns
+   * `{ from: resource, at: offset }` and the kernel copies the bytes itself.
+   */
+  read(args: Required<BlockCalls['read']>): Promise<Uint8Array | ReadAt> | Uint8Array | ReadAt;
   write(args: BlockCalls['write']): Promise<void> | void;
   flush(args: BlockCalls['flush']): Promise<void> | void;
   discard(args: BlockCalls['discard']): Promise<void> | void;
@@ -181,6 +185,7 @@ export const blockClass: ClassContract = {
     read: {
       ...io(2000), sideEffects: false,
       bulkOut: { arg: 'into', lengthArg: 'length' },
+      readsFrom: true,
       validate: (a: BlockCalls['read'], s) => mustBeOpen(s) ?? checkRange(a?.offset, a?.length, s) ??
         (a.length > MAX_IO ? bad(`a read may be at most ${MAX_IO} bytes`) : undefined) ??
         (a.into !== undefined && !(a.into instanceof Uint8Array && a.into.length >= a.length)
@@ -287,7 +292,7 @@ function describe(v: unknown): string {
 }
 
 export { DeviceError } from '../driver-api.js';
-export type { KernelServices, ResourceGrant } from '../driver-api.js';
+export type { KernelServices, ReadAt, ResourceGrant } from '../driver-api.js';
 import type { DriverFactory } from '../driver-api.js';
 
 /** Declares a block driver; the identity function, there for the types. */
