@@ -20,7 +20,7 @@
 import { closeSync, existsSync, ftruncateSync, openSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import koffi from 'koffi';
+import { SealedMemory } from '../kernel/os/sealed-memory.js';
 import { readAll, writeAll } from './region-io.js';
 import { SlotPool, type Slot } from './slot-pool.js';
 
@@ -34,73 +34,6 @@ const REGION_BYTES = 64 * 1024 * 1024;
  * `service` message). The kernel reads them out at once, before it answers the call.
  */
 const OUTBOUND_BYTES = 8 * 1024 * 1024;
-
-interface Libc {
-  memfdCreate(name: string, flags: number): number;
-  ftruncate(fd: number, length: number): number;
-  fcntl(fd: number, cmd: number, arg: number): number;
-  mmap(addr: null, length: number, prot: number, flags: number, fd: number, offset: number): unknown;
-  munmap(addr: unknown, length: number): number;
-  /** memcpy into the mapping (at an address) from a buffer, and out of it into one. */
-  copyIn(to: number, from: Uint8Array, length: number): unknown;
-  copyOut(to: Uint8Array, from: number, length: number): unknown;
-}
-
-const MFD_CLOEXEC = 1;
-const MFD_ALLOW_SEALING = 2;
-const F_ADD_SEALS = 1033;
-const F_SEAL_SEAL = 1;
-const F_SEAL_SHRINK = 2;
-const F_SEAL_GROW = 4;
-const PROT_READ_WRITE = 3;
-const MAP_SHARED = 1;
-
-let libc: Libc | null | undefined;
-
-function loadLibc(): Libc | null {
-  if (libc !== undefined) return libc;
-  try {
-    const lib = koffi.load('libc.so.6');
-    libc = {
-      memfdCreate: lib.func('int memfd_create(const char *name, unsigned int flags)') as Libc['memfdCreate'],
-      ftruncate: lib.func('int ftruncate(int fd, int64_t length)') as Libc['ftruncate'],
-      fcntl: lib.func('int fcntl(int fd, int cmd, int arg)') as Libc['fcntl'],
-      mmap: lib.func('void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)') as Libc['mmap'],
-      munmap: lib.func('int munmap(void *addr, size_t length)') as Libc['munmap'],
-      copyIn: lib.func('memcpy', 'void *', ['uintptr_t', 'const void *', 'size_t']) as Libc['copyIn'],
-      copyOut: lib.func('memcpy', 'void *', ['void *', 'uintptr_t', 'size_t']) as Libc['copyOut'],
-    };
-  } catch {
-    libc = null;
-  }
-  return libc;
-}
-
-/**
- * The kernel's mapping: its address, copied to and from with memcpy. Not an ArrayBuffer over
- * it: V8 counts a plain ArrayBuffer's bytes as the heap's, and with a few MiB of them held for
- * good its isolate started a full garbage collection every 50 ms under load (an in-process NBD
- * export served a third fewer requests while any process domain was attached).
- */
-interface Mapping { fd: number; address: unknown; base: number; copy: Pick<Libc, 'copyIn' | 'copyOut'> }
-
-/** A sealed memfd of `size` bytes, mapped; undefined where any step is not available. */
-function mappedRegion(size: number): Mapping | undefined {
-  const c = loadLibc();
-  if (!c) return undefined;
-  const fd = c.memfdCreate('shadow-bulk', MFD_CLOEXEC | MFD_ALLOW_SEALING);
-  if (fd < 0) return undefined;
-  try {
-    if (c.ftruncate(fd, size) !== 0) throw new Error('ftruncate');
-    if (c.fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) !== 0) throw new Error('seal');
-    const address = c.mmap(null, size, PROT_READ_WRITE, MAP_SHARED, fd, 0);
-    if (address === null || koffi.address(address) === 0xffffffffffffffffn) throw new Error('mmap');
-    return { fd, address, base: Number(koffi.address(address)), copy: c };
-  } catch {
-    closeSync(fd);
-    return undefined;
-  }
-}
 
 let serial = 0;
 
@@ -122,14 +55,14 @@ export class BulkRegion {
   readonly sizeBytes: number;
   #fd: number;
   /** The kernel's mapping of a sealed memfd; undefined for a file region (and once closed). */
-  #mapping: Mapping | undefined;
+  #mapping: SealedMemory | undefined;
   readonly #slots: SlotPool;
   /** The driver's own part, [offset, length]. */
   readonly outbound: [offset: number, length: number];
 
   /** `mapped: false` makes a file region even where a mapping is possible (tests). */
   constructor(sizeBytes = REGION_BYTES, options: { mapped?: boolean } = {}) {
-    this.#mapping = options.mapped === false ? undefined : mappedRegion(sizeBytes);
+    this.#mapping = options.mapped === false ? undefined : SealedMemory.create('shadow-bulk', sizeBytes);
     this.#fd = this.#mapping?.fd ?? fileRegion(sizeBytes);
     this.sizeBytes = sizeBytes;
     const outbound = Math.min(OUTBOUND_BYTES, Math.floor(sizeBytes / 8));
@@ -161,8 +94,7 @@ export class BulkRegion {
     const mapping = this.#mapping;
     const offset = slot.offset + at;
     if (!mapping) return writeAll(this.#fd, data, offset);
-    if (offset < 0 || offset + data.length > this.sizeBytes) throw new RangeError(`${data.length} bytes do not fit the slot at ${offset}`);
-    mapping.copy.copyIn(mapping.base + offset, data, data.length);
+    mapping.put(offset, data);
   }
 
   /** Fills `into` from `offset`; false when the region held fewer bytes (a file region the driver truncated). */
@@ -170,7 +102,7 @@ export class BulkRegion {
     const mapping = this.#mapping;
     if (!mapping) return this.#fd >= 0 && readAll(this.#fd, into, offset);
     if (offset < 0 || offset + into.length > this.sizeBytes) return false;
-    mapping.copy.copyOut(into, mapping.base + offset, into.length);
+    mapping.get(offset, into);
     return true;
   }
 
@@ -179,8 +111,8 @@ export class BulkRegion {
     const mapping = this.#mapping;
     // Forgotten before it is unmapped: nothing may copy to or from the mapping after.
     this.#mapping = undefined;
-    if (mapping) loadLibc()?.munmap(mapping.address, this.sizeBytes);
-    closeSync(this.#fd);
+    if (mapping) mapping.close();
+    else closeSync(this.#fd);
     this.#fd = -1;
   }
 }

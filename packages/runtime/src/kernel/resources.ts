@@ -9,6 +9,7 @@ import { isatty } from 'node:tty';
 import { join } from 'node:path';
 import type { HostResource } from '../isolation/domain.js';
 import { openPacket } from './os/packet.js';
+import { SealedMemory } from './os/sealed-memory.js';
 import { openTap } from './os/tun.js';
 
 export interface ResourceSpec {
@@ -36,7 +37,7 @@ export interface ResourceSpec {
 }
 
 export interface OpenOptions {
-  /** Device memory can be a SharedArrayBuffer (threads); else a tmpfs file (processes). */
+  /** Device memory can be a SharedArrayBuffer (threads); else a sealed memfd or a tmpfs file (processes). */
   sharedMemory: boolean;
 }
 
@@ -95,7 +96,10 @@ export function resourceGone(resource: HostResource): string | undefined {
 }
 
 export function closeResource(resource: HostResource): void {
-  if (resource.fd >= 0) closeSync(resource.fd);
+  const sealed = mapped.get(resource);
+  mapped.delete(resource);
+  if (sealed) sealed.close();
+  else if (resource.fd >= 0) closeSync(resource.fd);
 }
 
 function openTty(name: string, path: string): HostResource {
@@ -110,13 +114,22 @@ function openTty(name: string, path: string): HostResource {
 }
 
 let memorySerial = 0;
+/** The kernel's mapping of each device memory held in a sealed memfd (process domains). */
+const mapped = new WeakMap<HostResource, SealedMemory>();
 
 function openMemory(spec: ResourceSpec, bytes: number, options: OpenOptions): HostResource {
   if (!Number.isSafeInteger(bytes) || bytes <= 0) throw new Error(`memoryBytes must be a positive integer`);
   const base = { name: spec.name, path: `memory:${spec.name}`, sizeBytes: bytes, readOnly: false, isBlockDevice: false };
   if (options.sharedMemory) return { ...base, fd: -1, memory: new SharedArrayBuffer(bytes) };
-  // A process cannot share a SharedArrayBuffer: the medium is an unlinked tmpfs file whose
-  // descriptor only the kernel (and the driver it lends it to) holds.
+  // A process cannot share a SharedArrayBuffer: the medium is a sealed memfd the kernel maps
+  // (it copies reads answered `{ from, at }` out of it), whose descriptor only the kernel and the
+  // driver it lends it to hold; where it cannot be had, an unlinked tmpfs file.
+  const sealed = SealedMemory.create(`shadow-medium-${spec.name}`, bytes);
+  if (sealed) {
+    const resource: HostResource = { ...base, fd: sealed.fd, readByKernel: true };
+    mapped.set(resource, sealed);
+    return resource;
+  }
   const dir = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
   const path = join(dir, `shadow-medium-${process.pid}-${++memorySerial}`);
   const fd = openSync(path, 'w+', 0o600);
@@ -137,6 +150,8 @@ export function readMemory(resource: HostResource, at: number, into: Uint8Array)
     into.set(new Uint8Array(resource.memory, at, into.length));
     return;
   }
+  const sealed = mapped.get(resource);
+  if (sealed) return sealed.get(at, into);
   let done = 0;
   while (done < into.length) {
     const n = readSync(resource.fd, into, done, into.length - done, at + done);
