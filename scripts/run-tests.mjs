@@ -13,7 +13,7 @@ const args = process.argv.slice(2);
 const tier = args.includes('--tier') ? args[args.indexOf('--tier') + 1] : 'full';
 const only = args.filter((a, i) => a !== '--tier' && args[i - 1] !== '--tier');
 /** The quick tier: unit tests, and the runtime's integration tests that need no outside tool. */
-const quick = [/\/test\/unit\//, /runtime\/dist\/test\/integration\/(recovery|faults|native|serial|bad-input|hostile-wire|off-heap|virtual-hardware|decode-fuzz|read-into|read-at|log-bounded|backoff|timers|property|model|boundary|hostile|driver-api|driver-log|new-driver|service-bad-input|service-status|foreign-descriptor)[.-]/];
+const quick = [/\/test\/unit\//, /runtime\/dist\/test\/integration\/(recovery|faults|native|serial|bad-input|hostile-wire|off-heap|virtual-hardware|decode-fuzz|read-into|kernel-copies|log-bounded|backoff|timers|property|model|boundary|hostile|driver-api|driver-log|new-driver|service-bad-input|service-status|foreign-descriptor)[.-]/];
 const files = [];
 function walk(dir) {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {

@@ -104,10 +104,16 @@ export interface EntryPoint {
    * The driver may answer `{ from: resource, at: offset }` (ReadAt): the call's `length` bytes
    * are in that device memory at that offset, and the kernel copies them into the caller's
    * buffer itself. Where the resource is a file the kernel reads (a process domain's medium,
-   * `readByKernel`), that saves the driver reading the bytes and sending them back. A resource
+   * `kernelCopies`), that saves the driver reading the bytes and sending them back. A resource
    * the device lacks, one the driver does not hold, or a range outside it is a contract breach.
    */
   readsFrom?: boolean;
+  /**
+   * The argument (a Uint8Array) a driver may leave to the kernel to copy: answered `{ to:
+   * resource, at: offset }` (WriteAt), the kernel copies those bytes into that device memory at
+   * that offset before the call completes. The same checks as `readsFrom` hold.
+   */
+  writesTo?: string;
   /** An argument the driver fills (a read buffer) of `args[lengthArg]` bytes. The kernel
    *  passes shared memory where the domain allows it; otherwise the domain allocates it. */
   bulkOut?: { arg: string; lengthArg: string };

@@ -104,7 +104,7 @@ export function isTakeInput(value: unknown): value is TakeInput {
 
 /**
  * A read's answer that leaves the copying to the kernel (`EntryPoint.readsFrom`): the call's
- * bytes are in the device memory `from` (a resource granted with `readByKernel` or `memory`)
+ * bytes are in the device memory `from` (a resource granted with `kernelCopies` or `memory`)
  * at offset `at`, and the kernel copies them into the caller's buffer itself, as a device's DMA
  * would.
  */
@@ -113,11 +113,30 @@ export interface ReadAt {
   at: number;
 }
 
+/**
+ * A write's answer that leaves the copying to the kernel (`EntryPoint.writesTo`): the call's
+ * bytes belong in the device memory `to` at offset `at`, and the kernel copies them there
+ * itself before the write completes.
+ */
+export interface WriteAt {
+  to: string;
+  at: number;
+}
+
+function exactly(value: unknown, name: string): boolean {
+  if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) !== Object.prototype) return false;
+  const keys = Object.keys(value);
+  return keys.length === 2 && typeof (value as Record<string, unknown>)[name] === 'string' && typeof (value as { at?: unknown }).at === 'number';
+}
+
 /** `{ from: string, at: number }` and nothing else. */
 export function isReadAt(value: unknown): value is ReadAt {
-  if (typeof value !== 'object' || value === null || value instanceof Uint8Array || Object.getPrototypeOf(value) !== Object.prototype) return false;
-  const keys = Object.keys(value);
-  return keys.length === 2 && typeof (value as ReadAt).from === 'string' && typeof (value as ReadAt).at === 'number';
+  return exactly(value, 'from');
+}
+
+/** `{ to: string, at: number }` and nothing else. */
+export function isWriteAt(value: unknown): value is WriteAt {
+  return exactly(value, 'to');
 }
 
 /**

@@ -18,7 +18,7 @@ import { toWireError, type FromDomain, type LoadSpec, type SlotRef, type ToDomai
 import { POLL_DEVICES, type BusyPoll, type PollTarget } from './busy-poll.js';
 import { decodeBatch } from './decode.js';
 import { packCalls } from './packed.js';
-import { isReadAt, isTakeInput, type ReadAt } from '../classes/driver-api.js';
+import { isReadAt, isTakeInput, isWriteAt, type ReadAt, type WriteAt } from '../classes/driver-api.js';
 import { copyBytes } from '../driver/bytes.js';
 
 export interface ChannelOptions {
@@ -51,6 +51,8 @@ export interface ChannelOptions {
    * hold, a range outside it). Throws the system call's error.
    */
   readMemory?(name: string, at: number, into: Uint8Array): string | undefined;
+  /** Copies `data` into the device memory `name` at `at` (EntryPoint.writesTo); as readMemory. */
+  writeMemory?(name: string, at: number, data: Uint8Array): string | undefined;
   /** The runtime's busy poller (busy-poll.ts): replies are picked up without waking the kernel's thread. */
   busyPoll?: BusyPoll;
 }
@@ -382,7 +384,7 @@ export class DriverChannel {
         if (typeof taken === 'string') continue;
         value = taken;
       }
-      if (isReadAt(value)) continue; // the call may be resubmitted: nothing to copy for it now
+      if (isReadAt(value) || isWriteAt(value)) continue; // the call may be resubmitted: nothing to copy for it now
       if (this.#options.contract.entries[call.entry]?.check?.(call.args, value)) continue;
       if (value instanceof Uint8Array && value.buffer instanceof SharedArrayBuffer) value = value.slice();
       this.#handlers.late!(call.entry, call.args, value);
@@ -424,6 +426,20 @@ export class DriverChannel {
       return read(answer.from, answer.at, into) ?? into;
     } catch (err) {
       return new ShadowError(ErrorCodes.IO, `device error: reading ${answer.from}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** The kernel copies a write's bytes (the call's own, `args[arg]`) into device memory at `at`; as #readAt. */
+  #writeAt(call: PendingCall, arg: string, answer: WriteAt): undefined | ShadowError | string {
+    const data = (call.args as Record<string, unknown> | undefined)?.[arg];
+    if (!(data instanceof Uint8Array)) return `answered to ${answer.to} for a call without bytes`;
+    if (!Number.isSafeInteger(answer.at) || answer.at < 0) return `answered to ${answer.to} at ${String(answer.at)}, not an offset`;
+    const write = this.#options.writeMemory;
+    if (!write) return `answered to ${answer.to}, and this device has no memory the kernel writes`;
+    try {
+      return write(answer.to, answer.at, data);
+    } catch (err) {
+      return new ShadowError(ErrorCodes.IO, `device error: writing ${answer.to}: ${(err as Error).message}`, { cause: err });
     }
   }
 
@@ -470,6 +486,15 @@ export class DriverChannel {
       if (read instanceof ShadowError) { this.#release(call); return call.reject(read); }
       value = read;
       own = true;
+    }
+    if (declared?.writesTo !== undefined && isWriteAt(value)) {
+      const written = this.#writeAt(call, declared.writesTo, value);
+      if (typeof written === 'string') {
+        this.#pending.set(m.id, call);
+        return this.fail(new DriverFailure('contract', `${call.entry} ${written}`, call.entry));
+      }
+      if (written instanceof ShadowError) { this.#release(call); return call.reject(written); }
+      value = undefined;
     }
     const from = declared?.takesInputFrom;
     if (from !== undefined && isTakeInput(value)) {

@@ -17,12 +17,13 @@ export interface ResourceGrant {
   /** Device memory, where the domain shares memory with the kernel (fd is then -1). */
   memory?: SharedArrayBuffer;
   /**
-   * Device memory held in a file (a process domain's medium, on tmpfs), which the kernel reads
-   * on its own descriptor for a read the driver answers `{ from: name, at }` (EntryPoint.readsFrom):
-   * the bytes then go straight from the medium into the caller's buffer, instead of through the
-   * driver's process and back through the region.
+   * Device memory held in a file (a process domain's medium: a sealed memfd the kernel maps),
+   * which the kernel copies to and from itself for a read the driver answers `{ from: name, at }`
+   * and a write it answers `{ to: name, at }` (EntryPoint.readsFrom, writesTo): the bytes then go
+   * straight between the medium and the caller's buffer, not through the driver's process and
+   * the region.
    */
-  readByKernel?: boolean;
+  kernelCopies?: boolean;
   /** A network interface the kernel opened: its hardware address and MTU at that time. */
   link?: { address: string; mtu: number };
 }

@@ -3,7 +3,7 @@
  * the memory of a virtual device, a TAP or a packet socket on a network interface, a tty. The kernel's handle outlives every driver instance, so
  * the device keeps its identity (same file, same /dev/loopN, same contents) across restarts.
  */
-import { closeSync, constants, existsSync, fstatSync, ftruncateSync, openSync, readFileSync, readSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, ftruncateSync, openSync, readFileSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isatty } from 'node:tty';
 import { join } from 'node:path';
@@ -126,7 +126,7 @@ function openMemory(spec: ResourceSpec, bytes: number, options: OpenOptions): Ho
   // driver it lends it to hold; where it cannot be had, an unlinked tmpfs file.
   const sealed = SealedMemory.create(`shadow-medium-${spec.name}`, bytes);
   if (sealed) {
-    const resource: HostResource = { ...base, fd: sealed.fd, readByKernel: true };
+    const resource: HostResource = { ...base, fd: sealed.fd, kernelCopies: true };
     mapped.set(resource, sealed);
     return resource;
   }
@@ -135,7 +135,18 @@ function openMemory(spec: ResourceSpec, bytes: number, options: OpenOptions): Ho
   const fd = openSync(path, 'w+', 0o600);
   unlinkSync(path);
   ftruncateSync(fd, bytes);
-  return { ...base, fd, readByKernel: true };
+  return { ...base, fd, kernelCopies: true };
+}
+
+/** Copies `data` into device memory at `at`, on the kernel's side; as readMemory. */
+export function writeMemory(resource: HostResource, at: number, data: Uint8Array): void {
+  if (resource.memory) {
+    new Uint8Array(resource.memory, at, data.length).set(data);
+    return;
+  }
+  const sealed = mapped.get(resource);
+  if (sealed) return sealed.put(at, data);
+  for (let done = 0; done < data.length;) done += writeSync(resource.fd, data, done, data.length - done, at + done);
 }
 
 /**

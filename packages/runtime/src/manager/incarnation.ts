@@ -9,9 +9,9 @@ import { DriverChannel } from '../isolation/channel.js';
 import { createDomain } from '../isolation/create-domain.js';
 import type { SharedPool } from '../isolation/shared-pool.js';
 import type { BusyPoll } from '../isolation/busy-poll.js';
-import type { Domain, DomainKind, Sandbox } from '../isolation/domain.js';
+import type { Domain, DomainKind, HostResource, Sandbox } from '../isolation/domain.js';
 import type { Device } from '../kernel/device.js';
-import { readMemory, resourceGone, takeInput } from '../kernel/resources.js';
+import { readMemory, resourceGone, takeInput, writeMemory } from '../kernel/resources.js';
 import { servicesFor } from '../kernel/services.js';
 import { LineSplitter, type DriverLogSource } from '../observe/driver-log.js';
 import { Tap, type CallTarget } from '../taps/tap.js';
@@ -65,8 +65,11 @@ export class Incarnation {
   /** The kernel's services bound to this incarnation (its holdings, its grants). */
   readonly kernelServices: CallTarget;
 
+  readonly #device: Device;
+
   constructor(options: IncarnationOptions) {
     const { device } = options;
+    this.#device = device;
     this.driverUrl = options.driverUrl;
     this.fromSpare = options.spare?.booted ?? false;
     const domain = options.spare?.domain ?? createDomain(options.domain, {
@@ -106,11 +109,15 @@ export class Incarnation {
         return resource ? takeInput(resource, max) : undefined;
       },
       readMemory: (name, at, into) => {
-        const resource = device.resources.find((r) => r.name === name && (r.memory !== undefined || r.readByKernel === true));
-        if (!resource) return `answered from ${name}, which is no device memory the kernel reads`;
-        if (!this.tracker.holds('resource', name)) return `answered from ${name}, which it does not hold`;
-        if (at + into.length > resource.sizeBytes) return `answered ${into.length} bytes at ${at} of ${name}, past its ${resource.sizeBytes} bytes`;
+        const resource = this.#memory(name, at, into.length);
+        if (typeof resource === 'string') return resource;
         readMemory(resource, at, into);
+        return undefined;
+      },
+      writeMemory: (name, at, data) => {
+        const resource = this.#memory(name, at, data.length);
+        if (typeof resource === 'string') return resource;
+        writeMemory(resource, at, data);
         return undefined;
       },
     }, {
@@ -120,6 +127,18 @@ export class Incarnation {
       ...(options.unanswered ? { unanswered: (name: string, args: unknown) => options.unanswered!(this, name, args) } : {}),
       ...(options.late ? { late: (entry: string, args: unknown, value: unknown) => options.late!(this, entry, args, value) } : {}),
     });
+  }
+
+  /**
+   * The device memory `name` the kernel copies to or from for this driver (`length` bytes at
+   * `at`), or what is wrong with the answer that named it.
+   */
+  #memory(name: string, at: number, length: number): HostResource | string {
+    const resource = this.#device.resources.find((r) => r.name === name && (r.memory !== undefined || r.kernelCopies === true));
+    if (!resource) return `answered with ${name}, which is no device memory the kernel copies`;
+    if (!this.tracker.holds('resource', name)) return `answered with ${name}, which it does not hold`;
+    if (at + length > resource.sizeBytes) return `answered ${length} bytes at ${at} of ${name}, past its ${resource.sizeBytes} bytes`;
+    return resource;
   }
 
   /** The driver module is loaded in its domain (a standby in this state is truly warm). */

@@ -5,7 +5,7 @@
  */
 import { ErrorCodes, ShadowError } from '../../errors.js';
 import type { ClassContract, DeviceState, EntryPoint } from '../contract.js';
-import type { LiveStateHooks, ReadAt } from '../driver-api.js';
+import type { LiveStateHooks, ReadAt, WriteAt } from '../driver-api.js';
 import { countsProblem, Tally } from '../tally.js';
 
 export interface BlockInfo {
@@ -64,11 +64,12 @@ export interface BlockDriver extends LiveStateHooks {
   configure(args: BlockCalls['configure']): Promise<void> | void;
   /**
    * Fills `into` (always provided, `length` bytes) and returns it or another array of `length`;
-   * or, for device memory the kernel reads (a grant with `readByKernel` or `memory`), returns
+   * or, for device memory the kernel reads (a grant with `kernelCopies` or `memory`), returns
    * `{ from: resource, at: offset }` and the kernel copies the bytes itself.
    */
   read(args: Required<BlockCalls['read']>): Promise<Uint8Array | ReadAt> | Uint8Array | ReadAt;
-  write(args: BlockCalls['write']): Promise<void> | void;
+  /** Puts `data` on the medium; or, for device memory the kernel copies to, returns `{ to: resource, at: offset }`. */
+  write(args: BlockCalls['write']): Promise<void | WriteAt> | void | WriteAt;
   flush(args: BlockCalls['flush']): Promise<void> | void;
   discard(args: BlockCalls['discard']): Promise<void> | void;
   geometry(args: BlockCalls['geometry']): Promise<BlockInfo> | BlockInfo;
@@ -194,7 +195,7 @@ export const blockClass: ClassContract = {
         ? undefined : `read of ${a.length} bytes returned ${describe(r)}`,
     },
     write: {
-      ...io(2000), sideEffects: true, log: untilFlush((a: BlockCalls['write']) => `${a.offset}:${a.data.length}`),
+      ...io(2000), sideEffects: true, writesTo: 'data', log: untilFlush((a: BlockCalls['write']) => `${a.offset}:${a.data.length}`),
       validate: (a: BlockCalls['write'], s) => mustBeOpen(s) ?? mustBeWritable(s) ??
         (a?.data instanceof Uint8Array ? checkRange(a.offset, a.data.length, s) : bad('write data must be a Uint8Array')) ??
         (a.data.length > MAX_IO ? bad(`a write may be at most ${MAX_IO} bytes`) : undefined),
@@ -292,7 +293,7 @@ function describe(v: unknown): string {
 }
 
 export { DeviceError } from '../driver-api.js';
-export type { KernelServices, ReadAt, ResourceGrant } from '../driver-api.js';
+export type { KernelServices, ReadAt, ResourceGrant, WriteAt } from '../driver-api.js';
 import type { DriverFactory } from '../driver-api.js';
 
 /** Declares a block driver; the identity function, there for the types. */

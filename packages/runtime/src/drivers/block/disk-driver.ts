@@ -49,8 +49,8 @@ export interface DiskDriverOptions {
 
 export function diskDriver(kernel: KernelServices, options: DiskDriverOptions): BlockDriver {
   let medium: Medium | undefined;
-  /** The kernel copies reads out of this device memory itself (a process domain's medium). */
-  let readByKernel = false;
+  /** The kernel copies reads and writes to and from this device memory itself (a process domain's medium). */
+  let kernelCopies = false;
   let blockSize = 4096;
   let opened: { readOnly: boolean } | undefined;
   let writeCache: WriteCache = 'writeback';
@@ -65,7 +65,7 @@ export function diskDriver(kernel: KernelServices, options: DiskDriverOptions): 
     async init({ config }) {
       const grant = await kernel.acquire(options.resource);
       medium = (options.medium ?? mediumFor)(grant, () => kernel.sync(options.resource), config);
-      readByKernel = grant.readByKernel === true && options.medium === undefined;
+      kernelCopies = grant.kernelCopies === true && options.medium === undefined;
       blockSize = Number(config.blockSize ?? 4096);
       const readOnly = options.readOnly(medium, grant.readOnly);
       const sizeBytes = medium.sizeBytes - (medium.sizeBytes % blockSize);
@@ -85,8 +85,8 @@ export function diskDriver(kernel: KernelServices, options: DiskDriverOptions): 
     },
     read({ offset, length, into }) {
       const m = ready();
-      if (readByKernel) {
-        // The bytes go from the medium to the caller in one copy, on the kernel's side.
+      if (kernelCopies) {
+        // The bytes go from the medium to the caller in one copy, on the kernel's side (so do a write's).
         counters.count('read', length);
         return { from: options.resource, at: offset };
       }
@@ -96,6 +96,11 @@ export function diskDriver(kernel: KernelServices, options: DiskDriverOptions): 
     },
     async write({ offset, data }) {
       const m = ready();
+      if (kernelCopies) {
+        // Device memory: in the kernel's keeping once it has copied the bytes, nothing to sync.
+        counters.count('write', data.length);
+        return { to: options.resource, at: offset };
+      }
       onDevice(() => m.write(offset, data));
       if (writeCache === 'writethrough') await onDeviceAsync(() => m.sync());
       counters.count('write', data.length);
