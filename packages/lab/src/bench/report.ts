@@ -68,8 +68,10 @@ function throughputSection(throughput: ThroughputResult, medium: MediumKind): st
     ? `### Block throughput, \`ram\` driver (${ramBytes / MiB} MiB of device memory)`
     : `### Block throughput, \`file\` driver (a ${fileBytes / MiB} MiB image in os.tmpdir(), page cache)`;
   const note = medium === 'ram'
-    ? '(a), (s) and the worker share the medium as memory; a process domain reaches it through a ' +
-      'descriptor of a tmpfs file, so the process columns also pay system calls that (a) does not.'
+    ? '(a), (s) and the worker share the medium as memory. In a process domain the medium is a sealed ' +
+      'memfd the kernel maps and lends the driver: the driver answers each read and write with where ' +
+      'its bytes are (`{ from, at }`, `{ to, at }`), and the kernel copies them itself; a write\'s bytes ' +
+      'still cross into the driver\'s process first (one system call there).'
     : 'Every configuration reads and writes the same image through the descriptor the kernel holds.';
   const rows = throughput.cells.filter((c) => c.medium === medium).map(throughputRow);
   return [

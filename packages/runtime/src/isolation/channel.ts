@@ -443,6 +443,24 @@ export class DriverChannel {
     }
   }
 
+  /**
+   * Whether the kernel's own step for a reply ended the call: a breach (a string) fails the
+   * driver (the call stays pending, rejected by the teardown), the device's error rejects it.
+   */
+  #stopped(id: number, call: PendingCall, result: unknown): result is string | ShadowError {
+    if (typeof result === 'string') {
+      this.#pending.set(id, call);
+      this.fail(new DriverFailure('contract', `${call.entry} ${result}`, call.entry));
+      return true;
+    }
+    if (result instanceof ShadowError) {
+      this.#release(call);
+      call.reject(result);
+      return true;
+    }
+    return false;
+  }
+
   #reply(m: Extract<FromDomain, { t: 'reply' }>): void {
     const call = this.#pending.get(m.id);
     if (!call) {
@@ -477,33 +495,23 @@ export class DriverChannel {
     const declared = this.#options.contract.entries[call.entry];
     // The caller's own bytes already (its buffer filled, or a fresh array): nothing to take back.
     let own = m.inSlot !== undefined;
+    // Answers that leave the kernel a step to take on its own side: a copy from or to device
+    // memory, input to take off the device.
     if (declared?.readsFrom && isReadAt(value)) {
       const read = this.#readAt(call, value);
-      if (typeof read === 'string') {
-        this.#pending.set(m.id, call);
-        return this.fail(new DriverFailure('contract', `${call.entry} ${read}`, call.entry));
-      }
-      if (read instanceof ShadowError) { this.#release(call); return call.reject(read); }
+      if (this.#stopped(m.id, call, read)) return;
       value = read;
       own = true;
     }
     if (declared?.writesTo !== undefined && isWriteAt(value)) {
       const written = this.#writeAt(call, declared.writesTo, value);
-      if (typeof written === 'string') {
-        this.#pending.set(m.id, call);
-        return this.fail(new DriverFailure('contract', `${call.entry} ${written}`, call.entry));
-      }
-      if (written instanceof ShadowError) { this.#release(call); return call.reject(written); }
+      if (this.#stopped(m.id, call, written)) return;
       value = undefined;
     }
     const from = declared?.takesInputFrom;
     if (from !== undefined && isTakeInput(value)) {
       const taken = this.#take(from, value.take, call.args);
-      if (typeof taken === 'string') {
-        this.#pending.set(m.id, call);
-        return this.fail(new DriverFailure('contract', `${call.entry} ${taken}`, call.entry));
-      }
-      if (taken instanceof ShadowError) { this.#release(call); return call.reject(taken); }
+      if (this.#stopped(m.id, call, taken)) return;
       value = taken;
     }
     const breach = declared?.check?.(call.args, value);
