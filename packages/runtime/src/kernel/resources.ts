@@ -3,11 +3,12 @@
  * the memory of a virtual device, a TAP or a packet socket on a network interface, a tty. The kernel's handle outlives every driver instance, so
  * the device keeps its identity (same file, same /dev/loopN, same contents) across restarts.
  */
-import { closeSync, constants, existsSync, fstatSync, ftruncateSync, openSync, readFileSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, ftruncateSync, openSync, readFileSync, readSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isatty } from 'node:tty';
 import { join } from 'node:path';
 import type { HostResource } from '../isolation/domain.js';
+import { writeAll } from '../isolation/region-io.js';
 import { openPacket } from './os/packet.js';
 import { SealedMemory } from './os/sealed-memory.js';
 import { openTap } from './os/tun.js';
@@ -146,7 +147,7 @@ export function writeMemory(resource: HostResource, at: number, data: Uint8Array
   }
   const sealed = mapped.get(resource);
   if (sealed) return sealed.put(at, data);
-  for (let done = 0; done < data.length;) done += writeSync(resource.fd, data, done, data.length - done, at + done);
+  writeAll(resource.fd, data, at);
 }
 
 /**
